@@ -1,0 +1,50 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOTLINE := $(BIN)/hotline
+export HOTLINE_DB__URL ?= sqlite+aiosqlite:///./var/hotline.db
+
+.PHONY: run test install install-dev system-deps migration lint-imports bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Debian packages the product and its tests use (ffmpeg, espeak-ng, chromium). Skips what is present.
+system-deps:
+	@scripts/system-deps.sh
+
+run: install
+	mkdir -p var
+	$(HOTLINE) db upgrade
+	$(HOTLINE) seed --demo-users
+	$(HOTLINE) serve
+
+test: install-dev system-deps
+	$(BIN)/lint-imports
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Regenerate the initial migration from the models (pre-1.0: a single initial revision).
+migration: install-dev
+	$(BIN)/python scripts/regen_migration.py
+
+bench: install-dev
+	$(BIN)/python bench/tickets.py
+	$(BIN)/python bench/ami.py
+	$(BIN)/python bench/ivr.py
+	$(BIN)/python bench/asr.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

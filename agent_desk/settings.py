@@ -1,0 +1,67 @@
+"""Settings assembly: each package owns its model; this composes them and loads them.
+
+Sources, highest first: HOTLINE_* environment variables (nested with `__`, e.g.
+HOTLINE_DB__URL), then the TOML file (HOTLINE_CONFIG, default ./hotline.toml), then defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ami.settings import AmiSettings
+from asr.settings import AsrSettings
+from ivr.settings import IvrSettings
+from ticketing.settings import DatabaseSettings, TicketingSettings
+
+
+class DeskSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_nested_delimiter="__", extra="forbid")
+
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ticketing: TicketingSettings = Field(default_factory=TicketingSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    ivr: IvrSettings = Field(default_factory=IvrSettings)
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    desk: DeskSettings = Field(default_factory=DeskSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("HOTLINE_CONFIG", "hotline.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+
+class SettingsError(Exception):
+    """A bad setting, with the dotted names of every offending field."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "(root)"
+            env = "HOTLINE_" + "__".join(str(p).upper() for p in error["loc"])
+            lines.append(f"  {name} (env {env}): {error['msg']} [got {error.get('input')!r}]")
+        raise SettingsError("invalid settings:\n" + "\n".join(lines)) from None

@@ -1,0 +1,29 @@
+"""All tables. Each concept lives in its own module; this package gathers them for Alembic."""
+
+from ticketing.models.base import Base, UTCDateTime, utcnow
+from ticketing.models.call_record import CallOutcome, CallRecord
+from ticketing.models.draft import Draft, DraftStatus
+from ticketing.models.region import Region, RegionLevel
+from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
+from ticketing.models.transcription_job import JobState, TranscriptionJob
+from ticketing.models.unit import Unit, UnitKind
+
+__all__ = [
+    "Base",
+    "CallOutcome",
+    "CallRecord",
+    "Draft",
+    "DraftStatus",
+    "JobState",
+    "Region",
+    "RegionLevel",
+    "Ticket",
+    "TicketCoHandler",
+    "TicketEvent",
+    "TicketSequence",
+    "TranscriptionJob",
+    "UTCDateTime",
+    "Unit",
+    "UnitKind",
+    "utcnow",
+]

@@ -1,0 +1,97 @@
+"""The ticket (工单), its co-handlers and its append-only event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ticketing.models.base import Base, enum_type, utcnow
+from ticketing.models.region import RegionLevel
+from ticketing.vocabulary import Category, Channel, Rating, TicketState
+
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_state_sign_due", "state", "sign_due_at"),
+        Index("ix_tickets_state_due", "state", "due_at"),
+        Index("ix_tickets_caller_created", "caller_number", "created_at"),
+        Index("ix_tickets_city_kpi", "city_code", "state", "closed_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)  # JS20261128-000123
+    digits: Mapped[str] = mapped_column(String(20), unique=True)  # 20261128000123, for DTMF
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel))
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    caller_name: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[Category] = mapped_column(enum_type(Category))
+    description: Mapped[str] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    city_code: Mapped[str | None] = mapped_column(String(6))  # denormalised from region, for KPIs
+    county_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    address: Mapped[str] = mapped_column(String(256), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[TicketState] = mapped_column(enum_type(TicketState), default=TicketState.ACCEPTED)
+    level: Mapped[RegionLevel | None] = mapped_column(enum_type(RegionLevel))
+    lead_unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    dispatched_at: Mapped[datetime | None]
+    sign_due_at: Mapped[datetime | None]
+    signed_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(Text)  # direct answer or the unit's reply
+    rating: Mapped[Rating | None] = mapped_column(enum_type(Rating))
+    redo_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_until: Mapped[datetime | None]  # requested new due date while 延期 is pending
+    sign_breach_raised: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_breach_raised: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    co_handlers: Mapped[list[TicketCoHandler]] = relationship(
+        cascade="all, delete-orphan", lazy="raise", order_by="TicketCoHandler.unit_id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TicketCoHandler(Base):
+    __tablename__ = "ticket_co_handlers"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
+
+
+class TicketEvent(Base):
+    """Append-only: who did what, when, from which state to which, and why."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[TicketState | None] = mapped_column(enum_type(TicketState))
+    to_state: Mapped[TicketState | None] = mapped_column(enum_type(TicketState))
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class TicketSequence(Base):
+    """Per-day counter behind the readable ticket number."""
+
+    __tablename__ = "ticket_sequences"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, local date
+    last: Mapped[int] = mapped_column(Integer, default=0)

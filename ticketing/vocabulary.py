@@ -1,0 +1,93 @@
+"""The domain's closed vocabularies: channels, categories, states, ratings. Values are stable API strings."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    WEB = "web"
+    WECHAT = "wechat"
+    WEIBO = "weibo"
+    APP = "app"
+    OPEN311 = "open311"
+
+
+class Category(enum.StrEnum):
+    CONSULTATION = "consultation"  # 咨询
+    HELP = "help"  # 求助
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+    SUGGESTION = "suggestion"  # 建议
+    PRAISE = "praise"  # 表扬
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+    @classmethod
+    def from_label(cls, label: str) -> Category:
+        for category, text in CATEGORY_LABELS.items():
+            if text == label or category.value == label:
+                return category
+        raise ValueError(f"unknown category {label!r}; expected one of {', '.join(CATEGORY_LABELS.values())}")
+
+
+CATEGORY_LABELS = {
+    Category.CONSULTATION: "咨询",
+    Category.HELP: "求助",
+    Category.COMPLAINT: "投诉",
+    Category.REPORT: "举报",
+    Category.SUGGESTION: "建议",
+    Category.PRAISE: "表扬",
+}
+
+
+class TicketState(enum.StrEnum):
+    ACCEPTED = "accepted"  # 受理
+    DISPATCHED = "dispatched"  # 派单, awaiting 签收
+    RETURNED = "returned"  # 退单, awaiting re-dispatch
+    RULING = "ruling"  # 审定: a disputed return awaiting a ruling
+    HANDLING = "handling"  # 签收 done, 办理 in progress
+    EXTENSION_REQUESTED = "extension_requested"  # 延期 requested
+    REPLIED = "replied"  # 答复 given, awaiting 回访
+    CLOSED = "closed"  # 办结
+    ARCHIVED = "archived"  # 归档
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS = {
+    TicketState.ACCEPTED: "受理",
+    TicketState.DISPATCHED: "派单",
+    TicketState.RETURNED: "退单",
+    TicketState.RULING: "审定",
+    TicketState.HANDLING: "办理",
+    TicketState.EXTENSION_REQUESTED: "延期申请",
+    TicketState.REPLIED: "答复",
+    TicketState.CLOSED: "办结",
+    TicketState.ARCHIVED: "归档",
+}
+
+OPEN_STATES = frozenset(TicketState) - {TicketState.CLOSED, TicketState.ARCHIVED}
+
+
+class Rating(enum.StrEnum):
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    UNSATISFIED = "unsatisfied"  # 不满意
+
+
+SATISFIED_RATINGS = (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
+
+
+class Light(enum.StrEnum):
+    """SLA traffic light. NONE: open and within its deadlines."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    NONE = "none"
