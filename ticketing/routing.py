@@ -1,0 +1,229 @@
+"""Routing: a pure function from (place, category, departments, involved regions) to a decision.
+
+The rules are data (`ticketing/data/routing.toml`, replaceable through settings): an ordered list
+of (condition, lead, co-handlers) drawn from a small fixed vocabulary, plus the keyword table
+that suggests department types from a caller's words.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+from ticketing.directory import DepartmentType, department_id, load_department_types, office_id, platform_id
+from ticketing.models.region import RegionLevel
+from ticketing.regions import JIANGSU, RegionRecord, province_records
+
+PROVINCIAL = "province:"
+
+
+@dataclass(frozen=True)
+class RoutingRequest:
+    region_code: str | None = None
+    category: str | None = None
+    departments: tuple[str, ...] = ()  # department types; "province:TYPE" for the provincial body
+    involved_regions: tuple[str, ...] = ()
+    caller_area: str | None = None  # region code of the caller's number, when known
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    lead_unit_id: str
+    co_handler_ids: tuple[str, ...]
+    level: RegionLevel
+    rule: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    when: str
+    lead: str
+    co: str
+    explain: str
+
+
+@dataclass(frozen=True)
+class DepartmentSuggestion:
+    dept_type: str  # "water_supply", or "province:highways"
+    keyword: str
+    position: int  # where the keyword first appears in the text
+
+    @property
+    def provincial(self) -> bool:
+        return self.dept_type.startswith(PROVINCIAL)
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    rules: tuple[Rule, ...]
+    keywords: Mapping[str, tuple[str, ...]]
+    regions: Mapping[str, RegionRecord]
+    departments: Mapping[str, DepartmentType]
+    province_code: str = JIANGSU
+    _keyword_index: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @classmethod
+    def load(cls, path: Path | None = None, province_code: str = JIANGSU,
+             departments_path: Path | None = None) -> RoutingTable:
+        raw = path.read_text("utf-8") if path else files("ticketing.data").joinpath("routing.toml").read_text("utf-8")
+        data = tomllib.loads(raw)
+        rules = tuple(Rule(**rule) for rule in data["rules"])
+        departments = load_department_types(departments_path)
+        keywords = {k: tuple(v) for k, v in data.get("keywords", {}).items()}
+        for rule in rules:
+            _validate_rule(rule)
+        for dept in keywords:
+            if dept.removeprefix(PROVINCIAL) not in departments:
+                raise ValueError(f"routing keywords name unknown department type {dept!r}")
+        index = tuple(sorted(((word, dept) for dept, words in keywords.items() for word in words),
+                             key=lambda pair: -len(pair[0])))
+        regions = {r.code: r for r in province_records(province_code)}
+        return cls(rules, keywords, regions, departments, province_code, index)
+
+    def suggest_departments(self, text: str) -> list[DepartmentSuggestion]:
+        """Department types whose keywords occur in `text`, in order of first appearance."""
+        found: dict[str, DepartmentSuggestion] = {}
+        for word, dept in self._keyword_index:
+            position = text.find(word)
+            if position >= 0 and (dept not in found or position < found[dept].position):
+                found[dept] = DepartmentSuggestion(dept, word, position)
+        return sorted(found.values(), key=lambda s: s.position)
+
+    def route(self, request: RoutingRequest) -> RoutingDecision:
+        return route(request, self)
+
+
+_CONDITIONS = {"cross_city", "provincial_department", "place_is_county", "place_is_city", "caller_area", "always"}
+_LEADS = {"province_platform", "province_department", "county_unit", "city_unit", "caller_city_platform"}
+_CO = {"involved_city_platforms", "other_departments", "none"}
+
+
+def _validate_rule(rule: Rule) -> None:
+    for value, allowed, what in ((rule.when, _CONDITIONS, "when"), (rule.lead, _LEADS, "lead"), (rule.co, _CO, "co")):
+        if value not in allowed:
+            raise ValueError(f"routing rule {rule.name!r}: {what} = {value!r}; expected one of {sorted(allowed)}")
+
+
+def suggest_departments(text: str, table: RoutingTable) -> list[DepartmentSuggestion]:
+    return table.suggest_departments(text)
+
+
+@dataclass(frozen=True)
+class _Facts:
+    place: RegionRecord | None
+    cities: tuple[str, ...]
+    provincial: tuple[str, ...]
+    local: tuple[str, ...]
+    caller_city: str | None
+
+
+def _facts(request: RoutingRequest, table: RoutingTable) -> _Facts:
+    place = table.regions.get(request.region_code or "")
+    cities: list[str] = []
+    for code in (request.region_code, *request.involved_regions):
+        region = table.regions.get(code or "")
+        if region is None:
+            if code and code not in table.regions:
+                raise ValueError(f"unknown region code {code!r}")
+            continue
+        if region.city_code and region.city_code not in cities:
+            cities.append(region.city_code)
+    provincial, local = [], []
+    for dept in request.departments:
+        base = dept.removeprefix(PROVINCIAL)
+        if base not in table.departments:
+            raise ValueError(f"unknown department type {base!r}")
+        (provincial if dept.startswith(PROVINCIAL) else local).append(base)
+    caller = table.regions.get(request.caller_area or "")
+    return _Facts(place, tuple(cities), tuple(provincial), tuple(local),
+                  caller.city_code if caller else None)
+
+
+_HOLDS: dict[str, Callable[[_Facts], bool]] = {
+    "cross_city": lambda f: len(f.cities) > 1,
+    "provincial_department": lambda f: bool(f.provincial),
+    "place_is_county": lambda f: f.place is not None and f.place.level is RegionLevel.COUNTY,
+    "place_is_city": lambda f: f.place is not None and f.place.level is RegionLevel.CITY,
+    "caller_area": lambda f: f.caller_city is not None,
+    "always": lambda f: True,
+}
+
+
+def route(request: RoutingRequest, table: RoutingTable) -> RoutingDecision:
+    """Decide the lead unit, co-handlers and level, and explain why."""
+    facts = _facts(request, table)
+    for rule in table.rules:
+        if _HOLDS[rule.when](facts):
+            return _apply(rule, facts, table)
+    raise ValueError("no routing rule matched; the rules must end with `when = \"always\"`")
+
+
+def _apply(rule: Rule, facts: _Facts, table: RoutingTable) -> RoutingDecision:
+    reasons = [f"rule {rule.name}: {rule.explain}"]
+    province = table.province_code
+    departments = facts.local
+    if rule.lead == "province_platform":
+        lead, level = platform_id(province), RegionLevel.PROVINCE
+    elif rule.lead == "province_department":
+        lead, level = department_id(province, facts.provincial[0]), RegionLevel.PROVINCE
+        departments = facts.provincial[1:] + facts.local
+        reasons.append(f"lead: {table.departments[facts.provincial[0]].province}")
+    elif rule.lead == "caller_city_platform":
+        assert facts.caller_city is not None
+        lead, level = platform_id(facts.caller_city), RegionLevel.CITY
+        reasons.append(f"caller's area: {table.regions[facts.caller_city].name}")
+    else:
+        assert facts.place is not None
+        place = facts.place
+        reasons.append(f"place: {place.name} ({place.code}, {place.level.value})")
+        lead, level, departments = _local_lead(place, departments, table, reasons)
+    co = _co_handlers(rule.co, facts, departments, lead, level, table)
+    if co:
+        reasons.append("co-handlers: " + ", ".join(co))
+    return RoutingDecision(lead, tuple(co), level, rule.name, tuple(reasons))
+
+
+def _local_lead(place: RegionRecord, departments: tuple[str, ...], table: RoutingTable,
+                reasons: list[str]) -> tuple[str, RegionLevel, tuple[str, ...]]:
+    if not departments:
+        if place.level is RegionLevel.COUNTY:
+            return office_id(place.code), RegionLevel.COUNTY, ()
+        return platform_id(place.code), RegionLevel.CITY, ()
+    first, rest = departments[0], departments[1:]
+    dept = table.departments[first]
+    if place.level is RegionLevel.COUNTY and dept.county:
+        return department_id(place.code, first), RegionLevel.COUNTY, rest
+    city = place.city_code or place.code
+    if place.level is RegionLevel.COUNTY:
+        reasons.append(f"{first} has no county-level counterpart: the city's department leads")
+    if dept.city:
+        return department_id(city, first), RegionLevel.CITY, rest
+    reasons.append(f"{first} exists only at province level")
+    return department_id(table.province_code, first), RegionLevel.PROVINCE, rest
+
+
+def _co_handlers(kind: str, facts: _Facts, departments: Iterable[str], lead: str, level: RegionLevel,
+                 table: RoutingTable) -> list[str]:
+    if kind == "involved_city_platforms":
+        return [platform_id(city) for city in facts.cities]
+    if kind == "other_departments":
+        code = {RegionLevel.PROVINCE: table.province_code}.get(level)
+        if code is None:
+            place = facts.place
+            assert place is not None
+            code = place.code if level is RegionLevel.COUNTY else (place.city_code or place.code)
+        result = []
+        for dept in departments:
+            spec = table.departments[dept]
+            if spec.name_at(level, "x") is None:
+                continue
+            unit = department_id(code, dept)
+            if unit != lead and unit not in result:
+                result.append(unit)
+        return result
+    return []

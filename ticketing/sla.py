@@ -1,0 +1,72 @@
+"""SLA deadlines and traffic lights.
+
+- Sign-off (签收) is due `sign_off_hours` working hours after dispatch (default 4, target 1).
+- Resolution is due `resolution_days` working days after sign-off (default 5, target 3).
+- Lights: green = closed on time; yellow = closed late; red = open and overdue, for sign-off or
+  for resolution; none = open and within its deadlines. "On time" compares the moment the answer
+  was delivered (`replied_at`: the unit's 答复, or the agent's direct answer) with `due_at`, so a
+  follow-up call days later does not make a unit late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ticketing.settings import CalendarSettings, SlaSettings
+from ticketing.vocabulary import OPEN_STATES, Light, TicketState
+from ticketing.worktime import OfficeInterval, WorkCalendar, WorkTime
+
+UNSIGNED_STATES = frozenset({TicketState.DISPATCHED, TicketState.RETURNED, TicketState.RULING})
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    worktime: WorkTime
+    sign_off_hours: float = 4
+    resolution_days: float = 5
+
+    @classmethod
+    def from_settings(cls, calendar: CalendarSettings, sla: SlaSettings) -> SlaPolicy:
+        worktime = WorkTime(
+            WorkCalendar(calendar.extra_holidays, calendar.extra_workdays),
+            [OfficeInterval(h.start, h.end) for h in calendar.office_hours],
+            calendar.timezone,
+        )
+        return cls(worktime, sla.sign_off_hours, sla.resolution_days)
+
+    def sign_due(self, dispatched_at: datetime) -> datetime:
+        return self.worktime.add_hours(dispatched_at, self.sign_off_hours)
+
+    def resolution_due(self, signed_at: datetime) -> datetime:
+        return self.worktime.add_days(signed_at, self.resolution_days)
+
+
+def light(
+    state: TicketState,
+    *,
+    now: datetime,
+    sign_due_at: datetime | None,
+    signed_at: datetime | None,
+    due_at: datetime | None,
+    replied_at: datetime | None,
+) -> Light:
+    if state not in OPEN_STATES:
+        on_time = due_at is None or (replied_at is not None and replied_at <= due_at)
+        return Light.GREEN if on_time else Light.YELLOW
+    # A replied ticket awaits only the caller's follow-up: judge the unit by its reply time.
+    finished = replied_at if state is TicketState.REPLIED and replied_at is not None else now
+    if due_at is not None and finished > due_at:
+        return Light.RED
+    if signed_at is None and sign_due_at is not None and now > sign_due_at:
+        return Light.RED
+    return Light.NONE
+
+
+def sign_light(*, now: datetime, sign_due_at: datetime | None, signed_at: datetime | None) -> Light:
+    """The sign-off light alone: red while unsigned past its deadline."""
+    if sign_due_at is None:
+        return Light.NONE
+    if signed_at is None:
+        return Light.RED if now > sign_due_at else Light.NONE
+    return Light.GREEN if signed_at <= sign_due_at else Light.YELLOW

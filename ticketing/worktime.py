@@ -1,0 +1,156 @@
+"""Working time for SLA clocks: office hours on working days, honouring Chinese statutory holidays
+and the weekend days swapped into working days (调休).
+
+The official tables come from `chinese-calendar`, which raises for years it lacks. For such a
+year the calendar falls back to "Monday to Friday, minus the holidays listed in config" and logs
+one loud warning per year, rather than crashing the SLA clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+OFFICIAL = "chinese-calendar"
+FALLBACK = "fallback (weekends + configured holidays)"
+_MAX_SCAN_DAYS = 3 * 366
+
+
+class WorkCalendar:
+    """Which days are working days. Config overrides win over the official tables."""
+
+    def __init__(self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> None:
+        self._holidays = frozenset(extra_holidays)
+        self._workdays = frozenset(extra_workdays)
+        self._warned_years: set[int] = set()
+        self.is_workday = lru_cache(maxsize=4096)(self._is_workday)  # type: ignore[method-assign]
+
+    def source(self, day: date) -> str:
+        """Which table decides `day`: the official one, or the fallback."""
+        return OFFICIAL if self._has_official(day) else FALLBACK
+
+    def _is_workday(self, day: date) -> bool:
+        if day in self._workdays:
+            return True
+        if day in self._holidays:
+            return False
+        if self._has_official(day):
+            return bool(chinese_calendar.is_workday(day))
+        if day.year not in self._warned_years:
+            self._warned_years.add(day.year)
+            log.warning(
+                "chinese-calendar has no holiday table for %d: SLA clocks fall back to weekends plus "
+                "configured holidays (ticketing.calendar.extra_holidays / extra_workdays). "
+                "Upgrade chinese-calendar or list the %d holidays in config.",
+                day.year, day.year,
+            )
+        return day.weekday() < 5
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def _year_known(year: int) -> bool:
+        try:
+            chinese_calendar.is_workday(date(year, 6, 1))
+        except NotImplementedError:
+            return False
+        return True
+
+    def _has_official(self, day: date) -> bool:
+        return self._year_known(day.year)
+
+
+@dataclass(frozen=True)
+class OfficeInterval:
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError(f"office interval {self.start}–{self.end} must start before it ends")
+
+
+class WorkTime:
+    """Arithmetic on working time. Amounts are working durations; instants are aware datetimes."""
+
+    def __init__(self, calendar: WorkCalendar, office_hours: Iterable[OfficeInterval], tz: str) -> None:
+        self.calendar = calendar
+        self.intervals = sorted(office_hours, key=lambda i: i.start)
+        if not self.intervals:
+            raise ValueError("at least one office-hours interval is needed")
+        for before, after in zip(self.intervals, self.intervals[1:], strict=False):
+            if after.start < before.end:
+                raise ValueError(f"office intervals overlap: {before} and {after}")
+        self.tz = ZoneInfo(tz)
+        self.day_length = sum((_span(i) for i in self.intervals), timedelta())
+
+    def add(self, start: datetime, amount: timedelta) -> datetime:
+        """The instant at which `amount` of working time after `start` has elapsed.
+
+        Landing exactly at the end of an office interval returns that end, so adding a then b
+        equals adding a + b.
+        """
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        if amount < timedelta(0):
+            raise ValueError("amount must not be negative")
+        if amount == timedelta(0):
+            return start
+        local = start.astimezone(self.tz)
+        remaining = amount
+        day = local.date()
+        for _ in range(_MAX_SCAN_DAYS):
+            if self.calendar.is_workday(day):
+                for interval in self.intervals:
+                    begin = datetime.combine(day, interval.start, self.tz)
+                    end = datetime.combine(day, interval.end, self.tz)
+                    if end <= local:
+                        continue
+                    begin = max(begin, local)
+                    available = end - begin
+                    if remaining <= available:
+                        return (begin + remaining).astimezone(UTC)
+                    remaining -= available
+            day += timedelta(days=1)
+        raise ValueError(f"no working time within {_MAX_SCAN_DAYS} days of {start.isoformat()}")
+
+    def add_hours(self, start: datetime, hours: float) -> datetime:
+        return self.add(start, timedelta(hours=hours))
+
+    def add_days(self, start: datetime, days: float) -> datetime:
+        """Working days, each as long as one day's office hours."""
+        return self.add(start, self.day_length * days)
+
+    def is_working_instant(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.tz)
+        if not self.calendar.is_workday(local.date()):
+            return False
+        return any(i.start <= local.time() <= i.end for i in self.intervals)
+
+    def elapsed(self, start: datetime, end: datetime) -> timedelta:
+        """Working time between two instants (zero if end <= start)."""
+        if end <= start:
+            return timedelta(0)
+        total = timedelta(0)
+        local_start, local_end = start.astimezone(self.tz), end.astimezone(self.tz)
+        day = local_start.date()
+        while day <= local_end.date():
+            if self.calendar.is_workday(day):
+                for interval in self.intervals:
+                    begin = max(datetime.combine(day, interval.start, self.tz), local_start)
+                    finish = min(datetime.combine(day, interval.end, self.tz), local_end)
+                    if finish > begin:
+                        total += finish - begin
+            day += timedelta(days=1)
+        return total
+
+
+def _span(interval: OfficeInterval) -> timedelta:
+    return datetime.combine(date.min, interval.end) - datetime.combine(date.min, interval.start)
