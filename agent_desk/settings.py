@@ -20,12 +20,17 @@ from pydantic_settings import (
 from ami.settings import AmiSettings
 from asr.settings import AsrSettings
 from ivr.settings import IvrSettings
+from agent_desk.options import AgentSettings, AuthSettings, ReplaySettings, SupervisionSettings
 from ticketing.settings import DatabaseSettings, TicketingSettings
 
 
 class DeskSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+    supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
+    replay: ReplaySettings = Field(default_factory=ReplaySettings)
 
 
 class Settings(BaseSettings):

@@ -1,5 +1,6 @@
 """All tables. Each concept lives in its own module; this package gathers them for Alembic."""
 
+from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallOutcome, CallRecord
 from ticketing.models.draft import Draft, DraftStatus
@@ -7,8 +8,13 @@ from ticketing.models.region import Region, RegionLevel
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
 from ticketing.models.transcription_job import JobState, TranscriptionJob
 from ticketing.models.unit import Unit, UnitKind
+from ticketing.models.user import ApiClient, Role, User
 
 __all__ = [
+    "ApiClient",
+    "AuditEntry",
+    "Role",
+    "User",
     "Base",
     "CallOutcome",
     "CallRecord",

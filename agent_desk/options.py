@@ -1,0 +1,49 @@
+"""The desk's own settings groups, composed into `DeskSettings` (`[desk.auth]`, `[desk.agents]` …)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr = Field(
+        SecretStr(""),
+        description="HS256 signing key; empty: a random key per process (tokens die on restart)",
+    )
+    access_minutes: float = Field(15, gt=0, le=24 * 60)
+    refresh_hours: float = Field(12, gt=0, le=24 * 30)
+    login_attempts: int = Field(5, ge=1, description="login attempts allowed per user and address …")
+    login_window_seconds: float = Field(60, gt=0, description="… within this window")
+
+
+class AgentSettings(BaseModel):
+    pause_reasons: list[str] = Field(
+        default_factory=lambda: ["lunch-break", "training", "meeting", "after-call-work", "toilet"],
+        description="reason codes an agent may pause with (sent as the AMI QueuePause Reason)",
+    )
+    queues: list[str] = Field(default_factory=lambda: ["hotline-12345", "hotline-enterprise"])
+    screen_pop_days: int = Field(90, ge=1, le=3650, description="caller history shown on a screen pop")
+    transfer_context: str = Field("from-desk", description="dialplan context a Redirect sends calls to")
+    callback_context: str = Field("callback", description="dialplan context an Originate dials the caller in")
+    callback_caller_id: str = "12345"
+
+
+class SupervisionSettings(BaseModel):
+    answer_rate_target: float = Field(0.9, gt=0, le=1, description="gauge target on the wallboard")
+    service_level_seconds: float = Field(20, gt=0, description="T of the service level (Asterisk servicelevel)")
+    service_level_target: float = Field(0.8, gt=0, lt=1, description="Erlang C staffing goal")
+    short_abandon_seconds: float = Field(5, ge=0, description="abandons this short leave the answer rate")
+    hotspot_factor: float = Field(3, gt=1, description="alert when the last hour exceeds the usual rate × this")
+    hotspot_min_tickets: int = Field(5, ge=1, description="… and has at least this many tickets")
+    hotspot_baseline_days: int = Field(14, ge=1, description="the usual rate: mean per hour over these days")
+    queue_cities: dict[str, str] = Field(
+        default_factory=dict, description="queue name → city code, scoping calls for city supervisors"
+    )
+
+
+class ReplaySettings(BaseModel):
+    file: Path | None = Field(None, description="an AMI capture (.recv) to replay when no PBX is configured")
+    speed: float = Field(1.0, gt=0, le=1000)
+    loop: bool = Field(True, description="start over at the end, so a demo keeps moving")
