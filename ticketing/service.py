@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from ticketing.errors import ConcurrentUpdate, InvalidAction, TicketNotFound
 from ticketing.models import Ticket, TicketCoHandler, TicketEvent, TicketSequence, Unit, utcnow
 from ticketing.models.region import RegionLevel
 from ticketing.routing import RoutingDecision, RoutingRequest, RoutingTable
+from ticketing.settings import TicketingSettings
 from ticketing.sla import SlaPolicy
 from ticketing.views import EventView, TicketView
 from ticketing.vocabulary import OPEN_STATES, Category, Channel, Rating, TicketState
@@ -80,6 +82,18 @@ class TicketService:
         self._clock = clock
         self._prefix = number_prefix
         self._tz = sla.worktime.tz
+
+    @classmethod
+    def from_settings(cls, sessions: SessionFactory, settings: TicketingSettings,
+                      clock: Callable[[], datetime] = utcnow) -> TicketService:
+        path = Path(settings.routing_rules) if settings.routing_rules else None
+        return cls(
+            sessions,
+            sla=SlaPolicy.from_settings(settings.calendar, settings.sla),
+            routing=RoutingTable.load(path, settings.province_code),
+            clock=clock,
+            number_prefix=settings.number_prefix,
+        )
 
     # ---- queries -------------------------------------------------------------------------
 

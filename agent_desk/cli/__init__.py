@@ -1,6 +1,6 @@
 """The `hotline` command line. Each module registers its commands on the shared app."""
 
-from agent_desk.cli import db, serve  # noqa: F401  (registers commands)
+from agent_desk.cli import db, serve, ticketing  # noqa: F401  (registers commands)
 from agent_desk.cli.app import app
 
 __all__ = ["app"]

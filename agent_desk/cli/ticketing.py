@@ -1,0 +1,196 @@
+"""Operator commands over the ticketing core: regions, SLA deadlines, routing, ticket KPIs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+from sqlalchemy import select
+
+from agent_desk.cli.app import app, emit_json, settings
+from ticketing.db import make_engine, make_session_factory
+from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.models import Region
+from ticketing.routing import RoutingRequest, RoutingTable
+from ticketing.sla import SlaPolicy
+from ticketing.worktime import FALLBACK
+
+sla_app = typer.Typer(no_args_is_help=True, help="SLA clocks on working time.")
+route_app = typer.Typer(no_args_is_help=True, help="Routing decisions.")
+kpi_app = typer.Typer(no_args_is_help=True, help="Key performance indicators.")
+app.add_typer(sla_app, name="sla")
+app.add_typer(route_app, name="route")
+app.add_typer(kpi_app, name="kpi")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+@app.command()
+def regions(
+    under: Annotated[str | None, typer.Option(help="only this region and what lies under it")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Print the region tree from the database (run `hotline seed` first)."""
+    config = settings()
+
+    async def load() -> list[Region]:
+        engine = make_engine(config.db.url)
+        try:
+            async with make_session_factory(engine)() as session:
+                return list(await session.scalars(select(Region).order_by(Region.code)))
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(load())
+    children: dict[str | None, list[Region]] = {}
+    for region in rows:
+        children.setdefault(region.parent_code, []).append(region)
+    roots = [r for r in rows if r.code == under] if under else children.get(None, [])
+    if under and not roots:
+        typer.echo(f"no region {under}", err=True)
+        raise typer.Exit(1)
+
+    def as_dict(region: Region) -> dict[str, object]:
+        return {"code": region.code, "name": region.name, "level": region.level.value,
+                "kind": region.kind, "children": [as_dict(c) for c in children.get(region.code, [])]}
+
+    if json:
+        emit_json([as_dict(r) for r in roots])
+        return
+
+    def grow(node: Tree, region: Region) -> None:
+        branch = node.add(f"{region.code} {region.name} [dim]{region.kind}[/dim]")
+        for child in children.get(region.code, []):
+            grow(branch, child)
+
+    tree = Tree("regions")
+    for root in roots:
+        grow(tree, root)
+    Console().print(tree)
+
+
+def _parse_instant(value: str, tz: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 timestamp: {value!r}") from None
+    if moment.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    return moment
+
+
+@sla_app.command("due")
+def sla_due(
+    start: Annotated[str, typer.Option("--from", help="ISO 8601 start; local time if no zone given")],
+    hours: Annotated[float | None, typer.Option(help="working hours to add")] = None,
+    days: Annotated[float | None, typer.Option(help="working days to add")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Print the deadline N working hours or days after a start, and the calendar used."""
+    if (hours is None) == (days is None):
+        raise typer.BadParameter("give exactly one of --hours or --days")
+    config = settings().ticketing
+    policy = SlaPolicy.from_settings(config.calendar, config.sla)
+    moment = _parse_instant(start, config.calendar.timezone)
+    worktime = policy.worktime
+    due = worktime.add_hours(moment, hours) if hours is not None else worktime.add_days(moment, days or 0)
+    local_due = due.astimezone(worktime.tz)
+    days_spanned = {moment.astimezone(worktime.tz).date(), local_due.date()}
+    sources = sorted({worktime.calendar.source(d) for d in days_spanned})
+    result = {
+        "from": moment.isoformat(), "hours": hours, "days": days,
+        "due": local_due.isoformat(), "due_utc": due.astimezone(UTC).isoformat(),
+        "timezone": config.calendar.timezone,
+        "office_hours": [f"{h.start:%H:%M}-{h.end:%H:%M}" for h in config.calendar.office_hours],
+        "calendar": sources,
+    }
+    if json:
+        emit_json(result)
+        return
+    typer.echo(f"due {result['due']}  ({result['due_utc']})")
+    typer.echo(f"office hours {', '.join(result['office_hours'])} {config.calendar.timezone}; "
+               f"calendar: {', '.join(sources)}")
+    if FALLBACK in sources:
+        typer.echo("warning: the official holiday table lacks this year; weekends + configured holidays used",
+                   err=True)
+
+
+@route_app.command("explain")
+def route_explain(
+    region: Annotated[list[str], typer.Option("--region", help="the place; repeat for involved regions")],
+    dept: Annotated[list[str] | None, typer.Option("--dept", help="department type; province:TYPE for provincial")] = None,
+    caller_area: Annotated[str | None, typer.Option(help="region code of the caller's area")] = None,
+    category: Annotated[str | None, typer.Option()] = None,
+    json: JsonOption = False,
+) -> None:
+    """Print the routing decision for a place (the first --region) and its reasons."""
+    config = settings().ticketing
+    table = RoutingTable.load(Path(config.routing_rules) if config.routing_rules else None, config.province_code)
+    request = RoutingRequest(region[0] if region else None, category, tuple(dept or ()),
+                             tuple(region[1:]), caller_area)
+    try:
+        decision = table.route(request)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    result = {"lead_unit_id": decision.lead_unit_id, "co_handler_ids": list(decision.co_handler_ids),
+              "level": decision.level.value, "rule": decision.rule, "reasons": list(decision.reasons)}
+    if json:
+        emit_json(result)
+        return
+    typer.echo(f"lead:        {decision.lead_unit_id}  ({decision.level.value})")
+    typer.echo(f"co-handlers: {', '.join(decision.co_handler_ids) or '-'}")
+    for reason in decision.reasons:
+        typer.echo(f"  because {reason}")
+
+
+@kpi_app.command("tickets")
+def kpi_tickets(
+    by: Annotated[Dimension | None, typer.Option(help="break down by")] = None,
+    since: Annotated[str | None, typer.Option(help="only tickets created on or after this date")] = None,
+    json: JsonOption = False,
+) -> None:
+    """On-time sign-off and completion, satisfaction, lights and handling time, from SQL."""
+    config = settings()
+    tz = config.ticketing.calendar.timezone
+    start = _parse_instant(since, tz) if since else None
+    if since and len(since) == 10:
+        start = _parse_instant(datetime.combine(date.fromisoformat(since), time()).isoformat(), tz)
+
+    async def load() -> list[dict[str, object]]:
+        engine = make_engine(config.db.url)
+        try:
+            async with make_session_factory(engine)() as session:
+                rows = await ticket_kpis(session, now=datetime.now(UTC), by=by, where=KpiFilter(since=start))
+                return [row.as_dict() for row in rows]
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(load())
+    if json:
+        emit_json(rows)
+        return
+    table = Table("key", "tickets", "on-time sign-off", "on-time completion", "satisfaction",
+                  "green", "yellow", "red", "avg handling")
+    for row in rows:
+        table.add_row(str(row["key"] or "all"), str(row["total"]), _pct(row["on_time_sign_off_rate"]),
+                      _pct(row["on_time_completion_rate"]), _pct(row["satisfaction_rate"]),
+                      str(row["green"]), str(row["yellow"]), str(row["red"]),
+                      _hours(row["avg_handling_seconds"]))
+    Console().print(table)
+
+
+def _pct(value: object) -> str:
+    return "-" if value is None else f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+
+
+def _hours(value: object) -> str:
+    return "-" if value is None else f"{float(value) / 3600:.1f} h"  # type: ignore[arg-type]
