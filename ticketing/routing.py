@@ -181,6 +181,9 @@ def _apply(rule: Rule, facts: _Facts, table: RoutingTable) -> RoutingDecision:
         assert facts.place is not None
         place = facts.place
         reasons.append(f"place: {place.name} ({place.code}, {place.level.value})")
+        if rule.lead == "city_unit" and place.level is RegionLevel.COUNTY and place.city_code:
+            place = table.regions[place.city_code]
+            reasons.append(f"handled at city level: {place.name}")
         lead, level, departments = _local_lead(place, departments, table, reasons)
     co = _co_handlers(rule.co, facts, departments, lead, level, table)
     if co:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class epoch_seconds(FunctionElement[float]):  # noqa: N801  (SQL function style)
@@ -33,6 +34,12 @@ class local_bucket(FunctionElement[str]):  # noqa: N801
 
     type = String()
     inherit_cache = True
+    # unit and offset change the SQL text, so they must be part of the statement cache key.
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("unit", InternalTraversal.dp_string),
+        ("offset_hours", InternalTraversal.dp_plain_obj),
+    ]
 
     def __init__(self, column: ColumnElement[Any], unit: str, offset_hours: int) -> None:
         if unit not in ("day", "hour"):

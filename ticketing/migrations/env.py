@@ -26,11 +26,8 @@ def _configure(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _configure(connection)
-        return
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "",
+                         **config.attributes.get("engine_kwargs", {}))
     try:
         async with engine.connect() as conn:
             await conn.run_sync(_configure)

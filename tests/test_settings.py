@@ -1,0 +1,39 @@
+"""Settings: a TOML file, HOTLINE_* overrides, and bad settings named at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent_desk.cli import app
+from agent_desk.settings import SettingsError, load_settings
+
+
+def test_toml_file_then_environment_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "hotline.toml"
+    config.write_text('[db]\nurl = "sqlite+aiosqlite:///x.db"\n[desk]\nport = 9000\n'
+                      '[ticketing.sla]\nsign_off_hours = 1\nresolution_days = 3\n', "utf-8")
+    monkeypatch.setenv("HOTLINE_CONFIG", str(config))
+    monkeypatch.setenv("HOTLINE_DESK__PORT", "9100")
+    settings = load_settings()
+    assert settings.db.url == "sqlite+aiosqlite:///x.db"
+    assert settings.desk.port == 9100
+    assert (settings.ticketing.sla.sign_off_hours, settings.ticketing.sla.resolution_days) == (1, 3)
+
+
+def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("HOTLINE_DB__URL", "mysql://nope")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "db.url" in str(err.value) and "HOTLINE_DB__URL" in str(err.value)
+
+
+def test_the_cli_stops_with_the_setting_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("HOTLINE_TICKETING__SLA__SIGN_OFF_HOURS", "-1")
+    result = CliRunner().invoke(app, ["sla", "due", "--from", "2026-11-30T09:00", "--hours", "1"])
+    assert result.exit_code == 2
+    assert "ticketing.sla.sign_off_hours" in result.output

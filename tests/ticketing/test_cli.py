@@ -1,0 +1,53 @@
+"""The operator CLI on a seeded database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agent_desk.cli import app
+from tests.conftest import DatabaseTarget
+
+
+@pytest.fixture
+def cli_env(sqlite_target: DatabaseTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> CliRunner:
+    monkeypatch.setenv("HOTLINE_DB__URL", sqlite_target.url)
+    monkeypatch.setenv("HOTLINE_CONFIG", "/nonexistent/hotline.toml")
+    return CliRunner()
+
+
+def run(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_regions_tree(cli_env: CliRunner) -> None:
+    [nanjing] = json.loads(run(cli_env, "regions", "--under", "320100", "--json"))
+    assert nanjing["name"] == "南京市" and len(nanjing["children"]) == 11
+    assert "鼓楼区" in run(cli_env, "regions", "--under", "320300")
+
+
+def test_sla_due_reports_the_calendar(cli_env: CliRunner) -> None:
+    result = json.loads(run(cli_env, "sla", "due", "--from", "2026-09-30T16:00+08:00", "--hours", "4", "--json"))
+    assert result["due"] == "2026-10-08T11:30:00+08:00"
+    assert result["calendar"] == ["chinese-calendar"]
+    fallback = json.loads(run(cli_env, "sla", "due", "--from", "2027-01-08T09:00", "--days", "3", "--json"))
+    assert fallback["due"] == "2027-01-12T17:30:00+08:00"
+    assert any("fallback" in c for c in fallback["calendar"])
+
+
+def test_route_explain(cli_env: CliRunner) -> None:
+    decision = json.loads(run(cli_env, "route", "explain", "--region", "320106", "--region", "320311", "--json"))
+    assert decision["lead_unit_id"] == "platform:320000" and decision["rule"] == "cross-city"
+    text = run(cli_env, "route", "explain", "--region", "320106", "--dept", "water_supply")
+    assert "dept:320106:water_supply" in text and "because" in text
+    bad = cli_env.invoke(app, ["route", "explain", "--region", "999999"])
+    assert bad.exit_code == 1 and "unknown region" in bad.output
+
+
+def test_kpi_tickets_json(cli_env: CliRunner) -> None:
+    rows = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--since", "2026-01-01", "--json"))
+    assert isinstance(rows, list)

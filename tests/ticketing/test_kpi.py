@@ -1,0 +1,84 @@
+"""Ticket KPIs computed in SQL agree with a small set of tickets whose outcomes we know."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import Database
+from tests.ticketing.helpers import Clock, new_ticket, service
+from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.vocabulary import Category, Channel
+
+pytestmark = pytest.mark.anyio
+MONDAY_0900_CST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+async def build(db: Database) -> Clock:
+    clock = Clock(MONDAY_0900_CST)
+    svc = service(db.sessions, clock)
+    nanjing = dict(region_code="320106")
+    xuzhou = dict(region_code="320311", channel=Channel.WEB, category=Category.HELP)
+    on_time = await svc.create(new_ticket(**nanjing), "agent:1", dispatch=True)
+    late = await svc.create(new_ticket(**nanjing), "agent:1", dispatch=True)
+    unsigned = await svc.create(new_ticket(**nanjing), "agent:2", dispatch=True)
+    direct = await svc.create(new_ticket(**xuzhou), "agent:2")
+    working = await svc.create(new_ticket(**xuzhou), "agent:2", dispatch=True)
+    clock.advance(hours=1)
+    await svc.act(on_time.id, "sign", "u")
+    await svc.act(direct.id, "close_direct", "agent:2", answer="已解答")
+    await svc.act(on_time.id, "reply", "u", answer="ok")
+    await svc.act(on_time.id, "follow_up", "a", rating="satisfied")
+    clock.advance(days=1)  # Tuesday: the unsigned ones are past 4 working hours
+    await svc.act(late.id, "sign", "u")
+    clock.advance(days=14)
+    await svc.act(late.id, "reply", "u", answer="late")
+    await svc.act(late.id, "follow_up", "a", rating="basically_satisfied")
+    await svc.act(working.id, "sign", "u")  # late, but now within its 5 working days
+    clock.advance(days=1)
+    return clock
+
+
+async def test_kpis_by_city(db: Database) -> None:
+    clock = await build(db)
+    async with db.sessions() as session:
+        rows = {r.key: r for r in await ticket_kpis(session, now=clock.now, by=Dimension.CITY)}
+    nanjing, xuzhou = rows["320100"], rows["320300"]
+    assert (nanjing.total, nanjing.signed, nanjing.signed_on_time) == (3, 2, 1)
+    assert (nanjing.closed, nanjing.green, nanjing.yellow, nanjing.red) == (2, 1, 1, 1)
+    assert (nanjing.rated, nanjing.satisfied, nanjing.satisfaction_rate) == (2, 2, 1.0)
+    assert nanjing.on_time_completion_rate == 0.5 and nanjing.on_time_sign_off_rate == 0.5
+    assert (xuzhou.total, xuzhou.closed, xuzhou.green, xuzhou.red, xuzhou.rated) == (2, 1, 1, 0, 0)
+    assert xuzhou.satisfaction_rate is None
+    assert xuzhou.avg_handling_seconds == pytest.approx(3600, abs=1)
+
+
+async def test_overall_and_filters(db: Database) -> None:
+    clock = await build(db)
+    async with db.sessions() as session:
+        [overall] = await ticket_kpis(session, now=clock.now)
+        assert (overall.key, overall.total, overall.closed, overall.red) == (None, 5, 3, 1)
+        [web] = await ticket_kpis(session, now=clock.now, where=KpiFilter(channel=Channel.WEB))
+        assert web.total == 2
+        [scoped] = await ticket_kpis(session, now=clock.now, where=KpiFilter(region_codes=["320106"]))
+        assert scoped.total == 3
+        [mine] = await ticket_kpis(session, now=clock.now, where=KpiFilter(created_by="agent:1"))
+        assert mine.total == 2
+        [unit] = await ticket_kpis(session, now=clock.now, where=KpiFilter(unit_id="office:320311"))
+        assert unit.total == 1
+        [none] = await ticket_kpis(session, now=clock.now, where=KpiFilter(since=clock.now))
+        assert none.total == 0 and none.on_time_completion_rate is None
+
+
+async def test_breakdowns_by_category_unit_and_local_day(db: Database) -> None:
+    clock = await build(db)
+    async with db.sessions() as session:
+        by_category = {r.key: r.total for r in await ticket_kpis(session, now=clock.now, by=Dimension.CATEGORY)}
+        by_unit = {r.key: r.total for r in await ticket_kpis(session, now=clock.now, by=Dimension.UNIT)}
+        by_day = {r.key: r.total for r in await ticket_kpis(session, now=clock.now, by=Dimension.DAY)}
+        by_hour = {r.key: r.total for r in await ticket_kpis(session, now=clock.now, by=Dimension.HOUR)}
+    assert by_category == {"complaint": 3, "help": 2}
+    assert by_unit == {None: 1, "office:320106": 3, "office:320311": 1}
+    assert by_day == {"2026-11-23": 5}  # 09:00 local
+    assert by_hour == {"2026-11-23T09:00": 5}

@@ -1,0 +1,47 @@
+"""The SLA sweep raises one 督办 per breach, and only as tickets turn red."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Database
+from tests.ticketing.helpers import Clock, service, ticket_in
+from ticketing.sweep import SWEEP_ACTOR, sweep_breaches
+from ticketing.vocabulary import TicketState
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_sweep_raises_once_per_breach(db: Database) -> None:
+    clock = Clock()
+    svc = service(db.sessions, clock)
+    unsigned = await ticket_in(svc, TicketState.DISPATCHED)
+    handling = await ticket_in(svc, TicketState.HANDLING)
+    fine = await ticket_in(svc, TicketState.ACCEPTED)
+    assert await sweep_breaches(db.sessions, clock.now) == []
+    clock.advance(days=1)
+    first = await sweep_breaches(db.sessions, clock.now)
+    assert [(b.ticket_id, b.kind) for b in first] == [(unsigned, "sign_off")]
+    assert await sweep_breaches(db.sessions, clock.now) == []
+    clock.advance(days=14)
+    second = await sweep_breaches(db.sessions, clock.now)
+    assert sorted((b.ticket_id, b.kind) for b in second) == [(handling, "resolution")]
+    events = [e for e in await svc.history(unsigned) if e.action == "supervise"]
+    assert len(events) == 1 and events[0].actor == SWEEP_ACTOR and events[0].data["automatic"]
+    assert not [e for e in await svc.history(fine) if e.action == "supervise"]
+
+
+async def test_an_approved_extension_re_arms_the_resolution_breach(db: Database) -> None:
+    clock = Clock()
+    svc = service(db.sessions, clock)
+    ticket_id = await ticket_in(svc, TicketState.HANDLING)
+    due = (await svc.get(ticket_id)).due_at
+    assert due is not None
+    from datetime import timedelta
+
+    await svc.act(ticket_id, "request_extension", "u", until=due + timedelta(days=3), reason="r")
+    await svc.act(ticket_id, "approve_extension", "d")
+    clock.now = due + timedelta(hours=1)
+    assert await sweep_breaches(db.sessions, clock.now) == []
+    clock.now = due + timedelta(days=4)
+    assert [b.kind for b in await sweep_breaches(db.sessions, clock.now)] == ["resolution"]
