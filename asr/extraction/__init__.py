@@ -1,0 +1,1 @@
+"""Mandarin text → draft-ticket fields: category, place, address, spoken numbers, department, summary."""

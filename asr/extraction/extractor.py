@@ -1,0 +1,104 @@
+"""Mandarin text → the fields of a draft ticket, with the evidence behind each one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asr.extraction.caller_area import caller_area
+from asr.extraction.categories import CategoryMatch, CategoryRules
+from asr.extraction.numbers import SpokenNumber, find_numbers, normalise_numbers
+from asr.extraction.places import PlaceResolution, PlaceResolver
+from asr.extraction.summary import summarise
+from ticketing.regions import JIANGSU, province_records
+from ticketing.routing import DepartmentSuggestion, RoutingRequest, RoutingTable, route
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    text: str  # the input with spoken numbers written as digits
+    category: CategoryMatch
+    place: PlaceResolution
+    caller_area: str | None
+    numbers: tuple[SpokenNumber, ...]
+    departments: tuple[DepartmentSuggestion, ...]
+    suggested_unit_id: str | None
+    routing_reasons: tuple[str, ...]
+    summary: str
+
+    @property
+    def department_type(self) -> str | None:
+        return self.departments[0].dept_type if self.departments else None
+
+    @property
+    def digits(self) -> list[str]:
+        return [n.digits for n in self.numbers]
+
+    def fields(self) -> dict[str, Any]:
+        """The columns a draft stores."""
+        return {"category": self.category.category.value, "region_code": self.place.region_code,
+                "address": self.place.address or None, "department_type": self.department_type,
+                "suggested_unit_id": self.suggested_unit_id, "summary": self.summary or None}
+
+    def evidence(self) -> dict[str, Any]:
+        """What the agent sees behind the fields (stored as `Draft.extraction`)."""
+        return {
+            "text": self.text,
+            "category": {"label": self.category.category.label, "score": self.category.score,
+                         "evidence": [e.as_dict() for e in self.category.evidence],
+                         "scores": self.category.scores},
+            "place": self.place.as_dict(),
+            "caller_area": self.caller_area,
+            "numbers": [n.as_dict() for n in self.numbers],
+            "departments": [{"dept_type": d.dept_type, "keyword": d.keyword,
+                             "position": d.position} for d in self.departments],
+            "routing": list(self.routing_reasons),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.fields(), "category_label": self.category.category.label,
+                "digits": self.digits, "address": self.place.address,
+                "extraction": self.evidence()}
+
+
+class Extractor:
+    """Built once (jieba dictionary, rules, routing table); `extract()` is pure and fast."""
+
+    def __init__(self, *, rules: CategoryRules, places: PlaceResolver,
+                 routing: RoutingTable) -> None:
+        self.rules = rules
+        self.places = places
+        self.routing = routing
+
+    @classmethod
+    def build(cls, *, rules_path: Path | None = None, province_code: str = JIANGSU,
+              routing: RoutingTable | None = None) -> Extractor:
+        return cls(rules=CategoryRules.load(rules_path),
+                   places=PlaceResolver(province_records(province_code)),
+                   routing=routing or RoutingTable.load(province_code=province_code))
+
+    def extract(self, text: str, *, caller_number: str | None = None) -> Extraction:
+        numbers = tuple(find_numbers(text))
+        normalised = normalise_numbers(text)
+        area = caller_area(caller_number)
+        category = self.rules.classify(normalised)
+        place = self.places.resolve(normalised, caller_area=area)
+        departments = tuple(self.routing.suggest_departments(normalised))
+        unit, reasons = self._suggest_unit(place, category, departments, area)
+        return Extraction(normalised, category, place, area, numbers, departments, unit, reasons,
+                          summarise(normalised))
+
+    def _suggest_unit(self, place: PlaceResolution, category: CategoryMatch,
+                      departments: tuple[DepartmentSuggestion, ...],
+                      area: str | None) -> tuple[str | None, tuple[str, ...]]:
+        request = RoutingRequest(
+            region_code=place.region_code, category=category.category.value,
+            departments=tuple(dict.fromkeys(d.dept_type for d in departments)),
+            involved_regions=tuple(c for c in place.involved if c != place.region_code),
+            caller_area=area)
+        try:
+            decision = route(request, self.routing)
+        except ValueError as exc:
+            return None, (f"no suggestion: {exc}",)
+        return decision.lead_unit_id, decision.reasons

@@ -1,0 +1,155 @@
+"""Place resolution: city, county and district names → a region code, and the free address.
+
+jieba segments the text with a user dictionary built from the region table (full names and
+short forms: 南京市 / 南京, 鼓楼区 / 鼓楼), so that a region name only counts when it stands as a
+word: 南京路 or 江宁路 are roads, not places. A name shared by two districts (鼓楼区: 南京 and
+徐州) is resolved, never guessed: by a city mentioned in the same text, else by the caller's area,
+else it is reported as ambiguous with its candidates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import jieba
+
+from ticketing.models.region import RegionLevel
+from ticketing.regions import RegionRecord
+
+_PLACE_FREQ = 2_000_000
+_ADDRESS_TAIL = ("街道|大街|大道|小区|新村|花园|公寓|家园|社区|广场|大厦|市场|公园|医院|中学|小学|学校|"
+                 "幼儿园|车站|商场|超市|菜场|工地|工业园|路|街|巷|弄|苑|村|镇|乡|桥|站|厂")
+_NUMBERED = r"(?:[0-9]+(?:号楼|号院|号|栋|幢|单元|室|楼|层|弄|组))"
+_ADDRESS_UNIT = re.compile(
+    rf"(?:[\u4e00-\u9fa5A-Za-z0-9]{{1,10}}?(?:{_ADDRESS_TAIL}){_NUMBERED}*|{_NUMBERED}+)")
+# Words before a place name that are not part of it: 我家住在|阳光小区 → 阳光小区.
+_LEAD_WORDS = re.compile(
+    "^.*(?:我家|我们|你们|他们|她们|这个|那个|这边|那边|这里|那里|附近|旁边|对面|门口|里面|"
+    "住在|位于|就在|离|在|住|到|于|是|的|了|从|往|去|把|给|向|对|这|那|个|有|我|他|她|就)")
+_TRAILING_WORDS = re.compile("(?:门口|旁边|附近|对面|里面|这边|那边|这里|那里)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceMention:
+    text: str
+    start: int
+    end: int
+    candidates: tuple[RegionRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResolution:
+    region_code: str | None
+    region_name: str | None
+    how: str  # county, city, city_mentioned, caller_area, ambiguous, province, none
+    mentions: tuple[str, ...] = ()
+    ambiguous: tuple[str, ...] = ()  # candidate region codes when unresolved
+    address: str = ""
+    involved: tuple[str, ...] = field(default=())  # every region code resolved in the text
+
+    def as_dict(self) -> dict[str, object]:
+        return {"region_code": self.region_code, "region_name": self.region_name, "how": self.how,
+                "mentions": list(self.mentions), "ambiguous": list(self.ambiguous),
+                "involved": list(self.involved)}
+
+
+class PlaceResolver:
+    """Built once from the region table; `resolve()` is pure and cheap (a jieba pass)."""
+
+    def __init__(self, regions: Iterable[RegionRecord]) -> None:
+        records = list(regions)
+        self._by_code = {r.code: r for r in records}
+        self._index: dict[str, list[RegionRecord]] = {}
+        city_shorts = {r.short_name for r in records if r.level is RegionLevel.CITY}
+        for record in records:
+            self._index.setdefault(record.name, []).append(record)
+            short = record.short_name
+            # 淮安 is the city; the district must be said in full (淮安区).
+            if short != record.name and not (record.level is RegionLevel.COUNTY
+                                              and short in city_shorts):
+                self._index.setdefault(short, []).append(record)
+        jieba.setLogLevel(logging.WARNING)
+        self._tokenizer = jieba.Tokenizer()
+        for name in self._index:
+            self._tokenizer.add_word(name, _PLACE_FREQ, "ns")
+
+    def names(self) -> list[str]:
+        return sorted(self._index)
+
+    def mentions(self, text: str) -> list[PlaceMention]:
+        found, position = [], 0
+        for token in self._tokenizer.cut(text, HMM=False):
+            records = self._index.get(token)
+            if records:
+                found.append(PlaceMention(token, position, position + len(token), tuple(records)))
+            position += len(token)
+        return found
+
+    def resolve(self, text: str, *, caller_area: str | None = None) -> PlaceResolution:
+        mentions = self.mentions(text)
+        address = free_address(text, mentions)
+        names = tuple(m.text for m in mentions)
+        cities = [c for m in mentions for c in m.candidates if c.level is RegionLevel.CITY]
+        city_codes = {c.code for c in cities}
+        resolved: list[tuple[RegionRecord, str]] = []
+        ambiguous: tuple[str, ...] = ()
+        for mention in mentions:
+            counties = [c for c in mention.candidates if c.level is RegionLevel.COUNTY]
+            if not counties:
+                continue
+            if len(counties) == 1:
+                resolved.append((counties[0], "county"))
+                continue
+            by_city = [c for c in counties if c.city_code in city_codes]
+            by_caller = [c for c in counties if caller_area and c.city_code == caller_area]
+            if len(by_city) == 1:
+                resolved.append((by_city[0], "city_mentioned"))
+            elif len(by_caller) == 1:
+                resolved.append((by_caller[0], "caller_area"))
+            elif not ambiguous:
+                ambiguous = tuple(c.code for c in counties)
+        involved = tuple(dict.fromkeys([r.code for r, _ in resolved] + [c.code for c in cities]))
+        if resolved:
+            record, how = resolved[0]
+        elif ambiguous:
+            return PlaceResolution(None, None, "ambiguous", names, ambiguous, address, involved)
+        elif cities:
+            record, how = cities[0], "city"
+        else:
+            province = next((c for m in mentions for c in m.candidates
+                             if c.level is RegionLevel.PROVINCE), None)
+            if province is None:
+                return PlaceResolution(None, None, "none", names, (), address, involved)
+            record, how = province, "province"
+        return PlaceResolution(record.code, record.name, how, names, (), address, involved)
+
+
+def free_address(text: str, mentions: list[PlaceMention]) -> str:
+    """The street, road, 小区 or village fragment, without the region names before it."""
+    masked = list(text)
+    for mention in mentions:
+        masked[mention.start:mention.end] = "|" * (mention.end - mention.start)
+    working = "".join(masked)
+    pieces: list[list[object]] = []  # [start, end, text]
+    for match in _ADDRESS_UNIT.finditer(working):
+        piece = _LEAD_WORDS.sub("", match.group())
+        start = match.end() - len(piece)
+        if pieces and start == pieces[-1][1]:
+            pieces[-1][1], pieces[-1][2] = match.end(), f"{pieces[-1][2]}{piece}"
+        else:
+            pieces.append([start, match.end(), piece])
+    for _, _, fragment in pieces:
+        fragment = _TRAILING_WORDS.sub("", str(fragment))
+        if len(fragment) >= 2 and not fragment.isdigit() and fragment not in _GENERIC:
+            return fragment[:256]
+    return ""
+
+
+# Words that end like an address but name no place.
+_GENERIC = frozenset(_ADDRESS_TAIL.split("|")) | frozenset(
+    "马路 道路 公路 高速公路 十字路 农村 乡村 城乡 城镇 乡镇 大街小巷 路上 街上 小路 "
+    "老小区 新小区 我们村 本村 菜市场 停车场 大桥 天桥 厂 工厂 网站 网站上 车站 加油站 "
+    "医院 学校 幼儿园 超市 商场 公园 工地 中学 小学 广场".split())
