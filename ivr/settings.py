@@ -1,11 +1,103 @@
-"""FastAGI IVR settings."""
+"""FastAGI IVR settings: where to listen, the menu, time-outs, queues, recordings and prompts."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+
+class ServiceWindow(BaseModel):
+    """Open on these ISO weekdays (1 = Monday) from `start` to `end` local time (end 00:00 = midnight)."""
+
+    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    start: time = time(0)
+    end: time = time(0)
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if not value or any(day < 1 or day > 7 for day in value):
+            raise ValueError("days are ISO weekdays 1..7")
+        return value
+
+
+class ServiceHours(BaseModel):
+    """When agents answer. No windows means 7×24 (the default). Outside them callers leave a message."""
+
+    timezone: str = "Asia/Shanghai"
+    windows: list[ServiceWindow] = Field(default_factory=list)
+    description: str = Field("全天二十四小时", description="how the greeting states the hours ({hours})")
+
+
+class MenuSettings(BaseModel):
+    report: str = Field("1", pattern=r"^[0-9*#]$")
+    progress: str = Field("2", pattern=r"^[0-9*#]$")
+    enterprise: str = Field("3", pattern=r"^[0-9*#]$")
+    agent: str = Field("0", pattern=r"^[0-9*#]$")
+    timeout_ms: int = Field(5000, ge=500, le=60_000)
+    retries: int = Field(3, ge=0, le=10, description="invalid input is retried this often, then an agent")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MenuSettings:
+        keys = [self.report, self.progress, self.enterprise, self.agent]
+        if len(set(keys)) != len(keys):
+            raise ValueError("menu keys must be distinct")
+        return self
+
+
+class QueueSettings(BaseModel):
+    main: str = "hotline-12345"
+    enterprise: str = "hotline-enterprise"
+    priority: int = Field(0, ge=0, description="QUEUE_PRIO for an ordinary caller")
+    enterprise_priority: int = Field(5, ge=0)
+    repeat_caller_boost: int = Field(10, ge=0, description="added for a caller with an open ticket")
+    repeat_caller_days: int = Field(7, ge=1, le=90)
+    long_wait_seconds: float | None = Field(
+        180, gt=0, description="offer to leave a message when the estimated wait exceeds this; None: never"
+    )
+    message_key: str = Field("9", pattern=r"^[0-9*#]$")
+
+
+class RecordingSettings(BaseModel):
+    directory: str = Field("/var/spool/asterisk/hotline", description="as Asterisk sees it; no trailing slash")
+    format: str = Field("wav", pattern=r"^[a-z0-9]+$")
+    report_max_seconds: int = Field(60, ge=5, le=600)
+    message_max_seconds: int = Field(120, ge=5, le=600)
+    silence_seconds: int = Field(3, ge=0, le=30, description="stop after this much silence; 0: never")
+
+
+class ProgressSettings(BaseModel):
+    timeout_ms: int = Field(8000, ge=1000, le=60_000)
+    max_digits: int = Field(20, ge=14, le=40)
+    attempts: int = Field(3, ge=1, le=10)
+
+
+class SurveySettings(BaseModel):
+    timeout_ms: int = Field(6000, ge=1000, le=60_000)
+    attempts: int = Field(3, ge=1, le=10)
+
+
+class PromptSettings(BaseModel):
+    sounds_dir: Path = Field(Path("/var/lib/asterisk/sounds"), description="Asterisk's sounds directory")
+    directory: str = Field("hotline", pattern=r"^[A-Za-z0-9_\-/]+$", description="sub-directory and STREAM FILE prefix")
+    catalogue: Path | None = Field(None, description="a prompts TOML replacing the built-in catalogue")
+    voice: str = "cmn-latn-pinyin"
+    speed: int = Field(165, ge=80, le=450, description="espeak-ng words per minute")
 
 
 class IvrSettings(BaseModel):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(4573, ge=1, le=65535)
+    server_name: str | None = Field(None, description="Asterisk server name stamped on drafts (ami.servers[].name)")
+    environment_timeout_seconds: float = Field(5.0, gt=0)
+    reply_timeout_seconds: float = Field(900.0, gt=0, description="longest wait for one AGI reply")
+    hours: ServiceHours = Field(default_factory=ServiceHours)
+    menu: MenuSettings = Field(default_factory=MenuSettings)
+    queues: QueueSettings = Field(default_factory=QueueSettings)
+    recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    progress: ProgressSettings = Field(default_factory=ProgressSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
+    prompts: PromptSettings = Field(default_factory=PromptSettings)

@@ -3,6 +3,7 @@
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallOutcome, CallRecord
+from ticketing.models.call_survey import CallSurvey
 from ticketing.models.draft import Draft, DraftStatus
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "CallOutcome",
     "CallRecord",
+    "CallSurvey",
     "Draft",
     "DraftStatus",
     "JobState",

@@ -1,0 +1,1 @@
+"""The call flows: greeting and menu, report a problem, progress, leave a message, survey."""

@@ -1,0 +1,106 @@
+"""One call in progress: its channel, what the caller chose, and the variables it leaves behind."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from ivr import variables as var
+from ivr.backend import CallInfo, IvrBackend, WaitEstimator
+from ivr.channel import AgiChannel, Input, Playback
+from ivr.errors import AgiError
+from ivr.prompts import PromptCatalogue
+from ivr.settings import IvrSettings
+
+log = logging.getLogger(__name__)
+
+Result = Literal["report", "progress", "enterprise", "agent", "message", "survey"]
+
+
+@dataclass
+class Deps:
+    """What every flow may use. Built once by `IvrApp`, shared by all calls."""
+
+    backend: IvrBackend
+    settings: IvrSettings
+    prompts: PromptCatalogue
+    clock: Callable[[], datetime]
+    wait_estimator: WaitEstimator | None = None
+
+
+@dataclass
+class Call:
+    channel: AgiChannel
+    deps: Deps
+    path: list[str] = field(default_factory=list)
+    result: Result | None = None
+    queue: str | None = None
+    priority: int = 0
+    draft_id: int | None = None
+    ticket_id: int | None = None
+    _linkedid: str | None = None
+
+    @property
+    def settings(self) -> IvrSettings:
+        return self.deps.settings
+
+    def step(self, name: str) -> None:
+        self.path.append(name)
+
+    def path_text(self) -> str:
+        text = ">".join(self.path)
+        if len(text) > var.MAX_PATH_LENGTH:
+            text = text[: var.MAX_PATH_LENGTH - 2] + ">~"
+        return text
+
+    async def info(self) -> CallInfo:
+        """The caller and the call's Linkedid (asked once: it joins the AMI call record)."""
+        env = self.channel.env
+        if self._linkedid is None:
+            linkedid = None
+            try:
+                linkedid = await self.channel.get_full_variable("${CHANNEL(linkedid)}")
+            except AgiError as exc:
+                log.debug("no linkedid for %s: %s", env.uniqueid, exc)
+            self._linkedid = linkedid or env.uniqueid
+        return CallInfo(
+            uniqueid=env.uniqueid, linkedid=self._linkedid, channel=env.channel,
+            caller_number=env.caller_number, caller_name=env.caller_name, server=self.settings.server_name,
+        )
+
+    # ---- prompts -------------------------------------------------------------------------
+
+    async def play(self, prompt_id: str, escape_digits: str = "") -> Playback:
+        return await self.channel.stream_file(self.deps.prompts.name(prompt_id), escape_digits)
+
+    async def ask(self, prompt_id: str, timeout_ms: int, max_digits: int) -> Input:
+        return await self.channel.get_data(self.deps.prompts.name(prompt_id), timeout_ms, max_digits)
+
+    # ---- outcome -------------------------------------------------------------------------
+
+    def send_to_queue(self, result: Result, queue: str, priority: int) -> None:
+        self.result = result
+        self.queue = queue
+        self.priority = priority
+
+    async def set(self, name: str, value: str | int) -> None:
+        """Set a channel variable now; allowed even after the caller hung up."""
+        await self.channel.set_variable(name, value)
+
+    async def finish(self) -> None:
+        """Leave the outcome on the channel for the dialplan and the call record. Never raises."""
+        if self.channel.closed:
+            return
+        try:
+            if self.queue:
+                await self.channel.set_variable(var.HOTLINE_QUEUE, self.queue)
+                await self.channel.set_variable(var.HOTLINE_PRIORITY, self.priority)
+                await self.channel.set_variable(var.QUEUE_PRIO, self.priority)
+            await self.channel.set_variable(var.IVR_PATH, self.path_text())
+            if self.result:
+                await self.channel.set_variable(var.IVR_RESULT, self.result)
+        except AgiError as exc:
+            log.info("call %s: could not leave its variables: %s", self.channel.env.uniqueid, exc)
