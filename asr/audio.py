@@ -238,7 +238,8 @@ def _read_with_ffmpeg(path: Path, max_duration_s: float) -> tuple[AudioSegment, 
     codec = str(stream.get("codec_name", ""))
     try:
         # Forcing the decoder stops pydub guessing an output sample format (8-bit for µ-law).
-        segment = AudioSegment.from_file(str(path), codec=codec or None)
+        with path.open("rb") as handle:  # pydub leaves a file it opened itself unclosed
+            segment = AudioSegment.from_file(handle, codec=codec or None)
     except Exception as exc:  # pydub raises IndexError, CouldntDecodeError, OSError...
         raise AudioError("undecodable", f"ffmpeg could not decode {path.name}: "
                                         f"{str(exc).strip().splitlines()[-1:]}") from exc

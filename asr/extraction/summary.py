@@ -12,8 +12,7 @@ MAX_CHARS = 60
 
 
 def summarise(text: str, *, max_chars: int = MAX_CHARS) -> str:
-    for clause in _CLAUSES.split(text):
-        clause = _FILLERS.sub("", clause.strip()).strip()
-        if clause and not _GREETING_ONLY.match(clause) and not _INTENT_ONLY.match(clause):
-            return clause if len(clause) <= max_chars else clause[: max_chars - 1] + "…"
-    return ""
+    clauses = [_FILLERS.sub("", c.strip()).strip() for c in _CLAUSES.split(text)]
+    clauses = [c for c in clauses if c and not _GREETING_ONLY.match(c)]
+    chosen = next((c for c in clauses if not _INTENT_ONLY.match(c)), clauses[0] if clauses else "")
+    return chosen if len(chosen) <= max_chars else chosen[: max_chars - 1] + "…"
