@@ -1,31 +1,174 @@
-"""The FastAPI application factory. The lifespan starts and stops the long-running parts."""
+"""The composition root: builds the object graph by hand and runs the long-lived parts in the lifespan.
+
+Lifespan order: database → ticketing service → live board (fed by AMI, a replay, or nothing) →
+screen pops → SLA sweep → adapters (as configured). Shutdown runs in reverse.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent_desk.api import agent, auth, calls, inbox, open311, supervisor, tickets, wallboard
+from agent_desk.api.errors import install_handlers
+from agent_desk.audit import AuditLog
+from agent_desk.desk import Desk
+from agent_desk.live.board import LiveBoard
+from agent_desk.live.replay import Replayer
+from agent_desk.screen_pop import ScreenPops
+from agent_desk.security.throttle import LoginThrottle
+from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
+from agent_desk.telephony import NoTelephony, Telephony
 from ticketing.db import make_engine, make_session_factory
+from ticketing.routing import RoutingTable
+from ticketing.service import TicketService
+from ticketing.sla import SlaPolicy
+from ticketing.sweep import SlaSweeper
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "static"
+
+# A part started in the lifespan: called with the desk, returns its stop coroutine.
+Part = Callable[[Desk], Awaitable[Callable[[], Awaitable[None]]]]
 
 
-def create_app(settings: Settings) -> FastAPI:
+def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telephony | None = None,
+               board: LiveBoard | None = None) -> Desk:
+    from ticketing.db import SessionFactory
+
+    sessions: SessionFactory = sessions_factory  # type: ignore[assignment]
+    sla = SlaPolicy.from_settings(settings.ticketing.calendar, settings.ticketing.sla)
+    routing = RoutingTable.load(Path(settings.ticketing.routing_rules) if settings.ticketing.routing_rules else None,
+                                settings.ticketing.province_code)
+    service = TicketService(sessions, sla=sla, routing=routing, number_prefix=settings.ticketing.number_prefix)
+    auth_settings = settings.desk.auth
+    sup = settings.desk.supervision
+    if board is None:
+        mode = "live" if settings.ami.servers else ("replay" if settings.desk.replay.file else "offline")
+        source = settings.desk.replay.file.name if mode == "replay" and settings.desk.replay.file else None
+        board = LiveBoard(service_level_seconds=sup.service_level_seconds,
+                          short_abandon_seconds=sup.short_abandon_seconds, mode=mode, source=source)
+    return Desk(
+        settings=settings, sessions=sessions, tickets=service,
+        tokens=TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
+                           access_ttl=timedelta(minutes=auth_settings.access_minutes),
+                           refresh_ttl=timedelta(hours=auth_settings.refresh_hours)),
+        throttle=LoginThrottle(auth_settings.login_attempts, auth_settings.login_window_seconds),
+        audit=AuditLog(sessions), board=board,
+        screen_pops=ScreenPops(sessions, service, history_days=settings.desk.agents.screen_pop_days),
+        telephony=telephony or NoTelephony(
+            "replay mode: no PBX to act on" if settings.desk.replay.file else
+            "no PBX connected (configure [ami] servers)"),
+    )
+
+
+async def _screen_pop_pump(desk: Desk) -> None:
+    async with desk.board.agent_signals.listen() as signals:
+        while True:
+            signal = await signals.get()
+            try:
+                await desk.screen_pops.on_signal(signal)
+            except Exception:
+                log.exception("screen pop for %s failed", signal.interface)
+
+
+async def start_replay(desk: Desk) -> Callable[[], Awaitable[None]]:
+    replay = desk.settings.desk.replay
+    assert replay.file is not None
+    replayer = Replayer(replay.file, lambda event: desk.board.apply(event, "replay"), speed=replay.speed,
+                        loop=replay.loop)
+    task = asyncio.create_task(replayer.run(), name="ami-replay")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return stop
+
+
+def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,
+               parts: list[Part] | None = None, run_sweep: bool = True,
+               engine: AsyncEngine | None = None) -> FastAPI:
+    """The FastAPI app. `parts` are extra long-lived components (adapters) started after the core.
+    A given `engine` is used (and not disposed) instead of one built from `settings.db`."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.db.url)
+        own_engine = engine is None
+        db_engine = engine or make_engine(settings.db.url, echo=settings.db.echo)
+        sessions = make_session_factory(db_engine)
+        desk = build_desk(settings, sessions, telephony=telephony, board=board)
         app.state.settings = settings
-        app.state.sessions = make_session_factory(engine)
-        try:
+        app.state.sessions = sessions
+        app.state.desk = desk
+        app.state.city_lights = wallboard.CityLightsCache()
+        async with AsyncExitStack() as stack:
+            if own_engine:
+                stack.push_async_callback(db_engine.dispose)
+            pump = asyncio.create_task(_screen_pop_pump(desk), name="screen-pops")
+            stack.push_async_callback(_cancel, pump)
+            if run_sweep:
+                sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds)
+                sweeper.start()
+                stack.push_async_callback(sweeper.stop)
+            if settings.desk.replay.file and not settings.ami.servers:
+                stack.push_async_callback(await start_replay(desk))
+            for part in parts or []:
+                stack.push_async_callback(await part(desk))
             yield
-        finally:
-            await engine.dispose()
 
-    app = FastAPI(title="12345 hotline contact center", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="12345 hotline contact center", version="0.1.0", lifespan=lifespan,
+        description="Agent desk, handler inbox, supervisor analytics, wallboard and Open311 intake. "
+                    "All timestamps are ISO 8601 with a time zone (UTC). Lists page by cursor.",
+    )
+    install_handlers(app)
+    _install_open311_errors(app)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    for module in (auth, tickets, inbox, calls, agent, supervisor, wallboard, open311):
+        app.include_router(module.router)
+    app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     return app
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _install_open311_errors(app: FastAPI) -> None:
+    """Under /open311/ every error is the GeoReport array `[{code, description}]`; validation → 400."""
+    default_http = app.exception_handlers.get(StarletteHTTPException)
+    default_validation = app.exception_handlers.get(RequestValidationError)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith(open311.PREFIX):
+            first = exc.errors()[0] if exc.errors() else {}
+            where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+            return open311.error(400, f"{where}: {first.get('msg', 'invalid')}")
+        assert default_validation is not None
+        return await default_validation(request, exc)  # type: ignore[no-any-return]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.url.path.startswith(open311.PREFIX):
+            return open311.error(exc.status_code, str(exc.detail))
+        assert default_http is not None
+        return await default_http(request, exc)  # type: ignore[no-any-return]

@@ -1,0 +1,123 @@
+"""Agents: queue log-in/out (AMI QueueAdd/QueueRemove), pause with a reason code, and the screen pop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from agent_desk.api.deps import AgentCaller, DeskDep
+from agent_desk.api.errors import AUTHED, responses
+from agent_desk.live.board import MemberView
+from agent_desk.security.principal import Principal
+
+router = APIRouter(prefix="/api/agent", tags=["agent"])
+QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w\-.]+$")]
+SSE_RESPONSE = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                      "description": "server-sent events"}}
+
+
+class PauseRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=64, description="one of GET /api/agent/pause-reasons")
+
+
+class AgentStatus(BaseModel):
+    interface: str
+    queues: dict[str, MemberView]
+    configured_queues: list[str]
+
+
+class Accepted(BaseModel):
+    status: str = "requested"
+    detail: str
+
+
+def _interface(who: Principal) -> str:
+    if not who.agent_interface:
+        raise HTTPException(409, "your account has no queue interface; ask an admin to set one")
+    return who.agent_interface
+
+
+@router.get("/status", response_model=AgentStatus, responses=responses(409, *AUTHED))
+async def status(desk: DeskDep, who: AgentCaller) -> AgentStatus:
+    """Your membership and state in each queue, as the live model sees it."""
+    interface = _interface(who)
+    memberships = desk.board.members().get(interface, [])
+    return AgentStatus(interface=interface, queues=dict(memberships),
+                       configured_queues=desk.settings.desk.agents.queues)
+
+
+@router.get("/pause-reasons", response_model=list[str], responses=responses(*AUTHED))
+async def pause_reasons(desk: DeskDep, who: AgentCaller) -> list[str]:
+    return desk.settings.desk.agents.pause_reasons
+
+
+@router.post("/queues/{queue}/login", response_model=Accepted, status_code=202,
+             responses=responses(404, 409, 502, 503, *AUTHED))
+async def queue_login(queue: QueueName, desk: DeskDep, who: AgentCaller) -> Accepted:
+    """Join a queue (AMI QueueAdd)."""
+    if queue not in desk.settings.desk.agents.queues:
+        raise HTTPException(404, f"unknown queue {queue!r}")
+    interface = _interface(who)
+    await desk.telephony.queue_add(queue, interface, who.username)
+    await desk.audit.record(who.username, "queue.login", "queue", queue, interface=interface)
+    return Accepted(detail=f"{interface} joining {queue}")
+
+
+@router.post("/queues/{queue}/logout", response_model=Accepted, status_code=202,
+             responses=responses(404, 409, 502, 503, *AUTHED))
+async def queue_logout(queue: QueueName, desk: DeskDep, who: AgentCaller) -> Accepted:
+    """Leave a queue (AMI QueueRemove)."""
+    if queue not in desk.settings.desk.agents.queues:
+        raise HTTPException(404, f"unknown queue {queue!r}")
+    interface = _interface(who)
+    await desk.telephony.queue_remove(queue, interface)
+    await desk.audit.record(who.username, "queue.logout", "queue", queue, interface=interface)
+    return Accepted(detail=f"{interface} leaving {queue}")
+
+
+@router.post("/pause", response_model=Accepted, status_code=202,
+             responses=responses(400, 409, 502, 503, *AUTHED))
+async def pause(body: PauseRequest, desk: DeskDep, who: AgentCaller) -> Accepted:
+    """Pause in every queue with a configured reason code (AMI QueuePause, Paused: true)."""
+    if body.reason not in desk.settings.desk.agents.pause_reasons:
+        raise HTTPException(400, f"unknown reason {body.reason!r}; use one of "
+                                 f"{', '.join(desk.settings.desk.agents.pause_reasons)}")
+    interface = _interface(who)
+    await desk.telephony.queue_pause(interface, True, body.reason)
+    await desk.audit.record(who.username, "queue.pause", "agent", interface, reason=body.reason)
+    return Accepted(detail=f"{interface} paused: {body.reason}")
+
+
+@router.post("/unpause", response_model=Accepted, status_code=202,
+             responses=responses(409, 502, 503, *AUTHED))
+async def unpause(desk: DeskDep, who: AgentCaller) -> Accepted:
+    interface = _interface(who)
+    await desk.telephony.queue_pause(interface, False)
+    await desk.audit.record(who.username, "queue.unpause", "agent", interface)
+    return Accepted(detail=f"{interface} available")
+
+
+@router.get("/screen-pop", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(409, *AUTHED)})
+async def screen_pop(request: Request, desk: DeskDep, who: AgentCaller) -> EventSourceResponse:
+    """Server-sent events for your calls: `pop` events carry a ScreenPop (caller, 90-day tickets,
+    IVR choice, ASR draft, recording link) when a call rings, connects, completes, or its draft is
+    ready. A comment ping every 15 s keeps proxies from closing the stream."""
+    interface = _interface(who)
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async with desk.screen_pops.listen(interface) as queue:
+            yield ServerSentEvent(event="hello", data=json.dumps({"interface": interface}))
+            while not await request.is_disconnected():
+                try:
+                    pop = await asyncio.wait_for(queue.get(), timeout=1.0)
+                except TimeoutError:
+                    continue
+                yield ServerSentEvent(event="pop", data=pop.model_dump_json())
+
+    return EventSourceResponse(events(), ping=15)

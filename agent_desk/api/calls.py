@@ -1,0 +1,197 @@
+"""Call records: list and read (scoped), attach to a ticket (idempotent), transfer, call back, recording."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, select, update
+
+from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
+from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff
+from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.api.tickets import scoped_ticket
+from agent_desk.desk import Desk
+from agent_desk.security.principal import Principal
+from agent_desk.security.scope import call_scope
+from ticketing.errors import TicketNotFound
+from ticketing.models import CallOutcome, CallRecord, Role
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+CallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class CallView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    server: str
+    linkedid: str
+    caller_number: str | None
+    caller_name: str | None
+    ivr_path: str | None
+    queue: str | None
+    entered_at: datetime | None
+    wait_seconds: float | None
+    agent: str | None
+    answered_at: datetime | None
+    talk_seconds: float | None
+    outcome: CallOutcome
+    ended_at: datetime | None
+    ticket_id: int | None
+    has_recording: bool
+
+    @classmethod
+    def of(cls, call: CallRecord) -> CallView:
+        return cls(id=call.id, server=call.server, linkedid=call.linkedid, caller_number=call.caller_number,
+                   caller_name=call.caller_name, ivr_path=call.ivr_path, queue=call.queue,
+                   entered_at=call.entered_at, wait_seconds=call.wait_seconds, agent=call.agent,
+                   answered_at=call.answered_at, talk_seconds=call.talk_seconds, outcome=call.outcome,
+                   ended_at=call.ended_at, ticket_id=call.ticket_id, has_recording=bool(call.recording))
+
+
+class AttachRequest(BaseModel):
+    ticket_id: int = Field(ge=1, le=2**31 - 1)
+
+
+class TransferRequest(BaseModel):
+    destination: str = Field(min_length=1, max_length=64, pattern=r"^[\w\-+*#.]+$",
+                             description="a queue's extension or an agent extension in the transfer context")
+
+
+class Accepted(BaseModel):
+    status: str = "requested"
+    detail: str
+
+
+async def scoped_call(desk: Desk, who: Principal, call_id: int) -> CallRecord:
+    async with desk.sessions() as session:
+        call = await session.scalar(select(CallRecord).where(
+            CallRecord.id == call_id, call_scope(who, desk.settings.desk.supervision.queue_cities)))
+    if call is None:
+        raise HTTPException(404, "call not found")
+    return call
+
+
+def call_filters(who: Principal, desk: Desk, queue: str | None, outcome: CallOutcome | None,
+                 agent: str | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [call_scope(who, desk.settings.desk.supervision.queue_cities)]
+    if queue:
+        where.append(CallRecord.queue == queue)
+    if outcome:
+        where.append(CallRecord.outcome == outcome)
+    if agent:
+        where.append(CallRecord.agent == agent)
+    if since:
+        where.append(CallRecord.entered_at >= since)
+    if until:
+        where.append(CallRecord.entered_at < until)
+    return where
+
+
+@router.get("", response_model=Page[CallView], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+async def list_calls(desk: DeskDep, who: Caller, cursor: CursorParam = None, limit: LimitParam = 50,
+                     format: Format = "json", queue: Annotated[str | None, Query(max_length=64)] = None,
+                     outcome: CallOutcome | None = None, agent: Annotated[str | None, Query(max_length=64)] = None,
+                     since: AwareDatetime | None = None, until: AwareDatetime | None = None) -> Any:
+    """Call records in your scope (agents: the calls they took), newest first."""
+    query = (select(CallRecord).where(*call_filters(who, desk, queue, outcome, agent, since, until))
+             .order_by(CallRecord.id.desc()))
+    if format == "csv":
+        return csv_response(CallView, _stream(desk, query), "calls")
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        if not isinstance(last_id, int):
+            raise HTTPException(400, "malformed cursor")
+        query = query.where(CallRecord.id < last_id)
+    async with desk.sessions() as session:
+        rows = (await session.scalars(query.limit(limit + 1))).all()
+    items = [CallView.of(c) for c in rows[:limit]]
+    return Page[CallView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+async def _stream(desk: Desk, query: Any) -> AsyncIterator[CallView]:
+    async with desk.sessions() as session:
+        async for call in await session.stream_scalars(query.execution_options(yield_per=500)):
+            yield CallView.of(call)
+
+
+@router.get("/{call_id}", response_model=CallView, responses=responses(404, *AUTHED))
+async def get_call(call_id: CallId, desk: DeskDep, who: Caller) -> CallView:
+    return CallView.of(await scoped_call(desk, who, call_id))
+
+
+@router.post("/{call_id}/attach", response_model=CallView, responses=responses(404, 409, *AUTHED))
+async def attach_call(call_id: CallId, body: AttachRequest, desk: DeskDep, who: DeskStaff) -> CallView:
+    """Attach the call record to an existing ticket. Repeating it changes nothing; attaching a call
+    that already belongs to another ticket answers 409."""
+    call = await scoped_call(desk, who, call_id)
+    # An agent may attach its call to any existing ticket the caller names (e.g. a repeat call).
+    if who.role is Role.AGENT:
+        try:
+            await desk.tickets.get(body.ticket_id)
+        except TicketNotFound:
+            raise HTTPException(404, "ticket not found") from None
+    else:
+        await scoped_ticket(desk, who, body.ticket_id)
+    if call.ticket_id == body.ticket_id:
+        return CallView.of(call)
+    if call.ticket_id is not None:
+        raise HTTPException(409, f"call already attached to ticket {call.ticket_id}")
+    async with desk.sessions.begin() as session:
+        result = await session.execute(update(CallRecord).where(
+            CallRecord.id == call_id, CallRecord.ticket_id.is_(None)).values(ticket_id=body.ticket_id))
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise HTTPException(409, "call was attached concurrently")
+    await desk.tickets.act(body.ticket_id, "note", who.username, text=f"call {call.linkedid} attached")
+    await desk.audit.record(who.username, "call.attach", "call", call_id, ticket_id=body.ticket_id)
+    return CallView.of(await scoped_call(desk, who, call_id))
+
+
+@router.post("/{call_id}/transfer", response_model=Accepted, status_code=202,
+             responses=responses(404, 409, 502, 503, *AUTHED))
+async def transfer_call(call_id: CallId, body: TransferRequest, desk: DeskDep, who: AgentCaller) -> Accepted:
+    """Move the live call to another queue or extension (AMI Redirect)."""
+    call = await scoped_call(desk, who, call_id)
+    channel = desk.telephony.channel_of(call.linkedid)
+    if channel is None:
+        raise HTTPException(409, "the call is no longer live")
+    context = desk.settings.desk.agents.transfer_context
+    await desk.telephony.redirect(channel, context, body.destination)
+    await desk.audit.record(who.username, "call.transfer", "call", call_id, destination=body.destination)
+    return Accepted(detail=f"redirecting {channel} to {body.destination}@{context}")
+
+
+@router.post("/{call_id}/callback", response_model=Accepted, status_code=202,
+             responses=responses(404, 409, 502, 503, *AUTHED))
+async def call_back(call_id: CallId, desk: DeskDep, who: Caller) -> Accepted:
+    """Call an abandoned caller back (AMI Originate): your phone rings first, then the caller's.
+
+    Agents call back from their own queue interface; supervisors' requests ring the caller from
+    the callback context directly."""
+    call = await scoped_call(desk, who, call_id)
+    if not call.caller_number:
+        raise HTTPException(409, "the call has no caller number")
+    agents = desk.settings.desk.agents
+    channel = who.agent_interface or f"Local/{call.caller_number}@{agents.callback_context}"
+    await desk.telephony.originate(channel, agents.callback_context, call.caller_number,
+                                   agents.callback_caller_id, {"HOTLINE_CALLBACK_OF": call.linkedid})
+    await desk.audit.record(who.username, "call.callback", "call", call_id, number=call.caller_number)
+    return Accepted(detail=f"calling {call.caller_number} back")
+
+
+@router.get("/{call_id}/recording", response_class=FileResponse,
+            responses={200: {"content": {"audio/wav": {}}, "description": "the call's recording"},
+                       **responses(404, *AUTHED)})
+async def recording(call_id: CallId, desk: DeskDep, who: Caller) -> FileResponse:
+    call = await scoped_call(desk, who, call_id)
+    path = FsPath(call.recording) if call.recording else None
+    if path is None or not path.is_file():
+        raise HTTPException(404, "no recording for this call")
+    return FileResponse(path, media_type="audio/wav", filename=path.name)

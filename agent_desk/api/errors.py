@@ -1,0 +1,71 @@
+"""Error bodies and the documented error responses of every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from agent_desk.accounts import AccountError
+from agent_desk.telephony import TelephonyError, TelephonyUnavailable
+from ticketing.errors import ConcurrentUpdate, IllegalTransition, InvalidAction, TicketNotFound
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="what went wrong, for a person")
+    allowed_actions: list[str] | None = Field(
+        None, description="409 on a ticket action: the actions its current state allows"
+    )
+    state: str | None = Field(None, description="409 on a ticket action: the ticket's current state")
+
+
+_DESCRIPTIONS = {
+    400: "Bad request (for example a malformed cursor or parameter)",
+    401: "Missing, expired or invalid bearer token",
+    403: "Your role may not do this",
+    404: "Not found, or outside your scope",
+    409: "Conflict: the action is not allowed in the current state (see allowed_actions), or a concurrent update",
+    429: "Too many attempts; retry after the Retry-After header's seconds",
+    503: "The telephony system is not connected",
+    502: "The telephony system refused the action",
+}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+AUTHED = (401, 403)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(TicketNotFound)
+    async def _not_found(_: Request, exc: TicketNotFound) -> JSONResponse:
+        return JSONResponse({"detail": "ticket not found"}, status_code=404)
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "allowed_actions": exc.allowed, "state": exc.state.value},
+                            status_code=409)
+
+    @app.exception_handler(ConcurrentUpdate)
+    async def _concurrent(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(InvalidAction)
+    async def _invalid(_: Request, exc: InvalidAction) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(AccountError)
+    async def _account(_: Request, exc: AccountError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(TelephonyUnavailable)
+    async def _no_pbx(_: Request, exc: TelephonyUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(TelephonyError)
+    async def _pbx_refused(_: Request, exc: TelephonyError) -> JSONResponse:
+        return JSONResponse({"detail": f"PBX refused: {exc}"}, status_code=502)

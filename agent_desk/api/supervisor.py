@@ -1,0 +1,265 @@
+"""Supervisors: the live picture, today's and a period's KPIs, staffing advice, hot spots, abandoned calls.
+
+Metric definitions are those of DESIGN §3 (see `agent_desk.supervision.call_kpi` and
+`ticketing.kpi`). A city supervisor sees its city and counties, and the queues mapped to its city.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import select
+
+from agent_desk.api.calls import CallView, call_filters
+from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
+from agent_desk.api.deps import DeskDep, SupervisorCaller
+from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.desk import Desk
+from agent_desk.live.board import LiveSnapshot
+from agent_desk.security.principal import Principal
+from agent_desk.security.scope import may_see_live_queue, ticket_scope
+from agent_desk.supervision.call_kpi import CallDimension, call_kpis
+from agent_desk.supervision.erlang import required_agents
+from agent_desk.supervision.hotspots import hot_spots
+from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.models import CallOutcome, CallRecord, utcnow
+
+router = APIRouter(prefix="/api/supervisor", tags=["supervisors"])
+
+
+class CallKpiRow(BaseModel):
+    key: str | None
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandoned: int
+    answered_within_15s: int
+    answered_within_sl: int
+    abandoned_within_sl: int
+    answer_rate: float | None
+    raw_answer_rate: float | None
+    answered_within_15s_rate: float | None
+    service_level: float | None
+    service_level2: float | None
+    asa_seconds: float | None
+    aht_seconds: float | None
+
+
+class TicketKpiRow(BaseModel):
+    key: str | None
+    total: int
+    signed: int
+    signed_on_time: int
+    closed: int
+    green: int
+    yellow: int
+    red: int
+    rated: int
+    satisfied: int
+    avg_handling_seconds: float | None
+    on_time_sign_off_rate: float | None
+    on_time_completion_rate: float | None
+    satisfaction_rate: float | None
+
+
+class StaffingAdvice(BaseModel):
+    window_start: datetime
+    calls_last_hour: int
+    aht_seconds: float
+    service_level_seconds: float
+    service_level_target: float
+    agents_needed: int
+    traffic_erlangs: float
+    predicted_service_level: float
+    predicted_asa_seconds: float | None
+    agents_logged_in: int
+    agents_available: int
+
+
+class HotSpotRow(BaseModel):
+    category: str
+    county_code: str
+    county_name: str | None
+    last_hour: int
+    usual_per_hour: float
+    factor: float | None
+
+
+class AbandonedRow(CallView):
+    callback_url: str
+
+
+class Dashboard(BaseModel):
+    """The KPI page: today's figures (local day) and the live totals in one round trip."""
+
+    day_start: datetime
+    calls: CallKpiRow
+    tickets: TicketKpiRow
+    live: LiveSnapshot
+
+
+def _period(desk: Desk, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    now = utcnow()
+    if since is None:
+        tz = ZoneInfo(desk.settings.ticketing.calendar.timezone)
+        local = now.astimezone(tz)
+        since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    until = until or now
+    if until <= since:
+        raise HTTPException(400, "until must be after since")
+    return since, until
+
+
+def _kpi_filter(who: Principal, since: datetime, until: datetime) -> KpiFilter:
+    return KpiFilter(since=since, until=until, region_codes=[who.city_scope] if who.city_scope else None)
+
+
+def _page(rows: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    start = 0
+    if cursor:
+        (start,) = decode_cursor(cursor, 1)
+        if not isinstance(start, int) or start < 0:
+            raise HTTPException(400, "malformed cursor")
+    page = rows[start:start + limit]
+    return page, encode_cursor(start + limit) if start + limit < len(rows) else None
+
+
+def _offset_hours(desk: Desk) -> int:
+    offset = utcnow().astimezone(ZoneInfo(desk.settings.ticketing.calendar.timezone)).utcoffset()
+    return int(offset.total_seconds() // 3600) if offset else 0
+
+
+async def _call_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
+                     by: CallDimension | None) -> list[CallKpiRow]:
+    sup = desk.settings.desk.supervision
+    async with desk.sessions() as session:
+        rows = await call_kpis(session, since=since, until=until, by=by,
+                               where=call_filters(who, desk, None, None, None, None, None),
+                               service_level_s=sup.service_level_seconds,
+                               short_abandon_s=sup.short_abandon_seconds, utc_offset_hours=_offset_hours(desk))
+    return [CallKpiRow(**r.as_dict()) for r in rows]
+
+
+async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
+                       by: Dimension | None) -> list[TicketKpiRow]:
+    async with desk.sessions() as session:
+        rows = await ticket_kpis(session, now=utcnow(), by=by, where=_kpi_filter(who, since, until),
+                                 utc_offset_hours=_offset_hours(desk))
+    return [TicketKpiRow(**r.as_dict()) for r in rows]
+
+
+def _live(desk: Desk, who: Principal) -> LiveSnapshot:
+    cities = desk.settings.desk.supervision.queue_cities
+    return desk.board.snapshot(lambda queue: may_see_live_queue(who, queue, cities))
+
+
+@router.get("/live", response_model=LiveSnapshot, responses=responses(*AUTHED))
+async def live(desk: DeskDep, who: SupervisorCaller) -> LiveSnapshot:
+    """Queues, waiting callers, agents and their states, longest wait, and today's live counters."""
+    return _live(desk, who)
+
+
+@router.get("/dashboard", response_model=Dashboard, responses=responses(400, *AUTHED))
+async def dashboard(desk: DeskDep, who: SupervisorCaller) -> Dashboard:
+    since, until = _period(desk, None, None)
+    calls = await _call_rows(desk, who, since, until, None)
+    tickets = await _ticket_rows(desk, who, since, until, None)
+    return Dashboard(day_start=since, calls=calls[0], tickets=tickets[0], live=_live(desk, who))
+
+
+@router.get("/kpi/calls", response_model=Page[CallKpiRow], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
+                    until: AwareDatetime | None = None, by: CallDimension | None = None,
+                    cursor: CursorParam = None, limit: LimitParam = 100, format: Format = "json") -> Any:
+    """Answer rate, answered within 15 s, service level (and SL2), ASA, AHT, abandons — overall or by
+    queue, agent, hour or day. Default period: today (local)."""
+    start, end = _period(desk, since, until)
+    rows = await _call_rows(desk, who, start, end, by)
+    if format == "csv":
+        return csv_response(CallKpiRow, rows, "call-kpi")
+    page, next_cursor = _page(rows, cursor, limit)
+    return Page[CallKpiRow](items=page, next_cursor=next_cursor)
+
+
+@router.get("/kpi/tickets", response_model=Page[TicketKpiRow],
+            responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+async def kpi_tickets(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
+                      until: AwareDatetime | None = None, by: Dimension | None = None,
+                      cursor: CursorParam = None, limit: LimitParam = 100, format: Format = "json") -> Any:
+    """On-time sign-off, on-time completion (按时办结率), satisfaction (满意率), counts by light, average
+    handling time — overall or by city, county, unit, category, channel, day or hour."""
+    start, end = _period(desk, since, until)
+    rows = await _ticket_rows(desk, who, start, end, by)
+    if format == "csv":
+        return csv_response(TicketKpiRow, rows, "ticket-kpi")
+    page, next_cursor = _page(rows, cursor, limit)
+    return Page[TicketKpiRow](items=page, next_cursor=next_cursor)
+
+
+@router.get("/staffing", response_model=StaffingAdvice, responses=responses(*AUTHED))
+async def staffing(desk: DeskDep, who: SupervisorCaller) -> StaffingAdvice:
+    """Erlang C: agents needed to reach the configured service level at the last hour's arrival rate
+    and AHT, beside the agents logged in now."""
+    sup = desk.settings.desk.supervision
+    now = utcnow()
+    rows = await _call_rows(desk, who, now - timedelta(hours=1), now, None)
+    row = rows[0]
+    aht = row.aht_seconds or 180.0
+    advice = required_agents(row.offered, aht, answer_seconds=sup.service_level_seconds,
+                             target=sup.service_level_target)
+    totals = _live(desk, who).totals
+    return StaffingAdvice(
+        window_start=now - timedelta(hours=1), calls_last_hour=row.offered, aht_seconds=aht,
+        service_level_seconds=sup.service_level_seconds, service_level_target=sup.service_level_target,
+        agents_needed=advice.agents, traffic_erlangs=round(advice.traffic_erlangs, 3),
+        predicted_service_level=round(advice.service_level, 4),
+        predicted_asa_seconds=round(advice.asa_seconds, 1) if advice.asa_seconds != float("inf") else None,
+        agents_logged_in=totals.logged_in, agents_available=totals.available,
+    )
+
+
+@router.get("/hotspots", response_model=Page[HotSpotRow], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+async def hotspots(desk: DeskDep, who: SupervisorCaller, cursor: CursorParam = None, limit: LimitParam = 50,
+                   format: Format = "json") -> Any:
+    """Category × county pairs whose last hour is far above their usual hourly rate."""
+    sup = desk.settings.desk.supervision
+    async with desk.sessions() as session:
+        spots = await hot_spots(session, now=utcnow(), factor=sup.hotspot_factor,
+                                min_tickets=sup.hotspot_min_tickets, baseline_days=sup.hotspot_baseline_days,
+                                scope=ticket_scope(who))
+    regions = desk.tickets.routing.regions
+    rows = [HotSpotRow(category=s.category, county_code=s.county_code,
+                       county_name=regions[s.county_code].name if s.county_code in regions else None,
+                       last_hour=s.last_hour, usual_per_hour=s.usual_per_hour, factor=s.factor) for s in spots]
+    if format == "csv":
+        return csv_response(HotSpotRow, rows, "hotspots")
+    page, next_cursor = _page(rows, cursor, limit)
+    return Page[HotSpotRow](items=page, next_cursor=next_cursor)
+
+
+@router.get("/abandoned", response_model=Page[AbandonedRow], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+async def abandoned(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
+                    until: AwareDatetime | None = None, queue: Annotated[str | None, Query(max_length=64)] = None,
+                    cursor: CursorParam = None, limit: LimitParam = 50, format: Format = "json") -> Any:
+    """Abandoned calls, newest first, each with its one-click callback (POST callback_url)."""
+    start, end = _period(desk, since, until)
+    query = (select(CallRecord).where(*call_filters(who, desk, queue, CallOutcome.ABANDONED, None, start, end))
+             .order_by(CallRecord.id.desc()))
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        if not isinstance(last_id, int):
+            raise HTTPException(400, "malformed cursor")
+        query = query.where(CallRecord.id < last_id)
+    fetch = None if format == "csv" else limit + 1
+    async with desk.sessions() as session:
+        calls = (await session.scalars(query.limit(fetch))).all()
+    rows = [AbandonedRow(**CallView.of(c).model_dump(), callback_url=f"/api/calls/{c.id}/callback") for c in calls]
+    if format == "csv":
+        return csv_response(AbandonedRow, rows, "abandoned")
+    items = rows[:limit]
+    return Page[AbandonedRow](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)

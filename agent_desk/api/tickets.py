@@ -1,0 +1,276 @@
+"""Tickets: list, read, create (from an ASR draft or by hand), routing advice and lifecycle actions.
+
+Every query runs through `ticket_scope`: a ticket outside the caller's scope answers 404.
+Illegal actions answer 409 with the actions the ticket's state allows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
+from agent_desk.api.deps import Caller, DeskDep, DeskStaff
+from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.desk import Desk
+from agent_desk.security.principal import Principal
+from agent_desk.security.scope import call_scope, ticket_scope
+from ticketing.errors import InvalidAction
+from ticketing.lifecycle import ACTIONS
+from ticketing.models import CallRecord, Draft, Role, Ticket, TicketCoHandler, utcnow
+from ticketing.routing import RoutingRequest
+from ticketing.service import NewTicket
+from ticketing.views import EventView, TicketView
+from ticketing.vocabulary import Category, Channel, Light, Rating, TicketState
+
+router = APIRouter(prefix="/api/tickets", tags=["tickets"])
+
+TicketAction = enum.StrEnum("TicketAction", {a.upper(): a for a in ACTIONS})  # type: ignore[misc]
+
+ROLE_ACTIONS: dict[Role, frozenset[str]] = {
+    Role.AGENT: frozenset({"close_direct", "dispatch", "note", "follow_up"}),
+    Role.DISPATCHER: frozenset({"dispatch", "close_direct", "escalate", "rule", "approve_extension",
+                                "deny_extension", "follow_up", "archive", "supervise", "note"}),
+    Role.HANDLER: frozenset({"sign", "return", "request_extension", "reply", "note"}),
+    Role.SUPERVISOR: frozenset({"supervise", "note"}),
+    Role.ADMIN: frozenset(ACTIONS),
+}
+LEAD_ONLY = frozenset({"sign", "return", "request_extension", "reply"})
+CLOSED = (TicketState.CLOSED, TicketState.ARCHIVED)
+
+
+class TicketCreate(BaseModel):
+    category: Category
+    description: str = Field(min_length=1, max_length=4000)
+    channel: Channel = Channel.PHONE
+    caller_number: str | None = Field(None, max_length=32)
+    caller_name: str | None = Field(None, max_length=64)
+    region_code: str | None = Field(None, pattern=r"^\d{6}$")
+    address: str = Field("", max_length=256)
+    priority: int = Field(0, ge=0, le=3)
+    callback_requested: bool = False
+    call_id: int | None = Field(None, ge=1, description="attach this call record (idempotent per call)")
+    draft_id: int | None = Field(None, ge=1, description="the ASR draft this ticket confirms")
+    dispatch: bool = Field(False, description="route and dispatch at once by the routing decision")
+    departments: list[str] = Field(default_factory=list, max_length=10,
+                                   description="department types for routing, e.g. water_supply")
+
+
+class ActionRequest(BaseModel):
+    answer: str | None = Field(None, min_length=1, max_length=4000, description="close_direct, reply")
+    reason: str | None = Field(None, min_length=1, max_length=1000,
+                               description="return, escalate, deny_extension, request_extension, supervise")
+    text: str | None = Field(None, min_length=1, max_length=4000, description="note")
+    until: AwareDatetime | None = Field(None, description="request_extension: the new due date")
+    rating: Rating | None = Field(None, description="follow_up")
+    lead_unit_id: str | None = Field(None, max_length=48, description="dispatch/rule: overrides routing")
+    co_handler_ids: list[str] | None = Field(None, max_length=20)
+    departments: list[str] | None = Field(None, max_length=10, description="dispatch: routing input")
+
+    def params(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class RoutingAdvice(BaseModel):
+    lead_unit_id: str
+    co_handler_ids: list[str]
+    level: str
+    rule: str
+    reasons: list[str]
+    suggested_departments: list[str]
+
+
+async def scoped_ticket(desk: Desk, who: Principal, ticket_id: int) -> Ticket:
+    async with desk.sessions() as session:
+        ticket = await session.scalar(
+            select(Ticket).where(Ticket.id == ticket_id, ticket_scope(who))
+            .options(selectinload(Ticket.co_handlers))
+        )
+    if ticket is None:
+        raise HTTPException(404, "ticket not found")
+    return ticket
+
+
+def light_condition(light: Light, now: datetime) -> ColumnElement[bool]:
+    closed = Ticket.state.in_(CLOSED)
+    on_time = or_(Ticket.due_at.is_(None), Ticket.replied_at <= Ticket.due_at)
+    overdue = or_(
+        and_(Ticket.due_at.is_not(None), func.coalesce(Ticket.replied_at, now) > Ticket.due_at),
+        and_(Ticket.signed_at.is_(None), Ticket.sign_due_at.is_not(None), Ticket.sign_due_at < now),
+    )
+    return {
+        Light.GREEN: and_(closed, on_time),
+        Light.YELLOW: and_(closed, not_(on_time)),
+        Light.RED: and_(not_(closed), overdue),
+        Light.NONE: and_(not_(closed), not_(overdue)),
+    }[light]
+
+
+@router.get("", response_model=Page[TicketView], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+async def list_tickets(
+    desk: DeskDep, who: Caller, cursor: CursorParam = None, limit: LimitParam = 50, format: Format = "json",
+    state: Annotated[list[TicketState] | None, Query()] = None,
+    category: Category | None = None, channel: Channel | None = None,
+    city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    unit_id: Annotated[str | None, Query(max_length=48, description="lead or co-handler")] = None,
+    light: Light | None = None,
+    caller_number: Annotated[str | None, Query(max_length=32)] = None,
+    created_from: AwareDatetime | None = None, created_to: AwareDatetime | None = None,
+) -> Any:
+    """Tickets in your scope, newest first."""
+    now = utcnow()
+    where: list[ColumnElement[bool]] = [ticket_scope(who)]
+    if state:
+        where.append(Ticket.state.in_(state))
+    if category:
+        where.append(Ticket.category == category)
+    if channel:
+        where.append(Ticket.channel == channel)
+    if city_code:
+        where.append(Ticket.city_code == city_code)
+    if county_code:
+        where.append(Ticket.county_code == county_code)
+    if unit_id:
+        co = select(TicketCoHandler.ticket_id).where(TicketCoHandler.unit_id == unit_id)
+        where.append(or_(Ticket.lead_unit_id == unit_id, Ticket.id.in_(co)))
+    if light:
+        where.append(light_condition(light, now))
+    if caller_number:
+        where.append(Ticket.caller_number == caller_number)
+    if created_from:
+        where.append(Ticket.created_at >= created_from)
+    if created_to:
+        where.append(Ticket.created_at < created_to)
+    query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers)).order_by(Ticket.id.desc())
+    if format == "csv":
+        return csv_response(TicketView, _stream(desk, query, now), "tickets")
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        if not isinstance(last_id, int):
+            raise HTTPException(400, "malformed cursor")
+        query = query.where(Ticket.id < last_id)
+    async with desk.sessions() as session:
+        rows = (await session.scalars(query.limit(limit + 1))).all()
+    items = [TicketView.of(t, now) for t in rows[:limit]]
+    return Page[TicketView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+
+
+async def _stream(desk: Desk, query: Any, now: datetime) -> AsyncIterator[TicketView]:
+    async with desk.sessions() as session:
+        result = await session.stream_scalars(query.execution_options(yield_per=500))
+        async for ticket in result:
+            yield TicketView.of(ticket, now)
+
+
+@router.post("", response_model=TicketView, status_code=201,
+             responses={200: {"model": TicketView, "description": "the call was already attached to this ticket"},
+                        **responses(400, 404, 409, *AUTHED)})
+async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff, response: Response) -> TicketView:
+    """受理: create a ticket, e.g. from the screen pop's ASR draft with the agent's edits.
+
+    With `call_id`, the call record is attached; creating again for the same call returns the
+    ticket it is already attached to (200) instead of a second ticket."""
+    if body.call_id is not None:
+        async with desk.sessions() as session:
+            call = await session.scalar(select(CallRecord).where(
+                CallRecord.id == body.call_id, call_scope(who, desk.settings.desk.supervision.queue_cities)))
+        if call is None:
+            raise HTTPException(404, "call not found")
+        if call.ticket_id is not None:
+            response.status_code = 200
+            return await desk.tickets.get(call.ticket_id)
+    if body.draft_id is not None:
+        async with desk.sessions() as session:
+            draft = await session.get(Draft, body.draft_id)
+        if draft is None:
+            raise HTTPException(404, "draft not found")
+        if draft.ticket_id is not None:
+            raise HTTPException(409, f"draft already confirmed as ticket {draft.ticket_id}")
+    new = NewTicket(channel=body.channel, category=body.category, description=body.description,
+                    caller_number=body.caller_number, caller_name=body.caller_name,
+                    region_code=body.region_code, address=body.address, priority=body.priority,
+                    callback_requested=body.callback_requested, departments=tuple(body.departments))
+    view = await desk.tickets.create(new, who.username, dispatch=body.dispatch)
+    async with desk.sessions.begin() as session:
+        if body.call_id is not None:
+            await session.execute(update(CallRecord).where(CallRecord.id == body.call_id,
+                                                           CallRecord.ticket_id.is_(None))
+                                  .values(ticket_id=view.id))
+        if body.draft_id is not None:
+            await session.execute(update(Draft).where(Draft.id == body.draft_id).values(ticket_id=view.id))
+    await desk.audit.record(who.username, "ticket.create", "ticket", view.id, number=view.number,
+                            call_id=body.call_id, draft_id=body.draft_id, dispatched=body.dispatch)
+    return view
+
+
+TicketId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/{ticket_id}", response_model=TicketView, responses=responses(404, *AUTHED))
+async def get_ticket(ticket_id: TicketId, desk: DeskDep, who: Caller) -> TicketView:
+    return TicketView.of(await scoped_ticket(desk, who, ticket_id), utcnow())
+
+
+@router.get("/{ticket_id}/events", response_model=Page[EventView], responses=responses(400, 404, *AUTHED))
+async def ticket_events(ticket_id: TicketId, desk: DeskDep, who: Caller, cursor: CursorParam = None,
+                        limit: LimitParam = 100) -> Page[EventView]:
+    """The ticket's history, oldest first: who did what, when, from which state to which."""
+    await scoped_ticket(desk, who, ticket_id)
+    events = await desk.tickets.history(ticket_id)
+    start = 0
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        start = next((i + 1 for i, e in enumerate(events) if e.id == last_id), len(events))
+    page = events[start:start + limit]
+    more = start + limit < len(events)
+    return Page[EventView](items=page, next_cursor=encode_cursor(page[-1].id) if more and page else None)
+
+
+@router.get("/{ticket_id}/routing", response_model=RoutingAdvice, responses=responses(404, *AUTHED))
+async def routing_advice(ticket_id: TicketId, desk: DeskDep, who: DeskStaff) -> RoutingAdvice:
+    """The routing decision for this ticket, to dispatch as is or edit first."""
+    ticket = await scoped_ticket(desk, who, ticket_id)
+    suggestions = desk.tickets.routing.suggest_departments(ticket.description)
+    departments = tuple(s.dept_type for s in suggestions)
+    decision = desk.tickets.route(RoutingRequest(ticket.region_code, ticket.category.value, departments))
+    return RoutingAdvice(lead_unit_id=decision.lead_unit_id, co_handler_ids=list(decision.co_handler_ids),
+                         level=decision.level.value, rule=decision.rule, reasons=list(decision.reasons),
+                         suggested_departments=list(departments))
+
+
+@router.post("/{ticket_id}/actions/{action}", response_model=TicketView,
+             responses=responses(400, 404, 409, *AUTHED))
+async def act(ticket_id: TicketId, action: TicketAction, body: ActionRequest, desk: DeskDep,
+              who: Caller) -> TicketView:
+    """Apply one lifecycle action through the ticketing state machine.
+
+    sign/return/request_extension/reply are for the lead unit's handlers; a co-handling unit adds
+    notes. An action the ticket's state does not allow answers 409 listing the allowed ones."""
+    name = str(action.value)
+    ticket = await scoped_ticket(desk, who, ticket_id)
+    if name not in ROLE_ACTIONS[who.role]:
+        raise HTTPException(403, f"role {who.role.value} may not {name}; "
+                                 f"it may {', '.join(sorted(ROLE_ACTIONS[who.role]))}")
+    if who.role is Role.HANDLER and name in LEAD_ONLY and ticket.lead_unit_id != who.unit_id:
+        raise HTTPException(403, f"only the lead unit may {name}; co-handlers add notes")
+    params = body.params()
+    if name == "dispatch" and "departments" not in params and "lead_unit_id" not in params:
+        params["departments"] = [s.dept_type for s in desk.tickets.routing.suggest_departments(ticket.description)]
+    try:
+        view = await desk.tickets.act(ticket_id, name, who.username, **params)
+    except (InvalidAction, ValueError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    await desk.audit.record(who.username, f"ticket.{name}", "ticket", ticket_id,
+                            from_state=ticket.state.value, to_state=view.state.value)
+    return view
+
+

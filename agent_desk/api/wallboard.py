@@ -1,0 +1,164 @@
+"""The wallboard: a static page (no build step) fed by server-sent events.
+
+`/api/wallboard/stream` sends a `snapshot` event at once, then within ~0.1 s of every change in
+the live model (an AMI event, real or replayed), and at least every 2 s so waits keep counting.
+Caller numbers are masked: the board is meant for a wall, where anyone can read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from importlib.resources import files
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from agent_desk.api.deps import DeskDep
+from agent_desk.desk import Desk
+from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.models import utcnow
+
+router = APIRouter(tags=["wallboard"])
+STATIC = files("agent_desk.static")
+CITY_LIGHTS_TTL = 10.0
+
+
+class BoardQueue(BaseModel):
+    name: str
+    waiting: int
+    longest_wait_seconds: float
+    logged_in: int
+    available: int
+    on_call: int
+    paused: int
+    offered: int
+    answered: int
+    abandoned: int
+    answer_rate: float | None
+    service_level: float | None
+
+
+class BoardAbandoned(BaseModel):
+    queue: str
+    caller: str
+    at: datetime
+    wait_seconds: float
+
+
+class CityLights(BaseModel):
+    code: str
+    name: str
+    red: int
+    open_on_time: int
+    green: int
+    yellow: int
+
+
+class WallboardSnapshot(BaseModel):
+    mode: Literal["live", "replay", "offline"]
+    source: str | None
+    at: datetime
+    last_event_at: datetime | None
+    answer_rate_target: float
+    service_level_seconds: float
+    totals: BoardQueue
+    queues: list[BoardQueue]
+    abandoned: list[BoardAbandoned]
+    cities: list[CityLights]
+
+
+def mask(number: str | None) -> str:
+    if not number:
+        return "unknown"
+    return number[:3] + "*" * max(0, len(number) - 7) + number[-4:] if len(number) > 7 else number[:-2] + "**"
+
+
+class CityLightsCache:
+    """Today's ticket lights per city, recomputed at most every CITY_LIGHTS_TTL seconds."""
+
+    def __init__(self) -> None:
+        self._at = 0.0
+        self._value: list[CityLights] = []
+        self._lock = asyncio.Lock()
+
+    async def get(self, desk: Desk) -> list[CityLights]:
+        async with self._lock:
+            if time.monotonic() - self._at > CITY_LIGHTS_TTL:
+                self._value = await _city_lights(desk)
+                self._at = time.monotonic()
+            return self._value
+
+
+async def _city_lights(desk: Desk) -> list[CityLights]:
+    regions = desk.tickets.routing.regions
+    async with desk.sessions() as session:
+        rows = await ticket_kpis(session, now=utcnow(), by=Dimension.CITY, where=KpiFilter())
+    by_city = {r.key: r for r in rows if r.key}
+    cities = sorted(code for code, r in regions.items() if r.level.value == "city")
+    result = []
+    for code in cities:
+        row = by_city.get(code)
+        open_total = (row.total - row.closed) if row else 0
+        red = row.red if row else 0
+        result.append(CityLights(code=code, name=regions[code].short_name, red=red,
+                                 open_on_time=max(0, open_total - red), green=row.green if row else 0,
+                                 yellow=row.yellow if row else 0))
+    return result
+
+
+async def wallboard_snapshot(desk: Desk, cities: CityLightsCache) -> WallboardSnapshot:
+    live = desk.board.snapshot()
+    sup = desk.settings.desk.supervision
+
+    def board(q: object) -> BoardQueue:
+        return BoardQueue.model_validate(q, from_attributes=True)
+
+    return WallboardSnapshot(
+        mode=live.mode, source=live.source, at=live.at, last_event_at=live.last_event_at,
+        answer_rate_target=sup.answer_rate_target, service_level_seconds=sup.service_level_seconds,
+        totals=board(live.totals), queues=[board(q) for q in live.queues],
+        abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds)
+                   for a in live.abandoned[:12]],
+        cities=await cities.get(desk),
+    )
+
+
+@router.get("/wallboard", response_class=HTMLResponse, include_in_schema=True,
+            responses={200: {"content": {"text/html": {}}, "description": "the wallboard page"}})
+async def wallboard_page() -> HTMLResponse:
+    return HTMLResponse(STATIC.joinpath("wallboard.html").read_text("utf-8"))
+
+
+@router.get("/api/wallboard/snapshot", response_model=WallboardSnapshot)
+async def snapshot(request: Request, desk: DeskDep) -> WallboardSnapshot:
+    return await wallboard_snapshot(desk, request.app.state.city_lights)
+
+
+@router.get("/api/wallboard/stream", response_class=EventSourceResponse,
+            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                             "description": "`snapshot` events carrying a WallboardSnapshot"}})
+async def stream(request: Request, desk: DeskDep) -> EventSourceResponse:
+    cities: CityLightsCache = request.app.state.city_lights
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        async with desk.board.changes.listen() as changes:
+            yield ServerSentEvent(event="snapshot", retry=1000,
+                                  data=(await wallboard_snapshot(desk, cities)).model_dump_json())
+            while not await request.is_disconnected():
+                try:
+                    await asyncio.wait_for(changes.get(), timeout=2.0)
+                    await asyncio.sleep(0.1)  # coalesce a burst of events into one update
+                    while not changes.empty():
+                        changes.get_nowait()
+                except TimeoutError:
+                    pass
+                yield ServerSentEvent(event="snapshot",
+                                      data=(await wallboard_snapshot(desk, cities)).model_dump_json())
+
+    return EventSourceResponse(events(), ping=15)

@@ -1,0 +1,1 @@
+"""Package data: the bundled AMI capture for `hotline serve --replay`."""

@@ -1,0 +1,28 @@
+"""Everything the routes need, built once by the composition root (`agent_desk.app`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent_desk.audit import AuditLog
+from agent_desk.live.board import LiveBoard
+from agent_desk.screen_pop import ScreenPops
+from agent_desk.security.throttle import LoginThrottle
+from agent_desk.security.tokens import TokenIssuer
+from agent_desk.settings import Settings
+from agent_desk.telephony import NoTelephony, Telephony
+from ticketing.db import SessionFactory
+from ticketing.service import TicketService
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    sessions: SessionFactory
+    tickets: TicketService
+    tokens: TokenIssuer
+    throttle: LoginThrottle
+    audit: AuditLog
+    board: LiveBoard
+    screen_pops: ScreenPops
+    telephony: Telephony = field(default_factory=NoTelephony)

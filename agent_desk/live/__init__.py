@@ -1,0 +1,1 @@
+"""The live model behind the wallboard, the supervisor's live view and agent screen pops."""

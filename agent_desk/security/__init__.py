@@ -1,0 +1,1 @@
+"""Authentication and authorisation: password hashes, tokens, principals, scopes, login throttling."""

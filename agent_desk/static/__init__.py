@@ -1,0 +1,1 @@
+"""The wallboard page: plain HTML, CSS and JavaScript, served as is."""

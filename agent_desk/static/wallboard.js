@@ -1,0 +1,107 @@
+// Wallboard client: one EventSource; re-created if the browser gives up; numbers, colour and text.
+(function () {
+  "use strict";
+  const STREAM = "/api/wallboard/stream";
+  const $ = (sel) => document.querySelector(sel);
+  const field = (name) => document.querySelector('[data-field="' + name + '"]');
+  const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(1) + "%");
+  const secs = (s) => { s = Math.round(s || 0); return s >= 60 ? Math.floor(s / 60) + "m" + String(s % 60).padStart(2, "0") + "s" : s + "s"; };
+  const text = (el, value) => { if (el) el.textContent = value; };
+  let source = null;
+  let retryTimer = null;
+
+  function setConnection(state, label) {
+    document.body.dataset.connection = state;
+    text($("#connection"), label);
+  }
+
+  function render(snap) {
+    const mode = $("#mode");
+    mode.className = "mode " + snap.mode;
+    mode.textContent = snap.mode === "replay"
+      ? "回放演示 REPLAY of a recorded PBX capture" + (snap.source ? " (" + snap.source + ")" : "")
+      : snap.mode === "live" ? "实时 LIVE" : "未连接电话系统 NO PBX";
+    const t = snap.totals;
+    text(field("waiting"), t.waiting);
+    text(field("longest"), secs(t.longest_wait_seconds));
+    text(field("logged_in"), t.logged_in);
+    text(field("available"), t.available);
+    text(field("on_call"), t.on_call);
+    text(field("paused"), t.paused);
+    text(field("offered"), t.offered);
+    text(field("answered"), t.answered);
+    text(field("abandoned"), t.abandoned);
+    $("#fig-waiting").classList.toggle("alert", t.waiting > 0 && t.available === 0);
+    $("#fig-longest").classList.toggle("alert", t.longest_wait_seconds > snap.service_level_seconds);
+
+    const rate = t.answer_rate;
+    const below = rate !== null && rate < snap.answer_rate_target;
+    text(field("answer_rate"), pct(rate));
+    text(field("answer_status"), rate === null ? "暂无数据 no calls yet" : below ? "低于目标 BELOW target" : "达标 on target");
+    text(field("target"), pct(snap.answer_rate_target));
+    text(field("service_level"), pct(t.service_level));
+    const gauge = $("#gauge");
+    gauge.classList.toggle("below", below);
+    $("#gauge-arc").setAttribute("stroke-dasharray", ((rate || 0) * 100).toFixed(1) + " 100");
+    const angle = Math.PI * (1 - snap.answer_rate_target);
+    const x1 = 100 + 70 * Math.cos(angle), y1 = 100 - 70 * Math.sin(angle);
+    const x2 = 100 + 92 * Math.cos(angle), y2 = 100 - 92 * Math.sin(angle);
+    const target = $("#gauge-target");
+    target.setAttribute("x1", x1); target.setAttribute("y1", y1); target.setAttribute("x2", x2); target.setAttribute("y2", y2);
+
+    const rows = $("#queue-rows");
+    rows.replaceChildren(...snap.queues.map((q) => {
+      const tr = document.createElement("tr");
+      [q.name, q.waiting, secs(q.longest_wait_seconds), q.available, pct(q.answer_rate)].forEach((v) => {
+        const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+      });
+      return tr;
+    }));
+
+    const cities = $("#city-lights");
+    cities.replaceChildren(...snap.cities.map((c) => {
+      const li = document.createElement("li");
+      li.dataset.city = c.code;
+      const name = document.createElement("span"); name.textContent = c.name;
+      const lights = document.createElement("span");
+      const red = document.createElement("span");
+      red.className = "light " + (c.red > 0 ? "red" : "green");
+      red.textContent = c.red > 0 ? "红 " + c.red + " overdue" : "绿 OK";
+      const counts = document.createElement("span");
+      counts.textContent = " 绿" + c.green + " 黄" + c.yellow + " 办理中" + c.open_on_time;
+      lights.append(red, counts);
+      li.append(name, lights);
+      return li;
+    }));
+
+    const list = $("#abandoned-list");
+    if (snap.abandoned.length === 0) {
+      const li = document.createElement("li"); li.className = "empty"; li.textContent = "无 none";
+      list.replaceChildren(li);
+    } else {
+      list.replaceChildren(...snap.abandoned.map((a) => {
+        const li = document.createElement("li");
+        li.textContent = new Date(a.at).toLocaleTimeString("zh-CN", { hour12: false }) + "  " + a.caller +
+          "  " + a.queue + "  等待 waited " + secs(a.wait_seconds);
+        return li;
+      }));
+    }
+    document.body.dataset.updated = snap.at;
+  }
+
+  function connect() {
+    if (source) source.close();
+    source = new EventSource(STREAM);
+    source.addEventListener("open", () => setConnection("live", "已连接 connected"));
+    source.addEventListener("snapshot", (e) => { setConnection("live", "已连接 connected"); render(JSON.parse(e.data)); });
+    source.addEventListener("error", () => {
+      setConnection("reconnecting", "连接中断，重连中 connection lost, reconnecting…");
+      if (source.readyState === EventSource.CLOSED && !retryTimer) {
+        retryTimer = setTimeout(() => { retryTimer = null; connect(); }, 2000);
+      }
+    });
+  }
+
+  setInterval(() => text($("#clock"), new Date().toLocaleTimeString("zh-CN", { hour12: false })), 1000);
+  connect();
+})();

@@ -1,0 +1,1 @@
+"""Supervisor analytics: telephony KPIs, Erlang C staffing advice, hot-spot alerts."""

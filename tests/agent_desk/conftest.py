@@ -1,0 +1,80 @@
+"""An app per test, on the `db` fixture (SQLite and PostgreSQL), with one user per role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from agent_desk.accounts import NewUser, add_api_client, add_user
+from agent_desk.app import create_app
+from agent_desk.desk import Desk
+from agent_desk.live.board import LiveBoard
+from agent_desk.settings import load_settings
+from ticketing.models import Role
+from ticketing.vocabulary import Channel
+from tests.conftest import Database
+
+PASSWORD = "correct-horse-battery"
+NANJING = "320100"
+XUANWU = "320102"  # a district of Nanjing
+SUZHOU = "320500"
+# Users per role; handler units are created by the seed (dept:<region>:<type>, office:<county>).
+USERS = {
+    "agent1": NewUser("agent1", Role.AGENT, PASSWORD, agent_interface="Local/agent1@agents"),
+    "agent2": NewUser("agent2", Role.AGENT, PASSWORD, agent_interface="Local/agent2@agents"),
+    "dispatcher": NewUser("dispatcher", Role.DISPATCHER, PASSWORD),
+    "sup_province": NewUser("sup_province", Role.SUPERVISOR, PASSWORD, region_code="320000"),
+    "sup_nanjing": NewUser("sup_nanjing", Role.SUPERVISOR, PASSWORD, region_code=NANJING),
+    "sup_suzhou": NewUser("sup_suzhou", Role.SUPERVISOR, PASSWORD, region_code=SUZHOU),
+    "admin": NewUser("admin", Role.ADMIN, PASSWORD),
+}
+
+
+@dataclass
+class DeskClient:
+    app: FastAPI
+    http: httpx.AsyncClient
+    desk: Desk
+    db: Database
+    tokens: dict[str, str] = field(default_factory=dict)
+    api_key: str = ""
+
+    def auth(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def login(self, username: str, password: str = PASSWORD) -> str:
+        response = await self.http.post("/api/auth/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        self.tokens[username] = token
+        return token
+
+    async def add_handler(self, username: str, unit_id: str) -> None:
+        await add_user(self.desk.sessions, NewUser(username, Role.HANDLER, PASSWORD, unit_id=unit_id))
+        await self.login(username)
+
+
+@pytest.fixture
+def board() -> LiveBoard:
+    return LiveBoard(mode="offline")
+
+
+@pytest.fixture
+async def client(db: Database, board: LiveBoard) -> AsyncIterator[DeskClient]:
+    settings = load_settings(db={"url": db.target.url},
+                             desk={"auth": {"jwt_secret": "test-secret-of-sufficient-length-32b"}})
+    app = create_app(settings, engine=db.engine, board=board, run_sweep=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as http:
+            dc = DeskClient(app, http, app.state.desk, db)
+            for new in USERS.values():
+                await add_user(dc.desk.sessions, new)
+            for username in USERS:
+                await dc.login(username)
+            dc.api_key = await add_api_client(dc.desk.sessions, "wechat-backend", Channel.WECHAT)
+            yield dc
