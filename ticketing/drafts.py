@@ -20,9 +20,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.db import SessionFactory
+from ticketing.models.base import utcnow
 from ticketing.models.draft import Draft, DraftStatus
 from ticketing.models.transcription_job import JobState, TranscriptionJob
-from ticketing.models.base import utcnow
 from ticketing.vocabulary import Channel
 
 _CLAIM_CANDIDATES = 8

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from ticketing.directory import DepartmentType, department_id, load_department_types, office_id, platform_id
+from ticketing.directory import (
+    DepartmentType,
+    department_id,
+    load_department_types,
+    office_id,
+    platform_id,
+)
 from ticketing.models.region import RegionLevel
 from ticketing.regions import JIANGSU, RegionRecord, province_records
 

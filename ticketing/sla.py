@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ticketing.outcomes import outcomes
 from ticketing.settings import CalendarSettings, SlaSettings
-from ticketing.vocabulary import OPEN_STATES, Light, TicketState
+from ticketing.vocabulary import Light, TicketState
 from ticketing.worktime import OfficeInterval, WorkCalendar, WorkTime
-
-UNSIGNED_STATES = frozenset({TicketState.DISPATCHED, TicketState.RETURNED, TicketState.RULING})
 
 
 @dataclass(frozen=True)
@@ -46,21 +45,19 @@ def light(
     state: TicketState,
     *,
     now: datetime,
+    created_at: datetime,
     sign_due_at: datetime | None,
     signed_at: datetime | None,
     due_at: datetime | None,
     replied_at: datetime | None,
 ) -> Light:
-    if state not in OPEN_STATES:
-        on_time = due_at is None or (replied_at is not None and replied_at <= due_at)
-        return Light.GREEN if on_time else Light.YELLOW
-    # A replied ticket awaits only the caller's follow-up: judge the unit by its reply time.
-    finished = replied_at if state is TicketState.REPLIED and replied_at is not None else now
-    if due_at is not None and finished > due_at:
-        return Light.RED
-    if signed_at is None and sign_due_at is not None and now > sign_due_at:
-        return Light.RED
-    return Light.NONE
+    result = outcomes(state=state, created_at=created_at, sign_due_at=sign_due_at,
+                      signed_at=signed_at, due_at=due_at, replied_at=replied_at, closed_at=None,
+                      rating=None)
+    if result["close_ok"] is not None:
+        return Light.GREEN if result["close_ok"] else Light.YELLOW
+    red_after = result["red_after"]
+    return Light.RED if red_after is not None and now > red_after else Light.NONE
 
 
 def sign_light(*, now: datetime, sign_due_at: datetime | None, signed_at: datetime | None) -> Light:

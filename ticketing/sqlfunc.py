@@ -1,10 +1,10 @@
-"""Portable SQL for time arithmetic: epoch seconds and local-day buckets, on SQLite and PostgreSQL."""
+"""Portable SQL for local time buckets (day, hour) of UTC timestamps, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Float, String
+from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -12,30 +12,13 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
 
-class epoch_seconds(FunctionElement[float]):  # noqa: N801  (SQL function style)
-    """Seconds since 1970-01-01 UTC of a UTC timestamp column."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
-
-
-class local_bucket(FunctionElement[str]):  # noqa: N801
+class local_bucket(FunctionElement[str]):
     """The start of the local time bucket ('day' or 'hour') of a UTC timestamp, as text."""
 
     type = String()
     inherit_cache = True
     # unit and offset change the SQL text, so they must be part of the statement cache key.
-    _traverse_internals = [
+    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
         *FunctionElement._traverse_internals,
         ("unit", InternalTraversal.dp_string),
         ("offset_hours", InternalTraversal.dp_plain_obj),

@@ -13,8 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ticketing.db import SessionFactory
 from ticketing.models import Ticket, TicketEvent, utcnow
-from ticketing.sla import UNSIGNED_STATES
-from ticketing.vocabulary import OPEN_STATES
+from ticketing.vocabulary import OPEN_STATES, UNSIGNED_STATES
 
 log = logging.getLogger(__name__)
 SWEEP_ACTOR = "system:sla-sweep"

@@ -70,7 +70,7 @@ class TicketView(BaseModel):
             closed_at=ticket.closed_at, answer=ticket.answer, rating=ticket.rating,
             redo_count=ticket.redo_count, extension_count=ticket.extension_count,
             extension_until=ticket.extension_until, callback_requested=ticket.callback_requested,
-            light=light(ticket.state, now=now, sign_due_at=ticket.sign_due_at,
+            light=light(ticket.state, now=now, created_at=ticket.created_at, sign_due_at=ticket.sign_due_at,
                         signed_at=ticket.signed_at, due_at=ticket.due_at,
                         replied_at=ticket.replied_at),
             sign_light=sign_light(now=now, sign_due_at=ticket.sign_due_at, signed_at=ticket.signed_at),

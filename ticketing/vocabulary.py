@@ -73,6 +73,7 @@ STATE_LABELS = {
 }
 
 OPEN_STATES = frozenset(TicketState) - {TicketState.CLOSED, TicketState.ARCHIVED}
+UNSIGNED_STATES = frozenset({TicketState.DISPATCHED, TicketState.RETURNED, TicketState.RULING})
 
 
 class Rating(enum.StrEnum):

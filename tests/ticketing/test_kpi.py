@@ -18,11 +18,11 @@ MONDAY_0900_CST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 async def build(db: Database) -> Clock:
     clock = Clock(MONDAY_0900_CST)
     svc = service(db.sessions, clock)
-    nanjing = dict(region_code="320106")
-    xuzhou = dict(region_code="320311", channel=Channel.WEB, category=Category.HELP)
+    nanjing = {"region_code": "320106"}
+    xuzhou = {"region_code": "320311", "channel": Channel.WEB, "category": Category.HELP}
     on_time = await svc.create(new_ticket(**nanjing), "agent:1", dispatch=True)
     late = await svc.create(new_ticket(**nanjing), "agent:1", dispatch=True)
-    unsigned = await svc.create(new_ticket(**nanjing), "agent:2", dispatch=True)
+    await svc.create(new_ticket(**nanjing), "agent:2", dispatch=True)  # never signed: red
     direct = await svc.create(new_ticket(**xuzhou), "agent:2")
     working = await svc.create(new_ticket(**xuzhou), "agent:2", dispatch=True)
     clock.advance(hours=1)

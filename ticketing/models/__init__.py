@@ -14,8 +14,6 @@ from ticketing.models.user import ApiClient, Role, User
 __all__ = [
     "ApiClient",
     "AuditEntry",
-    "Role",
-    "User",
     "Base",
     "CallOutcome",
     "CallRecord",
@@ -25,6 +23,7 @@ __all__ = [
     "JobState",
     "Region",
     "RegionLevel",
+    "Role",
     "Ticket",
     "TicketCoHandler",
     "TicketEvent",
@@ -33,5 +32,6 @@ __all__ = [
     "UTCDateTime",
     "Unit",
     "UnitKind",
+    "User",
     "utcnow",
 ]

@@ -2,18 +2,18 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:03:36.590206
+Create Date: 2026-11-28 14:09:42.291268
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_type=Text()))
+from sqlalchemy import Text
+from sqlalchemy.dialects import postgresql
 
 import ticketing.models.base
 
-from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -118,6 +118,11 @@ def upgrade() -> None:
     sa.Column('sign_breach_raised', sa.Boolean(), nullable=False),
     sa.Column('due_breach_raised', sa.Boolean(), nullable=False),
     sa.Column('callback_requested', sa.Boolean(), nullable=False),
+    sa.Column('sign_ok', sa.SmallInteger(), nullable=True),
+    sa.Column('close_ok', sa.SmallInteger(), nullable=True),
+    sa.Column('satisfied', sa.SmallInteger(), nullable=True),
+    sa.Column('handling_seconds', sa.Float(), nullable=True),
+    sa.Column('red_after', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['lead_unit_id'], ['units.id'], name=op.f('fk_tickets_lead_unit_id_units')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_tickets_region_code_regions')),
@@ -127,7 +132,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_caller_created', ['caller_number', 'created_at'], unique=False)
-        batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'state', 'closed_at', 'due_at'], unique=False)
+        batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'created_at', 'sign_ok', 'close_ok', 'satisfied', 'handling_seconds', 'red_after'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_created_by'), ['created_by'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_lead_unit_id'), ['lead_unit_id'], unique=False)
@@ -159,7 +164,9 @@ def upgrade() -> None:
     sa.Column('caller_number', sa.String(length=32), nullable=True),
     sa.Column('caller_name', sa.String(length=64), nullable=True),
     sa.Column('dnis', sa.String(length=32), nullable=True),
-    sa.Column('ivr_path', sa.String(length=128), nullable=True),
+    sa.Column('ivr_result', sa.String(length=64), nullable=True),
+    sa.Column('ivr_path', sa.String(length=255), nullable=True),
+    sa.Column('draft_id', sa.Integer(), nullable=True),
     sa.Column('queue', sa.String(length=64), nullable=True),
     sa.Column('started_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('entered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -168,10 +175,12 @@ def upgrade() -> None:
     sa.Column('agent', sa.String(length=64), nullable=True),
     sa.Column('answered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('talk_seconds', sa.Float(), nullable=True),
-    sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'transferred', 'unknown', name='calloutcome', native_enum=False, length=24), nullable=False),
+    sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'transferred', 'unknown', 'self_service', name='calloutcome', native_enum=False, length=24), nullable=False),
     sa.Column('hangup_cause', sa.String(length=64), nullable=True),
     sa.Column('recording', sa.String(length=256), nullable=True),
     sa.Column('ended_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('legs', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('final', sa.Boolean(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_call_records_ticket_id_tickets')),
@@ -181,6 +190,7 @@ def upgrade() -> None:
     with op.batch_alter_table('call_records', schema=None) as batch_op:
         batch_op.create_index('ix_call_records_agent_answered', ['agent', 'answered_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_records_caller_number'), ['caller_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_records_draft_id'), ['draft_id'], unique=False)
         batch_op.create_index('ix_call_records_queue_entered', ['queue', 'entered_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_records_ticket_id'), ['ticket_id'], unique=False)
 
@@ -240,6 +250,29 @@ def upgrade() -> None:
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_events_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('call_surveys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('server', sa.String(length=64), nullable=True),
+    sa.Column('call_uniqueid', sa.String(length=64), nullable=False),
+    sa.Column('call_linkedid', sa.String(length=64), nullable=True),
+    sa.Column('caller_number', sa.String(length=32), nullable=True),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('draft_id', sa.Integer(), nullable=True),
+    sa.Column('rating', sa.Enum('satisfied', 'basically_satisfied', 'unsatisfied', name='rating', native_enum=False, length=24), nullable=False),
+    sa.Column('applied', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['draft_id'], ['drafts.id'], name=op.f('fk_call_surveys_draft_id_drafts')),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_call_surveys_ticket_id_tickets')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_surveys'))
+    )
+    with op.batch_alter_table('call_surveys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_call_surveys_call_linkedid'), ['call_linkedid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_surveys_call_uniqueid'), ['call_uniqueid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_surveys_caller_number'), ['caller_number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_surveys_draft_id'), ['draft_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_surveys_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('transcription_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('draft_id', sa.Integer(), nullable=False),
@@ -269,6 +302,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_transcription_jobs_claim')
 
     op.drop_table('transcription_jobs')
+    with op.batch_alter_table('call_surveys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_call_surveys_ticket_id'))
+        batch_op.drop_index(batch_op.f('ix_call_surveys_draft_id'))
+        batch_op.drop_index(batch_op.f('ix_call_surveys_caller_number'))
+        batch_op.drop_index(batch_op.f('ix_call_surveys_call_uniqueid'))
+        batch_op.drop_index(batch_op.f('ix_call_surveys_call_linkedid'))
+
+    op.drop_table('call_surveys')
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_events_ticket_id'))
 
@@ -286,6 +327,7 @@ def downgrade() -> None:
     with op.batch_alter_table('call_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_records_ticket_id'))
         batch_op.drop_index('ix_call_records_queue_entered')
+        batch_op.drop_index(batch_op.f('ix_call_records_draft_id'))
         batch_op.drop_index(batch_op.f('ix_call_records_caller_number'))
         batch_op.drop_index('ix_call_records_agent_answered')
 
