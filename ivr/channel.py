@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr.errors import AgiCommandError, AgiHangup, AgiProtocolError
-from ivr.protocol import HANGUP_LINE, AgiEnvironment, AgiReply, command_line, parse_reply, quote, status_code
+from ivr.protocol import HANGUP_LINE, AgiEnvironment, AgiReply, command_line, parse_reply, quote, status_code, word
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,11 @@ class AgiChannel:
     # ---- the codec -----------------------------------------------------------------------
 
     async def command(self, line: str) -> AgiReply:
-        """Send one command line and return its `200` reply."""
+        """Send one command line and return its `200` reply.
+
+        A `-1` result is returned, not raised: for some commands it means a missing file. Asterisk
+        follows a real hang-up with `HANGUP` and answers `511` from then on, which do raise.
+        """
         verb = _verb(line)
         if self.closed or (self.hung_up and verb not in DEAD_CHANNEL_COMMANDS):
             raise AgiHangup(f"channel gone; not sending {verb}")
@@ -180,7 +184,6 @@ class AgiChannel:
             log.warning("GET DATA %s failed (missing prompt?); asking again without it", prompt)
             reply = await self.command(command_line("GET DATA", '""', timeout_ms, max_digits))
         if reply.failed:
-            self.hung_up = True
             raise AgiHangup("GET DATA failed")
         digits = "".join(ch for ch in reply.result if ch.isdigit() or ch in "*#ABCDabcd")
         return Input(digits, reply.data == "timeout")
@@ -188,7 +191,6 @@ class AgiChannel:
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
         reply = await self.command(command_line("WAIT FOR DIGIT", timeout_ms))
         if reply.failed:
-            self.hung_up = True
             raise AgiHangup("WAIT FOR DIGIT returned -1")
         return reply.digit
 
@@ -212,8 +214,6 @@ class AgiChannel:
         data = (reply.data or "").strip()
         if reply.failed or data == "hangup":
             ended_by = "hangup" if data in ("hangup", "") else "error"
-            if ended_by == "hangup":
-                self.hung_up = True
         elif data == "dtmf":
             ended_by = "dtmf"
         elif data == "timeout":
@@ -248,7 +248,7 @@ class AgiChannel:
     async def exec(self, application: str, options: str = "") -> int:
         words: list[str | int] = ["EXEC", _name(application)]
         if options:
-            words.append(quote(options))
+            words.append(word(options))
         return (await self.command(command_line(*words))).code
 
     async def verbose(self, message: str, level: int = 1) -> None:

@@ -151,6 +151,13 @@ def quote(argument: str) -> str:
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def word(argument: str) -> str:
+    """An argument as is when it is one plain word, else quoted (EXEC Playback beep)."""
+    if argument and not any(ch.isspace() or ch in '"\\' for ch in argument):
+        return argument
+    return quote(argument)
+
+
 def command_line(*words: str | int) -> str:
     """Join already-safe words into one command line (callers quote free text with `quote`)."""
     line = " ".join(str(word) for word in words)
