@@ -1,0 +1,166 @@
+"""Tickets through the API: creation, scoping (404 outside), the lifecycle, 409 with allowed actions."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
+from ticketing.vocabulary import Channel
+from tests.agent_desk.conftest import XUANWU, DeskClient
+
+pytestmark = pytest.mark.anyio
+WATER_UNIT = f"dept:{XUANWU}:water_supply"
+
+
+async def create(client: DeskClient, user: str = "agent1", **fields: object) -> dict[str, object]:
+    body = {"category": "help", "description": "玄武区停水了，自来水两天没有来", "region_code": XUANWU,
+            "caller_number": "13800138000", **fields}
+    response = await client.http.post("/api/tickets", json=body, headers=client.auth(user))
+    assert response.status_code in (200, 201), response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def test_create_and_read_back_with_iso_timestamps(client: DeskClient) -> None:
+    ticket = await create(client)
+    assert ticket["state"] == "accepted" and ticket["channel"] == "phone"
+    assert str(ticket["number"]).startswith("JS") and ticket["city_code"] == "320100"
+    assert str(ticket["created_at"]).endswith("Z") or "+00:00" in str(ticket["created_at"])
+    got = await client.http.get(f"/api/tickets/{ticket['id']}", headers=client.auth("agent1"))
+    assert got.json()["number"] == ticket["number"]
+
+
+async def test_scoping_hides_other_peoples_tickets_as_404(client: DeskClient) -> None:
+    ticket = await create(client, "agent1")
+    tid = ticket["id"]
+    # Agent 2 did not create it; the Suzhou supervisor does not cover Nanjing.
+    for user in ("agent2", "sup_suzhou"):
+        assert (await client.http.get(f"/api/tickets/{tid}", headers=client.auth(user))).status_code == 404
+        listed = await client.http.get("/api/tickets", headers=client.auth(user))
+        assert listed.json()["items"] == []
+        act = await client.http.post(f"/api/tickets/{tid}/actions/note", json={"text": "hi"},
+                                     headers=client.auth(user))
+        assert act.status_code == 404
+    for user in ("agent1", "sup_nanjing", "sup_province", "dispatcher", "admin"):
+        assert (await client.http.get(f"/api/tickets/{tid}", headers=client.auth(user))).status_code == 200
+    # A handler of another unit sees nothing either.
+    await client.add_handler("h_other", f"dept:{XUANWU}:housing")
+    assert (await client.http.get(f"/api/tickets/{tid}", headers=client.auth("h_other"))).status_code == 404
+
+
+async def test_full_lifecycle_dispatch_sign_reply_follow_up(client: DeskClient) -> None:
+    ticket = await create(client)
+    tid = ticket["id"]
+    advice = await client.http.get(f"/api/tickets/{tid}/routing", headers=client.auth("agent1"))
+    assert advice.json()["lead_unit_id"] == WATER_UNIT
+    dispatched = await client.http.post(f"/api/tickets/{tid}/actions/dispatch", json={},
+                                        headers=client.auth("agent1"))
+    assert dispatched.status_code == 200, dispatched.text
+    assert dispatched.json()["state"] == "dispatched" and dispatched.json()["lead_unit_id"] == WATER_UNIT
+
+    await client.add_handler("h_water", WATER_UNIT)
+    inbox = await client.http.get("/api/inbox", headers=client.auth("h_water"))
+    assert [t["id"] for t in inbox.json()["items"]] == [tid]
+    # Replying before signing is illegal: 409 listing what is allowed.
+    early = await client.http.post(f"/api/tickets/{tid}/actions/reply", json={"answer": "fixed"},
+                                   headers=client.auth("h_water"))
+    assert early.status_code == 409
+    assert "sign" in early.json()["allowed_actions"] and early.json()["state"] == "dispatched"
+    signed = await client.http.post(f"/api/tickets/{tid}/actions/sign", json={}, headers=client.auth("h_water"))
+    assert signed.json()["state"] == "handling" and signed.json()["due_at"]
+    replied = await client.http.post(f"/api/tickets/{tid}/actions/reply", json={"answer": "管道已修复"},
+                                     headers=client.auth("h_water"))
+    assert replied.json()["state"] == "replied"
+    # A handler may not do the follow-up: 403, with the role's actions.
+    forbidden = await client.http.post(f"/api/tickets/{tid}/actions/follow_up", json={"rating": "satisfied"},
+                                       headers=client.auth("h_water"))
+    assert forbidden.status_code == 403
+    closed = await client.http.post(f"/api/tickets/{tid}/actions/follow_up", json={"rating": "satisfied"},
+                                    headers=client.auth("dispatcher"))
+    assert closed.json()["state"] == "closed" and closed.json()["light"] == "green"
+    events = await client.http.get(f"/api/tickets/{tid}/events", headers=client.auth("admin"))
+    assert [e["action"] for e in events.json()["items"]] == ["accept", "dispatch", "sign", "reply", "follow_up"]
+    assert [e["actor"] for e in events.json()["items"]][-2:] == ["h_water", "dispatcher"]
+    async with client.desk.sessions() as session:
+        audited = (await session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == str(tid), AuditEntry.target_type == "ticket")
+                                         .order_by(AuditEntry.id))).all()
+    assert audited == ["ticket.create", "ticket.dispatch", "ticket.sign", "ticket.reply", "ticket.follow_up"]
+
+
+async def test_return_needs_a_reason_and_co_handler_only_notes(client: DeskClient) -> None:
+    ticket = await create(client)
+    tid = ticket["id"]
+    co_unit = f"dept:{XUANWU}:housing"
+    await client.http.post(f"/api/tickets/{tid}/actions/dispatch",
+                           json={"lead_unit_id": WATER_UNIT, "co_handler_ids": [co_unit]},
+                           headers=client.auth("dispatcher"))
+    await client.add_handler("h_water", WATER_UNIT)
+    await client.add_handler("h_housing", co_unit)
+    assert (await client.http.get(f"/api/tickets/{tid}", headers=client.auth("h_housing"))).status_code == 200
+    sign = await client.http.post(f"/api/tickets/{tid}/actions/sign", json={}, headers=client.auth("h_housing"))
+    assert sign.status_code == 403
+    note = await client.http.post(f"/api/tickets/{tid}/actions/note", json={"text": "协办：已联系物业"},
+                                  headers=client.auth("h_housing"))
+    assert note.status_code == 200
+    no_reason = await client.http.post(f"/api/tickets/{tid}/actions/return", json={},
+                                       headers=client.auth("h_water"))
+    assert no_reason.status_code == 400
+    returned = await client.http.post(f"/api/tickets/{tid}/actions/return", json={"reason": "非本单位职责"},
+                                      headers=client.auth("h_water"))
+    assert returned.json()["state"] == "returned"
+    # Returned tickets leave the unit's inbox.
+    assert (await client.http.get("/api/inbox", headers=client.auth("h_water"))).json()["items"] == []
+
+
+async def test_create_from_draft_and_attach_call_is_idempotent(client: DeskClient) -> None:
+    now = utcnow()
+    async with client.desk.sessions.begin() as session:
+        call = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000",
+                          queue="hotline-12345", entered_at=now, answered_at=now, wait_seconds=3,
+                          agent="Local/agent1@agents", talk_seconds=40, outcome=CallOutcome.ANSWERED)
+        draft = Draft(server="pbx0", call_linkedid="1795868623.2", caller_number="13800138000",
+                      channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区停水了",
+                      category="help", region_code=XUANWU)
+        session.add_all([call, draft])
+    first = await create(client, call_id=call.id, draft_id=draft.id, description="玄武区停水（坐席已核实）")
+    again = await client.http.post("/api/tickets", json={"category": "help", "description": "dup",
+                                                          "call_id": call.id}, headers=client.auth("agent1"))
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    attach = await client.http.post(f"/api/calls/{call.id}/attach", json={"ticket_id": first["id"]},
+                                    headers=client.auth("agent1"))
+    assert attach.status_code == 200 and attach.json()["ticket_id"] == first["id"]
+    other = await create(client)
+    conflict = await client.http.post(f"/api/calls/{call.id}/attach", json={"ticket_id": other["id"]},
+                                      headers=client.auth("agent1"))
+    assert conflict.status_code == 409
+    # Agent 2 did not take this call.
+    assert (await client.http.get(f"/api/calls/{call.id}", headers=client.auth("agent2"))).status_code == 404
+    async with client.desk.sessions() as session:
+        assert (await session.get(Draft, draft.id)).ticket_id == first["id"]  # type: ignore[union-attr]
+
+
+async def test_cursor_pagination_walks_every_ticket_once(client: DeskClient) -> None:
+    created = [(await create(client))["id"] for _ in range(7)]
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = (await client.http.get("/api/tickets", params=params, headers=client.auth("agent1"))).json()
+        seen += [t["id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(created, reverse=True)
+    bad = await client.http.get("/api/tickets", params={"cursor": "!!!"}, headers=client.auth("agent1"))
+    assert bad.status_code == 400
+
+
+async def test_csv_export_has_every_row_in_scope(client: DeskClient) -> None:
+    for _ in range(3):
+        await create(client)
+    response = await client.http.get("/api/tickets", params={"format": "csv"}, headers=client.auth("sup_nanjing"))
+    assert response.headers["content-type"].startswith("text/csv")
+    lines = response.text.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("id,number,digits,state") and len(lines) == 4
+    empty = await client.http.get("/api/tickets", params={"format": "csv"}, headers=client.auth("sup_suzhou"))
+    assert len(empty.text.strip().splitlines()) == 1
