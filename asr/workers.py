@@ -121,7 +121,8 @@ class TranscriptionWorkers:
                  "channels": recognition.info.channels,
                  "duration_s": round(recognition.info.duration_s, 2),
                  "voiced_s": round(recognition.verdict.voiced_s, 2),
-                 "recognise_s": round(recognition.recognise_s, 3)}
+                 "recognise_s": round(recognition.recognise_s, 3),
+                 "worker_pid": recognition.worker_pid}
         transcript = recognition.transcript
         if transcript is None:
             reason = f"no speech: {recognition.verdict.reason}"
