@@ -33,7 +33,7 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command()
-def seed() -> None:
+def seed(demo_users: bool = typer.Option(False, "--demo-users", help="also demo users (passwords printed once) and tickets")) -> None:
     """Load regions and handling units idempotently: running it twice changes nothing."""
     config = settings()
 
@@ -48,5 +48,9 @@ def seed() -> None:
             f"units: +{report.units_added} ~{report.units_updated}"
             + ("" if report.changed else " (nothing changed)")
         )
+        if demo_users:
+            from agent_desk.demo import seed_demo
+
+            await seed_demo(config)
 
     asyncio.run(run())

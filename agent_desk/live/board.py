@@ -3,7 +3,7 @@
 It keeps what the wallboard and the supervisor's live view show: per queue the waiting callers,
 the members and their states, and today's counters; plus the recent abandoned callers. Definitions
 (DESIGN §3): offered = calls that entered a queue; answer rate = answered ÷ (offered − short
-abandons); service level = answered within T ÷ answered. A caller that leaves a queue through a
+abandons), leaving out callers still waiting; service level = answered within T ÷ answered. A caller that leaves a queue through a
 Redirect looks like an abandon in AMI; when the same Uniqueid joins another queue it is counted
 as a transfer instead and leaves the abandoned list.
 """
@@ -321,7 +321,7 @@ class LiveBoard:
             paused=states.count("paused"), offered=q.offered, answered=q.answered,
             abandoned=q.abandoned, short_abandoned=q.short_abandoned, transferred=q.transferred,
             answered_within_sl=q.within_sl,
-            answer_rate=_ratio(q.answered, q.offered - q.short_abandoned - q.transferred),
+            answer_rate=_ratio(q.answered, q.offered - q.short_abandoned - q.transferred - len(callers)),
             service_level=_ratio(q.within_sl, q.answered),
             asa_seconds=_ratio(q.wait_total, q.answered), aht_seconds=_ratio(q.talk_total, q.completed),
         )
@@ -330,7 +330,7 @@ class LiveBoard:
         agents = {m.interface: m for v in views for m in v.members}
         states = [m.state for m in agents.values()]
         answered = sum(v.answered for v in views)
-        offered = sum(v.offered - v.short_abandoned - v.transferred for v in views)
+        offered = sum(v.offered - v.short_abandoned - v.transferred - v.waiting for v in views)
         completed = sum(q.completed for q in self._queues.values() if q.name in {v.name for v in views})
         talk = sum(q.talk_total for q in self._queues.values() if q.name in {v.name for v in views})
         wait = sum(q.wait_total for q in self._queues.values() if q.name in {v.name for v in views})

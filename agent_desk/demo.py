@@ -1,0 +1,152 @@
+"""Demo data for a first run: one user per role (passwords printed once), an Open311 client and a few
+tickets, so `make run` shows something. Idempotent: existing users and tickets are left alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from agent_desk.accounts import NewUser, add_api_client, add_user
+from agent_desk.security.passwords import new_password
+from agent_desk.settings import Settings
+from ticketing.db import SessionFactory
+from ticketing.models import ApiClient, Role, Ticket, TicketEvent, TicketSequence, User
+from ticketing.service import NewTicket, TicketService
+from ticketing.vocabulary import Category, Channel, Rating, TicketState
+
+DEMO_CITY = "320100"  # 南京市
+DEMO_COUNTY = "320102"  # 玄武区
+DEMO_UNIT = f"dept:{DEMO_COUNTY}:water_supply"
+FIXED_NUMBER = "JS20261128-000123"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: Role
+    password: str
+    scope: str
+
+
+def _demo_users() -> list[NewUser]:
+    return [
+        NewUser("demo-agent", Role.AGENT, new_password(), "演示坐席", agent_interface="Local/agent1@agents"),
+        NewUser("demo-dispatcher", Role.DISPATCHER, new_password(), "演示派单员"),
+        NewUser("demo-handler", Role.HANDLER, new_password(), "玄武区供水 演示", unit_id=DEMO_UNIT),
+        NewUser("demo-supervisor", Role.SUPERVISOR, new_password(), "南京市 演示班长", region_code=DEMO_CITY),
+        NewUser("demo-admin", Role.ADMIN, new_password(), "演示管理员"),
+    ]
+
+
+async def seed_demo_users(sessions: SessionFactory) -> list[DemoUser]:
+    """Create the demo users that do not exist yet; return them with their (only) plain passwords."""
+    async with sessions() as session:
+        existing = set((await session.scalars(select(User.username))).all())
+    created = []
+    for new in _demo_users():
+        if new.username in existing:
+            continue
+        await add_user(sessions, new)
+        scope = new.unit_id or new.region_code or new.agent_interface or "all"
+        created.append(DemoUser(new.username, new.role, new.password, scope))
+    return created
+
+
+async def seed_demo_api_client(sessions: SessionFactory) -> str | None:
+    async with sessions() as session:
+        if await session.scalar(select(ApiClient.id).where(ApiClient.name == "demo-webform")):
+            return None
+    return await add_api_client(sessions, "demo-webform", Channel.WEB)
+
+
+async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) -> list[str]:
+    """A few tickets in different states, plus JS20261128-000123 if that number is free."""
+    async with sessions() as session:
+        if await session.scalar(select(Ticket.id).where(Ticket.created_by == "demo-seed").limit(1)):
+            return []
+    numbers = []
+    fixed = await _fixed_ticket(sessions)
+    if fixed is not None:
+        await service.act(fixed, "dispatch", "demo-seed", lead_unit_id=DEMO_UNIT)
+        numbers.append(FIXED_NUMBER)
+    samples = [
+        (Category.HELP, "玄武区北京东路小区停水两天，物业说是管道破裂，请尽快修复", DEMO_COUNTY, "dispatch"),
+        (Category.CONSULTATION, "咨询南京市居住证办理需要哪些材料", DEMO_CITY, "close_direct"),
+        (Category.COMPLAINT, "玄武区某餐馆夜间油烟扰民", DEMO_COUNTY, "dispatch"),
+        (Category.SUGGESTION, "建议在玄武湖公园增设无障碍通道", DEMO_COUNTY, None),
+    ]
+    for category, text, region, action in samples:
+        view = await service.create(NewTicket(Channel.PHONE, category, text, caller_number="13800138000",
+                                              region_code=region), "demo-seed")
+        if action == "dispatch":
+            departments = [s.dept_type for s in service.routing.suggest_departments(text)]
+            await service.act(view.id, "dispatch", "demo-seed", departments=departments)
+        elif action == "close_direct":
+            await service.act(view.id, "close_direct", "demo-seed", answer="身份证、居住证明、照片；可在网上办理。")
+            await service.act(view.id, "follow_up", "demo-seed", rating=Rating.SATISFIED)
+        numbers.append(view.number)
+    return numbers
+
+
+async def _fixed_ticket(sessions: SessionFactory) -> int | None:
+    digits = FIXED_NUMBER[2:].replace("-", "")
+    day, seq = digits[:8], int(digits[8:])
+    created = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 09:30 in Nanjing
+    async with sessions.begin() as session:
+        if await session.scalar(select(Ticket.id).where(Ticket.number == FIXED_NUMBER)):
+            return None
+        ticket = Ticket(number=FIXED_NUMBER, digits=digits, channel=Channel.PHONE, category=Category.HELP,
+                        caller_number="13800138000", description="玄武区珠江路自来水水压低，高层用户没水",
+                        region_code=DEMO_COUNTY, city_code=DEMO_CITY, county_code=DEMO_COUNTY,
+                        state=TicketState.ACCEPTED, created_by="demo-seed", created_at=created,
+                        updated_at=created, co_handlers=[])
+        session.add(ticket)
+        await session.flush()
+        session.add(TicketEvent(ticket_id=ticket.id, at=created, actor="demo-seed", action="accept",
+                                from_state=None, to_state=TicketState.ACCEPTED, data={"channel": "phone"}))
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        # Later numbers of that day must not collide with the fixed one.
+        await session.execute(insert(TicketSequence).values(day=day, last=seq).on_conflict_do_update(
+            index_elements=["day"],
+            set_={"last": _greatest(session.bind.dialect.name, TicketSequence.last, seq)}))
+        return ticket.id
+
+
+def _greatest(dialect: str, column: object, value: int) -> object:
+    return func.greatest(column, value) if dialect == "postgresql" else func.max(column, value)
+
+
+async def seed_demo(config: Settings) -> None:
+    """`hotline seed --demo-users`: create what is missing and print the new passwords once."""
+    from pathlib import Path
+
+    from ticketing.db import make_engine, make_session_factory
+    from ticketing.routing import RoutingTable
+    from ticketing.sla import SlaPolicy
+
+    engine = make_engine(config.db.url)
+    try:
+        sessions = make_session_factory(engine)
+        users = await seed_demo_users(sessions)
+        key = await seed_demo_api_client(sessions)
+        rules = Path(config.ticketing.routing_rules) if config.ticketing.routing_rules else None
+        service = TicketService(sessions, sla=SlaPolicy.from_settings(config.ticketing.calendar, config.ticketing.sla),
+                                routing=RoutingTable.load(rules, config.ticketing.province_code),
+                                number_prefix=config.ticketing.number_prefix)
+        tickets = await seed_demo_tickets(sessions, service)
+    finally:
+        await engine.dispose()
+    if users:
+        print("demo users (these passwords are shown once; change them with `hotline users`):")
+        for user in users:
+            print(f"  {user.username:<16} {user.role.value:<11} {user.password}   scope: {user.scope}")
+    else:
+        print("demo users: already present (passwords were printed when they were created)")
+    if key:
+        print(f"demo Open311 api_key (client demo-webform, channel web): {key}")
+    if tickets:
+        print(f"demo tickets: {', '.join(tickets)}")
