@@ -166,11 +166,14 @@ class AgiChannel:
             raise AgiHangup("ANSWER failed")
 
     async def stream_file(self, name: str, escape_digits: str = "", offset: int | None = None) -> Playback:
-        """Play a sound file. A missing file is not an error here (`played=False`), nor a hang-up."""
+        """Play a sound file. A missing file (`-1 endpos=0`) is not an error here (`played=False`);
+        a playback that started and then failed (`-1 endpos=N`) is a hang-up."""
         words: list[str | int] = ["STREAM FILE", name, quote(escape_digits)]
         if offset is not None:
             words.append(offset)
         reply = await self.command(command_line(*words))
+        if reply.failed and (reply.endpos or 0) > 0:
+            raise AgiHangup(f"playback of {name} broke off at sample {reply.endpos}")  # it had started
         return Playback(reply.digit if reply.code > 0 else None, reply.endpos, not reply.failed)
 
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> Input:

@@ -148,6 +148,11 @@ class Silence:
 
 
 @dataclass(frozen=True)
+class Listen:
+    """The caller listens to the next prompt to its end (pressing nothing)."""
+
+
+@dataclass(frozen=True)
 class Speak:
     samples: int = 75118  # agi/fastagi_session: 200 result=12631 (timeout) endpos=75118
     end_key: str | None = None  # "#" to end with the key instead of silence
@@ -158,7 +163,7 @@ class HangUp:
     """The caller hangs up during the next media command."""
 
 
-Action = Press | Silence | Speak | HangUp
+Action = Press | Silence | Listen | Speak | HangUp
 
 
 @dataclass
@@ -197,6 +202,8 @@ class SimulatedChannel:
         return (prefix + reply + "\n").encode()
 
     def _next(self) -> Action:
+        while self.caller and isinstance(self.caller[0], Listen):
+            self.caller.pop(0)
         return self.caller.pop(0) if self.caller else Silence()
 
     def _hang_up(self) -> None:
@@ -255,6 +262,9 @@ class SimulatedChannel:
             return "200 result=-1 endpos=1200"  # res_agi: "200 result=%d endpos=%ld"
         if name in self.missing_files:
             return "200 result=-1 endpos=0"  # res_agi: ast_openstream failed
+        if self.caller and isinstance(self.caller[0], Listen):
+            self.caller.pop(0)
+            return "200 result=0 endpos=3404"
         if self.caller and isinstance(self.caller[0], Press) and self.caller[0].keys[0] in escape:
             action = self.caller.pop(0)
             assert isinstance(action, Press)
