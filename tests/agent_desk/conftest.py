@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -9,12 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from agent_desk.accounts import NewUser, add_api_client, add_user
+from agent_desk.accounts import NewUser, add_api_client, principal_of
 from agent_desk.app import create_app
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
 from agent_desk.settings import load_settings
-from ticketing.models import Role
+from agent_desk.security.passwords import hash_password
+from ticketing.models import Role, User
 from ticketing.vocabulary import Channel
 from tests.conftest import Database
 
@@ -54,8 +56,22 @@ class DeskClient:
         return token
 
     async def add_handler(self, username: str, unit_id: str) -> None:
-        await add_user(self.desk.sessions, NewUser(username, Role.HANDLER, PASSWORD, unit_id=unit_id))
-        await self.login(username)
+        await self.add(NewUser(username, Role.HANDLER, PASSWORD, unit_id=unit_id))
+
+    async def add(self, new: NewUser) -> None:
+        """Create a user (with the session's one precomputed hash) and mint its access token."""
+        async with self.desk.sessions.begin() as session:
+            user = User(username=new.username, role=new.role, password_hash=password_hash(),
+                        display_name=new.username, unit_id=new.unit_id, region_code=new.region_code,
+                        agent_interface=new.agent_interface)
+            session.add(user)
+        who = await principal_of(self.desk.sessions, user)
+        self.tokens[new.username], _ = self.desk.tokens.issue(user.id, "access", principal=who)
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)
 
 
 @pytest.fixture
@@ -73,8 +89,6 @@ async def client(db: Database, board: LiveBoard) -> AsyncIterator[DeskClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as http:
             dc = DeskClient(app, http, app.state.desk, db)
             for new in USERS.values():
-                await add_user(dc.desk.sessions, new)
-            for username in USERS:
-                await dc.login(username)
+                await dc.add(new)
             dc.api_key = await add_api_client(dc.desk.sessions, "wechat-backend", Channel.WECHAT)
             yield dc
