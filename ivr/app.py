@@ -17,7 +17,7 @@ from datetime import datetime
 
 from ivr.backend import IvrBackend, WaitEstimator
 from ivr.channel import AgiChannel
-from ivr.errors import AgiHangup
+from ivr.errors import AgiError, AgiHangup
 from ivr.flows.call import Call, Deps
 from ivr.flows.menu import hotline, to_agent
 from ivr.flows.message import leave_message
@@ -97,6 +97,10 @@ class IvrApp:
                 settings = self.deps.settings.queues
                 call.send_to_queue("agent", settings.main, settings.priority)
             call.step("error")
+            try:
+                await call.play("error")
+            except AgiError:
+                pass
             raise
         finally:
             await call.finish()

@@ -90,7 +90,7 @@ class PromptSettings(BaseModel):
 class IvrSettings(BaseModel):
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = Field(4573, ge=1, le=65535)
+    port: int = Field(4573, ge=0, le=65535, description="0: any free port (tests)")
     server_name: str | None = Field(None, description="Asterisk server name stamped on drafts (ami.servers[].name)")
     environment_timeout_seconds: float = Field(5.0, gt=0)
     reply_timeout_seconds: float = Field(900.0, gt=0, description="longest wait for one AGI reply")

@@ -65,4 +65,7 @@ async def to_agent(call: Call, result: str) -> None:
     if not await queue_caller(call, "enterprise" if result == "enterprise" else "agent"):
         await leave_message(call)
         return
-    await call.play("enterprise" if result == "enterprise" else "transfer")
+    if result == "enterprise":
+        await call.play("enterprise")
+    else:
+        await call.play("repeat-caller" if call.ticket_id is not None and "repeat" in call.path else "transfer")
