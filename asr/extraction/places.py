@@ -20,11 +20,15 @@ from ticketing.models.region import RegionLevel
 from ticketing.regions import RegionRecord
 
 _PLACE_FREQ = 2_000_000
+_ROAD_TAILS = ("路", "街", "大街", "大道", "巷")
+# Development zones are named after their city but are not regions of their own (苏州工业园区).
+_ZONE_SUFFIXES = ("工业园区", "高新区", "高新技术产业开发区", "经济技术开发区", "经济开发区", "开发区",
+                  "经开区", "新区", "园区")
 _ADDRESS_TAIL = ("街道|大街|大道|小区|新村|花园|公寓|家园|社区|广场|大厦|市场|公园|医院|中学|小学|学校|"
                  "幼儿园|车站|商场|超市|菜场|工地|工业园|路|街|巷|弄|苑|村|镇|乡|桥|站|厂")
 _NUMBERED = r"(?:[0-9]+(?:号楼|号院|号|栋|幢|单元|室|楼|层|弄|组))"
 _ADDRESS_UNIT = re.compile(
-    rf"(?:[\u4e00-\u9fa5A-Za-z0-9]{{1,10}}?(?:{_ADDRESS_TAIL}){_NUMBERED}*|{_NUMBERED}+)")
+    rf"(?:[\u4e00-\u9fa5A-Za-z0-9]{{1,10}}?(?:{_ADDRESS_TAIL})+{_NUMBERED}*|{_NUMBERED}+)")
 # Words before a place name that are not part of it: 我家住在|阳光小区 → 阳光小区.
 _LEAD_WORDS = re.compile(
     "^.*(?:我家|我们|你们|他们|她们|这个|那个|这边|那边|这里|那里|附近|旁边|对面|门口|里面|"
@@ -73,6 +77,10 @@ class PlaceResolver:
                 self._index.setdefault(short, []).append(record)
         jieba.setLogLevel(logging.WARNING)
         self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        self._road_words = {name + tail: self._tokenizer.FREQ.get(name + tail, 0)
+                            for name in self._index for tail in _ROAD_TAILS
+                            if not name.endswith(("市", "区", "县", "省"))}
         for name in self._index:
             self._tokenizer.add_word(name, _PLACE_FREQ, "ns")
 
@@ -82,11 +90,27 @@ class PlaceResolver:
     def mentions(self, text: str) -> list[PlaceMention]:
         found, position = [], 0
         for token in self._tokenizer.cut(text, HMM=False):
-            records = self._index.get(token)
-            if records:
-                found.append(PlaceMention(token, position, position + len(token), tuple(records)))
-            position += len(token)
+            records = self._index.get(token) or self._zone_city(token)
+            end = position + len(token)
+            if records and not self._is_road_name(token, text[end:end + 2]):
+                found.append(PlaceMention(token, position, end, tuple(records)))
+            position = end
         return found
+
+    def _is_road_name(self, name: str, following: str) -> bool:
+        """南京路, 江宁路: a short place name that with the next character is a known road."""
+        for tail in _ROAD_TAILS:
+            if following.startswith(tail) and self._road_words.get(name + tail, 0) > 0:
+                return True
+        return False
+
+    def _zone_city(self, token: str) -> list[RegionRecord] | None:
+        for suffix in _ZONE_SUFFIXES:
+            if token.endswith(suffix) and len(token) > len(suffix):
+                records = self._index.get(token[: -len(suffix)])
+                if records and all(r.level is RegionLevel.CITY for r in records):
+                    return records
+        return None
 
     def resolve(self, text: str, *, caller_area: str | None = None) -> PlaceResolution:
         mentions = self.mentions(text)

@@ -1,0 +1,145 @@
+"""The parts of extraction: spoken numbers, caller area, category rules, places, summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asr.extraction.caller_area import caller_area, national_number
+from asr.extraction.categories import CategoryRules
+from asr.extraction.extractor import Extractor
+from asr.extraction.numbers import find_numbers, normalise_numbers, positional_value
+from asr.extraction.places import PlaceResolver
+from asr.extraction.summary import summarise
+from ticketing.regions import province_records
+from ticketing.vocabulary import Category
+
+
+@pytest.fixture(scope="module")
+def places() -> PlaceResolver:
+    return PlaceResolver(province_records())
+
+
+@pytest.mark.parametrize("spoken, digits, kind", [
+    ("幺三八幺二三四五六七八", "13812345678", "mobile"),
+    ("一三九 二五八四 六六七七", "13925846677", "mobile"),
+    ("零二五八四五六一二三四", "02584561234", "landline"),
+    ("八四五六洞洞七八", "84560078", "landline"),
+    ("二零二六幺幺二八零零零幺二三", "20261128000123", "ticket"),
+    ("一二三", "123", "number"),
+    ("13812345678", "13812345678", "mobile"),
+])
+def test_spoken_digit_strings(spoken: str, digits: str, kind: str) -> None:
+    (number,) = find_numbers(f"我的号码是{spoken}，谢谢")
+    assert (number.digits, number.kind) == (digits, kind)
+    assert digits in normalise_numbers(f"号码{spoken}")
+
+
+@pytest.mark.parametrize("spoken, value", [
+    ("八十八", 88), ("十二", 12), ("一百零八", 108), ("三百", 300), ("两千零五", 2005),
+    ("二三", 23), ("十", 10),
+])
+def test_positional_numbers(spoken: str, value: int) -> None:
+    assert positional_value(spoken) == value
+
+
+def test_house_numbers_become_digits_but_words_stay() -> None:
+    assert normalise_numbers("中山路八十八号三栋二单元") == "中山路88号3栋2单元"
+    assert normalise_numbers("五一路上一个人都没有") == "五一路上一个人都没有"
+
+
+@pytest.mark.parametrize("number, area", [
+    ("02584561234", "320100"), ("+86 25 8456 1234", "320100"), ("008651683456789", "320300"),
+    ("051683456789", "320300"), ("0512-65221234", "320500"), ("13912345678", None),
+    ("+8613912345678", None), ("01012345678", None), ("025", None), ("", None), (None, None),
+])
+def test_caller_area_from_the_area_code(number: str | None, area: str | None) -> None:
+    assert caller_area(number) == area
+
+
+def test_national_number() -> None:
+    assert national_number("+86 139 1234 5678") == "13912345678"
+    assert national_number("(025) 8456-1234") == "02584561234"
+
+
+def test_short_and_full_names_resolve_alike(places: PlaceResolver) -> None:
+    for text in ("南京市江宁区", "南京江宁", "江宁区", "江宁"):
+        assert places.resolve(f"我在{text}上班").region_code == "320115", text
+    assert places.resolve("我在南京").region_code == "320100"
+    assert places.resolve("我在南京市").how == "city"
+
+
+def test_roads_named_after_places_are_not_places(places: PlaceResolver) -> None:
+    result = places.resolve("我在南京路上")
+    assert result.region_code is None and result.mentions == ()
+
+
+def test_an_ambiguous_district_is_never_guessed(places: PlaceResolver) -> None:
+    result = places.resolve("鼓楼区的路灯坏了")
+    assert result.region_code is None and result.how == "ambiguous"
+    assert set(result.ambiguous) == {"320106", "320302"}
+    assert places.resolve("鼓楼区的路灯坏了", caller_area="320300").region_code == "320302"
+    assert places.resolve("鼓楼区的路灯坏了", caller_area="320300").how == "caller_area"
+    # A city in the text beats the caller's area.
+    mentioned = places.resolve("南京鼓楼区的路灯坏了", caller_area="320300")
+    assert (mentioned.region_code, mentioned.how) == ("320106", "city_mentioned")
+    # A caller from a third city does not settle it.
+    assert places.resolve("鼓楼的路灯坏了", caller_area="320500").how == "ambiguous"
+
+
+def test_huaian_the_city_and_huaian_the_district(places: PlaceResolver) -> None:
+    assert places.resolve("我在淮安").region_code == "320800"
+    assert places.resolve("我在淮安区").region_code == "320803"
+    assert places.resolve("淮安市淮安区").region_code == "320803"
+
+
+def test_the_province_alone(places: PlaceResolver) -> None:
+    assert places.resolve("江苏省的政策").region_code == "320000"
+
+
+def test_cross_city_mentions_are_all_kept(places: PlaceResolver) -> None:
+    result = places.resolve("南京江宁区和苏州吴中区之间的班车")
+    assert result.region_code == "320115"
+    assert {"320115", "320506", "320100", "320500"} <= set(result.involved)
+
+
+def test_category_rules_are_operator_editable(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text('default = "建议"\n["表扬"]\n"赞" = 2\n["投诉"]\n"差评" = 2\n', "utf-8")
+    rules = CategoryRules.load(path)
+    assert rules.classify("服务差评").category is Category.COMPLAINT
+    assert rules.classify("点个赞").category is Category.PRAISE
+    tie = rules.classify("赞，但是差评")
+    assert tie.category is Category.PRAISE and tie.scores == {"表扬": 2.0, "投诉": 2.0}
+    assert rules.classify("随便说说").category is Category.SUGGESTION
+    extractor = Extractor.build(rules_path=path)
+    assert extractor.extract("差评").category.category is Category.COMPLAINT
+
+
+@pytest.mark.parametrize("raw, message", [
+    ('["抱怨"]\n"差" = 1\n', "unknown category '抱怨'"),
+    ('["投诉"]\n"差" = 0\n', "weight must be > 0"),
+    ('["投诉"]\n"差" = "很"\n', "weight must be > 0"),
+    ('"投诉" = 3\n', "must be a table"),
+])
+def test_bad_rules_name_the_problem(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CategoryRules.parse(raw, source="rules.toml")
+
+
+def test_evidence_counts_a_longer_keyword_once() -> None:
+    match = CategoryRules.load().classify("我对处理结果不满意")
+    assert [e.keyword for e in match.evidence] == ["不满意"]
+    assert match.category is Category.COMPLAINT and match.score == 3
+
+
+@pytest.mark.parametrize("text, summary", [
+    ("你好，我要投诉，小区门口的路灯坏了三天了", "小区门口的路灯坏了三天了"),
+    ("喂，您好，那个我们楼下天天有人烧烤。油烟很大", "我们楼下天天有人烧烤"),
+    ("我要投诉", "我要投诉"),
+    ("", ""),
+    ("啊" * 5 + "路" * 100, "路" * 59 + "…"),
+])
+def test_summary_is_the_first_real_clause(text: str, summary: str) -> None:
+    assert summarise(text) == summary
