@@ -1,4 +1,4 @@
-"""AMI settings: one entry per Asterisk server."""
+"""AMI settings: one entry per Asterisk server, plus link and KPI tuning."""
 
 from __future__ import annotations
 
@@ -15,3 +15,13 @@ class AmiServer(BaseModel):
 
 class AmiSettings(BaseModel):
     servers: list[AmiServer] = Field(default_factory=list, description="empty: no PBX connected")
+    ping_interval: float = Field(10.0, gt=0, description="seconds between keepalive Pings")
+    ping_timeout: float = Field(5.0, gt=0, description="no Pong within this: the link is dead")
+    action_timeout: float = Field(10.0, gt=0, description="seconds to wait for an action's answer")
+    connect_timeout: float = Field(5.0, gt=0)
+    backoff_initial: float = Field(0.5, gt=0, description="first reconnect delay (doubles, jittered)")
+    backoff_max: float = Field(30.0, gt=0, description="longest reconnect delay")
+    event_backlog: int = Field(1000, ge=10, description="change events kept per slow subscriber")
+    record_backlog: int = Field(10000, ge=10, description="call records waiting to be stored")
+    short_abandon_seconds: float = Field(5.0, ge=0, description="abandons shorter than this are short")
+    service_level_seconds: float = Field(20.0, gt=0)

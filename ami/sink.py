@@ -1,0 +1,106 @@
+"""From assembled calls to stored call records, without ever blocking the AMI reader.
+
+`RecordWriter.submit(call)` is the model's `on_call` callback: it snapshots the call's columns into
+a backlog keyed by (server, linkedid), so several updates of one call coalesce into one write and
+the backlog is bounded by the number of distinct calls. Past `maxsize`, the oldest in-progress
+update is dropped (its call's final record will come later); final records are dropped last.
+`run()` writes batches through the store's idempotent `upsert_many`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from ami.calldata import CallData
+
+log = logging.getLogger("ami.sink")
+Key = tuple[str, str]
+
+
+class RecordStore(Protocol):
+    async def upsert_many(self, records: Iterable[Mapping[str, Any]]) -> int: ...
+
+
+class InMemoryCallStore:
+    """The same idempotent semantics as `ticketing.calls.CallStore`, in a dict (bench, replay)."""
+
+    def __init__(self) -> None:
+        self.records: dict[Key, dict[str, Any]] = {}
+        self.writes = 0
+
+    def put(self, record: Mapping[str, Any]) -> None:
+        self.writes += 1
+        key = (record["server"], record["linkedid"])
+        old = self.records.get(key)
+        if old is not None and old.get("final") and not record.get("final"):
+            return
+        merged = dict(record)
+        if old is not None:
+            for name in ("ticket_id", "draft_id", "recording", "ivr_result", "ivr_path"):
+                if merged.get(name) is None:
+                    merged[name] = old.get(name)
+        self.records[key] = merged
+
+    async def upsert_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        count = 0
+        for record in records:
+            self.put(record)
+            count += 1
+        return count
+
+
+class RecordWriter:
+    def __init__(self, store: RecordStore, *, maxsize: int = 10000, batch: int = 200) -> None:
+        self._store = store
+        self._backlog: OrderedDict[Key, dict[str, Any]] = OrderedDict()
+        self._maxsize = maxsize
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self.dropped = 0
+        self.written = 0
+
+    def submit(self, call: CallData) -> None:
+        key = call.key
+        self._backlog.pop(key, None)
+        self._backlog[key] = call.record_fields()
+        if len(self._backlog) > self._maxsize:
+            self._drop_one()
+        self._wake.set()
+
+    def _drop_one(self) -> None:
+        for key, record in self._backlog.items():
+            if not record["final"]:
+                del self._backlog[key]
+                break
+        else:
+            self._backlog.popitem(last=False)
+        self.dropped += 1
+
+    def pending(self) -> int:
+        return len(self._backlog)
+
+    async def flush(self) -> None:
+        while self._backlog:
+            batch = []
+            while self._backlog and len(batch) < self._batch:
+                batch.append(self._backlog.popitem(last=False)[1])
+            try:
+                self.written += await self._store.upsert_many(batch)
+            except Exception:
+                for record in batch:  # keep them, unless a newer update arrived meanwhile
+                    self._backlog.setdefault((record["server"], record["linkedid"]), record)
+                raise
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # a database hiccup must not kill the writer
+                log.exception("storing call records failed; will retry")
+                await asyncio.sleep(1.0)
