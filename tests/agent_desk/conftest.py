@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from agent_desk.accounts import NewUser, add_api_client, principal_of
@@ -92,3 +95,47 @@ async def client(db: Database, board: LiveBoard) -> AsyncIterator[DeskClient]:
                 await dc.add(new)
             dc.api_key = await add_api_client(dc.desk.sessions, "wechat-backend", Channel.WECHAT)
             yield dc
+
+
+class LiveServer:
+    """The already-started app served by a real uvicorn on loopback (for SSE and the browser)."""
+
+    def __init__(self, app: FastAPI, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="off",
+                                log_level="warning", timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(200):
+            if self._server.started:
+                return
+            await asyncio.sleep(0.02)
+        raise RuntimeError("uvicorn did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await asyncio.wait_for(self._task, 10)
+            self._server = self._task = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def live_server(client: DeskClient) -> AsyncIterator[LiveServer]:
+    server = LiveServer(client.app, free_port())
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -1,0 +1,128 @@
+"""Agents: queue log-in/out, pause reasons, transfer and callback through the telephony interface;
+screen pops built from the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agent_desk.live.board import AgentSignal
+from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
+from ticketing.vocabulary import Channel
+from tests.agent_desk.conftest import DeskClient
+
+pytestmark = pytest.mark.anyio
+
+
+class RecordingPbx:
+    """A stand-in PBX that records the actions asked of it (the AMI side is tested in tests/ami)."""
+
+    def __init__(self) -> None:
+        self.actions: list[tuple[str, Any]] = []
+        self.live_channels = {"1795868623.2": "Local/talk@caller-sim-00000001;1"}
+
+    async def queue_add(self, queue: str, interface: str, member_name: str) -> None:
+        self.actions.append(("QueueAdd", (queue, interface, member_name)))
+
+    async def queue_remove(self, queue: str, interface: str) -> None:
+        self.actions.append(("QueueRemove", (queue, interface)))
+
+    async def queue_pause(self, interface: str, paused: bool, reason: str | None = None,
+                          queue: str | None = None) -> None:
+        self.actions.append(("QueuePause", (interface, paused, reason)))
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
+        self.actions.append(("Redirect", (channel, context, exten)))
+
+    async def originate(self, channel: str, context: str, exten: str, caller_id: str,
+                        variables: dict[str, str] | None = None) -> None:
+        self.actions.append(("Originate", (channel, context, exten)))
+
+    def channel_of(self, linkedid: str) -> str | None:
+        return self.live_channels.get(linkedid)
+
+
+@pytest.fixture
+def pbx(client: DeskClient) -> RecordingPbx:
+    fake = RecordingPbx()
+    client.desk.telephony = fake
+    return fake
+
+
+async def test_without_pbx_actions_answer_503(client: DeskClient) -> None:
+    response = await client.http.post("/api/agent/queues/hotline-12345/login", headers=client.auth("agent1"))
+    assert response.status_code == 503 and "PBX" in response.json()["detail"]
+
+
+async def test_queue_login_pause_unpause_logout(client: DeskClient, pbx: RecordingPbx) -> None:
+    h = client.auth("agent1")
+    assert (await client.http.post("/api/agent/queues/hotline-12345/login", headers=h)).status_code == 202
+    assert (await client.http.post("/api/agent/queues/nope/login", headers=h)).status_code == 404
+    reasons = (await client.http.get("/api/agent/pause-reasons", headers=h)).json()
+    assert "lunch-break" in reasons
+    assert (await client.http.post("/api/agent/pause", json={"reason": "nap"}, headers=h)).status_code == 400
+    assert (await client.http.post("/api/agent/pause", json={"reason": "lunch-break"}, headers=h)).status_code == 202
+    assert (await client.http.post("/api/agent/unpause", headers=h)).status_code == 202
+    assert (await client.http.post("/api/agent/queues/hotline-12345/logout", headers=h)).status_code == 202
+    assert pbx.actions == [
+        ("QueueAdd", ("hotline-12345", "Local/agent1@agents", "agent1")),
+        ("QueuePause", ("Local/agent1@agents", True, "lunch-break")),
+        ("QueuePause", ("Local/agent1@agents", False, None)),
+        ("QueueRemove", ("hotline-12345", "Local/agent1@agents")),
+    ]
+    async with client.desk.sessions() as session:
+        actions = (await session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "agent1")
+                                         .order_by(AuditEntry.id))).all()
+    assert actions == ["queue.login", "queue.pause", "queue.unpause", "queue.logout"]
+    # Dispatchers have no queue membership.
+    assert (await client.http.post("/api/agent/pause", json={"reason": "training"},
+                                   headers=client.auth("dispatcher"))).status_code == 403
+
+
+async def test_transfer_and_callback(client: DeskClient, pbx: RecordingPbx) -> None:
+    async with client.desk.sessions.begin() as session:
+        live = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000", queue="hotline-12345",
+                          agent="Local/agent1@agents", outcome=CallOutcome.ANSWERED, entered_at=utcnow())
+        gone = CallRecord(server="pbx0", linkedid="1795868700.9", caller_number="13900000000", queue="hotline-12345",
+                          agent="Local/agent1@agents", outcome=CallOutcome.ABANDONED, entered_at=utcnow())
+        session.add_all([live, gone])
+    h = client.auth("agent1")
+    moved = await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"}, headers=h)
+    assert moved.status_code == 202
+    assert (await client.http.post(f"/api/calls/{gone.id}/transfer", json={"destination": "8002"},
+                                   headers=h)).status_code == 409
+    assert (await client.http.post(f"/api/calls/{gone.id}/callback", headers=h)).status_code == 202
+    assert pbx.actions == [
+        ("Redirect", ("Local/talk@caller-sim-00000001;1", "from-desk", "8002")),
+        ("Originate", ("Local/agent1@agents", "callback", "13900000000")),
+    ]
+    # Another agent's call does not exist for agent 2.
+    assert (await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"},
+                                   headers=client.auth("agent2"))).status_code == 404
+
+
+async def test_screen_pop_has_history_draft_ivr_and_recording(client: DeskClient) -> None:
+    await client.http.post("/api/tickets", json={"category": "help", "description": "上次停水",
+                                                  "caller_number": "13800138000"}, headers=client.auth("agent2"))
+    async with client.desk.sessions.begin() as session:
+        session.add(CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000",
+                               queue="hotline-12345", ivr_path="menu:1>report", recording="/srv/pbx0/rec.wav",
+                               outcome=CallOutcome.UNKNOWN))
+        session.add(Draft(server="pbx0", call_linkedid="1795868623.2", caller_number="13800138000",
+                          channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区又停水了",
+                          category="help", region_code="320102"))
+    pops = client.desk.screen_pops
+    async with pops.listen("Local/agent1@agents") as queue:
+        pop = await pops.on_signal(AgentSignal("connected", "Local/agent1@agents", "agent1", "hotline-12345",
+                                               "13800138000", "Citizen", "1795868623.2", "pbx0"))
+        assert queue.get_nowait() == pop
+    assert pop.caller_number == "13800138000" and pop.ivr_choice == "menu:1>report"
+    assert pop.recording_url == f"/api/calls/{pop.call_id}/recording"
+    assert pop.draft is not None and pop.draft.transcript == "玄武区又停水了"
+    assert [t.description for t in pop.recent_tickets] == ["上次停水"]
+    # When ASR finishes later, the agent on the call gets the draft again.
+    async with pops.listen("Local/agent1@agents") as queue:
+        again = await pops.draft_ready(pop.draft.id)
+        assert again is not None and again.kind == "draft_ready" and queue.get_nowait() == again
