@@ -40,7 +40,7 @@ class Script:
 
     @classmethod
     def load(cls, base: Path) -> Script:
-        sent = base.with_suffix(".sent").read_text("utf-8")
+        sent = base.with_suffix(".sent").read_bytes().decode("utf-8")
         recv = base.with_suffix(".recv").read_bytes().decode("utf-8")
         recv = recv.split("\r\n", 1)[1] if recv.startswith("Asterisk Call Manager") else recv
         actions = []
@@ -48,10 +48,12 @@ class Script:
             f = _fields(block)
             actions.append((f.get("ActionID", ""), f))
         replies: dict[str, list[str]] = {}
-        for block in _blocks(recv):
-            action_id = _fields(block).get("ActionID")
+        last = None
+        for block in _blocks(recv):  # unsolicited events follow the reply they came after
+            action_id = _fields(block).get("ActionID") or last
             if action_id:
                 replies.setdefault(action_id, []).append(block)
+                last = action_id
         return cls(actions, replies)
 
     def reply(self, incoming: dict[str, str], used: set[str]) -> list[str] | None:
@@ -90,6 +92,10 @@ class Peer:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+    def push(self, data: bytes) -> None:
+        for writer in self.writers:
+            writer.write(data)
 
     def drop_all(self) -> None:
         for writer in self.writers:

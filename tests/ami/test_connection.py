@@ -1,0 +1,173 @@
+"""The connection against a loopback AMI peer that says exactly what the recorded Asterisk said."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from ami.client import AmiClient
+from ami.connection import AmiConnection, ConnectionPolicy
+from ami.errors import AmiActionError, AmiAuthError, AmiNotConnected
+from ami.model import LiveModel
+from ami.settings import AmiServer, AmiSettings
+from tests.ami.peer import Peer, Script
+
+pytestmark = pytest.mark.anyio
+FAST = ConnectionPolicy(ping_interval=0.1, ping_timeout=0.2, action_timeout=1.0,
+                        connect_timeout=1.0, backoff_initial=0.05, backoff_max=0.2)
+
+
+def _script(fixtures_dir: Path, *names: str) -> Script:
+    return Script.merge(*(fixtures_dir / "ami" / name for name in names))
+
+
+async def _connect(peer: Peer, model: LiveModel | None = None,
+                   policy: ConnectionPolicy = FAST) -> AmiConnection:
+    port = await peer.start()
+    conn = AmiConnection("pbx1", "127.0.0.1", port, "hotline", "hotline-secret",
+                         model=model or LiveModel(), policy=policy)
+    conn.start()
+    return conn
+
+
+async def test_wrong_secret_is_a_clear_error_and_not_retried(fixtures_dir: Path) -> None:
+    recorded = (fixtures_dir / "ami" / "login_and_status.badlogin.recv").read_bytes()
+    assert b"Message: Authentication failed" in recorded
+    peer = Peer(_script(fixtures_dir, "login_and_status"), mode="reject")
+    conn = await _connect(peer)
+    with pytest.raises(AmiAuthError) as caught:
+        await asyncio.wait_for(conn._task, 2)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "127.0.0.1" in message and "'hotline'" in message and "Authentication failed" in message
+    assert conn.state == "auth_failed"
+    await asyncio.sleep(0.3)
+    assert peer.connections == 1  # never retried
+    await conn.stop()
+    await peer.close()
+
+
+async def test_login_then_resync_builds_the_state(fixtures_dir: Path) -> None:
+    peer = Peer(_script(fixtures_dir, "login_and_status"))
+    model = LiveModel()
+    conn = await _connect(peer, model)
+    await asyncio.wait_for(conn.ready.wait(), 2)
+    snap = model.snapshot()
+    q = snap.queue("hotline-12345")
+    assert sorted(m.name for m in q.members) == ["agent1", "agent2", "agent3"]
+    assert all(m.status.value == "not_in_use" for m in q.members)
+    assert q.params.service_level == 20 and q.params.strategy == "rrmemory"
+    assert [a["Action"] for a in peer.received[:3]] == ["Login", "QueueStatus", "CoreShowChannels"]
+    await conn.stop()
+    await peer.close()
+
+
+async def test_half_open_link_is_detected_by_ping_timeout(fixtures_dir: Path) -> None:
+    peer = Peer(_script(fixtures_dir, "login_and_status"), mode="mute_ping")
+    model = LiveModel()
+    states: list[str] = []
+    sub = model.subscribe()
+    conn = await _connect(peer, model)
+    await asyncio.wait_for(conn.ready.wait(), 2)
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if peer.connections >= 2:
+            break
+    assert peer.connections >= 2, "no reconnect after the Pong timeout"
+    while (event := sub.get_nowait()) is not None:
+        states.append(getattr(event, "state", ""))
+    assert "disconnected" in states and states.index("ready") < states.index("disconnected")
+    await conn.stop()
+    await peer.close()
+
+
+async def test_disconnect_reconnects_and_resync_closes_calls_that_ended(fixtures_dir: Path) -> None:
+    script = _script(fixtures_dir, "login_and_status")
+    join = (fixtures_dir / "ami" / "call_abandoned.recv").read_bytes()
+    start = join.index(b"Event: Newchannel")
+    end = join.index(b"Event: QueueCallerAbandon")
+    peer = Peer(script)
+    calls = []
+    model = LiveModel(on_call=calls.append)
+    conn = await _connect(peer, model)
+    await asyncio.wait_for(conn.ready.wait(), 2)
+    peer.push(join[start:end])  # a caller joins the queue, then the link drops
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if model.open_calls():
+            break
+    assert any(c.legs for c in model.open_calls())
+    assert model.snapshot().queue("hotline-enterprise").callers
+    conn.ready.clear()
+    peer.drop_all()
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        if peer.connections >= 2 and conn.ready.is_set():
+            break
+    assert conn.connects == 2
+    finals = list({id(c): c for c in calls if c.final}.values())  # updates share one object
+    assert len(finals) == 1 and finals[0].outcome.value == "unknown" and finals[0].lost
+    assert model.open_calls() == []
+    await conn.stop()
+    await peer.close()
+
+
+async def test_action_errors_carry_asterisks_message(fixtures_dir: Path) -> None:
+    peer = Peer(_script(fixtures_dir, "login_and_status", "agent_ops"))
+    port = await peer.start()
+    settings = AmiSettings(servers=[AmiServer(name="pbx1", port=port, secret="hotline-secret")],
+                           ping_interval=5, action_timeout=1)
+    client = AmiClient(settings)
+    await client.start()
+    await client.wait_ready(2)
+    await client.queue_add("hotline-enterprise", "Local/agent4@agents", "agent4")
+    await client.queue_pause("Local/agent4@agents", True, "lunch-break", "hotline-enterprise")
+    assert client.snapshot().queue("hotline-enterprise").members[0].paused_reason == "lunch-break"
+    await client.queue_remove("hotline-enterprise", "Local/agent4@agents")
+    with pytest.raises(AmiActionError, match="Unable to remove interface: Not there"):
+        await client.queue_remove("hotline-enterprise", "Local/agent4@agents")
+    with pytest.raises(AmiActionError, match="No such queue"):
+        await client.queue_add("no-such-queue", "Local/agent4@agents", "agent4")
+    with pytest.raises(AmiActionError, match="Interface not found"):
+        await client.queue_pause("Local/nobody@agents", True)
+    with pytest.raises(AmiActionError, match="Channel does not exist"):
+        await client.redirect("Local/nope@caller-sim-00000000;1", "direct", "12345")
+    with pytest.raises(AmiActionError, match="No such channel"):
+        await client.hangup("Local/nope@caller-sim-00000000;1")
+    sent = [a for a in peer.received if a["Action"] == "QueueAdd"][0]
+    assert sent["MemberName"] == "agent4" and sent["StateInterface"] == "Local/agent4@agents"
+    await client.stop()
+    with pytest.raises(AmiNotConnected):
+        await client.queue_pause("Local/agent4@agents", False)
+    await peer.close()
+
+
+async def test_action_while_disconnected_fails_fast() -> None:
+    client = AmiClient(AmiSettings(servers=[AmiServer(name="pbx1", port=1)]))
+    with pytest.raises(AmiNotConnected):
+        await asyncio.wait_for(client.hangup("SIP/x"), 0.5)
+
+
+async def test_slow_subscriber_never_grows_memory(fixtures_dir: Path) -> None:
+    model = LiveModel()
+    sub = model.subscribe(maxsize=50)
+    from tests.ami.helpers import recorded_chunks
+    from ami.parser import AmiParser
+    parser = AmiParser(wants=model.wants)
+    for chunk in recorded_chunks(fixtures_dir / "ami" / "load"):
+        for message in parser.feed(chunk):
+            model.apply("pbx1", message)
+    assert sub.pending() == 50 and sub.dropped > 100
+    sub.close()
+
+
+async def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    import random
+    conn = AmiConnection("x", "127.0.0.1", 1, "u", "s", model=LiveModel(),
+                         policy=ConnectionPolicy(backoff_initial=1, backoff_max=8),
+                         rng=random.Random(7))
+    delays = [conn.next_backoff() for _ in range(6)]
+    bases = [1, 2, 4, 8, 8, 8]
+    assert all(b / 2 <= d <= b for d, b in zip(delays, bases, strict=True))
+    assert len(set(delays)) == 6
