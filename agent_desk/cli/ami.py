@@ -1,0 +1,167 @@
+"""Operator commands for the AMI adapter: replay a capture, import queue_log, watch a live PBX."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent_desk.cli.app import app, emit_json, settings
+from ami.calldata import CallData
+from ami.client import AmiClient
+from ami.clock import StreamClock
+from ami.errors import AmiAuthError
+from ami.model import LiveModel
+from ami.queue_log import import_queue_log
+from ami.replay import ReplaySource
+from ticketing.call_kpis import KpiSettings, compute_call_kpis
+from ticketing.calls import CallStore
+from ticketing.db import make_engine, make_session_factory
+
+ami_app = typer.Typer(no_args_is_help=True, help="Asterisk Manager Interface: queues and call records.")
+app.add_typer(ami_app, name="ami")
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _kpi_settings() -> KpiSettings:
+    config = settings().ami
+    return KpiSettings(short_abandon_seconds=config.short_abandon_seconds,
+                       service_level_seconds=config.service_level_seconds)
+
+
+def _print_calls(calls: list[CallData], kpis: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"{len(calls)} calls")
+    for column in ("linkedid", "caller", "queue", "outcome", "wait", "agent", "talk", "ivr"):
+        table.add_column(column)
+    for call in calls:
+        r = call.record_fields()
+        table.add_row(call.linkedid, r["caller_number"] or "", r["queue"] or "", call.outcome.value,
+                      f"{r['wait_seconds']:.0f}" if r["wait_seconds"] is not None else "",
+                      r["agent"] or "", f"{r['talk_seconds']:.0f}" if r["talk_seconds"] is not None else "",
+                      r["ivr_path"] or r["ivr_result"] or "")
+    console.print(table)
+    overall = kpis["overall"]
+    summary = Table(title="KPIs (DESIGN §3)")
+    for column in ("scope", "offered", "answered", "abandoned", "timeout", "transferred",
+                   "answer rate", "≤15 s", "SL", "ASA", "AHT"):
+        summary.add_column(column)
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{100 * value:.1f}%"
+
+    for scope, row in [("all", overall), *kpis["queues"].items()]:
+        summary.add_row(scope, str(row["offered"]), str(row["answered"]), str(row["abandoned"]),
+                        str(row["timeout"]), str(row["transferred"]), pct(row["answer_rate"]),
+                        pct(row["answered_within_15s_rate"]), pct(row["service_level"]),
+                        f"{row['asa_seconds'] or 0:.1f}", f"{row['aht_seconds'] or 0:.1f}")
+    console.print(summary)
+
+
+@ami_app.command()
+def replay(
+    capture: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="<name>.recv or .jsonl")],
+    server: Annotated[str, typer.Option(help="server name for the records")] = "replay",
+    json: JsonOption = False,
+) -> None:
+    """Feed a recorded AMI byte stream through the live parser and model; print calls and KPIs."""
+    finished: dict[tuple[str, str], CallData] = {}
+    model = LiveModel(clock=StreamClock(),
+                      on_call=lambda c: finished.__setitem__(c.key, c) if c.final else None)
+    source = ReplaySource(capture, model, server=server)
+    source.feed_all()
+    calls = sorted(finished.values(), key=lambda c: (c.started_at or c.ended_at, c.linkedid))  # type: ignore[arg-type,return-value]
+    kpis = compute_call_kpis([c.record_fields() for c in calls], settings=_kpi_settings()).to_dict()
+    agents = model.agents.report(model.clock())
+    if json:
+        emit_json({"calls": [c.to_dict() for c in calls], "kpis": kpis, "agents": agents,
+                   "open_calls": [c.to_dict() for c in model.open_calls()],
+                   "snapshot": model.snapshot().to_dict(),
+                   "parser": vars(source.parser.stats)})
+        return
+    _print_calls(calls, kpis, Console())
+
+
+@ami_app.command("import-queue-log")
+def import_queue_log_command(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Asterisk queue_log")],
+    server: Annotated[str | None, typer.Option(help="server name (default: the first configured)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="parse and report, store nothing")] = False,
+    json: JsonOption = False,
+) -> None:
+    """Backfill call records from queue_log. Idempotent: importing twice changes nothing."""
+    config = settings()
+    name = server or (config.ami.servers[0].name if config.ami.servers else "asterisk")
+    result = import_queue_log(path, server=name)
+    if not dry_run:
+        asyncio.run(_store(config.db.url, [c.record_fields() for c in result.calls]))
+    kpis = compute_call_kpis([c.record_fields() for c in result.calls], settings=_kpi_settings())
+    report = {"server": name, "lines": result.lines, "skipped": result.skipped,
+              "calls": len(result.calls), "stored": not dry_run, "kpis": kpis.to_dict()["overall"],
+              "agents": result.agents.report(result.last_time) if result.last_time else []}
+    if json:
+        emit_json(report)
+    else:
+        typer.echo(f"{path}: {result.lines} lines, {len(result.calls)} calls "
+                   f"{'stored' if not dry_run else 'parsed'} for server {name!r} "
+                   f"({result.skipped} lines skipped)")
+
+
+async def _store(url: str, rows: list[dict[str, Any]]) -> None:
+    engine = make_engine(url)
+    try:
+        await CallStore(make_session_factory(engine)).upsert_many(rows)
+    finally:
+        await engine.dispose()
+
+
+@ami_app.command()
+def status(
+    timeout: Annotated[float, typer.Option(help="seconds to wait for every server")] = 10.0,
+    json: JsonOption = False,
+) -> None:
+    """Connect with the configured [ami] servers and print the queues and members live."""
+    config = settings().ami
+    if not config.servers:
+        typer.echo("no AMI servers configured ([ami] servers)", err=True)
+        raise typer.Exit(2)
+    try:
+        snapshot, states = asyncio.run(_status(config, timeout))
+    except AmiAuthError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    if json:
+        emit_json({"servers": states, **snapshot.to_dict()})
+        return
+    console = Console()
+    console.print(f"servers: {states}")
+    for queue in snapshot.queues:
+        table = Table(title=f"{queue.server}/{queue.name}: {len(queue.callers)} waiting, "
+                            f"longest {queue.longest_wait_seconds:.0f}s, completed "
+                            f"{queue.params.completed}, abandoned {queue.params.abandoned}, "
+                            f"SL {queue.params.service_level_perf}%")
+        for column in ("member", "interface", "status", "paused", "calls"):
+            table.add_column(column)
+        for m in queue.members:
+            table.add_row(m.name, m.interface, m.status.value,
+                          (m.paused_reason or "yes") if m.paused else "", str(m.calls_taken))
+        console.print(table)
+
+
+async def _status(config: Any, timeout: float) -> tuple[Any, dict[str, str]]:
+    client = AmiClient(config)
+    await client.start()
+    try:
+        waiter = asyncio.create_task(client.wait_ready(timeout))
+        failures = [asyncio.ensure_future(c._task) for c in client.connections.values() if c._task]
+        done, _ = await asyncio.wait({waiter, *failures}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not waiter and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        waiter.cancel()
+        return client.snapshot(), client.status()
+    finally:
+        await client.stop()
