@@ -108,7 +108,8 @@ class AgiChannel:
             except (ConnectionError, RuntimeError) as exc:
                 self.closed = True
                 raise AgiHangup(f"connection lost while sending {verb}: {exc}") from None
-            return await asyncio.wait_for(self._read_reply(line), self.reply_timeout)
+            async with asyncio.timeout(self.reply_timeout):
+                return await self._read_reply(line)
         except TimeoutError:
             self.closed = True
             raise AgiHangup(f"no reply to {verb} within {self.reply_timeout:g} s") from None
