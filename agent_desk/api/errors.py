@@ -62,6 +62,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _account(_: Request, exc: AccountError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _surrogates(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # Lone surrogates pass JSON decoding but no database can store them.
+        return JSONResponse({"detail": "text must be valid Unicode (no lone surrogates)"}, status_code=400)
+
     @app.exception_handler(TelephonyUnavailable)
     async def _no_pbx(_: Request, exc: TelephonyUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)

@@ -57,8 +57,8 @@ class TicketCreate(BaseModel):
     address: str = Field("", max_length=256)
     priority: int = Field(0, ge=0, le=3)
     callback_requested: bool = False
-    call_id: int | None = Field(None, ge=1, description="attach this call record (idempotent per call)")
-    draft_id: int | None = Field(None, ge=1, description="the ASR draft this ticket confirms")
+    call_id: int | None = Field(None, ge=1, le=2**31 - 1, description="attach this call record (idempotent per call)")
+    draft_id: int | None = Field(None, ge=1, le=2**31 - 1, description="the ASR draft this ticket confirms")
     dispatch: bool = Field(False, description="route and dispatch at once by the routing decision")
     departments: list[str] = Field(default_factory=list, max_length=10,
                                    description="department types for routing, e.g. water_supply")

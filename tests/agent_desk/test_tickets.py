@@ -164,3 +164,9 @@ async def test_csv_export_has_every_row_in_scope(client: DeskClient) -> None:
     assert lines[0].startswith("id,number,digits,state") and len(lines) == 4
     empty = await client.http.get("/api/tickets", params={"format": "csv"}, headers=client.auth("sup_suzhou"))
     assert len(empty.text.strip().splitlines()) == 1
+
+
+async def test_lone_surrogates_are_refused_not_a_500(client: DeskClient) -> None:
+    response = await client.http.post("/api/tickets", content='{"category": "help", "description": "\\ud800x"}',
+                                      headers={**client.auth("agent1"), "Content-Type": "application/json"})
+    assert response.status_code == 400
