@@ -20,7 +20,7 @@ class Ticket(Base):
         Index("ix_tickets_state_due", "state", "due_at"),
         Index("ix_tickets_caller_created", "caller_number", "created_at"),
         # Covers the KPI-by-city query, so it never reads the table itself.
-        Index("ix_tickets_city_kpi", "city_code", "created_at", "sign_ok", "close_ok", "satisfied",
+        Index("ix_tickets_city_kpi", "city_code", "sign_ok", "close_ok", "satisfied", "created_at",
               "handling_seconds", "red_after"),
     )
 
