@@ -1,0 +1,230 @@
+"""API load test: a real `hotline serve` on loopback over a 1,000,000-ticket PostgreSQL database.
+
+1. Bulk-generates the database (`--tickets`, default 1,000,000) in PostgreSQL with one
+   INSERT … SELECT over generate_series: tickets spread over the last 365 days in every county,
+   70 % closed, the rest accepted / dispatched / in hand. Skipped when the database already holds
+   that many tickets (`--fresh` rebuilds it).
+2. Starts `hotline serve` (one uvicorn process) as a subprocess on 127.0.0.1.
+3. For each scenario, `--concurrency` clients (default 200) share one bounded httpx pool and
+   send requests back to back for `--seconds`, after a warm-up:
+   - list: GET /api/tickets?limit=50 as a city supervisor (scoped query, newest first);
+   - create: POST /api/tickets as an agent;
+   - kpi: GET /api/supervisor/dashboard as a city supervisor (today's call and ticket KPIs + live).
+   Targets: p95 < 50 ms for list and create, p95 < 200 ms for the KPI page.
+
+    python bench/api.py [--tickets 1000000] [--concurrency 200] [--seconds 15] [--fresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import httpx
+from common import emit, summary_ms
+from sqlalchemy import func, select, text
+
+from agent_desk.accounts import NewUser, add_user
+from ticketing.db import make_engine, make_session_factory
+from ticketing.models import Base, Role, Ticket, User
+from ticketing.regions import province_records
+from ticketing.seed import seed_reference_data
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DB_NAME = "hotline_bench_api"
+DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+PASSWORD = "bench-password-1"
+COUNTIES = [r.code for r in province_records() if r.level.value == "county"]
+TARGETS_MS = {"list": 50, "create": 50, "kpi": 200}
+
+GENERATE = """
+INSERT INTO tickets (number, digits, channel, caller_number, caller_name, category, description,
+    region_code, city_code, county_code, address, priority, state, level, lead_unit_id, created_by,
+    created_at, updated_at, dispatched_at, sign_due_at, signed_at, due_at, replied_at, closed_at,
+    rating, redo_count, extension_count, sign_breach_raised, due_breach_raised, callback_requested, version)
+SELECT 'BN' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
+    (ARRAY['phone','phone','phone','web','wechat','app'])[1 + g % 6],
+    '139' || lpad((g % 100000000)::text, 8, '0'), NULL,
+    (ARRAY['consultation','help','complaint','report','suggestion','praise'])[1 + g % 6],
+    'bench ticket ' || g, c.code, left(c.code, 4) || '00', c.code, '', 0,
+    CASE WHEN g % 10 < 7 THEN 'closed' WHEN g % 10 = 7 THEN 'handling'
+         WHEN g % 10 = 8 THEN 'dispatched' ELSE 'accepted' END,
+    CASE WHEN g % 10 = 9 THEN NULL ELSE 'county' END,
+    CASE WHEN g % 10 = 9 THEN NULL ELSE 'office:' || c.code END,
+    'bench', t.at, t.at,
+    CASE WHEN g % 10 = 9 THEN NULL ELSE t.at + interval '10 minutes' END,
+    CASE WHEN g % 10 = 9 THEN NULL ELSE t.at + interval '4 hours' END,
+    CASE WHEN g % 10 < 8 THEN t.at + interval '1 hour' END,
+    CASE WHEN g % 10 < 8 THEN t.at + interval '5 days' END,
+    CASE WHEN g % 10 < 7 THEN t.at + interval '2 days' + (g % 5) * interval '1 day' END,
+    CASE WHEN g % 10 < 7 THEN t.at + interval '3 days' + (g % 5) * interval '1 day' END,
+    CASE WHEN g % 10 < 7 THEN (ARRAY['satisfied','satisfied','basically_satisfied','unsatisfied'])[1 + g % 4] END,
+    0, 0, false, false, false, 1
+FROM generate_series(CAST(:start AS integer), CAST(:stop AS integer)) AS g
+CROSS JOIN LATERAL (SELECT now() - ((CAST(:total AS integer) - g) * (365.0 * 86400 / CAST(:total AS integer))) * interval '1 second' AS at) AS t
+CROSS JOIN LATERAL (SELECT (CAST(:counties AS text[]))[1 + g % CAST(:ncounties AS integer)] AS code) AS c
+"""
+
+
+async def prepare(tickets: int, fresh: bool) -> None:
+    admin = make_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DB_NAME})
+            if exists and fresh:
+                await conn.execute(text(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)'))
+                exists = None
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    finally:
+        await admin.dispose()
+    engine = make_engine(DB_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        sessions = make_session_factory(engine)
+        await seed_reference_data(sessions)
+        async with sessions() as session:
+            have = await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.created_by == "bench"))
+            users = set((await session.scalars(select(User.username))).all())
+        for new in (NewUser("bench-agent", Role.AGENT, PASSWORD, agent_interface="Local/bench@agents"),
+                    NewUser("bench-sup", Role.SUPERVISOR, PASSWORD, region_code="320100")):
+            if new.username not in users:
+                await add_user(sessions, new)
+        if have and have >= tickets:
+            print(f"database {DB_NAME}: {have:,} bench tickets already there", file=sys.stderr)
+            return
+        started = time.perf_counter()
+        step = 100_000
+        for start in range((have or 0) + 1, tickets + 1, step):
+            stop = min(tickets, start + step - 1)
+            async with engine.begin() as conn:
+                await conn.execute(text(GENERATE), {"start": start, "stop": stop, "total": tickets,
+                                                    "counties": COUNTIES, "ncounties": len(COUNTIES)})
+            print(f"  generated {stop:,} tickets ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
+def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HOTLINE_DB__URL": DB_URL, "HOTLINE_DESK__AUTH__JWT_SECRET": "bench-secret-bench-secret-bench-secret",
+           "HOTLINE_DESK__AUTH__LOGIN_ATTEMPTS": "1000", "HOTLINE_CONFIG": str(workdir / "none.toml")}
+    hotline = Path(sys.executable).with_name("hotline")
+    return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay"], cwd=workdir, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(300):
+            if server.poll() is not None:
+                raise RuntimeError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("server did not become ready")
+
+
+async def token(http: httpx.AsyncClient, username: str) -> dict[str, str]:
+    response = await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def scenario(http: httpx.AsyncClient, name: str, headers: dict[str, str], concurrency: int,
+                   seconds: float, warmup: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    counter = [0]
+
+    async def one() -> httpx.Response:
+        if name == "list":
+            return await http.get("/api/tickets", params={"limit": 50}, headers=headers)
+        if name == "create":
+            counter[0] += 1
+            return await http.post("/api/tickets", headers=headers, json={
+                "category": "help", "region_code": COUNTIES[counter[0] % len(COUNTIES)],
+                "description": f"bench create {counter[0]}", "caller_number": "13900000000"})
+        return await http.get("/api/supervisor/dashboard", headers=headers)
+
+    async def client(record_from: float, stop_at: float) -> None:
+        while (now := time.perf_counter()) < stop_at:
+            try:
+                response = await one()
+                ok = response.status_code < 400
+                key = str(response.status_code)
+            except httpx.HTTPError as exc:
+                ok, key = False, type(exc).__name__
+            if now >= record_from:
+                if ok:
+                    latencies.append(time.perf_counter() - now)
+                else:
+                    errors[key] = errors.get(key, 0) + 1
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(client(begin + warmup, begin + warmup + seconds) for _ in range(concurrency)))
+    result = {"requests": len(latencies), "rps": round(len(latencies) / seconds, 1), "errors": errors,
+              **summary_ms(latencies), "target_p95_ms": TARGETS_MS[name]}
+    result["meets_target"] = result["p95_ms"] < TARGETS_MS[name]
+    return result
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    await prepare(args.tickets, args.fresh)
+    port = args.port
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(port, Path(tmp))
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await wait_ready(base, server)
+            limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+                tokens = {"agent": await token(http, "bench-agent"), "sup": await token(http, "bench-sup")}
+                results = {}
+                for name, who in (("list", "sup"), ("create", "agent"), ("kpi", "sup")):
+                    print(f"  {name}: {args.concurrency} clients for {args.seconds:g} s …", file=sys.stderr)
+                    results[name] = await scenario(http, name, tokens[who], args.concurrency, args.seconds,
+                                                   args.warmup)
+        finally:
+            server.terminate()
+            server.wait(15)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--fresh", action="store_true", help="drop and regenerate the bench database")
+    args = parser.parse_args()
+    results = asyncio.run(run(args))
+    print(f"{'scenario':<8} {'requests':>9} {'rps':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'target':>7}  ok")
+    for name, r in results.items():
+        print(f"{name:<8} {r['requests']:>9} {r['rps']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} "
+              f"{r['target_p95_ms']:>7}  {'yes' if r['meets_target'] else 'NO'}"
+              + (f"  errors {r['errors']}" if r["errors"] else ""))
+    emit("api", {"tickets": args.tickets, "concurrency": args.concurrency, "seconds": args.seconds,
+                 "server": "hotline serve, 1 uvicorn process, PostgreSQL", "results": results})
+
+
+if __name__ == "__main__":
+    main()
