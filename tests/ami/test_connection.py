@@ -171,3 +171,70 @@ async def test_backoff_grows_with_jitter_and_is_capped() -> None:
     bases = [1, 2, 4, 8, 8, 8]
     assert all(b / 2 <= d <= b for d, b in zip(delays, bases, strict=True))
     assert len(set(delays)) == 6
+
+
+async def test_originate_queue_status_and_summary(fixtures_dir: Path) -> None:
+    peer = Peer(_script(fixtures_dir, "login_and_status"))
+    port = await peer.start()
+    client = AmiClient(AmiSettings(servers=[AmiServer(name="pbx1", port=port, secret="s")],
+                                   ping_interval=5))
+    await client.start()
+    await client.wait_ready(2)
+    summary = await client.queue_summary()
+    assert {m["Queue"]: m["LoggedIn"] for m in summary} == {"hotline-enterprise": "0",
+                                                            "hotline-12345": "3"}
+    result = await client.originate("Local/wait@caller-sim/n", "direct", "enterprise",
+                                    '"Citizen" <13800138000>')
+    assert result.channel == "Local/wait@caller-sim-00000000;1" and result.server == "pbx1"
+    status = await client.queue_status("hotline-enterprise")
+    assert [m["Event"] for m in status] == ["QueueParams", "QueueEntry"]
+    assert client.snapshot().queue("hotline-enterprise").callers[0].caller_number == "13800138000"
+    assert client.channel_of("1795868620.0") == "Local/wait@caller-sim-00000000;1"
+    await client.stop()
+    await peer.close()
+
+
+async def test_unanswered_action_times_out(fixtures_dir: Path) -> None:
+    from ami.errors import AmiTimeout
+    peer = Peer(_script(fixtures_dir, "login_and_status"), mode="mute_ping")
+    conn = await _connect(peer, policy=ConnectionPolicy(ping_interval=60, action_timeout=1))
+    await asyncio.wait_for(conn.ready.wait(), 2)
+    with pytest.raises(AmiTimeout, match="Ping on pbx1"):
+        await conn.send({"Action": "Ping"}, timeout=0.1)
+    await conn.stop()
+    await peer.close()
+
+
+async def test_malformed_bytes_on_the_socket_never_stop_the_reader(fixtures_dir: Path) -> None:
+    peer = Peer(_script(fixtures_dir, "login_and_status"))
+    model = LiveModel()
+    conn = await _connect(peer, model)
+    await asyncio.wait_for(conn.ready.wait(), 2)
+    join = (b"Event: QueueCallerJoin\r\nQueue: hotline-12345\r\nUniqueid: 9.1\r\nLinkedid: 9.1\r\n"
+            b"Channel: SIP/x-1\r\nCallerIDNum: 13900000000\r\nPosition: 1\r\n\r\n")
+    peer.push(b"garbage\r\n\xff\xfe\r\n\r\nEvent: Truncated\r\nX: y\r\n" + b"Blob: " + b"z" * (1 << 20)
+              + b"\r\n\r\n" + join)
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if model.snapshot().queue("hotline-12345").callers:
+            break
+    assert model.snapshot().queue("hotline-12345").callers[0].caller_number == "13900000000"
+    assert conn.state == "ready"
+    await conn.stop()
+    await peer.close()
+
+
+async def test_several_servers_one_model(fixtures_dir: Path) -> None:
+    peers = [Peer(_script(fixtures_dir, "login_and_status")) for _ in range(2)]
+    ports = [await p.start() for p in peers]
+    settings = AmiSettings(servers=[AmiServer(name=f"pbx{i}", port=port, secret="s")
+                                    for i, port in enumerate(ports, 1)], ping_interval=5)
+    client = AmiClient(settings)
+    await client.start()
+    await client.wait_ready(2)
+    servers = {(q.server, q.name) for q in client.snapshot().queues}
+    assert servers == {(s, q) for s in ("pbx1", "pbx2") for q in ("hotline-12345", "hotline-enterprise")}
+    assert client.status() == {"pbx1": "ready", "pbx2": "ready"}
+    await client.stop()
+    for peer in peers:
+        await peer.close()
