@@ -36,7 +36,7 @@ class MenuSettings(BaseModel):
     progress: str = Field("2", pattern=r"^[0-9*#]$")
     enterprise: str = Field("3", pattern=r"^[0-9*#]$")
     agent: str = Field("0", pattern=r"^[0-9*#]$")
-    timeout_ms: int = Field(5000, ge=500, le=60_000)
+    timeout_ms: int = Field(10_000, ge=500, le=60_000, description="wait for a key after the menu prompt")
     retries: int = Field(3, ge=0, le=10, description="invalid input is retried this often, then an agent")
 
     @model_validator(mode="after")

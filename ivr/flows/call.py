@@ -41,6 +41,7 @@ class Call:
     priority: int = 0
     draft_id: int | None = None
     ticket_id: int | None = None
+    typeahead: str = ""  # keys that came with the menu choice, for the next question
     _linkedid: str | None = None
 
     @property

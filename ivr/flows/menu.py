@@ -34,6 +34,8 @@ async def choose(call: Call, pressed: str | None = None) -> str:
     for attempt in range(menu.retries + 1):
         if pressed is None:
             pressed = (await call.ask("menu", menu.timeout_ms, 1)).digits
+        if len(pressed) > 1:  # more keys than asked for: the first chooses, the rest are typed ahead
+            pressed, call.typeahead = pressed[0], pressed[1:]
         if not pressed:
             call.step("menu:timeout")
             return "agent"

@@ -21,8 +21,10 @@ async def check_progress(call: Call) -> Result:
     call.result = "progress"
     failures = 0
     while failures < settings.attempts:
-        entered = await call.ask("progress-enter", settings.timeout_ms, settings.max_digits)
-        digits = "".join(ch for ch in entered.digits if ch.isdigit())
+        typed, call.typeahead = call.typeahead, ""
+        if len(typed.rstrip("#")) < 14:
+            typed = (await call.ask("progress-enter", settings.timeout_ms, settings.max_digits)).digits
+        digits = "".join(ch for ch in typed if ch.isdigit())
         if not digits:
             call.step("progress:none")
             failures += 1

@@ -29,7 +29,7 @@ async def test_report_a_problem(harness: Harness) -> None:
     assert media(log.commands) == [
         "ANSWER",
         'STREAM FILE hotline/greeting "1230"',
-        "GET DATA hotline/menu 5000 1",
+        "GET DATA hotline/menu 10000 1",
         'STREAM FILE hotline/report ""',
         f'RECORD FILE {UID_FILE} wav "#" 60000 0 BEEP s=3',
         'STREAM FILE hotline/report-thanks ""',
@@ -105,7 +105,7 @@ async def test_invalid_input_is_retried_three_times_then_an_agent(harness: Harne
     assert channel.variables["IVR_PATH"] == "greeting>menu:7>menu:8>menu:9>menu:5>retries"
     assert channel.variables["IVR_RESULT"] == "agent"
     assert media(log.commands).count('STREAM FILE hotline/invalid ""') == 3
-    assert media(log.commands).count("GET DATA hotline/menu 5000 1") == 4
+    assert media(log.commands).count("GET DATA hotline/menu 10000 1") == 4
 
 
 async def test_invalid_then_valid(harness: Harness) -> None:
@@ -337,7 +337,7 @@ async def test_missing_prompts_do_not_fail_the_call(harness: Harness) -> None:
     channel = SimulatedChannel([Press("3")], missing_files={"hotline/greeting", "hotline/menu",
                                                             "hotline/enterprise"})
     log = await harness.call("ivr", channel)
-    assert 'GET DATA "" 5000 1' in log.commands  # the menu keys are collected without the prompt
+    assert 'GET DATA "" 10000 1' in log.commands  # the menu keys are collected without the prompt
     assert channel.variables["IVR_RESULT"] == "enterprise"
 
 
