@@ -19,12 +19,10 @@ class StreamClock:
         return datetime.fromtimestamp(self.epoch, UTC)
 
     def observe(self, epoch: float) -> None:
-        if epoch > self.epoch:
-            self.epoch = epoch
+        self.epoch = max(self.epoch, epoch)
 
     def observe_uniqueid(self, uniqueid: str) -> None:
         head, _, _ = uniqueid.partition(".")
         if head.isdigit():
             value = int(head)
-            if value > self.epoch:
-                self.epoch = value
+            self.epoch = max(self.epoch, value)

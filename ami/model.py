@@ -17,7 +17,7 @@ Outcomes follow what Asterisk really sends (see the fixtures README):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from ami.agents import AgentLedger
@@ -86,8 +86,16 @@ def _epoch(value: str | None) -> datetime | None:
 class _Server:
     """Everything the model knows about one Asterisk server."""
 
-    __slots__ = ("name", "queues", "calls", "channels", "channel_count", "open_legs",
-                 "in_sl", "abandoned_in_sl")
+    __slots__ = (
+        "abandoned_in_sl",
+        "calls",
+        "channel_count",
+        "channels",
+        "in_sl",
+        "name",
+        "open_legs",
+        "queues",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -235,8 +243,8 @@ class LiveModel:
         return None
 
     # ------------------------------------------------------------------ resync
-    def resync(self, server: str, queue_status: list[Mapping[str, str]],
-               channels: list[Mapping[str, str]]) -> Resynced:
+    def resync(self, server: str, queue_status: Sequence[Mapping[str, str]],
+               channels: Sequence[Mapping[str, str]]) -> Resynced:
         """Rebuild a server's state from QueueStatus and CoreShowChannels list events.
 
         Queues, members and waiting callers become exactly what Asterisk listed. Calls with no live

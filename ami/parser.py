@@ -98,10 +98,9 @@ class AmiParser:
             buffer = buffer[end + 4:]
             self._discarding = False
         if self._expect_banner:
-            if b"\r\n" not in buffer:
-                if len(buffer) < 64 or BANNER_PREFIX.startswith(buffer[:22]):
-                    self._buffer = buffer
-                    return []
+            if b"\r\n" not in buffer and (len(buffer) < 64 or BANNER_PREFIX.startswith(buffer[:22])):
+                self._buffer = buffer
+                return []
             self._expect_banner = False
             if buffer.startswith(BANNER_PREFIX):
                 line, _, buffer = buffer.partition(b"\r\n")

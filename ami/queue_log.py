@@ -75,10 +75,11 @@ def parse_queue_log(lines: Iterable[str], *, server: str) -> QueueLogImport:
             open_legs[callid] = leg
             continue
         call = calls.get(callid)
-        leg = open_legs.get(callid)
-        if call is None or leg is None or leg.queue != queue:
+        current = open_legs.get(callid)
+        if call is None or current is None or current.queue != queue:
             result.skipped += 1
             continue
+        leg = current
         call.ended_at = at
         if event == "CONNECT":
             hold = _int(params[0])

@@ -36,9 +36,9 @@ class AmiRuntime:
     @classmethod
     def replay(cls, capture: Path | str, store: RecordStore, *, speed: float = 1.0,
                server: str = "replay", settings: AmiSettings | None = None) -> AmiRuntime:
-        runtime = cls(settings or AmiSettings(), store, model=None)
+        runtime = cls(settings or AmiSettings.model_validate({}), store, model=None)
         runtime.model = LiveModel(clock=StreamClock(), on_call=runtime.writer.submit)
-        runtime.client = AmiClient(AmiSettings(), model=runtime.model)
+        runtime.client = AmiClient(AmiSettings.model_validate({}), model=runtime.model)
         runtime.source = ReplaySource(capture, runtime.model, server=server, speed=speed)
         return runtime
 

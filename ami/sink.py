@@ -85,7 +85,7 @@ class RecordWriter:
 
     async def flush(self) -> None:
         while self._backlog:
-            batch = []
+            batch: list[dict[str, Any]] = []
             while self._backlog and len(batch) < self._batch:
                 batch.append(self._backlog.popitem(last=False)[1])
             try:

@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from panoramisk.ami_protocol import AMIProtocol  # noqa: E402
+from panoramisk.ami_protocol import AMIProtocol
 
-from ami.clock import StreamClock  # noqa: E402
-from ami.model import LiveModel  # noqa: E402
-from ami.parser import AmiParser  # noqa: E402
-from ami.sink import InMemoryCallStore  # noqa: E402
+from ami.clock import StreamClock
+from ami.model import LiveModel
+from ami.parser import AmiParser
+from ami.sink import InMemoryCallStore
 
 LOAD = ROOT.parent / "shared" / "fixtures" / "asterisk" / "ami" / "load.recv"
 
@@ -34,7 +34,7 @@ def ours(chunks: list[bytes], loops: int) -> tuple[float, int, int]:
     store = InMemoryCallStore()
     records = 0
 
-    def on_call(call):  # noqa: ANN001
+    def on_call(call):
         nonlocal records
         store.put(call.record_fields())
         records += call.final
@@ -65,7 +65,7 @@ def ours_parse_everything(chunks: list[bytes], loops: int) -> tuple[float, int]:
 class _Factory:
     events = 0
     forgetable_actions = ()
-    awaiting_actions: list[object] = []
+    awaiting_actions: tuple[object, ...] = ()
 
     def dispatch(self, message: object) -> None:
         self.events += 1

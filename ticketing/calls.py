@@ -31,7 +31,7 @@ def _row(record: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"not call_records columns: {sorted(unknown)}")
     if not record.get("server") or not record.get("linkedid"):
         raise ValueError("a call record needs server and linkedid")
-    row = {key: None for key in COLUMNS}
+    row: dict[str, Any] = {key: None for key in COLUMNS}
     row.update(record)
     row["outcome"] = CallOutcome(row["outcome"] or CallOutcome.UNKNOWN)
     row["legs"] = list(row["legs"] or [])

@@ -125,7 +125,7 @@ class Peer:
                     continue
                 blocks = self.script.reply(incoming, used)
                 if blocks is None:
-                    blocks = [f"Response: Error\r\nActionID: x\r\nMessage: Invalid/unknown command"]
+                    blocks = ["Response: Error\r\nActionID: x\r\nMessage: Invalid/unknown command"]
                 out = []
                 for block in blocks:
                     lines = [f"ActionID: {action_id}" if l.startswith("ActionID: ") else l

@@ -135,7 +135,7 @@ async def test_action_errors_carry_asterisks_message(fixtures_dir: Path) -> None
         await client.redirect("Local/nope@caller-sim-00000000;1", "direct", "12345")
     with pytest.raises(AmiActionError, match="No such channel"):
         await client.hangup("Local/nope@caller-sim-00000000;1")
-    sent = [a for a in peer.received if a["Action"] == "QueueAdd"][0]
+    sent = next(a for a in peer.received if a["Action"] == "QueueAdd")
     assert sent["MemberName"] == "agent4" and sent["StateInterface"] == "Local/agent4@agents"
     await client.stop()
     with pytest.raises(AmiNotConnected):
@@ -152,8 +152,8 @@ async def test_action_while_disconnected_fails_fast() -> None:
 async def test_slow_subscriber_never_grows_memory(fixtures_dir: Path) -> None:
     model = LiveModel()
     sub = model.subscribe(maxsize=50)
-    from tests.ami.helpers import recorded_chunks
     from ami.parser import AmiParser
+    from tests.ami.helpers import recorded_chunks
     parser = AmiParser(wants=model.wants)
     for chunk in recorded_chunks(fixtures_dir / "ami" / "load"):
         for message in parser.feed(chunk):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from ami.clock import StreamClock
+from ami.model import LiveModel
 from ami.parser import AmiParser
 from ami.queue_log import import_queue_log
 from ami.replay import ReplaySource, replay_file
-from ticketing.call_kpis import compute_call_kpis
-from ami.clock import StreamClock
-from ami.model import LiveModel
 from tests.ami.helpers import AMI_STREAMS, recorded_chunks, records, replay_chunks, summary
+from ticketing.call_kpis import compute_call_kpis
 
 
 def _base(fixtures_dir: Path, name: str) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ami import AmiNotConnected, AmiRuntime, CallerJoined, CallerLeft, CallUpdated, MemberChanged
-from ticketing.calls import CallStore
 from tests.conftest import Database
+from ticketing.calls import CallStore
 
 pytestmark = pytest.mark.anyio
 

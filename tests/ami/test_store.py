@@ -10,11 +10,11 @@ from ami.clock import StreamClock
 from ami.model import LiveModel
 from ami.parser import AmiParser
 from ami.sink import InMemoryCallStore, RecordWriter
+from tests.ami.helpers import recorded_chunks
+from tests.conftest import Database
 from ticketing.call_kpis import compute_call_kpis
 from ticketing.calls import CallStore
 from ticketing.models import CallOutcome
-from tests.ami.helpers import recorded_chunks
-from tests.conftest import Database
 
 pytestmark = pytest.mark.anyio
 
