@@ -1,0 +1,94 @@
+"""`hotline ami replay | import-queue-log | status`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agent_desk.cli import app
+from tests.ami.peer import Peer, Script
+from tests.conftest import DatabaseTarget
+from ticketing.calls import CallStore
+from ticketing.db import make_session_factory
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "hotline.toml"
+    monkeypatch.setenv("HOTLINE_CONFIG", str(path))
+    path.write_text("")
+    return path
+
+
+def test_replay_json_prints_calls_and_kpis(fixtures_dir: Path, config: Path) -> None:
+    result = runner.invoke(app, ["ami", "replay", str(fixtures_dir / "ami" / "load.recv"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    overall = data["kpis"]["overall"]
+    assert (len(data["calls"]), overall["offered"], overall["answered"], overall["abandoned"]) == (
+        100, 100, 35, 65)
+    assert data["open_calls"] == []
+
+
+def test_replay_table(fixtures_dir: Path, config: Path) -> None:
+    result = runner.invoke(app, ["ami", "replay", str(fixtures_dir / "ami" / "call_abandoned.recv")])
+    assert result.exit_code == 0, result.output
+    assert "abandoned" in result.stdout and "KPIs" in result.stdout
+
+
+def test_import_queue_log_is_idempotent(fixtures_dir: Path, config: Path, sqlite_target: DatabaseTarget,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_DB__URL", sqlite_target.url)
+    log = str(fixtures_dir / "queue_log" / "example.queue_log")
+    for _ in range(2):
+        result = runner.invoke(app, ["ami", "import-queue-log", log, "--server", "pbx9", "--json"])
+        assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["calls"], report["kpis"]["answered"], report["kpis"]["timeout"]) == (10, 7, 1)
+
+    async def count() -> int:
+        engine = sqlite_target.engine()
+        try:
+            rows = await CallStore(make_session_factory(engine)).between()
+            return len([r for r in rows if r.server == "pbx9"])
+        finally:
+            from sqlalchemy import delete
+
+            from ticketing.models import CallRecord
+            async with engine.begin() as conn:
+                await conn.execute(delete(CallRecord))
+            await engine.dispose()
+
+    assert asyncio.run(count()) == 10
+
+
+@pytest.fixture
+def live_peer(fixtures_dir: Path) -> Iterator[int]:
+    loop = asyncio.new_event_loop()
+    peer = Peer(Script.merge(fixtures_dir / "ami" / "login_and_status"))
+    port = loop.run_until_complete(peer.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield port
+    asyncio.run_coroutine_threadsafe(peer.close(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_status_prints_queues_and_members(config: Path, live_peer: int) -> None:
+    config.write_text(f'[ami]\nservers = [{{ name = "pbx1", port = {live_peer}, secret = "x" }}]\n')
+    result = runner.invoke(app, ["ami", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["servers"] == {"pbx1": "ready"}
+    names = {q["name"]: [m["name"] for m in q["members"]] for q in data["queues"]}
+    assert sorted(names["hotline-12345"]) == ["agent1", "agent2", "agent3"]
