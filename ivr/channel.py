@@ -15,7 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr.errors import AgiCommandError, AgiHangup, AgiProtocolError
-from ivr.protocol import HANGUP_LINE, AgiEnvironment, AgiReply, command_line, parse_reply, quote, status_code, word
+from ivr.protocol import (
+    HANGUP_LINE,
+    AgiEnvironment,
+    AgiReply,
+    command_line,
+    parse_reply,
+    quote,
+    status_code,
+    word,
+)
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Self
 
 from ivr.channel import AgiChannel, CommandObserver
 from ivr.errors import AgiEnvironmentError, AgiError, AgiHangup
-from ivr.protocol import MAX_ENVIRONMENT_LINES, AgiEnvironment, parse_environment, parse_environment_line
+from ivr.protocol import (
+    MAX_ENVIRONMENT_LINES,
+    AgiEnvironment,
+    parse_environment,
+    parse_environment_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +121,7 @@ class FastAgiServer:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
-    async def __aenter__(self) -> FastAgiServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -8,7 +8,7 @@ import pytest
 
 from ivr.settings import IvrSettings, ServiceHours, ServiceWindow
 from tests.ivr.conftest import Harness, handling_ticket
-from tests.ivr.peer import Listen, Press, SimulatedChannel, Silence, Speak
+from tests.ivr.peer import Listen, Press, Silence, SimulatedChannel, Speak
 from ticketing.vocabulary import Rating, TicketState
 
 pytestmark = pytest.mark.anyio

@@ -45,7 +45,7 @@ async def _run(script: str, replies: list[bytes]) -> tuple[list[str], int]:
         if not pending:
             return None
         unit = pending.pop(0)
-        if unit.startswith(b"HANGUP") or b"\n511 " in unit or unit.startswith(b"511 "):
+        if unit.startswith((b"HANGUP", b"511 ")) or b"\n511 " in unit:
             dead = True
         return unit
 

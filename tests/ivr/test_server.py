@@ -197,9 +197,9 @@ async def test_510_and_multiline_520_are_command_errors(session: Transcript) -> 
 
     replies = iter([
         b"510 Invalid or unknown command\n",
-        b"520-Invalid command syntax.  Proper usage follows:\n"
-        b" Usage: STREAM FILE <filename> <escape digits> [sample offset]\n"
-        b"520 End of proper usage.\n",
+        (b"520-Invalid command syntax.  Proper usage follows:\n"
+         b" Usage: STREAM FILE <filename> <escape digits> [sample offset]\n"
+         b"520 End of proper usage.\n"),
         b"200 result=1\n",
     ])
     async with serving(lambda env: handler) as server:
@@ -250,7 +250,7 @@ async def test_stop_cancels_calls_that_outlive_the_grace_period(session: Transcr
 
     server = FastAgiServer(lambda env: handler, port=0)
     await server.start()
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+    _, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
     writer.write(session.environment)
     await started.wait()
     await server.stop(grace=0.2)
