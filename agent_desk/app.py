@@ -25,7 +25,6 @@ from agent_desk.api.errors import install_handlers
 from agent_desk.audit import AuditLog
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
-from agent_desk.live.replay import Replayer
 from agent_desk.screen_pop import ScreenPops
 from agent_desk.security.throttle import LoginThrottle
 from agent_desk.security.tokens import TokenIssuer
@@ -84,24 +83,11 @@ async def _screen_pop_pump(desk: Desk) -> None:
                 log.exception("screen pop for %s failed", signal.interface)
 
 
-async def start_replay(desk: Desk) -> Callable[[], Awaitable[None]]:
-    replay = desk.settings.desk.replay
-    assert replay.file is not None
-    replayer = Replayer(replay.file, lambda event: desk.board.apply(event, "replay"), speed=replay.speed,
-                        loop=replay.loop)
-    task = asyncio.create_task(replayer.run(), name="ami-replay")
-
-    async def stop() -> None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-    return stop
-
-
 def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,
                parts: list[Part] | None = None, run_sweep: bool = True,
                engine: AsyncEngine | None = None) -> FastAPI:
-    """The FastAPI app. `parts` are extra long-lived components (adapters) started after the core.
+    """The FastAPI app. `parts` are the long-lived adapters (see `agent_desk.wiring.adapter_parts`),
+    started after the core and stopped before it.
     A given `engine` is used (and not disposed) instead of one built from `settings.db`."""
 
     @asynccontextmanager
@@ -123,8 +109,6 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
                 sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds)
                 sweeper.start()
                 stack.push_async_callback(sweeper.stop)
-            if settings.desk.replay.file and not settings.ami.servers:
-                stack.push_async_callback(await start_replay(desk))
             for part in parts or []:
                 stack.push_async_callback(await part(desk))
             yield

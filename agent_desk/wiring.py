@@ -1,21 +1,188 @@
 """Wiring of the adapters (AMI, IVR, ASR) into the desk, each as a lifespan part.
 
-Each part is started after the core and stopped before it. Adapters that are not configured are
-skipped, so the desk always starts.
+- AMI: one `ami.client.AmiClient` for all configured servers. Its live model is teed into the
+  desk's `LiveBoard` (wallboard, screen pops) and its finished calls go to `ticketing.calls.CallStore`
+  through the adapter's `RecordWriter`. Without servers but with a replay file, the same model and
+  writer are fed from the capture, so call records and KPIs move as with a PBX.
+- ASR: `asr.service.AsrService` with its workers; a finished draft is pushed to the agent's screen pop.
+- IVR: `ivr.service.IvrService` with the ticketing backend; recordings go to ASR, and the estimated
+  wait for a queue comes from the live board.
+
+Parts are started after the core and stopped before it. Unconfigured adapters are skipped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from agent_desk.desk import Desk
+from agent_desk.live.board import LiveBoard
+from agent_desk.live.replay import Replayer
 from agent_desk.settings import Settings
+from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 
 log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
 Part = Callable[[Desk], Awaitable[Stop]]
 
 
+def _tee_model(board: LiveBoard, **kwargs: Any) -> Any:
+    from ami.model import LiveModel
+
+    class TeeModel(LiveModel):  # type: ignore[misc]
+        """The AMI adapter's model, also feeding every event to the desk's live board."""
+
+        def apply(self, server: str, message: Mapping[str, str]) -> None:
+            super().apply(server, message)
+            try:
+                board.apply(message, server)
+            except Exception:
+                log.exception("live board failed on %s", message.get("Event"))
+
+        def resync(self, server: str, queue_status: list[Mapping[str, str]], *args: Any, **kw: Any) -> Any:
+            result = super().resync(server, queue_status, *args, **kw)
+            for row in queue_status:
+                board.apply(row, server)
+            return result
+
+    return TeeModel(**kwargs)
+
+
+class AmiTelephony:
+    """The desk's `Telephony` on top of the AMI client, translating its errors."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def _call(self, action: Awaitable[Any]) -> None:
+        from ami.errors import AmiActionError, AmiError, AmiNotConnected
+
+        try:
+            await action
+        except AmiNotConnected as exc:
+            raise TelephonyUnavailable(str(exc)) from None
+        except AmiActionError as exc:
+            raise TelephonyError(str(exc)) from None
+        except AmiError as exc:
+            raise TelephonyUnavailable(str(exc)) from None
+
+    async def queue_add(self, queue: str, interface: str, member_name: str) -> None:
+        await self._call(self._client.queue_add(queue, interface, member_name))
+
+    async def queue_remove(self, queue: str, interface: str) -> None:
+        await self._call(self._client.queue_remove(queue, interface))
+
+    async def queue_pause(self, interface: str, paused: bool, reason: str | None = None,
+                          queue: str | None = None) -> None:
+        await self._call(self._client.queue_pause(interface, paused, reason, queue))
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
+        await self._call(self._client.redirect(channel, context, exten, priority))
+
+    async def originate(self, channel: str, context: str, exten: str, caller_id: str,
+                        variables: dict[str, str] | None = None) -> None:
+        await self._call(self._client.originate(channel, context, exten, caller_id, variables))
+
+    def channel_of(self, linkedid: str) -> str | None:
+        result: str | None = self._client.channel_of(linkedid)
+        return result
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def ami_part(desk: Desk) -> Stop:
+    from ami.client import AmiClient
+    from ami.sink import RecordWriter
+    from ticketing.calls import CallStore
+
+    settings = desk.settings
+    writer = RecordWriter(CallStore(desk.sessions))
+    writer_task = asyncio.create_task(writer.run(), name="call-records")
+    model = _tee_model(desk.board, on_call=writer.submit,
+                       service_level_default=int(settings.desk.supervision.service_level_seconds))
+    if settings.ami.servers:
+        client = AmiClient(settings.ami, model=model)
+        await client.start()
+        desk.telephony = AmiTelephony(client)
+
+        async def stop_live() -> None:
+            await client.stop()
+            await writer.flush()
+            await _cancel(writer_task)
+
+        return stop_live
+    replay = settings.desk.replay
+    assert replay.file is not None
+    replayer = Replayer(replay.file, lambda event: model.apply("replay", event), speed=replay.speed,
+                        loop=replay.loop)
+    replay_task = asyncio.create_task(replayer.run(), name="ami-replay")
+
+    async def stop_replay() -> None:
+        await _cancel(replay_task)
+        await writer.flush()
+        await _cancel(writer_task)
+
+    return stop_replay
+
+
+def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]]:
+    async def estimate(queue: str) -> float | None:
+        for view in board.snapshot().queues:
+            if view.name == queue:
+                serving = max(1, view.logged_in - view.paused)
+                return (view.waiting + 1) * (view.aht_seconds or 180.0) / serving
+        return None
+
+    return estimate
+
+
+async def asr_and_ivr_part(desk: Desk) -> Stop:
+    settings = desk.settings
+    stops: list[Stop] = []
+    asr_service = None
+    if settings.asr.model_dir is not None:
+        from asr.service import AsrService
+
+        async def on_draft(draft: Any) -> None:
+            await desk.screen_pops.draft_ready(draft.id)
+
+        asr_service = AsrService.build(desk.sessions, settings.asr, on_draft=on_draft,
+                                       routing=desk.tickets.routing)
+        await asr_service.start()
+        stops.append(asr_service.stop)
+    if settings.ivr.enabled:
+        from ivr.service import IvrService
+        from ivr.ticketing_backend import TicketingBackend, recording_submitter
+
+        if asr_service is None:
+            from asr.service import AsrService
+
+            # No model configured: drafts are still created (pending) and keep their audio.
+            asr_service = AsrService.build(desk.sessions, settings.asr.model_copy(update={"workers": 0}),
+                                           routing=desk.tickets.routing)
+        backend = TicketingBackend(desk.tickets, desk.sessions, recording_submitter(asr_service.submit_recording))
+        ivr = IvrService(settings.ivr, backend, wait_estimator=_estimated_wait(desk.board))
+        await ivr.start()
+        stops.append(ivr.stop)
+
+    async def stop_all() -> None:
+        for stop in reversed(stops):
+            await stop()
+
+    return stop_all
+
+
 def adapter_parts(config: Settings) -> list[Part]:
-    return []
+    parts: list[Part] = []
+    if config.ami.servers or config.desk.replay.file:
+        parts.append(ami_part)
+    if config.asr.model_dir is not None or config.ivr.enabled:
+        parts.append(asr_and_ivr_part)
+    return parts

@@ -10,6 +10,7 @@ import uvicorn
 from agent_desk.app import create_app
 from agent_desk.cli.app import app, settings
 from agent_desk.live.replay import bundled_capture
+from agent_desk.wiring import adapter_parts
 
 
 @app.command()
@@ -39,7 +40,3 @@ def serve(
                 port=port or config.desk.port, log_level="info")
 
 
-def adapter_parts(config: object) -> list:  # type: ignore[type-arg]
-    from agent_desk.wiring import adapter_parts as parts
-
-    return parts(config)  # type: ignore[arg-type]
