@@ -36,9 +36,9 @@ class AgiEnvironment:
 
     @property
     def script(self) -> str:
-        """The script name: `ivr` for `agi://host:4573/ivr?x=1` (path only, no query, no slashes)."""
+        """The script name: `ivr` for `agi://host:4573/ivr?x=1` or `…/hotline/ivr` (last path segment)."""
         raw = self.get("network_script") or urlsplit(self.get("request")).path
-        return urlsplit(raw).path.strip("/")
+        return urlsplit(raw).path.strip("/").rsplit("/", 1)[-1]
 
     @property
     def query(self) -> dict[str, str]:

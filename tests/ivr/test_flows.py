@@ -385,3 +385,17 @@ async def test_hangup_at_every_step(harness: Harness, name: str) -> None:
         if name == "report" and step == 5:  # during RECORD FILE: the audio is still handed over
             assert harness.backend.recordings[-1].ended_by == "hangup"
             assert channel.variables["HOTLINE_DRAFT_ID"]
+
+
+async def test_a_flow_bug_still_sends_the_caller_to_an_agent(harness: Harness,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(call: object, pressed: object = None) -> str:
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr("ivr.flows.menu.choose", broken)
+    channel = SimulatedChannel([])
+    log = await harness.call("ivr", channel)
+    assert harness.last_stats.failed == 1
+    assert channel.variables["IVR_RESULT"] == "agent" and channel.variables["HOTLINE_QUEUE"] == "hotline-12345"
+    assert channel.variables["IVR_PATH"] == "greeting>error"
+    assert 'STREAM FILE hotline/error ""' in log.commands

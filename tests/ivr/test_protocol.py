@@ -78,6 +78,7 @@ def test_script_name_drops_query_and_slashes() -> None:
     env = parse_environment(["agi_network_script: survey?ticket=42", "agi_request: agi://h/survey?ticket=42",
                              "agi_arg_1: 42", "agi_arg_2: x"])
     assert (env.script, env.query, env.args) == ("survey", {"ticket": "42"}, ["42", "x"])
+    assert parse_environment(["agi_network_script: hotline/ivr", "agi_request: agi://h/hotline/ivr"]).script == "ivr"
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00"), max_size=60))
