@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from asr.audio import AudioSegment, parse_wav_header
+from asr.audio import AudioSegment, audioop, parse_wav_header
 from asr.model import load_model, packaged_model_dir
 from asr.recognizer import Recognizer
 
@@ -42,6 +42,14 @@ def wav_header(*, rate: int, channels: int, bits: int, tag: int, data_size: int)
             + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", data_size))
 
 
+def write_g711_wav(path: Path, pcm: bytes, codec: str) -> None:
+    """8 kHz G.711 in a WAV container (format tag 7 µ-law, 6 A-law), as Asterisk writes it."""
+    data = audioop.lin2ulaw(pcm, 2) if codec == "mulaw" else audioop.lin2alaw(pcm, 2)
+    tag = 7 if codec == "mulaw" else 6
+    path.write_bytes(wav_header(rate=8000, channels=1, bits=8, tag=tag, data_size=len(data))
+                     + data)
+
+
 @pytest.fixture(scope="session")
 def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every input the ASR adapter must handle, good and bad."""
@@ -51,8 +59,8 @@ def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     speech = _speak(SENTENCES[0], d / "speech.wav")  # 22.05 kHz, as espeak writes it
     tel = speech.set_frame_rate(8000).set_channels(1).set_sample_width(2)
     _export(tel, d / "slin8k.wav", "wav")
-    _run("sox", str(d / "slin8k.wav"), "-e", "u-law", str(d / "ulaw8k.wav"))
-    _run("sox", str(d / "slin8k.wav"), "-e", "a-law", str(d / "alaw8k.wav"))
+    write_g711_wav(d / "ulaw8k.wav", tel.raw_data, "mulaw")
+    write_g711_wav(d / "alaw8k.wav", tel.raw_data, "alaw")
     for codec in ("ulaw", "alaw"):  # Asterisk's headerless G.711: the WAV's data chunk
         data = (d / f"{codec}8k.wav").read_bytes()
         header = parse_wav_header(data, len(data))
