@@ -1,9 +1,14 @@
-"""Telephony KPIs from call records, in SQL (DESIGN §3).
+"""Telephony KPIs from call records, in SQL (DESIGN §3): one GROUP BY, no rows loaded.
+
+The overall figures agree with the AMI engineer's `ticketing.call_kpis.compute_call_kpis` (which
+folds records in Python; tests cross-check the two); this SQL form serves period and breakdown
+queries over many days without loading every call.
 
 - offered = calls that entered a queue; short abandon = abandoned with wait < `short_abandon_s`;
 - answer rate (接通率) = answered ÷ (offered − short abandons); raw rate = answered ÷ offered;
 - answered within 15 s (人工应答及时率) = answered with wait ≤ 15 s ÷ answered;
-- service level = answered with wait ≤ T ÷ answered; SL2 adds abandons within T to both sides;
+- service level = answered with wait ≤ T ÷ answered; SL2 = (answered + abandoned, each within T)
+  ÷ (answered + abandoned), as Asterisk's servicelevel2 and `ticketing.call_kpis` compute it;
 - ASA = mean wait of answered calls; AHT = mean talk time of answered calls.
 """
 
@@ -96,7 +101,7 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
             offered=offered, answered=ans, abandoned=ab, short_abandoned=short, answered_within_15s=w15,
             answered_within_sl=wsl, abandoned_within_sl=absl, answer_rate=_rate(ans, offered - short),
             raw_answer_rate=_rate(ans, offered), answered_within_15s_rate=_rate(w15, ans),
-            service_level=_rate(wsl, ans), service_level2=_rate(wsl + absl, ans + absl),
+            service_level=_rate(wsl, ans), service_level2=_rate(wsl + absl, ans + ab),
             asa_seconds=round(float(row.asa), 2) if row.asa is not None else None,
             aht_seconds=round(float(row.aht), 2) if row.aht is not None else None,
         ))

@@ -8,6 +8,9 @@ from datetime import timedelta
 import pytest
 
 from agent_desk.supervision.erlang import erlang_c, required_agents
+from sqlalchemy import select
+
+from ticketing.call_kpis import compute_call_kpis
 from ticketing.models import CallOutcome, CallRecord, utcnow
 from tests.agent_desk.conftest import DeskClient
 
@@ -40,7 +43,7 @@ async def test_call_kpis_follow_the_definitions(client: DeskClient) -> None:
     assert row["raw_answer_rate"] == pytest.approx(3 / 5, abs=1e-4)
     assert row["answered_within_15s_rate"] == pytest.approx(2 / 3, abs=1e-4)
     assert row["service_level"] == pytest.approx(2 / 3, abs=1e-4)  # T = 20 s
-    assert row["service_level2"] == pytest.approx((2 + 1) / (3 + 1), abs=1e-4)
+    assert row["service_level2"] == pytest.approx((2 + 1) / (3 + 2), abs=1e-4)
     assert row["asa_seconds"] == pytest.approx(15.0) and row["aht_seconds"] == pytest.approx(200.0)
     by_agent = (await client.http.get("/api/supervisor/kpi/calls", params={"by": "agent"},
                                       headers=client.auth("sup_province"))).json()["items"]
@@ -49,6 +52,21 @@ async def test_call_kpis_follow_the_definitions(client: DeskClient) -> None:
     csv = await client.http.get("/api/supervisor/kpi/calls", params={"format": "csv", "by": "queue"},
                                 headers=client.auth("sup_province"))
     assert csv.text.lstrip("\ufeff").splitlines()[1].startswith("hotline-12345,5,3,2,1")
+
+
+async def test_sql_kpis_agree_with_the_ami_engineers_reference(client: DeskClient) -> None:
+    await add_calls(client)
+    async with client.desk.sessions() as session:
+        records = (await session.scalars(select(CallRecord))).all()
+    reference = compute_call_kpis(records).overall
+    [row] = (await client.http.get("/api/supervisor/kpi/calls", headers=client.auth("sup_province"))).json()["items"]
+    for ours, theirs in (("offered", "offered"), ("answered", "answered"), ("abandoned", "abandoned"),
+                         ("short_abandoned", "short_abandoned"), ("answer_rate", "answer_rate"),
+                         ("raw_answer_rate", "answer_rate_raw"),
+                         ("answered_within_15s_rate", "answered_within_15s_rate"),
+                         ("service_level", "service_level"), ("service_level2", "service_level2"),
+                         ("asa_seconds", "asa_seconds"), ("aht_seconds", "aht_seconds")):
+        assert row[ours] == pytest.approx(reference[theirs], abs=1e-3), ours
 
 
 async def test_city_supervisor_sees_only_its_queues_and_agents_none(client: DeskClient) -> None:
