@@ -111,13 +111,13 @@ class AgiChannel:
         self._busy = True
         started = time.perf_counter()
         try:
-            try:
-                self._writer.write(line.encode() + b"\n")
-                await self._writer.drain()
-            except (ConnectionError, RuntimeError) as exc:
-                self.closed = True
-                raise AgiHangup(f"connection lost while sending {verb}: {exc}") from None
             async with asyncio.timeout(self.reply_timeout):
+                try:
+                    self._writer.write(line.encode() + b"\n")
+                    await self._writer.drain()
+                except (ConnectionError, RuntimeError) as exc:
+                    self.closed = True
+                    raise AgiHangup(f"connection lost while sending {verb}: {exc}") from None
                 return await self._read_reply(line)
         except TimeoutError:
             self.closed = True
@@ -178,11 +178,11 @@ class AgiChannel:
     async def stream_file(self, name: str, escape_digits: str = "", offset: int | None = None) -> Playback:
         """Play a sound file. A missing file (`-1 endpos=0`) is not an error here (`played=False`);
         a playback that started and then failed (`-1 endpos=N`) is a hang-up."""
-        words: list[str | int] = ["STREAM FILE", name, quote(escape_digits)]
+        words: list[str | int] = ["STREAM FILE", word(name), quote(escape_digits)]
         if offset is not None:
             words.append(offset)
         reply = await self.command(command_line(*words))
-        if reply.failed and (reply.endpos or 0) > 0:
+        if reply.failed and (reply.endpos or 0) > (offset or 0):
             raise AgiHangup(f"playback of {name} broke off at sample {reply.endpos}")  # it had started
         return Playback(reply.digit if reply.code > 0 else None, reply.endpos, not reply.failed)
 
@@ -192,10 +192,10 @@ class AgiChannel:
         Asterisk answers -1 both for a hang-up and for a prompt it cannot open; in the second case
         the keys are collected again without the prompt, so a missing sound never loses the caller.
         """
-        reply = await self.command(command_line("GET DATA", prompt, timeout_ms, max_digits))
+        reply = await self.command(command_line("GET DATA", word(prompt), timeout_ms, max_digits))
         if reply.failed and prompt:
             log.warning("GET DATA %s failed (missing prompt?); asking again without it", prompt)
-            reply = await self.command(command_line("GET DATA", '""', timeout_ms, max_digits))
+            reply = await self.command(command_line("GET DATA", word(""), timeout_ms, max_digits))
         if reply.failed:
             raise AgiHangup("GET DATA failed")
         digits = "".join(ch for ch in reply.result if ch.isdigit() or ch in "*#ABCDabcd")
@@ -218,7 +218,7 @@ class AgiChannel:
         silence_seconds: int | None = None,
     ) -> Recording:
         """Record to `path` (no extension). A hang-up is reported, not raised: the audio counts."""
-        words: list[str | int] = ["RECORD FILE", path, fmt, quote(escape_digits), timeout_ms, 0]
+        words: list[str | int] = ["RECORD FILE", word(path), fmt, quote(escape_digits), timeout_ms, 0]
         if beep:
             words.append("BEEP")
         if silence_seconds:

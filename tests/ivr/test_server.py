@@ -289,3 +289,17 @@ async def test_500_concurrent_sessions(session: Transcript, record_property: pyt
     record_property("sessions_per_second", round(500 / elapsed, 1))
     record_property("command_round_trip_p50_ms", round(durations[2000] * 1000, 3))
     record_property("command_round_trip_p99_ms", round(durations[3960] * 1000, 3))
+
+
+async def test_a_reply_that_never_comes_ends_the_call(session: Transcript) -> None:
+    async def handler(channel: AgiChannel) -> None:
+        await channel.answer()
+
+    async with serving(lambda env: handler, reply_timeout=0.2) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.bound_port)
+        writer.write(session.environment)
+        assert await reader.readline() == b"ANSWER\n"
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # we never answered; the server gave up
+        writer.close()
+        await asyncio.sleep(0.05)
+        assert server.stats.hung_up == 1 and server.active_calls == 0
