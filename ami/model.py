@@ -17,6 +17,7 @@ Outcomes follow what Asterisk really sends (see the fixtures README):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -54,6 +55,7 @@ WANTED_VARIABLES = frozenset(
     {IVR_RESULT, IVR_PATH, DRAFT_ID, TICKET_ID, "QUEUESTATUS", "MIXMONITOR_FILENAME"}
 )
 _UNKNOWN_ID = ("", "<unknown>")
+RECENT_CALLS = 1000
 _EXIT_STATUS = {"TIMEOUT": CallOutcome.TIMEOUT, "LEAVEEMPTY": CallOutcome.TIMEOUT,
                 "LEAVEUNAVAIL": CallOutcome.TIMEOUT}
 
@@ -95,6 +97,7 @@ class _Server:
         "name",
         "open_legs",
         "queues",
+        "recent",
     )
 
     def __init__(self, name: str) -> None:
@@ -106,6 +109,8 @@ class _Server:
         self.open_legs: dict[str, tuple[CallData, QueueLeg]] = {}  # uniqueid -> current leg
         self.in_sl: dict[str, int] = {}
         self.abandoned_in_sl: dict[str, int] = {}
+        # Calls that just ended: the IVR may still set variables on a dead channel afterwards.
+        self.recent: OrderedDict[str, CallData] = OrderedDict()
 
     def queue(self, name: str) -> QueueState:
         state = self.queues.get(name)
@@ -378,6 +383,9 @@ class LiveModel:
         ends = [leg.left_at for leg in call.legs if leg.left_at is not None]
         call.ended_at = max([now, *ends])
         call.final = True
+        state.recent[call.linkedid] = call
+        if len(state.recent) > RECENT_CALLS:
+            state.recent.popitem(last=False)
         if call.legs or call.ivr or call.ivr_result or call.ivr_path or call.draft_id or call.ticket_id:
             self._emit(call)
 
@@ -391,7 +399,9 @@ class LiveModel:
         linkedid = m.get("Linkedid") or m.get("Uniqueid", "")
         call = state.calls.get(linkedid)
         if call is None:
-            call = state.calls[linkedid] = CallData(state.name, linkedid, started_at=self.clock())
+            call = state.recent.get(linkedid)
+            if call is None:
+                call = state.calls[linkedid] = CallData(state.name, linkedid, started_at=self.clock())
         return call
 
     def _varset(self, state: _Server, m: Mapping[str, str]) -> None:
@@ -416,6 +426,8 @@ class LiveModel:
             call.ticket_id = _int(value) or None
         elif variable == "MIXMONITOR_FILENAME":
             call.recording = value or None
+        if call.final:  # set on a channel that already hung up: update the stored record
+            self._emit(call)
 
     def _agi(self, state: _Server, m: Mapping[str, str]) -> None:
         call = self._call(state, m)

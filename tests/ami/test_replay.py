@@ -207,3 +207,27 @@ async def test_replay_source_paces_by_the_journal(fixtures_dir: Path) -> None:
     assert len(calls) == 1 and calls[0].outcome.value == "abandoned"
     assert slept and max(slept) < 0.1
     assert calls[0].started_at is not None and calls[0].started_at.year == 2026
+
+
+def test_variables_set_after_the_last_hangup_still_reach_the_record() -> None:
+    from ami.model import LiveModel
+
+    updates = []
+    model = LiveModel(clock=StreamClock(), on_call=updates.append)
+    for message in (
+        {"Event": "Newchannel", "Channel": "PJSIP/c-1", "Uniqueid": "5.1", "Linkedid": "5.1",
+         "CallerIDNum": "13912345678", "Exten": "12345"},
+        {"Event": "AGIExecStart", "Channel": "PJSIP/c-1", "Uniqueid": "5.1", "Linkedid": "5.1",
+         "Exten": "12345"},
+        {"Event": "Hangup", "Channel": "PJSIP/c-1", "Uniqueid": "5.1", "Linkedid": "5.1",
+         "Cause": "16", "Cause-txt": "Normal Clearing"},
+        {"Event": "VarSet", "Channel": "PJSIP/c-1", "Uniqueid": "5.1", "Linkedid": "5.1",
+         "Variable": "IVR_PATH", "Value": "greeting>menu:2>progress:found>hangup"},
+        {"Event": "VarSet", "Channel": "PJSIP/c-1", "Uniqueid": "5.1", "Linkedid": "5.1",
+         "Variable": "HOTLINE_TICKET_ID", "Value": "42"},
+    ):
+        model.apply("pbx1", message)
+    last = updates[-1]
+    assert last.final and last.ivr_path == "greeting>menu:2>progress:found>hangup"
+    assert last.ticket_id == 42 and last.outcome.value == "self_service"
+    assert model.open_calls() == []
