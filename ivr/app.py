@@ -87,6 +87,8 @@ class IvrApp:
     async def run(self, flow: Flow, channel: AgiChannel) -> None:
         call = Call(channel, self.deps)
         try:
+            if self.deps.settings.channel_language:
+                await channel.set_variable("CHANNEL(language)", self.deps.settings.channel_language)
             await flow(call)
         except AgiHangup:
             call.step("hangup")

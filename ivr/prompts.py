@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class PromptBuildError(RuntimeError):
 class PromptCatalogue:
     texts: dict[str, str]
     directory: str = "hotline"
+    digits: dict[str, str] = field(default_factory=dict)  # Asterisk's digits/<name> for SAY *
 
     @property
     def ids(self) -> list[str]:
@@ -60,10 +61,12 @@ def load_catalogue(path: Path | None = None, directory: str = "hotline") -> Prom
     texts = data.get("prompts")
     if not isinstance(texts, dict) or not texts:
         raise ValueError(f"{path or 'ivr/prompts.toml'}: no [prompts] table")
-    bad = [key for key, value in texts.items() if not isinstance(value, str) or not value.strip()]
+    digits = data.get("digits", {})
+    bad = [key for key, value in (texts | digits).items() if not isinstance(value, str) or not value.strip()]
     if bad:
         raise ValueError(f"prompts without text: {', '.join(bad)}")
-    return PromptCatalogue({str(k): str(v) for k, v in texts.items()}, directory)
+    return PromptCatalogue({str(k): str(v) for k, v in texts.items()}, directory,
+                           {str(k): str(v) for k, v in digits.items()})
 
 
 def catalogue_from_settings(settings: PromptSettings) -> PromptCatalogue:
@@ -162,16 +165,44 @@ def build_prompts(
     A file the builder wrote before is re-rendered when its text (or voice) changed; a file it did
     not write (or that was edited since) is kept unless `force`.
     """
-    target = sounds_dir / catalogue.directory
-    target.mkdir(parents=True, exist_ok=True)
-    manifest = _load_manifest(target)
     wanted = list(only) if only is not None else catalogue.ids
     unknown = [pid for pid in wanted if pid not in catalogue.texts]
     if unknown:
         raise KeyError(f"unknown prompt id(s): {', '.join(unknown)}")
+    texts = {pid: catalogue.text(pid, **(values or {})) for pid in wanted}
+    return build_sounds(texts, sounds_dir / catalogue.directory, voice=voice, speed=speed, force=force,
+                        on_progress=on_progress)
+
+
+def build_digit_sounds(
+    catalogue: PromptCatalogue,
+    sounds_dir: Path,
+    *,
+    language: str = "zh",
+    voice: str = "cmn-latn-pinyin",
+    speed: int = 165,
+    force: bool = False,
+    on_progress: Callable[[BuildResult], None] | None = None,
+) -> list[BuildResult]:
+    """Render Asterisk's `digits/*` in Mandarin to `<sounds_dir>/<language>/digits/`, for SAY DIGITS/NUMBER."""
+    return build_sounds(dict(sorted(catalogue.digits.items())), sounds_dir / language / "digits", voice=voice,
+                        speed=speed, force=force, on_progress=on_progress)
+
+
+def build_sounds(
+    texts: dict[str, str],
+    target: Path,
+    *,
+    voice: str,
+    speed: int,
+    force: bool = False,
+    on_progress: Callable[[BuildResult], None] | None = None,
+) -> list[BuildResult]:
+    """Render `name → text` to `<target>/<name>.wav`, keeping files the builder did not write."""
+    target.mkdir(parents=True, exist_ok=True)
+    manifest = _load_manifest(target)
     results: list[BuildResult] = []
-    for pid in wanted:
-        text = catalogue.text(pid, **(values or {}))
+    for pid, text in texts.items():
         out = target / f"{pid}.wav"
         source = _digest(f"{voice}\0{speed}\0{text}".encode())
         entry = manifest.get(pid, {})

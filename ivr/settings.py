@@ -83,6 +83,8 @@ class PromptSettings(BaseModel):
     sounds_dir: Path = Field(Path("/var/lib/asterisk/sounds"), description="Asterisk's sounds directory")
     directory: str = Field("hotline", pattern=r"^[A-Za-z0-9_\-/]+$", description="sub-directory and STREAM FILE prefix")
     catalogue: Path | None = Field(None, description="a prompts TOML replacing the built-in catalogue")
+    language: str = Field("zh", pattern=r"^[a-z]{2}(_[A-Za-z]{2})?$",
+                          description="language directory for the Mandarin digit sounds (SAY DIGITS/NUMBER)")
     voice: str = "cmn-latn-pinyin"
     speed: int = Field(165, ge=80, le=450, description="espeak-ng words per minute")
 
@@ -92,6 +94,8 @@ class IvrSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(4573, ge=0, le=65535, description="0: any free port (tests)")
     server_name: str | None = Field(None, description="Asterisk server name stamped on drafts (ami.servers[].name)")
+    channel_language: str | None = Field(
+        None, description="set CHANNEL(language) at the start of each call, e.g. zh for Mandarin SAY DIGITS")
     environment_timeout_seconds: float = Field(5.0, gt=0)
     reply_timeout_seconds: float = Field(900.0, gt=0, description="longest wait for one AGI reply")
     hours: ServiceHours = Field(default_factory=ServiceHours)

@@ -11,7 +11,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agent_desk.cli.app import app, emit_json, settings
-from ivr.prompts import BuildResult, build_prompts, catalogue_from_settings, missing_prompts
+from ivr.prompts import (
+    BuildResult,
+    build_digit_sounds,
+    build_prompts,
+    catalogue_from_settings,
+    missing_prompts,
+)
 
 prompts_app = typer.Typer(no_args_is_help=True, help="IVR voice prompts (espeak-ng → 8 kHz WAV).")
 app.add_typer(prompts_app, name="prompts")
@@ -26,6 +32,7 @@ def build(
     sounds_dir: SoundsOption = None,
     force: Annotated[bool, typer.Option("--force", help="also replace files the builder did not write")] = False,
     only: Annotated[list[str] | None, typer.Option("--only", help="just this prompt id (repeatable)")] = None,
+    digits: Annotated[bool, typer.Option(help="also the Mandarin digits/* for SAY DIGITS / SAY NUMBER")] = True,
     json: JsonOption = False,
 ) -> None:
     """Render every prompt with espeak-ng (voice cmn-latn-pinyin) to 8 kHz mono 16-bit WAV."""
@@ -41,7 +48,8 @@ def build(
     with Progress(TextColumn("[bold]prompts[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   disable=json) as progress:
-        task = progress.add_task("", total=len(wanted))
+        with_digits = digits and only is None
+        task = progress.add_task("", total=len(wanted) + (len(catalogue.digits) if with_digits else 0))
 
         def advance(result: BuildResult) -> None:
             progress.update(task, advance=1, description=f"{result.prompt_id} ({result.action})")
@@ -51,23 +59,33 @@ def build(
                 catalogue, target, voice=config.prompts.voice, speed=config.prompts.speed,
                 values={"hours": config.hours.description}, force=force, only=wanted, on_progress=advance,
             )
+            digit_results: list[BuildResult] = []
+            if with_digits:
+                digit_results = build_digit_sounds(catalogue, target, language=config.prompts.language,
+                                              voice=config.prompts.voice, speed=config.prompts.speed,
+                                              force=force, on_progress=advance)
         except OSError as exc:
             typer.echo(f"cannot write prompts under {target}: {exc}", err=True)
             raise typer.Exit(1) from None
-    failed = [r for r in results if r.action == "failed"]
+    failed = [r for r in results + digit_results if r.action == "failed"]
     if json:
-        emit_json({"directory": str(target / catalogue.directory),
-                   "prompts": [{"id": r.prompt_id, "path": str(r.path), "action": r.action, "detail": r.detail}
-                               for r in results]})
+        emit_json({"directory": str(target / catalogue.directory), "prompts": _rows(results),
+                   "digits_directory": str(target / config.prompts.language / "digits") if with_digits else None,
+                   "digits": _rows(digit_results)})
     else:
-        counts = {action: sum(r.action == action for r in results) for action in ("built", "unchanged", "kept")}
-        typer.echo(f"{target / catalogue.directory}: " + ", ".join(f"{n} {a}" for a, n in counts.items())
+        everything = results + digit_results
+        counts = {action: sum(r.action == action for r in everything) for action in ("built", "unchanged", "kept")}
+        typer.echo(f"{target}: " + ", ".join(f"{n} {a}" for a, n in counts.items())
                    + (f", {len(failed)} failed" if failed else ""))
-        for result in results:
+        for result in everything:
             if result.action in ("failed", "kept"):
                 typer.echo(f"  {result.prompt_id}: {result.action}: {result.detail}", err=True)
     if failed:
         raise typer.Exit(1)
+
+
+def _rows(results: list[BuildResult]) -> list[dict[str, str]]:
+    return [{"id": r.prompt_id, "path": str(r.path), "action": r.action, "detail": r.detail} for r in results]
 
 
 @prompts_app.command("check")

@@ -399,3 +399,11 @@ async def test_a_flow_bug_still_sends_the_caller_to_an_agent(harness: Harness,
     assert channel.variables["IVR_RESULT"] == "agent" and channel.variables["HOTLINE_QUEUE"] == "hotline-12345"
     assert channel.variables["IVR_PATH"] == "greeting>error"
     assert 'STREAM FILE hotline/error ""' in log.commands
+
+
+async def test_channel_language_is_set_first_when_configured(harness: Harness) -> None:
+    harness.settings = IvrSettings(channel_language="zh")
+    channel = SimulatedChannel([Press("0")])
+    log = await harness.call("ivr", channel)
+    assert log.commands[0] == 'SET VARIABLE CHANNEL(language) "zh"'
+    assert channel.variables["CHANNEL(language)"] == "zh"

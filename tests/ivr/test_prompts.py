@@ -115,6 +115,9 @@ def test_cli_build_check_and_list(cli: CliRunner, tmp_path: Path) -> None:
     report = json.loads(result.output)
     assert {p["action"] for p in report["prompts"]} == {"built"} and len(report["prompts"]) == len(load_catalogue().ids)
     assert _wav(sounds / "hotline" / "menu.wav")[:3] == (8000, 1, 2)
+    assert len(report["digits"]) == len(load_catalogue().digits) >= 20  # Mandarin digits/* for SAY DIGITS
+    assert _wav(sounds / "zh" / "digits" / "7.wav")[:3] == (8000, 1, 2)
+    assert (sounds / "zh" / "digits" / "wan.wav").is_file()
     result = cli.invoke(app, ["prompts", "check", "--sounds-dir", str(sounds), "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["missing"] == []
     result = cli.invoke(app, ["prompts", "build", "--sounds-dir", str(sounds), "--only", "nope"])
