@@ -11,8 +11,11 @@
    - create: POST /api/tickets as an agent;
    - kpi: GET /api/supervisor/dashboard as a city supervisor (today's call and ticket KPIs + live).
    Targets: p95 < 50 ms for list and create, p95 < 200 ms for the KPI page.
+   With `--think-ms 0` clients fire back to back (a saturation test: p95 ≈ concurrency ÷
+   throughput); `--think-ms 1000` models 200 desk users each sending about one request a second.
 
-    python bench/api.py [--tickets 1000000] [--concurrency 200] [--seconds 15] [--fresh]
+    python bench/api.py [--tickets 1000000] [--concurrency 200] [--seconds 15] [--think-ms 0]
+                        [--workers 1] [--fresh]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -119,11 +123,12 @@ async def prepare(tickets: int, fresh: bool) -> None:
         await engine.dispose()
 
 
-def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_server(port: int, workdir: Path, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HOTLINE_DB__URL": DB_URL, "HOTLINE_DESK__AUTH__JWT_SECRET": "bench-secret-bench-secret-bench-secret",
            "HOTLINE_DESK__AUTH__LOGIN_ATTEMPTS": "1000", "HOTLINE_CONFIG": str(workdir / "none.toml")}
     hotline = Path(sys.executable).with_name("hotline")
-    return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay"], cwd=workdir, env=env,
+    return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay", "--workers", str(workers)],
+                            cwd=workdir, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -148,7 +153,7 @@ async def token(http: httpx.AsyncClient, username: str) -> dict[str, str]:
 
 
 async def scenario(http: httpx.AsyncClient, name: str, headers: dict[str, str], concurrency: int,
-                   seconds: float, warmup: float) -> dict[str, Any]:
+                   seconds: float, warmup: float, think: float) -> dict[str, Any]:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     counter = [0]
@@ -176,6 +181,8 @@ async def scenario(http: httpx.AsyncClient, name: str, headers: dict[str, str], 
                     latencies.append(time.perf_counter() - now)
                 else:
                     errors[key] = errors.get(key, 0) + 1
+            if think:
+                await asyncio.sleep(random.expovariate(1 / think))
 
     begin = time.perf_counter()
     await asyncio.gather(*(client(begin + warmup, begin + warmup + seconds) for _ in range(concurrency)))
@@ -189,7 +196,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await prepare(args.tickets, args.fresh)
     port = args.port
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(port, Path(tmp))
+        server = start_server(port, Path(tmp), args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
             await wait_ready(base, server)
@@ -200,7 +207,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for name, who in (("list", "sup"), ("create", "agent"), ("kpi", "sup")):
                     print(f"  {name}: {args.concurrency} clients for {args.seconds:g} s …", file=sys.stderr)
                     results[name] = await scenario(http, name, tokens[who], args.concurrency, args.seconds,
-                                                   args.warmup)
+                                                   args.warmup, args.think_ms / 1000)
         finally:
             server.terminate()
             server.wait(15)
@@ -214,6 +221,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (hotline serve --workers)")
+    parser.add_argument("--think-ms", type=float, default=0,
+                        help="mean pause between a client's requests (0: back to back, a saturation test)")
     parser.add_argument("--fresh", action="store_true", help="drop and regenerate the bench database")
     args = parser.parse_args()
     results = asyncio.run(run(args))
@@ -223,7 +233,8 @@ def main() -> None:
               f"{r['target_p95_ms']:>7}  {'yes' if r['meets_target'] else 'NO'}"
               + (f"  errors {r['errors']}" if r["errors"] else ""))
     emit("api", {"tickets": args.tickets, "concurrency": args.concurrency, "seconds": args.seconds,
-                 "server": "hotline serve, 1 uvicorn process, PostgreSQL", "results": results})
+                 "think_ms": args.think_ms, "server": f"hotline serve --workers {args.workers}, PostgreSQL",
+                 "results": results})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, select, update
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, json_page
 from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
@@ -113,7 +113,7 @@ async def list_calls(desk: DeskDep, who: Caller, cursor: CursorParam = None, lim
     async with desk.sessions() as session:
         rows = (await session.scalars(query.limit(limit + 1))).all()
     items = [CallView.of(c) for c in rows[:limit]]
-    return Page[CallView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    return json_page(Page[CallView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None))
 
 
 async def _stream(desk: Desk, query: Any) -> AsyncIterator[CallView]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, HandlerCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, json_page
 from agent_desk.api.tickets import light_condition
 from agent_desk.security.scope import ticket_scope
 from ticketing.models import Ticket, UTCDateTime, utcnow
@@ -65,4 +65,4 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor((last.due_at or last.sign_due_at).isoformat(), last.id)  # type: ignore[union-attr]
-    return Page[TicketView](items=items, next_cursor=next_cursor)
+    return json_page(Page[TicketView](items=items, next_cursor=next_cursor))

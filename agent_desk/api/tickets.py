@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import Caller, DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, json_page
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope, ticket_scope
@@ -161,7 +161,7 @@ async def list_tickets(
     async with desk.sessions() as session:
         rows = (await session.scalars(query.limit(limit + 1))).all()
     items = [TicketView.of(t, now) for t in rows[:limit]]
-    return Page[TicketView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+    return json_page(Page[TicketView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None))
 
 
 async def _stream(desk: Desk, query: Any, now: datetime) -> AsyncIterator[TicketView]:

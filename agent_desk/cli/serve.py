@@ -23,9 +23,17 @@ def serve(
              "default without [ami] servers: the bundled capture"),
     speed: float = typer.Option(1.0, "--speed", min=0.01, max=1000, help="replay speed (2 = twice as fast)"),
     no_replay: bool = typer.Option(False, "--no-replay", help="without a PBX, show an idle board instead"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="API worker processes; above 1 they serve the API only (no adapters, "
+                                     "replay or SLA sweep: run those in one more single-worker serve)"),
 ) -> None:
     """Run the API, and whatever adapters the settings enable, in one process."""
     config = settings()
+    if workers > 1:
+        typer.echo(f"{workers} API-only workers (adapters, replay and the SLA sweep are off here)")
+        uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
+                    port=port or config.desk.port, log_level="warning")
+        return
     chosen = replay or config.desk.replay.file
     if chosen is None and not config.ami.servers and not no_replay:
         chosen = bundled_capture()
