@@ -90,7 +90,7 @@ class RecordWriter:
                 batch.append(self._backlog.popitem(last=False)[1])
             try:
                 self.written += await self._store.upsert_many(batch)
-            except Exception:
+            except BaseException:  # also on cancellation: stop() flushes what is left
                 for record in batch:  # keep them, unless a newer update arrived meanwhile
                     self._backlog.setdefault((record["server"], record["linkedid"]), record)
                 raise
