@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.backend import RecordedAudio, SubmitRecording, SurveyAnswer, SurveyOutcome, TicketProgress
 from ticketing.db import SessionFactory
-from ticketing.errors import IllegalTransition, InvalidAction, TicketNotFound
+from ticketing.errors import ConcurrentUpdate, IllegalTransition, InvalidAction, TicketNotFound
 from ticketing.models import CallSurvey, Draft, DraftStatus, utcnow
 from ticketing.service import TicketService, TicketView
 from ticketing.vocabulary import Channel
@@ -25,6 +25,7 @@ from ticketing.vocabulary import Channel
 log = logging.getLogger(__name__)
 
 ACTOR = "ivr"
+_RETRIES = 3
 
 
 class _Submitter(Protocol):
@@ -95,13 +96,8 @@ class TicketingBackend:
         ticket_id = answer.ticket_id or await self._ticket_of_draft(answer.draft_id)
         applied, note = False, None
         if ticket_id is not None:
-            try:
-                await self._tickets.act(ticket_id, "follow_up", ACTOR, rating=answer.rating)
-                applied = True
-            except (IllegalTransition, InvalidAction) as exc:
-                note = str(exc)
-            except TicketNotFound:
-                note, ticket_id = f"ticket {ticket_id} not found", None
+            applied, note, known = await self._follow_up(ticket_id, answer)
+            ticket_id = ticket_id if known else None
         else:
             note = "no ticket linked to the call yet"
         async with self._sessions() as session, session.begin():
@@ -114,6 +110,20 @@ class TicketingBackend:
             session.add(row)
             await session.flush()
             return SurveyOutcome(row.id, ticket_id, applied, note or "")
+
+    async def _follow_up(self, ticket_id: int, answer: SurveyAnswer) -> tuple[bool, str | None, bool]:
+        """(applied, why not, ticket exists). A concurrent edit is retried; the answer is never dropped."""
+        for _ in range(_RETRIES):
+            try:
+                await self._tickets.act(ticket_id, "follow_up", ACTOR, rating=answer.rating)
+                return True, None, True
+            except (IllegalTransition, InvalidAction) as exc:
+                return False, str(exc), True
+            except TicketNotFound:
+                return False, f"ticket {ticket_id} not found", False
+            except ConcurrentUpdate:
+                continue
+        return False, f"ticket {ticket_id} kept changing; not applied", True
 
     async def _ticket_of_draft(self, draft_id: int | None) -> int | None:
         if draft_id is None:

@@ -197,3 +197,29 @@ async def test_end_to_end_progress_report_and_survey(db: Database) -> None:
     async with db.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
     assert ticket is not None and ticket.rating is Rating.SATISFIED and ticket.state is TicketState.CLOSED
+
+
+async def test_a_concurrent_edit_is_retried_and_nothing_is_dropped(db: Database) -> None:
+    from ticketing.errors import ConcurrentUpdate
+
+    clock = Clock()
+    svc = service(db.sessions, clock)
+    ticket_id = await ticket_in(svc, TicketState.REPLIED)
+    ticket2 = await ticket_in(svc, TicketState.REPLIED)
+    real_act = svc.act
+    collisions = [2]
+
+    async def colliding_act(tid: int, action: str, actor: str, **params: object):  # type: ignore[no-untyped-def]
+        if collisions[0]:
+            collisions[0] -= 1
+            raise ConcurrentUpdate(tid)
+        return await real_act(tid, action, actor, **params)
+
+    svc.act = colliding_act  # type: ignore[method-assign]
+    backend = TicketingBackend(svc, db.sessions, queue_for_asr(db.sessions)[1], clock=clock)  # type: ignore[arg-type]
+    first = await backend.record_survey(SurveyAnswer(CALL, Rating.SATISFIED, ticket_id, None))
+    assert first.applied, first
+    collisions[0] = 5
+    outcome = await backend.record_survey(SurveyAnswer(CALL, Rating.SATISFIED, ticket2, None))
+    assert not outcome.applied and "kept changing" in outcome.detail
+    assert [row.applied for row in await _surveys(db)] == [True, False]
