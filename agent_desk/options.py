@@ -25,8 +25,12 @@ class AgentSettings(BaseModel):
     )
     queues: list[str] = Field(default_factory=lambda: ["hotline-12345", "hotline-enterprise"])
     screen_pop_days: int = Field(90, ge=1, le=3650, description="caller history shown on a screen pop")
-    transfer_context: str = Field("from-desk", description="dialplan context a Redirect sends calls to")
-    callback_context: str = Field("callback", description="dialplan context an Originate dials the caller in")
+    transfer_context: str = Field("callback", description="dialplan context a Redirect sends calls to; it needs "
+                                  "an extension per queue and per agent (deploy/asterisk: [callback])")
+    callback_channel: str = Field("PJSIP/trunk/{number}",
+                                  description="Originate channel that dials the caller; {number} is replaced")
+    callback_context: str = Field("callback", description="context the answered caller is connected in")
+    callback_queue: str = Field("hotline-12345", description="where a supervisor's call-back is connected")
     callback_caller_id: str = "12345"
 
 

@@ -171,19 +171,24 @@ async def transfer_call(call_id: CallId, body: TransferRequest, desk: DeskDep, w
 @router.post("/{call_id}/callback", response_model=Accepted, status_code=202,
              responses=responses(404, 409, 502, 503, *AUTHED))
 async def call_back(call_id: CallId, desk: DeskDep, who: Caller) -> Accepted:
-    """Call an abandoned caller back (AMI Originate): your phone rings first, then the caller's.
-
-    Agents call back from their own queue interface; supervisors' requests ring the caller from
-    the callback context directly."""
+    """Call an abandoned caller back (AMI Originate): the caller's line is dialled first
+    (`desk.agents.callback_channel`), then connected in `callback_context` to you — an agent's own
+    extension — or, for supervisors and dispatchers, to `callback_queue`."""
     call = await scoped_call(desk, who, call_id)
-    if not call.caller_number:
-        raise HTTPException(409, "the call has no caller number")
+    if not call.caller_number or not call.caller_number.isdigit():
+        raise HTTPException(409, "the call has no caller number to dial")
     agents = desk.settings.desk.agents
-    channel = who.agent_interface or f"Local/{call.caller_number}@{agents.callback_context}"
-    await desk.telephony.originate(channel, agents.callback_context, call.caller_number,
-                                   agents.callback_caller_id, {"HOTLINE_CALLBACK_OF": call.linkedid})
+    channel = agents.callback_channel.replace("{number}", call.caller_number)
+    target = _extension_of(who.agent_interface) if who.agent_interface else agents.callback_queue
+    await desk.telephony.originate(channel, agents.callback_context, target, agents.callback_caller_id,
+                                   {"HOTLINE_CALLBACK_OF": call.linkedid})
     await desk.audit.record(who.username, "call.callback", "call", call_id, number=call.caller_number)
     return Accepted(detail=f"calling {call.caller_number} back")
+
+
+def _extension_of(interface: str) -> str:
+    """The dialplan extension of a queue member: PJSIP/agent1 or Local/agent1@agents → agent1."""
+    return interface.split("/", 1)[-1].split("@", 1)[0]
 
 
 @router.get("/{call_id}/recording", response_class=FileResponse,

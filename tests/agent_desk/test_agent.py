@@ -95,8 +95,8 @@ async def test_transfer_and_callback(client: DeskClient, pbx: RecordingPbx) -> N
                                    headers=h)).status_code == 409
     assert (await client.http.post(f"/api/calls/{gone.id}/callback", headers=h)).status_code == 202
     assert pbx.actions == [
-        ("Redirect", ("Local/talk@caller-sim-00000001;1", "from-desk", "8002")),
-        ("Originate", ("Local/agent1@agents", "callback", "13900000000")),
+        ("Redirect", ("Local/talk@caller-sim-00000001;1", "callback", "8002")),
+        ("Originate", ("PJSIP/trunk/13900000000", "callback", "agent1")),
     ]
     # Another agent's call does not exist for agent 2.
     assert (await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"},
