@@ -28,16 +28,16 @@ class ServiceHours(BaseModel):
 
     timezone: str = "Asia/Shanghai"
     windows: list[ServiceWindow] = Field(default_factory=list)
-    description: str = Field("全天二十四小时", description="how the greeting states the hours ({hours})")
+    description: str = Field(default="全天二十四小时", description="how the greeting states the hours ({hours})")
 
 
 class MenuSettings(BaseModel):
-    report: str = Field("1", pattern=r"^[0-9*#]$")
-    progress: str = Field("2", pattern=r"^[0-9*#]$")
-    enterprise: str = Field("3", pattern=r"^[0-9*#]$")
-    agent: str = Field("0", pattern=r"^[0-9*#]$")
-    timeout_ms: int = Field(10_000, ge=500, le=60_000, description="wait for a key after the menu prompt")
-    retries: int = Field(3, ge=0, le=10, description="invalid input is retried this often, then an agent")
+    report: str = Field(default="1", pattern=r"^[0-9*#]$")
+    progress: str = Field(default="2", pattern=r"^[0-9*#]$")
+    enterprise: str = Field(default="3", pattern=r"^[0-9*#]$")
+    agent: str = Field(default="0", pattern=r"^[0-9*#]$")
+    timeout_ms: int = Field(default=10_000, ge=500, le=60_000, description="wait for a key after the menu prompt")
+    retries: int = Field(default=3, ge=0, le=10, description="invalid input is retried this often, then an agent")
 
     @model_validator(mode="after")
     def _distinct(self) -> MenuSettings:
@@ -50,54 +50,57 @@ class MenuSettings(BaseModel):
 class QueueSettings(BaseModel):
     main: str = "hotline-12345"
     enterprise: str = "hotline-enterprise"
-    priority: int = Field(0, ge=0, description="QUEUE_PRIO for an ordinary caller")
-    enterprise_priority: int = Field(5, ge=0)
-    repeat_caller_boost: int = Field(10, ge=0, description="added for a caller with an open ticket")
-    repeat_caller_days: int = Field(7, ge=1, le=90)
+    priority: int = Field(default=0, ge=0, description="QUEUE_PRIO for an ordinary caller")
+    enterprise_priority: int = Field(default=5, ge=0)
+    repeat_caller_boost: int = Field(default=10, ge=0, description="added for a caller with an open ticket")
+    repeat_caller_days: int = Field(default=7, ge=1, le=90)
     long_wait_seconds: float | None = Field(
-        180, gt=0, description="offer to leave a message when the estimated wait exceeds this; None: never"
+        default=180, gt=0, description="offer to leave a message when the estimated wait exceeds this; None: never"
     )
-    message_key: str = Field("9", pattern=r"^[0-9*#]$")
+    message_key: str = Field(default="9", pattern=r"^[0-9*#]$")
 
 
 class RecordingSettings(BaseModel):
-    directory: str = Field("/var/spool/asterisk/hotline", description="as Asterisk sees it; no trailing slash")
-    format: str = Field("wav", pattern=r"^[a-z0-9]+$")
-    report_max_seconds: int = Field(60, ge=5, le=600)
-    message_max_seconds: int = Field(120, ge=5, le=600)
-    silence_seconds: int = Field(3, ge=0, le=30, description="stop after this much silence; 0: never")
+    directory: str = Field(default="/var/spool/asterisk/hotline",
+                           description="as Asterisk sees it; no trailing slash")
+    format: str = Field(default="wav", pattern=r"^[a-z0-9]+$")
+    report_max_seconds: int = Field(default=60, ge=5, le=600)
+    message_max_seconds: int = Field(default=120, ge=5, le=600)
+    silence_seconds: int = Field(default=3, ge=0, le=30, description="stop after this much silence; 0: never")
 
 
 class ProgressSettings(BaseModel):
-    timeout_ms: int = Field(8000, ge=1000, le=60_000)
-    max_digits: int = Field(20, ge=14, le=40)
-    attempts: int = Field(3, ge=1, le=10)
+    timeout_ms: int = Field(default=8000, ge=1000, le=60_000)
+    max_digits: int = Field(default=20, ge=14, le=40)
+    attempts: int = Field(default=3, ge=1, le=10)
 
 
 class SurveySettings(BaseModel):
-    timeout_ms: int = Field(6000, ge=1000, le=60_000)
-    attempts: int = Field(3, ge=1, le=10)
+    timeout_ms: int = Field(default=6000, ge=1000, le=60_000)
+    attempts: int = Field(default=3, ge=1, le=10)
 
 
 class PromptSettings(BaseModel):
-    sounds_dir: Path = Field(Path("/var/lib/asterisk/sounds"), description="Asterisk's sounds directory")
-    directory: str = Field("hotline", pattern=r"^[A-Za-z0-9_\-/]+$", description="sub-directory and STREAM FILE prefix")
-    catalogue: Path | None = Field(None, description="a prompts TOML replacing the built-in catalogue")
-    language: str = Field("zh", pattern=r"^[a-z]{2}(_[A-Za-z]{2})?$",
+    sounds_dir: Path = Field(default=Path("/var/lib/asterisk/sounds"), description="Asterisk's sounds directory")
+    directory: str = Field(default="hotline", pattern=r"^[A-Za-z0-9_\-/]+$",
+                           description="sub-directory and STREAM FILE prefix")
+    catalogue: Path | None = Field(default=None, description="a prompts TOML replacing the built-in catalogue")
+    language: str = Field(default="zh", pattern=r"^[a-z]{2}(_[A-Za-z]{2})?$",
                           description="language directory for the Mandarin digit sounds (SAY DIGITS/NUMBER)")
     voice: str = "cmn-latn-pinyin"
-    speed: int = Field(165, ge=80, le=450, description="espeak-ng words per minute")
+    speed: int = Field(default=165, ge=80, le=450, description="espeak-ng words per minute")
 
 
 class IvrSettings(BaseModel):
     enabled: bool = False
     host: str = "127.0.0.1"
-    port: int = Field(4573, ge=0, le=65535, description="0: any free port (tests)")
-    server_name: str | None = Field(None, description="Asterisk server name stamped on drafts (ami.servers[].name)")
+    port: int = Field(default=4573, ge=0, le=65535, description="0: any free port (tests)")
+    server_name: str | None = Field(default=None,
+                                    description="Asterisk server name stamped on drafts (ami.servers[].name)")
     channel_language: str | None = Field(
-        None, description="set CHANNEL(language) at the start of each call, e.g. zh for Mandarin SAY DIGITS")
-    environment_timeout_seconds: float = Field(5.0, gt=0)
-    reply_timeout_seconds: float = Field(900.0, gt=0, description="longest wait for one AGI reply")
+        default=None, description="set CHANNEL(language) at the start of each call, e.g. zh for Mandarin SAY DIGITS")
+    environment_timeout_seconds: float = Field(default=5.0, gt=0)
+    reply_timeout_seconds: float = Field(default=900.0, gt=0, description="longest wait for one AGI reply")
     hours: ServiceHours = Field(default_factory=ServiceHours)
     menu: MenuSettings = Field(default_factory=MenuSettings)
     queues: QueueSettings = Field(default_factory=QueueSettings)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 
 import pytest
 
 from ivr.settings import IvrSettings, ServiceHours, ServiceWindow
 from tests.ivr.conftest import Harness, handling_ticket
-from tests.ivr.peer import Listen, Press, Silence, SimulatedChannel, Speak
+from tests.ivr.peer import Action, Listen, Press, Silence, SimulatedChannel, Speak
 from ticketing.vocabulary import Rating, TicketState
 
 pytestmark = pytest.mark.anyio
@@ -358,7 +359,7 @@ async def test_hangup_notice_right_after_the_failed_command(harness: Harness) ->
     assert len(channel.media_after_hangup) == 0
 
 
-SCENARIOS = {
+SCENARIOS: dict[str, tuple[str, Callable[[], list[Action]], int]] = {
     "report": ("ivr", lambda: [Listen(), Press("1"), Speak()], 6),
     "progress": ("ivr", lambda: [Listen(), Press("2"), Press("20261128000123#"), Silence()], 14),
     "enterprise": ("ivr", lambda: [Listen(), Press("3")], 4),

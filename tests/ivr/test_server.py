@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -259,7 +260,7 @@ async def test_stop_cancels_calls_that_outlive_the_grace_period(session: Transcr
 
 
 @pytest.mark.slow
-async def test_500_concurrent_sessions(session: Transcript, record_property: pytest.RecordProperty) -> None:
+async def test_500_concurrent_sessions(session: Transcript, record_property: Callable[[str, object], None]) -> None:
     durations: list[float] = []
 
     async def handler(channel: AgiChannel) -> None:

@@ -215,7 +215,7 @@ async def test_a_concurrent_edit_is_retried_and_nothing_is_dropped(db: Database)
             raise ConcurrentUpdate(tid)
         return await real_act(tid, action, actor, **params)
 
-    svc.act = colliding_act  # type: ignore[method-assign]
+    svc.act = colliding_act  # type: ignore[method-assign,assignment]
     backend = TicketingBackend(svc, db.sessions, queue_for_asr(db.sessions)[1], clock=clock)  # type: ignore[arg-type]
     first = await backend.record_survey(SurveyAnswer(CALL, Rating.SATISFIED, ticket_id, None))
     assert first.applied, first
