@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 
 import typer
 from sqlalchemy import select
 
 from agent_desk.accounts import AccountError, NewUser, add_api_client, add_user
+from agent_desk.audit import AuditLog
 from agent_desk.cli.app import app, emit_json, settings
 from agent_desk.security.passwords import new_password
 from ticketing.db import make_engine, make_session_factory
@@ -37,7 +39,10 @@ def users_add(
     async def run() -> None:
         engine = make_engine(config.db.url)
         try:
-            await add_user(make_session_factory(engine), NewUser(username, role, secret, name, unit, region, interface))
+            sessions = make_session_factory(engine)
+            user = await add_user(sessions, NewUser(username, role, secret, name, unit, region, interface))
+            await AuditLog(sessions).record(f"cli:{getpass.getuser()}", "user.create", "user", user.id,
+                                            username=username, role=role.value, unit=unit, region=region)
         finally:
             await engine.dispose()
 
@@ -87,7 +92,11 @@ def users_api_client(
     async def run() -> str:
         engine = make_engine(config.db.url)
         try:
-            return await add_api_client(make_session_factory(engine), name, channel)
+            sessions = make_session_factory(engine)
+            key = await add_api_client(sessions, name, channel)
+            await AuditLog(sessions).record(f"cli:{getpass.getuser()}", "api_client.create", "api_client", name,
+                                            channel=channel.value)
+            return key
         finally:
             await engine.dispose()
 

@@ -170,3 +170,28 @@ async def test_lone_surrogates_are_refused_not_a_500(client: DeskClient) -> None
     response = await client.http.post("/api/tickets", content='{"category": "help", "description": "\\ud800x"}',
                                       headers={**client.auth("agent1"), "Content-Type": "application/json"})
     assert response.status_code == 400
+
+
+async def test_extension_request_and_approval(client: DeskClient) -> None:
+    ticket = await create(client)
+    tid = ticket["id"]
+    await client.http.post(f"/api/tickets/{tid}/actions/dispatch", json={"lead_unit_id": WATER_UNIT},
+                           headers=client.auth("dispatcher"))
+    await client.add_handler("h_water", WATER_UNIT)
+    signed = (await client.http.post(f"/api/tickets/{tid}/actions/sign", json={},
+                                     headers=client.auth("h_water"))).json()
+    naive = await client.http.post(f"/api/tickets/{tid}/actions/request_extension",
+                                   json={"until": "2030-01-01T00:00:00", "reason": "需协调"},
+                                   headers=client.auth("h_water"))
+    assert naive.status_code == 422  # timestamps must carry a zone
+    requested = await client.http.post(f"/api/tickets/{tid}/actions/request_extension",
+                                       json={"until": "2030-01-01T00:00:00+08:00", "reason": "需协调三个部门"},
+                                       headers=client.auth("h_water"))
+    assert requested.json()["state"] == "extension_requested"
+    # The handler cannot approve its own extension.
+    assert (await client.http.post(f"/api/tickets/{tid}/actions/approve_extension", json={},
+                                   headers=client.auth("h_water"))).status_code == 403
+    approved = await client.http.post(f"/api/tickets/{tid}/actions/approve_extension", json={},
+                                      headers=client.auth("dispatcher"))
+    assert approved.json()["state"] == "handling"
+    assert approved.json()["due_at"] > signed["due_at"] and approved.json()["extension_count"] == 1

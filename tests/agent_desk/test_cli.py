@@ -1,0 +1,85 @@
+"""`hotline users …`, `hotline seed --demo-users` and `hotline serve --help` against a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from agent_desk.cli import app
+from ticketing.db import make_engine, make_session_factory
+from ticketing.models import AuditEntry, Base, Ticket, User
+from ticketing.seed import seed_reference_data
+
+
+async def _schema(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        await seed_reference_data(make_session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _rows(url: str) -> tuple[list[User], list[Ticket], list[AuditEntry]]:
+    engine = make_engine(url)
+    try:
+        async with make_session_factory(engine)() as session:
+            return (list((await session.scalars(select(User))).all()),
+                    list((await session.scalars(select(Ticket))).all()),
+                    list((await session.scalars(select(AuditEntry))).all()))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    asyncio.run(_schema(url))
+    monkeypatch.setenv("HOTLINE_DB__URL", url)
+    monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "absent.toml"))
+    return url
+
+
+def test_users_add_list_and_errors(db_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["users", "add", "li", "--role", "handler", "--unit", "dept:320102:water_supply"])
+    assert result.exit_code == 0, result.output
+    assert "password:" in result.output
+    bad = runner.invoke(app, ["users", "add", "wang", "--role", "handler"])
+    assert bad.exit_code == 1 and "needs an existing --unit" in bad.output
+    bad = runner.invoke(app, ["users", "add", "zhao", "--role", "supervisor", "--region", "320102"])
+    assert bad.exit_code == 1  # a county is not a supervisor's region
+    listed = runner.invoke(app, ["users", "list"])
+    assert "li" in listed.output and "dept:320102:water_supply" in listed.output
+    users, _, audit = asyncio.run(_rows(db_url))
+    assert [u.username for u in users] == ["li"] and users[0].password_hash.startswith("$argon2id$")
+    assert [a.action for a in audit] == ["user.create"]
+
+
+def test_seed_demo_users_prints_passwords_once_and_seeds_tickets(db_url: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["seed", "--demo-users"])
+    assert first.exit_code == 0, first.output
+    for name in ("demo-agent", "demo-dispatcher", "demo-handler", "demo-supervisor", "demo-admin"):
+        assert name in first.output
+    assert "JS20261128-000123" in first.output and "api_key" in first.output
+    second = runner.invoke(app, ["seed", "--demo-users"])
+    assert "already present" in second.output and "api_key" not in second.output
+    users, tickets, _ = asyncio.run(_rows(db_url))
+    assert sorted(u.role.value for u in users) == ["admin", "agent", "dispatcher", "handler", "supervisor"]
+    numbers = {t.number for t in tickets}
+    assert "JS20261128-000123" in numbers and len(tickets) == 5
+    # Later tickets of that day never collide with the fixed number.
+    assert all(n == "JS20261128-000123" or not n.startswith("JS20261128-0001") or n > "JS20261128-000123"
+               for n in numbers)
+
+
+def test_serve_help_lists_replay_options() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--replay" in result.output and "--speed" in result.output
