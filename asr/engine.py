@@ -32,6 +32,7 @@ class RecognitionOptions:
     silence_dbfs: float = -45.0
     min_speech_s: float = 0.3
     chunk_ms: int = 250
+    pause_s: float | None = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +84,15 @@ def peak_rss_mb() -> float:
 _worker_recognizer: Recognizer | None = None
 
 
-def _init_worker(model_dir: str, chunk_ms: int) -> None:
+def make_recognizer(model: Any, model_dir: Path, options: RecognitionOptions) -> Recognizer:
+    return Recognizer(model, model_sample_rate(model_dir), chunk_ms=options.chunk_ms,
+                      pause_s=options.pause_s, silence_dbfs=options.silence_dbfs)
+
+
+def _init_worker(model_dir: str, options: RecognitionOptions) -> None:
     global _worker_recognizer
     path = Path(model_dir)
-    model = load_model(path)
-    _worker_recognizer = Recognizer(model, model_sample_rate(path), chunk_ms=chunk_ms)
+    _worker_recognizer = make_recognizer(load_model(path), path, options)
 
 
 def _recognise_in_worker(path: str, options: RecognitionOptions) -> Recognition:
@@ -160,7 +165,7 @@ class ProcessEngine:
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(str(self.model_dir), self.options.chunk_ms))
+            initializer=_init_worker, initargs=(str(self.model_dir), self.options))
 
     def _replace(self, broken: ProcessPoolExecutor, *, kill: bool = False) -> None:
         if self._executor is not broken:

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from asr.audio import audioop
+
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 MIN_RATE, MAX_RATE = 8000, 48000
 
@@ -86,10 +88,13 @@ def validate_rate(sample_rate: int) -> int:
 class Recognizer:
     """A warm `KaldiRecognizer` with word timings, reused (after `Reset`) for every recording."""
 
-    def __init__(self, model: Any, sample_rate: int, *, chunk_ms: int = 250) -> None:
+    def __init__(self, model: Any, sample_rate: int, *, chunk_ms: int = 250,
+                 pause_s: float | None = 0.8, silence_dbfs: float = -45.0) -> None:
         import vosk
 
         self.sample_rate = validate_rate(sample_rate)
+        self.pause_s = pause_s
+        self.silence_rms = int(32768 * 10 ** (silence_dbfs / 20))
         self.chunk_bytes = max(2, int(sample_rate * chunk_ms / 1000) * 2)
         self._kaldi = vosk.KaldiRecognizer(model, float(sample_rate))
         self._kaldi.SetWords(True)
@@ -134,6 +139,7 @@ class StreamingSession:
         self._bytes = 0
         self._partials = 0
         self._odd = b""
+        self._pause = _PauseDetector(owner.sample_rate, owner.pause_s, owner.silence_rms)
 
     def feed(self, chunk: bytes, *, partials: bool = True) -> StreamEvent:
         self._check()
@@ -145,16 +151,25 @@ class StreamingSession:
         self._bytes += len(chunk)
         self._recognizer.fed_samples += len(chunk) // 2
         if self._kaldi.AcceptWaveform(chunk):
-            segment = _segment(self._kaldi.Result(), self._offset)
-            if segment is not None:
-                self._segments.append(segment)
-            return StreamEvent(final=segment)
+            self._pause.reset()
+            return self._final(self._kaldi.Result())
+        if self._pause.paused_after_speech(chunk):
+            # Vosk's own endpointer needs a confident hypothesis to close a segment after a
+            # short pause; a clear pause in the signal closes it regardless.
+            self._pause.reset()
+            return self._final(self._kaldi.FinalResult())
         if not partials:
             return StreamEvent()
         partial = str(json.loads(self._kaldi.PartialResult()).get("partial", ""))
         if partial:
             self._partials += 1
         return StreamEvent(partial=partial)
+
+    def _final(self, result_json: str) -> StreamEvent:
+        segment = _segment(result_json, self._offset)
+        if segment is not None:
+            self._segments.append(segment)
+        return StreamEvent(final=segment)
 
     @property
     def segments(self) -> list[Segment]:
@@ -188,6 +203,32 @@ class StreamingSession:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+class _PauseDetector:
+    """Tracks trailing silence (30 ms frames under the silence level) after some speech."""
+
+    def __init__(self, sample_rate: int, pause_s: float | None, silence_rms: int) -> None:
+        self._frame = int(sample_rate * 0.03) * 2
+        self._needed = int(pause_s / 0.03) if pause_s else 0
+        self._silence_rms = silence_rms
+        self._speech = False
+        self._quiet_frames = 0
+
+    def reset(self) -> None:
+        self._speech = False
+        self._quiet_frames = 0
+
+    def paused_after_speech(self, chunk: bytes) -> bool:
+        if not self._needed:
+            return False
+        for start in range(0, len(chunk) - self._frame + 1, self._frame):
+            if audioop.rms(chunk[start:start + self._frame], 2) > self._silence_rms:
+                self._speech = True
+                self._quiet_frames = 0
+            else:
+                self._quiet_frames += 1
+        return self._speech and self._quiet_frames >= self._needed
 
 
 def _segment(result_json: str, offset: float) -> Segment | None:

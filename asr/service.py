@@ -26,7 +26,8 @@ from ticketing.vocabulary import Channel
 def recognition_options(settings: AsrSettings) -> RecognitionOptions:
     return RecognitionOptions(max_duration_s=settings.max_duration_s,
                               silence_dbfs=settings.silence_dbfs,
-                              min_speech_s=settings.min_speech_s, chunk_ms=settings.chunk_ms)
+                              min_speech_s=settings.min_speech_s, chunk_ms=settings.chunk_ms,
+                              pause_s=settings.pause_s)
 
 
 class AsrService:

@@ -15,6 +15,8 @@ class AsrSettings(BaseModel):
     min_speech_s: float = Field(0.3, ge=0, description="less voiced audio than this is no speech")
     silence_dbfs: float = Field(-45.0, le=0, description="frames quieter than this are silence")
     chunk_ms: int = Field(250, ge=10, le=2000, description="audio fed to the recognizer per call")
+    pause_s: float | None = Field(
+        0.8, ge=0.1, description="a pause this long in the signal ends a segment; null = Vosk only")
     min_confidence: float = Field(0.35, ge=0, le=1,
                                   description="below this mean word confidence a draft is flagged")
     max_attempts: int = Field(3, ge=1, le=20, description="tries before a job is parked as failed")

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agent_desk.cli.app import app, emit_json, settings
-from asr.engine import recognise_file
+from asr.engine import make_recognizer, recognise_file
 from asr.errors import AudioError, ModelError
 from asr.extraction.extractor import Extraction, Extractor
-from asr.model import check_model_dir, load_model, model_sample_rate, resolve_model_dir
+from asr.model import check_model_dir, load_model, resolve_model_dir
 from asr.recognizer import Recognizer
 from asr.service import recognition_options
 
@@ -102,14 +102,13 @@ def transcribe(
     try:
         path = resolve_model_dir(model_dir or config.asr.model_dir)
         began = time.perf_counter()
-        recognizer = Recognizer(load_model(path), model_sample_rate(path),
-                                chunk_ms=config.asr.chunk_ms)
+        recognizer = make_recognizer(load_model(path), path, recognition_options(config.asr))
         load_s = time.perf_counter() - began
     except ModelError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     extractor = _extractor()
-    options = recognition_options(config.asr)
+    options = recognition_options(config.asr)  # the same settings the workers use
     if not as_json:
         typer.echo(f"model {path} loaded in {load_s:.1f} s")
     failures = 0

@@ -180,3 +180,14 @@ def test_a_corrupt_model_is_a_model_error_not_a_crash(tmp_path: Path, model_dir:
         (tmp_path / name).write_bytes(b"not a model")
     with pytest.raises(ModelError, match="could not load.*vosk-model-small-cn-0.22"):
         load_model(tmp_path)
+
+
+def test_a_clear_pause_closes_a_segment_even_mid_hypothesis(
+        vosk_model: Any, audio_dir: Path) -> None:
+    """With pause detection off, only Vosk's endpointer splits; with it on, each 1 s pause does."""
+    pcm = load_audio(audio_dir / "three_sentences.wav", sample_rate=16000, max_duration_s=60).pcm
+    ours = Recognizer(vosk_model, 16000, pause_s=0.8).transcribe(pcm)
+    assert len(ours.segments) == 3
+    vosk_only = Recognizer(vosk_model, 16000, pause_s=None).transcribe(pcm)
+    assert 1 <= len(vosk_only.segments) <= 3
+    assert len(vosk_only.text.split()) == pytest.approx(len(ours.text.split()), abs=4)
