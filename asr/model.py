@@ -8,6 +8,7 @@ and a bare `Exception` on a bad directory turned into a `ModelError` that says w
 from __future__ import annotations
 
 import importlib.util
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ WHERE_TO_GET = (
 _REQUIRED = ("am/final.mdl", "conf/model.conf")
 _GRAPHS = (("graph/HCLG.fst",), ("graph/HCLr.fst", "graph/Gr.fst"))
 _DEFAULT_RATE = 16000
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ def resolve_model_dir(configured: Path | None) -> Path:
     packaged = packaged_model_dir()
     if packaged is None:
         raise ModelError("no Vosk model configured. " + WHERE_TO_GET)
+    log.warning("asr.model_dir is not set: using the Korean test model %s, which cannot "
+                "recognise Mandarin. %s", packaged, WHERE_TO_GET)
     return packaged
 
 
