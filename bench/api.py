@@ -55,7 +55,8 @@ GENERATE = """
 INSERT INTO tickets (number, digits, channel, caller_number, caller_name, category, description,
     region_code, city_code, county_code, address, priority, state, level, lead_unit_id, created_by,
     created_at, updated_at, dispatched_at, sign_due_at, signed_at, due_at, replied_at, closed_at,
-    rating, redo_count, extension_count, sign_breach_raised, due_breach_raised, callback_requested, version)
+    rating, redo_count, extension_count, sign_breach_raised, due_breach_raised, callback_requested, version,
+    sign_ok, close_ok, satisfied, handling_seconds, red_after)
 SELECT 'BN' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
     (ARRAY['phone','phone','phone','web','wechat','app'])[1 + g % 6],
     '139' || lpad((g % 100000000)::text, 8, '0'), NULL,
@@ -73,7 +74,12 @@ SELECT 'BN' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
     CASE WHEN g % 10 < 7 THEN t.at + interval '2 days' + (g % 5) * interval '1 day' END,
     CASE WHEN g % 10 < 7 THEN t.at + interval '3 days' + (g % 5) * interval '1 day' END,
     CASE WHEN g % 10 < 7 THEN (ARRAY['satisfied','satisfied','basically_satisfied','unsatisfied'])[1 + g % 4] END,
-    0, 0, false, false, false, 1
+    0, 0, false, false, false, 1,
+    CASE WHEN g % 10 < 8 THEN 1 END,
+    CASE WHEN g % 10 < 7 THEN CASE WHEN g % 5 <= 3 THEN 1 ELSE 0 END END,
+    CASE WHEN g % 10 < 7 THEN CASE WHEN g % 4 < 3 THEN 1 ELSE 0 END END,
+    CASE WHEN g % 10 < 7 THEN (3 + g % 5) * 86400.0 END,
+    CASE WHEN g % 10 = 7 THEN t.at + interval '5 days' WHEN g % 10 = 8 THEN t.at + interval '4 hours' END
 FROM generate_series(CAST(:start AS integer), CAST(:stop AS integer)) AS g
 CROSS JOIN LATERAL (SELECT now() - ((CAST(:total AS integer) - g) * (365.0 * 86400 / CAST(:total AS integer))) * interval '1 second' AS at) AS t
 CROSS JOIN LATERAL (SELECT (CAST(:counties AS text[]))[1 + g % CAST(:ncounties AS integer)] AS code) AS c

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib.resources import files
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -96,19 +97,23 @@ class CityLightsCache:
 
 
 async def _city_lights(desk: Desk) -> list[CityLights]:
+    """Red and in-hand: every open ticket, whatever its age. Green and yellow: created today."""
     regions = desk.tickets.routing.regions
+    now = utcnow()
+    tz = ZoneInfo(desk.settings.ticketing.calendar.timezone)
+    day_start = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     async with desk.sessions() as session:
-        rows = await ticket_kpis(session, now=utcnow(), by=Dimension.CITY, where=KpiFilter())
-    by_city = {r.key: r for r in rows if r.key}
-    cities = sorted(code for code, r in regions.items() if r.level.value == "city")
+        all_time = {r.key: r for r in await ticket_kpis(session, now=now, by=Dimension.CITY, where=KpiFilter())}
+        today = {r.key: r for r in await ticket_kpis(session, now=now, by=Dimension.CITY,
+                                                      where=KpiFilter(since=day_start))}
     result = []
-    for code in cities:
-        row = by_city.get(code)
-        open_total = (row.total - row.closed) if row else 0
-        red = row.red if row else 0
+    for code in sorted(code for code, r in regions.items() if r.level.value == "city"):
+        ever, day = all_time.get(code), today.get(code)
+        open_total = (ever.total - ever.closed) if ever else 0
+        red = ever.red if ever else 0
         result.append(CityLights(code=code, name=regions[code].short_name, red=red,
-                                 open_on_time=max(0, open_total - red), green=row.green if row else 0,
-                                 yellow=row.yellow if row else 0))
+                                 open_on_time=max(0, open_total - red), green=day.green if day else 0,
+                                 yellow=day.yellow if day else 0))
     return result
 
 
