@@ -43,3 +43,19 @@ async def test_replay_moves_board_and_call_records(db: Database) -> None:
         calls = (await session.scalars(select(CallRecord))).all()
     assert calls and {c.server for c in calls} == {"replay"}
     assert any(c.agent for c in calls)
+
+
+async def test_ivr_part_listens_and_stops(db: Database) -> None:
+    from tests.agent_desk.conftest import free_port
+
+    port = free_port()
+    settings = load_settings(db={"url": db.target.url}, ivr={"enabled": True, "host": "127.0.0.1", "port": port})
+    parts = adapter_parts(settings)
+    assert len(parts) == 1
+    app = create_app(settings, engine=db.engine, parts=parts, run_sweep=False)
+    async with app.router.lifespan_context(app):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+        await writer.wait_closed()
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", port)
