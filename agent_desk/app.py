@@ -29,6 +29,7 @@ from agent_desk.screen_pop import ScreenPops
 from agent_desk.security.throttle import LoginThrottle
 from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
+from agent_desk.supervision.cache import TtlCache
 from agent_desk.telephony import NoTelephony, Telephony
 from ticketing.db import make_engine, make_session_factory
 from ticketing.routing import RoutingTable
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         app.state.sessions = sessions
         app.state.desk = desk
         app.state.city_lights = wallboard.CityLightsCache()
+        app.state.dashboards = TtlCache(supervisor.DASHBOARD_TTL)
         async with AsyncExitStack() as stack:
             if own_engine:
                 stack.push_async_callback(db_engine.dispose)

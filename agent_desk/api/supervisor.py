@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from agent_desk.desk import Desk
 from agent_desk.live.board import LiveSnapshot
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import may_see_live_queue, ticket_scope
+from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.call_kpi import CallDimension, call_kpis
 from agent_desk.supervision.erlang import required_agents
 from agent_desk.supervision.hotspots import hot_spots
@@ -164,12 +165,24 @@ async def live(desk: DeskDep, who: SupervisorCaller) -> LiveSnapshot:
     return _live(desk, who)
 
 
+DASHBOARD_TTL = 2.0
+
+
 @router.get("/dashboard", response_model=Dashboard, responses=responses(400, *AUTHED))
-async def dashboard(desk: DeskDep, who: SupervisorCaller) -> Dashboard:
+async def dashboard(request: Request, desk: DeskDep, who: SupervisorCaller) -> Dashboard:
+    """The KPI page: today's call and ticket figures (recomputed at most every 2 s per scope, so a
+    room of supervisors costs one query) and the live board."""
     since, until = _period(desk, None, None)
-    calls = await _call_rows(desk, who, since, until, None)
-    tickets = await _ticket_rows(desk, who, since, until, None)
-    return Dashboard(day_start=since, calls=calls[0], tickets=tickets[0], live=_live(desk, who))
+
+    async def compute() -> tuple[CallKpiRow, TicketKpiRow]:
+        calls = await _call_rows(desk, who, since, until, None)
+        tickets = await _ticket_rows(desk, who, since, until, None)
+        return calls[0], tickets[0]
+
+    scope = ("all",) if who.sees_everything else (who.role.value, who.city_scope, who.unit_id, who.username)
+    cache: TtlCache[tuple[CallKpiRow, TicketKpiRow]] = request.app.state.dashboards
+    calls, tickets = await cache.get((since, *scope), compute)
+    return Dashboard(day_start=since, calls=calls, tickets=tickets, live=_live(desk, who))
 
 
 @router.get("/kpi/calls", response_model=Page[CallKpiRow], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
