@@ -17,10 +17,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agent_desk.options import AgentSettings, AuthSettings, ReplaySettings, SupervisionSettings
 from ami.settings import AmiSettings
 from asr.settings import AsrSettings
 from ivr.settings import IvrSettings
-from agent_desk.options import AgentSettings, AuthSettings, ReplaySettings, SupervisionSettings
 from ticketing.settings import DatabaseSettings, TicketingSettings
 
 

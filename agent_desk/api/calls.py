@@ -15,7 +15,14 @@ from sqlalchemy import ColumnElement, select, update
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, json_page
+from agent_desk.api.pagination import (
+    CursorParam,
+    LimitParam,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    json_page,
+)
 from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal

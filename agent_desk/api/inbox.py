@@ -12,7 +12,14 @@ from sqlalchemy.orm import selectinload
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, HandlerCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, json_page
+from agent_desk.api.pagination import (
+    CursorParam,
+    LimitParam,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    json_page,
+)
 from agent_desk.api.tickets import light_condition
 from agent_desk.security.scope import ticket_scope
 from ticketing.models import Ticket, UTCDateTime, utcnow

@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -126,9 +126,10 @@ def _place(desk: Desk, address: str) -> RegionRecord | None:
         if region.level is RegionLevel.PROVINCE:
             continue
         for name in (region.name, region.short_name):
-            if len(name) >= 2 and name in address:
-                if best is None or (region.level is RegionLevel.COUNTY and best.level is not RegionLevel.COUNTY):
-                    best = region
+            more_specific = best is None or (region.level is RegionLevel.COUNTY
+                                             and best.level is not RegionLevel.COUNTY)
+            if len(name) >= 2 and name in address and more_specific:
+                best = region
     return best
 
 
@@ -217,7 +218,7 @@ def _w3c(value: str | None, name: str) -> datetime | None | JSONResponse:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return error(400, f"{name} must be a W3C date-time, e.g. 2026-11-28T08:00:00+08:00")
     if parsed.tzinfo is None:
@@ -267,7 +268,7 @@ async def list_requests(
     if cursor:
         try:
             (last_id,) = decode_cursor(cursor, 1)
-        except Exception:
+        except HTTPException:
             return error(400, "malformed cursor")
         if not isinstance(last_id, int):
             return error(400, "malformed cursor")

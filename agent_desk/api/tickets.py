@@ -19,7 +19,14 @@ from sqlalchemy.orm import selectinload
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import Caller, DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor, json_page
+from agent_desk.api.pagination import (
+    CursorParam,
+    LimitParam,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    json_page,
+)
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope, ticket_scope

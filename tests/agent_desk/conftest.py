@@ -17,11 +17,11 @@ from agent_desk.accounts import NewUser, add_api_client, principal_of
 from agent_desk.app import create_app
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
-from agent_desk.settings import load_settings
 from agent_desk.security.passwords import hash_password
+from agent_desk.settings import load_settings
+from tests.conftest import Database
 from ticketing.models import Role, User
 from ticketing.vocabulary import Channel
-from tests.conftest import Database
 
 PASSWORD = "correct-horse-battery"
 NANJING = "320100"

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from agent_desk.live.board import AgentSignal
+from tests.agent_desk.conftest import DeskClient
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
 from ticketing.vocabulary import Channel
-from tests.agent_desk.conftest import DeskClient
 
 pytestmark = pytest.mark.anyio
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
 from agent_desk.security.tokens import TokenIssuer
-from datetime import timedelta
-from ticketing.models import AuditEntry, User
 from tests.agent_desk.conftest import PASSWORD, DeskClient
+from ticketing.models import AuditEntry, User
 
 pytestmark = pytest.mark.anyio
 

@@ -12,17 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from agent_desk.accounts import NewUser, add_api_client, add_user
 from agent_desk.app import create_app
 from agent_desk.settings import load_settings
+from tests.agent_desk.conftest import PASSWORD, free_port
 from ticketing.db import make_engine, make_session_factory
 from ticketing.models import Base, Role
 from ticketing.seed import seed_reference_data
-from tests.agent_desk.conftest import PASSWORD, free_port
 
 STREAMS = r"^/api/(wallboard/stream|agent/screen-pop)$"
 

@@ -6,13 +6,12 @@ import math
 from datetime import timedelta
 
 import pytest
-
-from agent_desk.supervision.erlang import erlang_c, required_agents
 from sqlalchemy import select
 
+from agent_desk.supervision.erlang import erlang_c, required_agents
+from tests.agent_desk.conftest import DeskClient
 from ticketing.call_kpis import compute_call_kpis
 from ticketing.models import CallOutcome, CallRecord, utcnow
-from tests.agent_desk.conftest import DeskClient
 
 pytestmark = pytest.mark.anyio
 

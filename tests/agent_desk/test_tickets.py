@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.agent_desk.conftest import XUANWU, DeskClient
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
 from ticketing.vocabulary import Channel
-from tests.agent_desk.conftest import XUANWU, DeskClient
 
 pytestmark = pytest.mark.anyio
 WATER_UNIT = f"dept:{XUANWU}:water_supply"

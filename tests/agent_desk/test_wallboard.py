@@ -40,16 +40,16 @@ async def read_snapshots(response: httpx.Response):  # type: ignore[no-untyped-d
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
 async def test_stream_pushes_within_a_second_of_an_event(client: DeskClient, live_server: LiveServer,
                                                          board: LiveBoard) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
-        async with http.stream("GET", "/api/wallboard/stream") as response:
-            snapshots = read_snapshots(response)
-            first = await anext(snapshots)
-            assert first["mode"] == "replay" and first["totals"]["waiting"] == 0
-            sent = time.monotonic()
-            board.apply(JOIN)
-            second = await asyncio.wait_for(anext(snapshots), 1.0)
-            assert time.monotonic() - sent < 1.0
-            assert second["totals"]["waiting"] == 1 and second["queues"][0]["name"] == "hotline-12345"
+    async with (httpx.AsyncClient(base_url=live_server.url, timeout=10) as http,
+                http.stream("GET", "/api/wallboard/stream") as response):
+        snapshots = read_snapshots(response)
+        first = await anext(snapshots)
+        assert first["mode"] == "replay" and first["totals"]["waiting"] == 0
+        sent = time.monotonic()
+        board.apply(JOIN)
+        second = await asyncio.wait_for(anext(snapshots), 1.0)
+        assert time.monotonic() - sent < 1.0
+        assert second["totals"]["waiting"] == 1 and second["queues"][0]["name"] == "hotline-12345"
 
 
 @pytest.mark.browser

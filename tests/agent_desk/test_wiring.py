@@ -12,8 +12,8 @@ from agent_desk.app import create_app
 from agent_desk.live.replay import bundled_capture
 from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
-from ticketing.models import CallRecord
 from tests.conftest import Database
+from ticketing.models import CallRecord
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +54,7 @@ async def test_ivr_part_listens_and_stops(db: Database) -> None:
     assert len(parts) == 1
     app = create_app(settings, engine=db.engine, parts=parts, run_sweep=False)
     async with app.router.lifespan_context(app):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.close()
         await writer.wait_closed()
     with pytest.raises(OSError):
