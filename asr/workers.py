@@ -57,7 +57,8 @@ class TranscriptionWorkers:
                        for n in range(self.engine.capacity)]
 
     async def stop(self) -> None:
-        """Stop claiming; a job in flight is abandoned and its lease lets another worker retry it."""
+        """Stop claiming; a job in flight is handed back to the queue (or, if this process is
+        killed instead, taken over by another worker when its lease expires)."""
         self._stopping = True
         for task in self._tasks:
             task.cancel()
@@ -102,6 +103,9 @@ class TranscriptionWorkers:
         except AudioError as exc:
             return await self._finished(await self.store.park_failed(job, f"audio {exc}"))
         except asyncio.CancelledError:
+            # Stopping: hand the job back now rather than after the lease runs out.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.store.release(job))
             raise
         except Exception as exc:
             return await self._failed(job, f"{type(exc).__name__}: {exc}")

@@ -245,6 +245,16 @@ class DraftStore:
             )
             return _rowcount(result) == 1
 
+    async def release(self, job: ClaimedJob) -> bool:
+        """Give a job back unfinished (graceful shutdown): queued again, the attempt not counted."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(TranscriptionJob).where(*_owned(job))
+                .values(state=JobState.QUEUED, locked_by=None, heartbeat_at=None,
+                        attempts=TranscriptionJob.attempts - 1, run_after=self._clock())
+            )
+            return _rowcount(result) == 1
+
     async def park_failed(self, job: ClaimedJob, error: str) -> DraftView | None:
         """Give up on the job; the draft turns FAILED and keeps its recording for the agent."""
         now = self._clock()

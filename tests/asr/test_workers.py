@@ -186,3 +186,21 @@ async def test_two_worker_pools_share_the_queue_without_loss_or_duplication(db, 
     drafts = [await pools[0].draft(i) for i in ids]
     assert {d.status for d in drafts} == {DraftStatus.READY}
     assert not any(e.started for e in engines)  # stopped
+
+
+async def test_stopping_hands_a_job_in_flight_back_to_the_queue(db, extractor) -> None:
+    engine = FakeEngine(lambda p, n: recognition(TEXT), delay=3600)
+    store = DraftStore(db.sessions)
+    workers = TranscriptionWorkers(store, engine, extractor, _settings(lease_s=3600))
+    _, job_id = await store.create(NewDraft("/tmp/a.wav"))
+    await workers.start()
+    async with asyncio.timeout(10):
+        while not engine.running:
+            await asyncio.sleep(0.01)
+    await workers.stop()
+    job = await store.job(job_id)
+    assert job.state is JobState.QUEUED and job.attempts == 0 and job.locked_by is None
+    after = TranscriptionWorkers(store, FakeEngine(lambda p, n: recognition(TEXT)), extractor,
+                                 _settings(lease_s=3600))
+    view = await after.run_once()
+    assert view is not None and view.status is DraftStatus.READY
