@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from agent_desk.desk import Desk
@@ -42,8 +42,9 @@ def _tee_model(board: LiveBoard, **kwargs: Any) -> Any:
             except Exception:
                 log.exception("live board failed on %s", message.get("Event"))
 
-        def resync(self, server: str, queue_status: list[Mapping[str, str]], *args: Any, **kw: Any) -> Any:
-            result = super().resync(server, queue_status, *args, **kw)
+        def resync(self, server: str, queue_status: Sequence[Mapping[str, str]],
+                   channels: Sequence[Mapping[str, str]]) -> Any:
+            result = super().resync(server, queue_status, channels)
             for row in queue_status:
                 board.apply(row, server)
             return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -50,11 +51,11 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
     query = (select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
              .order_by(deadline, Ticket.id))
     if format == "csv":
-        async def rows() -> Any:
+        async def every_row() -> AsyncIterator[TicketView]:
             async with desk.sessions() as session:
                 for t in (await session.scalars(query)).all():
                     yield TicketView.of(t, now)
-        return csv_response(TicketView, rows(), "inbox")
+        return csv_response(TicketView, every_row(), "inbox")
     if cursor:
         at, last_id = decode_cursor(cursor, 2)
         try:
