@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import ColumnElement, and_, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, not_, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
@@ -107,17 +107,14 @@ async def scoped_ticket(desk: Desk, who: Principal, ticket_id: int) -> Ticket:
 
 
 def light_condition(light: Light, now: datetime) -> ColumnElement[bool]:
+    """The SLA light as SQL, from the outcome columns the ticket service keeps (`ticketing.outcomes`),
+    so lists filter exactly as `TicketView.light` reports."""
     closed = Ticket.state.in_(CLOSED)
-    on_time = or_(Ticket.due_at.is_(None), Ticket.replied_at <= Ticket.due_at)
-    overdue = or_(
-        and_(Ticket.due_at.is_not(None), func.coalesce(Ticket.replied_at, now) > Ticket.due_at),
-        and_(Ticket.signed_at.is_(None), Ticket.sign_due_at.is_not(None), Ticket.sign_due_at < now),
-    )
     return {
-        Light.GREEN: and_(closed, on_time),
-        Light.YELLOW: and_(closed, not_(on_time)),
-        Light.RED: and_(not_(closed), overdue),
-        Light.NONE: and_(not_(closed), not_(overdue)),
+        Light.GREEN: and_(closed, Ticket.close_ok == 1),
+        Light.YELLOW: and_(closed, Ticket.close_ok == 0),
+        Light.RED: and_(not_(closed), Ticket.red_after < now),
+        Light.NONE: and_(not_(closed), or_(Ticket.red_after.is_(None), Ticket.red_after >= now)),
     }[light]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from tests.agent_desk.conftest import XUANWU, DeskClient
-from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
+from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, Ticket, utcnow
 from ticketing.vocabulary import Channel
 
 pytestmark = pytest.mark.anyio
@@ -195,3 +197,37 @@ async def test_extension_request_and_approval(client: DeskClient) -> None:
                                       headers=client.auth("dispatcher"))
     assert approved.json()["state"] == "handling"
     assert approved.json()["due_at"] > signed["due_at"] and approved.json()["extension_count"] == 1
+
+
+async def test_light_filter_matches_the_reported_light(client: DeskClient) -> None:
+    ticket = await create(client)
+    await client.http.post(f"/api/tickets/{ticket['id']}/actions/close_direct", json={"answer": "已答复"},
+                           headers=client.auth("agent1"))
+    await create(client)
+    for light in ("green", "none", "red", "yellow"):
+        page = (await client.http.get("/api/tickets", params={"light": light},
+                                      headers=client.auth("agent1"))).json()
+        assert all(t["light"] == light for t in page["items"]), light
+        assert len(page["items"]) == {"green": 1, "none": 1, "red": 0, "yellow": 0}[light]
+
+
+async def test_inbox_puts_overdue_tickets_first(client: DeskClient) -> None:
+    first = await create(client)
+    second = await create(client)
+    for t in (first, second):
+        await client.http.post(f"/api/tickets/{t['id']}/actions/dispatch", json={"lead_unit_id": WATER_UNIT},
+                               headers=client.auth("dispatcher"))
+    # The second ticket was dispatched long ago: past its sign-off deadline.
+    past = utcnow() - timedelta(days=2)
+    async with client.desk.sessions.begin() as session:
+        await session.execute(update(Ticket).where(Ticket.id == second["id"]).values(
+            dispatched_at=past, sign_due_at=past + timedelta(hours=4), red_after=past + timedelta(hours=4)))
+    await client.add_handler("h_water", WATER_UNIT)
+    inbox = (await client.http.get("/api/inbox", headers=client.auth("h_water"))).json()["items"]
+    assert [(t["id"], t["light"]) for t in inbox] == [(second["id"], "red"), (first["id"], "none")]
+    red = (await client.http.get("/api/inbox", params={"light": "red"}, headers=client.auth("h_water"))).json()
+    assert [t["id"] for t in red["items"]] == [second["id"]]
+    page = (await client.http.get("/api/inbox", params={"limit": 1}, headers=client.auth("h_water"))).json()
+    rest = (await client.http.get("/api/inbox", params={"cursor": page["next_cursor"]},
+                                  headers=client.auth("h_water"))).json()
+    assert [t["id"] for t in page["items"] + rest["items"]] == [second["id"], first["id"]]
