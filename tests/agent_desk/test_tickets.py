@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.agent_desk.conftest import XUANWU, DeskClient
