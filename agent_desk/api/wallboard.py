@@ -23,7 +23,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from agent_desk.api.deps import DeskDep
 from agent_desk.desk import Desk
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from agent_desk.supervision.hotspots import hot_spots
 from ticketing.models import utcnow
+from ticketing.vocabulary import Category
 
 router = APIRouter(tags=["wallboard"])
 STATIC = files("agent_desk.static")
@@ -61,6 +63,15 @@ class CityLights(BaseModel):
     yellow: int
 
 
+class HotSpotAlert(BaseModel):
+    category: str
+    category_label: str
+    county_code: str
+    county_name: str
+    last_hour: int
+    usual_per_hour: float
+
+
 class WallboardSnapshot(BaseModel):
     mode: Literal["live", "replay", "offline"]
     source: str | None
@@ -72,6 +83,7 @@ class WallboardSnapshot(BaseModel):
     queues: list[BoardQueue]
     abandoned: list[BoardAbandoned]
     cities: list[CityLights]
+    hotspots: list[HotSpotAlert]
 
 
 def mask(number: str | None) -> str:
@@ -81,19 +93,31 @@ def mask(number: str | None) -> str:
 
 
 class CityLightsCache:
-    """Today's ticket lights per city, recomputed at most every CITY_LIGHTS_TTL seconds."""
+    """Ticket lights per city and hot-spot alerts, recomputed at most every CITY_LIGHTS_TTL seconds."""
 
     def __init__(self) -> None:
         self._at = 0.0
-        self._value: list[CityLights] = []
+        self._value: tuple[list[CityLights], list[HotSpotAlert]] = ([], [])
         self._lock = asyncio.Lock()
 
-    async def get(self, desk: Desk) -> list[CityLights]:
+    async def get(self, desk: Desk) -> tuple[list[CityLights], list[HotSpotAlert]]:
         async with self._lock:
             if time.monotonic() - self._at > CITY_LIGHTS_TTL:
-                self._value = await _city_lights(desk)
+                self._value = (await _city_lights(desk), await _hot_spots(desk))
                 self._at = time.monotonic()
             return self._value
+
+
+async def _hot_spots(desk: Desk) -> list[HotSpotAlert]:
+    sup = desk.settings.desk.supervision
+    regions = desk.tickets.routing.regions
+    async with desk.sessions() as session:
+        spots = await hot_spots(session, now=utcnow(), factor=sup.hotspot_factor,
+                                min_tickets=sup.hotspot_min_tickets, baseline_days=sup.hotspot_baseline_days)
+    return [HotSpotAlert(category=s.category, category_label=Category(s.category).label,
+                         county_code=s.county_code,
+                         county_name=regions[s.county_code].name if s.county_code in regions else s.county_code,
+                         last_hour=s.last_hour, usual_per_hour=s.usual_per_hour) for s in spots[:5]]
 
 
 async def _city_lights(desk: Desk) -> list[CityLights]:
@@ -120,6 +144,7 @@ async def _city_lights(desk: Desk) -> list[CityLights]:
 async def wallboard_snapshot(desk: Desk, cities: CityLightsCache) -> WallboardSnapshot:
     live = desk.board.snapshot()
     sup = desk.settings.desk.supervision
+    lights, alerts = await cities.get(desk)
 
     def board(q: object) -> BoardQueue:
         return BoardQueue.model_validate(q, from_attributes=True)
@@ -130,7 +155,7 @@ async def wallboard_snapshot(desk: Desk, cities: CityLightsCache) -> WallboardSn
         totals=board(live.totals), queues=[board(q) for q in live.queues],
         abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds)
                    for a in live.abandoned[:12]],
-        cities=await cities.get(desk),
+        cities=lights, hotspots=alerts,
     )
 
 

@@ -74,6 +74,20 @@
       return li;
     }));
 
+    const spots = $("#hotspot-list");
+    if (snap.hotspots.length === 0) {
+      const li = document.createElement("li"); li.className = "empty"; li.textContent = "无 none";
+      spots.replaceChildren(li);
+    } else {
+      spots.replaceChildren(...snap.hotspots.map((h) => {
+        const li = document.createElement("li");
+        li.className = "alert";
+        li.textContent = "⚠ " + h.county_name + " " + h.category_label + " " + h.category + ": " + h.last_hour +
+          " 件/小时 this hour (平时 usual " + h.usual_per_hour.toFixed(1) + ")";
+        return li;
+      }));
+    }
+
     const list = $("#abandoned-list");
     if (snap.abandoned.length === 0) {
       const li = document.createElement("li"); li.className = "empty"; li.textContent = "无 none";

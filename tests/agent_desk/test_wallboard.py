@@ -88,6 +88,7 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             status = await page.inner_text("[data-field=answer_status]")
             assert "target" in status  # the gauge says it in words, not only in colour
             assert "南京" in await page.inner_text("#city-lights")
+            assert "none" in await page.inner_text("#hotspot-list")
             # Text is wall-sized.
             size = await page.evaluate(
                 "parseFloat(getComputedStyle(document.querySelector('.figure .value')).fontSize)")
