@@ -38,7 +38,7 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     if who.sees_everything:
         return true()
     if who.role is Role.AGENT:
-        return CallRecord.agent == who.agent_interface if who.agent_interface else false()
+        return CallRecord.agent.in_(agent_names(who)) if who.agent_interface else false()
     visible_tickets = select(Ticket.id).where(ticket_scope(who))
     attached = CallRecord.ticket_id.in_(visible_tickets)
     if who.role is Role.SUPERVISOR:
@@ -47,6 +47,14 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     if who.role is Role.HANDLER:
         return attached
     return false()
+
+
+def agent_names(who: Principal) -> list[str]:
+    """What a call record may name this agent by: the queue interface, the member name the desk
+    logs it in with (its username), or the interface's extension (static members: agent1)."""
+    assert who.agent_interface is not None
+    extension = who.agent_interface.split("/", 1)[-1].split("@", 1)[0]
+    return sorted({who.agent_interface, who.username, extension})
 
 
 def may_see_live_queue(who: Principal, queue: str, queue_cities: Mapping[str, str] | None = None) -> bool:

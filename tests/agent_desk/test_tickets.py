@@ -137,6 +137,13 @@ async def test_create_from_draft_and_attach_call_is_idempotent(client: DeskClien
     assert conflict.status_code == 409
     # Agent 2 did not take this call.
     assert (await client.http.get(f"/api/calls/{call.id}", headers=client.auth("agent2"))).status_code == 404
+    # Call records from the AMI adapter name static members by MemberName (agent1): still agent 1's.
+    async with client.desk.sessions.begin() as session:
+        session.add(CallRecord(server="pbx0", linkedid="1795868999.1", caller_number="13700000000",
+                               queue="hotline-12345", agent="agent1", outcome=CallOutcome.ANSWERED))
+    mine = (await client.http.get("/api/calls", headers=client.auth("agent1"))).json()["items"]
+    assert sorted(c["linkedid"] for c in mine) == ["1795868623.2", "1795868999.1"]
+    assert (await client.http.get("/api/calls", headers=client.auth("agent2"))).json()["items"] == []
     async with client.desk.sessions() as session:
         assert (await session.get(Draft, draft.id)).ticket_id == first["id"]  # type: ignore[union-attr]
 
