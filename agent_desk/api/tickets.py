@@ -203,7 +203,10 @@ async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff, respo
                     caller_number=body.caller_number, caller_name=body.caller_name,
                     region_code=body.region_code, address=body.address, priority=body.priority,
                     callback_requested=body.callback_requested, departments=tuple(body.departments))
-    view = await desk.tickets.create(new, who.username, dispatch=body.dispatch)
+    try:
+        view = await desk.tickets.create(new, who.username, dispatch=body.dispatch)
+    except ValueError as exc:  # InvalidAction, or routing refusing an unknown department type
+        raise HTTPException(400, str(exc)) from None
     async with desk.sessions.begin() as session:
         if body.call_id is not None:
             await session.execute(update(CallRecord).where(CallRecord.id == body.call_id,

@@ -82,7 +82,7 @@ def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema, admin_h
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck),
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
                   phases=[Phase.explicit, Phase.generate])
         def run(case: schemathesis.Case) -> None:
             # Semantically wrong but schema-valid input (an unknown region, a forged cursor) is
