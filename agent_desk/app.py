@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_desk.api import agent, auth, calls, inbox, open311, supervisor, tickets, wallboard
 from agent_desk.api.errors import install_handlers
+from agent_desk.api.nul_guard import NulGuard
 from agent_desk.audit import AuditLog
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
@@ -121,6 +122,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
                     "All timestamps are ISO 8601 with a time zone (UTC). Lists page by cursor.",
     )
     install_handlers(app)
+    app.add_middleware(NulGuard)
     _install_open311_errors(app)
 
     @app.get("/health", tags=["ops"])

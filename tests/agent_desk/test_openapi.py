@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +15,14 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
+from sqlalchemy import text
 from schemathesis.checks import positive_data_acceptance
 
 from agent_desk.accounts import NewUser, add_api_client, add_user
 from agent_desk.app import create_app
 from agent_desk.settings import load_settings
 from tests.agent_desk.conftest import PASSWORD, free_port
+from tests.conftest import PG_URL, _pg_reachable
 from ticketing.db import make_engine, make_session_factory
 from ticketing.models import Base, Role
 from ticketing.seed import seed_reference_data
@@ -41,9 +44,27 @@ async def _prepare(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('openapi') / 'hotline.db'}"
+async def _create_pg_database(name: str, drop: bool = False) -> None:
+    engine = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' if drop
+                                    else f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pg_name = None
+    if request.param == "postgres":
+        if not _pg_reachable(PG_URL):
+            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+        pg_name = f"hotline_openapi_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_create_pg_database(pg_name))
+        url = PG_URL.rsplit("/", 1)[0] + "/" + pg_name
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('openapi') / 'hotline.db'}"
     asyncio.run(_prepare(url))
     config = load_settings(db={"url": url}, desk={"auth": {"jwt_secret": "schemathesis-secret-of-32-bytes!!",
                                                            "login_attempts": 10_000}})
@@ -59,6 +80,8 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(15)
+    if pg_name:
+        asyncio.run(_create_pg_database(pg_name, drop=True))
 
 
 @pytest.fixture(scope="module")

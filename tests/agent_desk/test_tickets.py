@@ -238,3 +238,15 @@ async def test_inbox_puts_overdue_tickets_first(client: DeskClient) -> None:
     rest = (await client.http.get("/api/inbox", params={"cursor": page["next_cursor"]},
                                   headers=client.auth("h_water"))).json()
     assert [t["id"] for t in page["items"] + rest["items"]] == [second["id"], first["id"]]
+
+
+async def test_nul_characters_are_refused_not_a_500(client: DeskClient) -> None:
+    response = await client.http.post("/api/tickets", json={"category": "help", "description": "a\u0000b"},
+                                      headers=client.auth("agent1"))
+    assert response.status_code == 422 and "NUL" in response.json()["detail"][0]["msg"]
+    listed = await client.http.get("/api/tickets", params={"caller_number": "1\u00002"},
+                                   headers=client.auth("agent1"))
+    assert listed.status_code == 422
+    open311 = await client.http.post("/open311/v2/requests.json", data={
+        "api_key": client.api_key, "service_code": "help", "address_string": "南京", "description": "x\u0000"})
+    assert open311.status_code == 400 and open311.json()[0]["code"] == 400
