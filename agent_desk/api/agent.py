@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import AgentCaller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.pagination import Page
 from agent_desk.live.board import MemberView
 from agent_desk.security.principal import Principal
 
@@ -52,9 +53,10 @@ async def status(desk: DeskDep, who: AgentCaller) -> AgentStatus:
                        configured_queues=desk.settings.desk.agents.queues)
 
 
-@router.get("/pause-reasons", response_model=list[str], responses=responses(*AUTHED))
-async def pause_reasons(desk: DeskDep, who: AgentCaller) -> list[str]:
-    return desk.settings.desk.agents.pause_reasons
+@router.get("/pause-reasons", response_model=Page[str], responses=responses(*AUTHED))
+async def pause_reasons(desk: DeskDep, who: AgentCaller) -> Page[str]:
+    """The configured pause reason codes (one page: the list is short and set by the operator)."""
+    return Page[str](items=desk.settings.desk.agents.pause_reasons, next_cursor=None)
 
 
 @router.post("/queues/{queue}/login", response_model=Accepted, status_code=202,

@@ -60,7 +60,7 @@ async def test_queue_login_pause_unpause_logout(client: DeskClient, pbx: Recordi
     h = client.auth("agent1")
     assert (await client.http.post("/api/agent/queues/hotline-12345/login", headers=h)).status_code == 202
     assert (await client.http.post("/api/agent/queues/nope/login", headers=h)).status_code == 404
-    reasons = (await client.http.get("/api/agent/pause-reasons", headers=h)).json()
+    reasons = (await client.http.get("/api/agent/pause-reasons", headers=h)).json()["items"]
     assert "lunch-break" in reasons
     assert (await client.http.post("/api/agent/pause", json={"reason": "nap"}, headers=h)).status_code == 400
     assert (await client.http.post("/api/agent/pause", json={"reason": "lunch-break"}, headers=h)).status_code == 202
