@@ -227,12 +227,15 @@ async def get_ticket(ticket_id: TicketId, desk: DeskDep, who: Caller) -> TicketV
     return TicketView.of(await scoped_ticket(desk, who, ticket_id), utcnow())
 
 
-@router.get("/{ticket_id}/events", response_model=Page[EventView], responses=responses(400, 404, *AUTHED))
+@router.get("/{ticket_id}/events", response_model=Page[EventView],
+            responses={**CSV_RESPONSE, **responses(400, 404, *AUTHED)})
 async def ticket_events(ticket_id: TicketId, desk: DeskDep, who: Caller, cursor: CursorParam = None,
-                        limit: LimitParam = 100) -> Page[EventView]:
+                        limit: LimitParam = 100, format: Format = "json") -> Any:
     """The ticket's history, oldest first: who did what, when, from which state to which."""
     await scoped_ticket(desk, who, ticket_id)
     events = await desk.tickets.history(ticket_id)
+    if format == "csv":
+        return csv_response(EventView, events, f"ticket-{ticket_id}-events")
     start = 0
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)

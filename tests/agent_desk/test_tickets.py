@@ -250,3 +250,14 @@ async def test_nul_characters_are_refused_not_a_500(client: DeskClient) -> None:
     open311 = await client.http.post("/open311/v2/requests.json", data={
         "api_key": client.api_key, "service_code": "help", "address_string": "南京", "description": "x\u0000"})
     assert open311.status_code == 400 and open311.json()[0]["code"] == 400
+
+
+async def test_history_exports_as_csv(client: DeskClient) -> None:
+    ticket = await create(client)
+    await client.http.post(f"/api/tickets/{ticket['id']}/actions/note", json={"text": "回访前先核实"},
+                           headers=client.auth("agent1"))
+    response = await client.http.get(f"/api/tickets/{ticket['id']}/events", params={"format": "csv"},
+                                     headers=client.auth("agent1"))
+    lines = response.text.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("id,ticket_id,at,actor,action") and len(lines) == 3
+    assert "回访前先核实" in lines[2]
