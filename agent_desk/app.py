@@ -57,7 +57,7 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
     auth_settings = settings.desk.auth
     sup = settings.desk.supervision
     if board is None:
-        mode = "live" if settings.ami.servers else ("replay" if settings.desk.replay.file else "offline")
+        mode = "replay" if settings.desk.replay.file else ("live" if settings.ami.servers else "offline")
         source = settings.desk.replay.file.name if mode == "replay" and settings.desk.replay.file else None
         board = LiveBoard(service_level_seconds=sup.service_level_seconds,
                           short_abandon_seconds=sup.short_abandon_seconds, mode=mode, source=source)

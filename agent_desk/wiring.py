@@ -108,7 +108,8 @@ async def ami_part(desk: Desk) -> Stop:
     writer_task = asyncio.create_task(writer.run(), name="call-records")
     model = _tee_model(desk.board, on_call=writer.submit,
                        service_level_default=int(settings.desk.supervision.service_level_seconds))
-    if settings.ami.servers:
+    replay = settings.desk.replay
+    if replay.file is None:
         client = AmiClient(settings.ami, model=model)
         await client.start()
         desk.telephony = AmiTelephony(client)
@@ -119,8 +120,6 @@ async def ami_part(desk: Desk) -> Stop:
             await _cancel(writer_task)
 
         return stop_live
-    replay = settings.desk.replay
-    assert replay.file is not None
     replayer = Replayer(replay.file, lambda event: model.apply("replay", event), speed=replay.speed,
                         loop=replay.loop)
     replay_task = asyncio.create_task(replayer.run(), name="ami-replay")

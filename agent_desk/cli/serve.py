@@ -34,17 +34,28 @@ def serve(
         uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
                     port=port or config.desk.port, log_level="warning")
         return
-    chosen = replay or config.desk.replay.file
-    if chosen is None and not config.ami.servers and not no_replay:
-        chosen = bundled_capture()
-    if chosen is not None and not no_replay:
-        if config.ami.servers and replay is None:
-            chosen = None  # a configured PBX wins over a configured replay file
-        else:
-            config = config.model_copy(update={"desk": config.desk.model_copy(update={
-                "replay": config.desk.replay.model_copy(update={"file": chosen, "speed": speed})})})
-            typer.echo(f"no PBX: replaying {chosen.name} at {speed:g}x (the wallboard says REPLAY)")
+    chosen = replay_source(replay, config.desk.replay.file, pbx_configured=bool(config.ami.servers),
+                           no_replay=no_replay)
+    config = config.model_copy(update={"desk": config.desk.model_copy(update={
+        "replay": config.desk.replay.model_copy(update={
+            "file": chosen, "speed": speed if replay is not None or speed != 1.0 else config.desk.replay.speed})})})
+    if chosen is not None:
+        typer.echo(f"replaying {chosen.name} at {config.desk.replay.speed:g}x instead of a PBX "
+                   "(the wallboard says REPLAY)")
     uvicorn.run(create_app(config, parts=adapter_parts(config)), host=host or config.desk.host,
                 port=port or config.desk.port, log_level="info")
 
 
+
+
+def replay_source(cli_file: Path | None, configured: Path | None, *, pbx_configured: bool,
+                  no_replay: bool) -> Path | None:
+    """Which capture to replay: `--replay` wins; then a configured PBX (no replay); then the
+    configured file; then the bundled capture. `--no-replay` turns replay off."""
+    if no_replay:
+        return None
+    if cli_file is not None:
+        return cli_file
+    if pbx_configured:
+        return None
+    return configured or bundled_capture()

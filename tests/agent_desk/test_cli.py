@@ -83,3 +83,15 @@ def test_serve_help_lists_replay_options() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "--replay" in result.output and "--speed" in result.output
+
+
+def test_replay_source_precedence(tmp_path: Path) -> None:
+    from agent_desk.cli.serve import replay_source
+    from agent_desk.live.replay import bundled_capture
+
+    mine, configured = tmp_path / "mine.jsonl", tmp_path / "conf.jsonl"
+    assert replay_source(mine, configured, pbx_configured=True, no_replay=False) == mine
+    assert replay_source(None, configured, pbx_configured=True, no_replay=False) is None
+    assert replay_source(None, configured, pbx_configured=False, no_replay=False) == configured
+    assert replay_source(None, None, pbx_configured=False, no_replay=False) == bundled_capture()
+    assert replay_source(mine, None, pbx_configured=False, no_replay=True) is None
