@@ -22,8 +22,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import DeskDep
 from agent_desk.desk import Desk
-from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
 from agent_desk.supervision.hotspots import hot_spots
+from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
 from ticketing.models import utcnow
 from ticketing.vocabulary import Category
 

@@ -15,8 +15,8 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
-from sqlalchemy import text
 from schemathesis.checks import positive_data_acceptance
+from sqlalchemy import text
 
 from agent_desk.accounts import NewUser, add_api_client, add_user
 from agent_desk.app import create_app
