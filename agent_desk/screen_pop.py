@@ -77,11 +77,18 @@ class ScreenPops:
         async with stream.listen() as queue:
             yield queue
 
-    async def on_signal(self, signal: AgentSignal) -> ScreenPop:
+    def listening(self, interface: str) -> bool:
+        stream = self._streams.get(interface)
+        return stream is not None and stream.listeners > 0
+
+    async def on_signal(self, signal: AgentSignal) -> ScreenPop | None:
+        """Track the call and push a pop, if the agent has its screen open (no query otherwise)."""
         if signal.kind == "connected":
             self._connected[(signal.server, signal.linkedid)] = signal.interface
         elif signal.kind == "completed":
             self._connected.pop((signal.server, signal.linkedid), None)
+        if not self.listening(signal.interface):
+            return None
         pop = await self.build(signal.kind, signal.interface, signal.queue, signal.server, signal.linkedid,
                                signal.caller_number, signal.caller_name)
         self._publish(pop)
@@ -96,7 +103,7 @@ class ScreenPops:
         key = (draft.server or "", draft.call_linkedid)
         interface = self._connected.get(key) or next(
             (i for (s, l), i in self._connected.items() if l == draft.call_linkedid), None)
-        if interface is None:
+        if interface is None or not self.listening(interface):
             return None
         pop = await self.build("draft_ready", interface, "", draft.server or "", draft.call_linkedid,
                                draft.caller_number, None)

@@ -114,10 +114,12 @@ async def test_screen_pop_has_history_draft_ivr_and_recording(client: DeskClient
                           channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区又停水了",
                           category="help", region_code="320102"))
     pops = client.desk.screen_pops
+    signal = AgentSignal("connected", "Local/agent1@agents", "agent1", "hotline-12345",
+                         "13800138000", "Citizen", "1795868623.2", "pbx0")
+    assert await pops.on_signal(signal) is None  # nobody has the screen open: no queries
     async with pops.listen("Local/agent1@agents") as queue:
-        pop = await pops.on_signal(AgentSignal("connected", "Local/agent1@agents", "agent1", "hotline-12345",
-                                               "13800138000", "Citizen", "1795868623.2", "pbx0"))
-        assert queue.get_nowait() == pop
+        pop = await pops.on_signal(signal)
+        assert pop is not None and queue.get_nowait() == pop
     assert pop.caller_number == "13800138000" and pop.ivr_choice == "menu:1>report"
     assert pop.recording_url == f"/api/calls/{pop.call_id}/recording"
     assert pop.draft is not None and pop.draft.transcript == "玄武区又停水了"
