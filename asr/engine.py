@@ -112,12 +112,13 @@ class ProcessEngine:
     """`workers` processes; each loads the model once at start and keeps one warm recognizer."""
 
     def __init__(self, model_dir: Path, *, workers: int, options: RecognitionOptions,
-                 timeout_s: float = 900.0) -> None:
+                 timeout_s: float = 900.0, jobs_per_process: int | None = None) -> None:
         if workers < 1:
             raise ValueError("ProcessEngine needs at least one worker")
         self.model_dir = model_dir
         self.options = options
         self.timeout_s = timeout_s
+        self.jobs_per_process = jobs_per_process
         self._workers = workers
         self._executor: ProcessPoolExecutor | None = None
 
@@ -165,7 +166,8 @@ class ProcessEngine:
     def _new_executor(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(str(self.model_dir), self.options))
+            initializer=_init_worker, initargs=(str(self.model_dir), self.options),
+            max_tasks_per_child=self.jobs_per_process)
 
     def _replace(self, broken: ProcessPoolExecutor, *, kill: bool = False) -> None:
         if self._executor is not broken:

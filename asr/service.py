@@ -48,7 +48,8 @@ class AsrService:
             engine = ProcessEngine(resolve_model_dir(settings.model_dir),
                                    workers=settings.workers,
                                    options=recognition_options(settings),
-                                   timeout_s=settings.job_timeout_s)
+                                   timeout_s=settings.job_timeout_s,
+                                   jobs_per_process=settings.jobs_per_process)
         workers = (TranscriptionWorkers(drafts, engine, extractor, settings, on_draft=on_draft,
                                         name=name) if engine is not None else None)
         return cls(drafts, workers, extractor)

@@ -23,6 +23,8 @@ class AsrSettings(BaseModel):
     retry_backoff_s: float = Field(5.0, ge=0, description="first retry delay; doubles per attempt")
     lease_s: float = Field(60.0, gt=0, description="a job whose heartbeat is older is taken over")
     poll_s: float = Field(1.0, gt=0, description="idle workers look for jobs this often")
+    jobs_per_process: int | None = Field(
+        None, ge=1, description="restart a worker process after this many jobs (caps memory)")
     job_timeout_s: float = Field(900.0, gt=0, description="a recognition running longer fails")
     rules_path: Path | None = Field(
         None, description="category rules TOML; default: the rules shipped in asr/data")
