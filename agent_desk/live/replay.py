@@ -43,8 +43,8 @@ def _frames(chunks: Iterator[tuple[float, str]]) -> Iterator[TimedFrame]:
             if first.startswith("Asterisk Call Manager"):
                 buffer = rest
             banner_seen = True
-        while "\r\n\r\n" in buffer:
-            frame, buffer = buffer.split("\r\n\r\n", 1)
+        *complete, buffer = buffer.split("\r\n\r\n")
+        for frame in complete:
             if frame.strip():
                 yield TimedFrame(t, parse_frame(frame))
 

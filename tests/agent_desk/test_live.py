@@ -90,3 +90,15 @@ async def test_replayer_feeds_the_board_once() -> None:
     await replayer.run()
     assert replayer.events_fed > 100
     assert board.snapshot().totals.answered == 1
+
+
+def test_load_capture_agrees_with_asterisks_counts(fixtures_dir: Path) -> None:
+    """100 calls in 42 s (11,647 events): the board's counters match the recorded statistics."""
+    import json
+
+    stats = json.loads((fixtures_dir / "ami" / "load.stats.json").read_text())
+    snap = fed(fixtures_dir, "load").snapshot()
+    assert snap.totals.offered == stats["queue_caller_join"] == 100
+    assert snap.totals.answered == stats["agent_connect"] == 35
+    assert snap.totals.abandoned == stats["queue_caller_abandon"] == 65
+    assert snap.totals.waiting == 0 and len(snap.abandoned) == 65
