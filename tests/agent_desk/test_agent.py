@@ -128,3 +128,13 @@ async def test_screen_pop_has_history_draft_ivr_and_recording(client: DeskClient
     async with pops.listen("Local/agent1@agents") as queue:
         again = await pops.draft_ready(pop.draft.id)
         assert again is not None and again.kind == "draft_ready" and queue.get_nowait() == again
+
+
+async def test_ami_telephony_without_a_connection_answers_503(client: DeskClient) -> None:
+    from agent_desk.wiring import AmiTelephony
+    from ami.client import AmiClient
+    from ami.settings import AmiSettings
+
+    client.desk.telephony = AmiTelephony(AmiClient(AmiSettings()))
+    response = await client.http.post("/api/agent/queues/hotline-12345/login", headers=client.auth("agent1"))
+    assert response.status_code == 503 and "no Asterisk server" in response.json()["detail"]
