@@ -26,22 +26,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from asr.audio import (  # noqa: E402
+from asr.audio import (
     WAVE_MULAW,
     AudioSegment,
     audioop,
     load_audio,
     parse_wav_header,
 )
-from asr.engine import (  # noqa: E402
+from asr.engine import (
     ProcessEngine,
     RecognitionOptions,
     make_recognizer,
     recognise_file,
 )
-from asr.extraction.extractor import Extractor  # noqa: E402
-from asr.model import load_model, model_sample_rate, resolve_model_dir  # noqa: E402
-from asr.recognizer import Recognizer  # noqa: E402
+from asr.extraction.extractor import Extractor
+from asr.model import load_model, model_sample_rate, resolve_model_dir
+from asr.recognizer import Recognizer
 
 SENTENCES = ("안녕하세요. 저는 서울에 살고 있습니다.", "오늘 날씨가 아주 좋습니다.",
              "가로등이 고장 났습니다. 빨리 고쳐 주세요.", "우리 집 앞 도로에 물이 새고 있어요.")

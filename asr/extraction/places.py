@@ -173,7 +173,9 @@ def free_address(text: str, mentions: list[PlaceMention]) -> str:
 
 
 # Words that end like an address but name no place.
-_GENERIC = frozenset(_ADDRESS_TAIL.split("|")) | frozenset(
-    "马路 道路 公路 高速公路 十字路 农村 乡村 城乡 城镇 乡镇 大街小巷 路上 街上 小路 "
-    "老小区 新小区 我们村 本村 菜市场 停车场 大桥 天桥 厂 工厂 网站 网站上 车站 加油站 "
-    "医院 学校 幼儿园 超市 商场 公园 工地 中学 小学 广场".split())
+_GENERIC = frozenset(_ADDRESS_TAIL.split("|")) | frozenset((
+    "马路", "道路", "公路", "高速公路", "十字路", "农村", "乡村", "城乡", "城镇", "乡镇", "大街小巷", "路上",
+    "街上", "小路", "老小区", "新小区", "我们村", "本村", "菜市场", "停车场", "大桥", "天桥", "厂", "工厂",
+    "网站", "网站上", "车站", "加油站", "医院", "学校", "幼儿园", "超市", "商场", "公园", "工地", "中学", "小学",
+    "广场"
+))

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+
 from ticketing.drafts import DraftFields, DraftNotFound, DraftStore, NewDraft
 from ticketing.models import DraftStatus, JobState, utcnow
 from ticketing.vocabulary import Channel
@@ -29,7 +30,7 @@ async def test_a_recording_becomes_a_draft_and_a_job_in_one_transaction(db) -> N
 
 async def test_claim_complete_and_a_second_claim_finds_nothing(db) -> None:
     store = DraftStore(db.sessions)
-    draft_id, job_id = await store.create(NewDraft("/tmp/a.wav", caller_number="13800000000"))
+    _draft_id, job_id = await store.create(NewDraft("/tmp/a.wav", caller_number="13800000000"))
     job = await store.claim_job("w1", lease=LEASE)
     assert job is not None and job.id == job_id and job.attempts == 1
     assert await store.claim_job("w2", lease=LEASE) is None
@@ -66,7 +67,7 @@ async def test_many_concurrent_claimers_take_each_job_exactly_once(db) -> None:
 async def test_an_expired_lease_is_taken_over_and_the_old_worker_cannot_write(db) -> None:
     now = [utcnow()]
     store = DraftStore(db.sessions, clock=lambda: now[0])
-    draft_id, _ = await store.create(NewDraft("/tmp/a.wav"))
+    _draft_id, _ = await store.create(NewDraft("/tmp/a.wav"))
     first = await store.claim_job("dead", lease=LEASE)
     assert first is not None
     now[0] += timedelta(seconds=10)
@@ -98,7 +99,7 @@ async def test_retry_later_waits_for_its_time_and_keeps_the_error(db) -> None:
 
 async def test_a_parked_job_leaves_the_audio_on_a_failed_draft(db) -> None:
     store = DraftStore(db.sessions)
-    draft_id, job_id = await store.create(NewDraft("/spool/message.wav", callback_requested=True))
+    _draft_id, job_id = await store.create(NewDraft("/spool/message.wav", callback_requested=True))
     job = await store.claim_job("w1", lease=LEASE)
     assert job is not None
     view = await store.park_failed(job, "audio undecodable: message.wav is not audio")

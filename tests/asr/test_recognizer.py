@@ -3,6 +3,7 @@ espeak's Korean well (CER about 0.9), so these tests assert behaviour, not trans
 
 from __future__ import annotations
 
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ def _assert_words_in_order(transcript: Transcript) -> None:
     for word in words:
         assert 0 <= word.start <= word.end <= transcript.duration_s + 0.05
         assert 0 <= word.conf <= 1
-    assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:])), words
+    assert all(a.end <= b.start + 1e-6 for a, b in itertools.pairwise(words)), words
 
 
 @pytest.mark.parametrize("name", ["speech.wav", "slin8k.wav", "ulaw8k.wav", "alaw8k.wav",

@@ -66,7 +66,7 @@ async def test_transient_errors_retry_with_backoff_then_park(db, extractor) -> N
 
     workers = TranscriptionWorkers(store, FakeEngine(crash), extractor, _settings(),
                                    clock=lambda: now[0])
-    draft_id, job_id = await store.create(NewDraft("/tmp/a.wav"))
+    _draft_id, job_id = await store.create(NewDraft("/tmp/a.wav"))
     assert await workers.run_once() is None
     job = await store.job(job_id)
     assert job.state is JobState.QUEUED and job.run_after == now[0] + timedelta(seconds=5)
@@ -95,7 +95,7 @@ async def test_a_transient_error_then_success(db, extractor) -> None:
 
     workers = TranscriptionWorkers(store, FakeEngine(flaky), extractor, _settings(),
                                    clock=lambda: now[0])
-    draft_id, job_id = await store.create(NewDraft("/tmp/a.wav"))
+    _draft_id, job_id = await store.create(NewDraft("/tmp/a.wav"))
     await workers.run_once()
     now[0] += timedelta(seconds=6)
     view = await workers.run_once()
@@ -110,7 +110,7 @@ async def test_bad_audio_fails_at_once_and_keeps_the_recording(db, extractor) ->
     engine = FakeEngine(bad)
     store = DraftStore(db.sessions)
     workers = TranscriptionWorkers(store, engine, extractor, _settings())
-    draft_id, job_id = await store.create(NewDraft("/tmp/a.wav", callback_requested=True))
+    _draft_id, job_id = await store.create(NewDraft("/tmp/a.wav", callback_requested=True))
     view = await workers.run_once()
     assert view is not None and view.status is DraftStatus.FAILED and view.callback_requested
     assert view.recording_path == "/tmp/a.wav"
@@ -150,7 +150,7 @@ async def test_a_job_beyond_max_attempts_after_dead_workers_is_parked(db, extrac
     store = DraftStore(db.sessions, clock=lambda: now[0])
     workers = TranscriptionWorkers(store, FakeEngine(lambda p, n: recognition(TEXT)), extractor,
                                    _settings(max_attempts=2), clock=lambda: now[0])
-    _, job_id = await store.create(NewDraft("/tmp/a.wav"))
+    _, _job_id = await store.create(NewDraft("/tmp/a.wav"))
     for _ in range(2):  # two workers die holding it
         assert await store.claim_job("dead", lease=workers.lease) is not None
         now[0] += timedelta(seconds=31)
