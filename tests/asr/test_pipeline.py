@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from asr.audio import AudioSegment
+from asr.engine import ProcessEngine, RecognitionOptions, WorkerCrashed
+from asr.errors import ModelError
 from asr.service import AsrService
 from asr.settings import AsrSettings
 from ticketing.drafts import DraftView
@@ -87,3 +89,29 @@ async def test_two_vosk_worker_processes_turn_recordings_into_drafts(
         assert set(asr.workers.engine.worker_pids()).isdisjoint(pids)  # type: ignore[union-attr]
     finally:
         await asr.stop()
+
+
+async def test_a_hung_recognition_is_killed_and_workers_can_be_recycled(
+        audio_dir: Path, model_dir: Path) -> None:
+    engine = ProcessEngine(model_dir, workers=1, options=RecognitionOptions(),
+                           jobs_per_process=2)  # the start-up warm-up counts as one
+    await engine.start()
+    try:
+        first = await engine.recognise(str(audio_dir / "slin8k.wav"))
+        second = await engine.recognise(str(audio_dir / "slin8k.wav"))
+        assert first.transcript is not None and second.transcript is not None
+        assert first.worker_pid != second.worker_pid  # recycled after its jobs
+        engine.timeout_s = 0.05
+        with pytest.raises(WorkerCrashed, match="exceeded"):
+            await engine.recognise(str(audio_dir / "three_sentences.wav"))
+        engine.timeout_s = 120
+        after = await engine.recognise(str(audio_dir / "ulaw8k.wav"))
+        assert after.transcript is not None and after.transcript.text
+    finally:
+        await engine.close()
+
+
+async def test_a_bad_model_directory_stops_start_up(tmp_path: Path) -> None:
+    engine = ProcessEngine(tmp_path, workers=1, options=RecognitionOptions())
+    with pytest.raises(ModelError, match="vosk-model-small-cn-0.22"):
+        await engine.start()
