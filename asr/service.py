@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asr.engine import Engine, ProcessEngine, RecognitionOptions
+from asr.engine import Engine, ProcessEngine, RecognitionOptions, ThreadEngine
 from asr.extraction.extractor import Extractor
 from asr.model import resolve_model_dir
 from asr.settings import AsrSettings
@@ -30,6 +30,17 @@ def recognition_options(settings: AsrSettings) -> RecognitionOptions:
                               pause_s=settings.pause_s)
 
 
+def make_engine(settings: AsrSettings) -> Engine:
+    model_dir = resolve_model_dir(settings.model_dir)
+    if settings.engine == "threads":
+        return ThreadEngine(model_dir, workers=settings.workers,
+                            options=recognition_options(settings),
+                            timeout_s=settings.job_timeout_s)
+    return ProcessEngine(model_dir, workers=settings.workers,
+                         options=recognition_options(settings), timeout_s=settings.job_timeout_s,
+                         jobs_per_process=settings.jobs_per_process)
+
+
 class AsrService:
     def __init__(self, drafts: DraftStore, workers: TranscriptionWorkers | None,
                  extractor: Extractor) -> None:
@@ -45,11 +56,7 @@ class AsrService:
         extractor = Extractor.build(rules_path=settings.rules_path,
                                     province_code=settings.province_code, routing=routing)
         if engine is None and settings.workers > 0:
-            engine = ProcessEngine(resolve_model_dir(settings.model_dir),
-                                   workers=settings.workers,
-                                   options=recognition_options(settings),
-                                   timeout_s=settings.job_timeout_s,
-                                   jobs_per_process=settings.jobs_per_process)
+            engine = make_engine(settings)
         workers = (TranscriptionWorkers(drafts, engine, extractor, settings, on_draft=on_draft,
                                         name=name) if engine is not None else None)
         return cls(drafts, workers, extractor)

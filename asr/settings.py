@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -10,7 +11,9 @@ from pydantic import BaseModel, Field
 class AsrSettings(BaseModel):
     model_dir: Path | None = Field(
         None, description="a Vosk model directory, e.g. /opt/vosk/vosk-model-small-cn-0.22")
-    workers: int = Field(1, ge=0, le=64, description="worker processes, one model each; 0 = off")
+    workers: int = Field(1, ge=0, le=64, description="recognition workers; 0 = only queue jobs")
+    engine: Literal["processes", "threads"] = Field(
+        "processes", description="processes: one model each, isolated; threads: one shared model")
     max_duration_s: float = Field(600.0, gt=0, description="longer recordings are refused")
     min_speech_s: float = Field(0.3, ge=0, description="less voiced audio than this is no speech")
     silence_dbfs: float = Field(-45.0, le=0, description="frames quieter than this are silence")

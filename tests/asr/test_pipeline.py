@@ -115,3 +115,25 @@ async def test_a_bad_model_directory_stops_start_up(tmp_path: Path) -> None:
     engine = ProcessEngine(tmp_path, workers=1, options=RecognitionOptions())
     with pytest.raises(ModelError, match="vosk-model-small-cn-0.22"):
         await engine.start()
+
+
+async def test_the_thread_engine_shares_one_model_between_two_recognizers(
+        sqlite_db, audio_dir: Path, model_dir: Path) -> None:
+    ready: dict[int, DraftView] = {}
+
+    async def on_draft(view: DraftView) -> None:
+        ready[view.id] = view
+
+    settings = AsrSettings(model_dir=model_dir, workers=2, engine="threads", poll_s=0.05)
+    asr = AsrService.build(sqlite_db.sessions, settings, on_draft=on_draft)
+    await asr.start()
+    try:
+        ids = [await asr.submit_recording(audio_dir / name)
+               for name in ("slin8k.wav", "ulaw8k.wav", "alaw8k.wav", "stereo.mp3", "silence.wav")]
+        await _wait_for(ready, ids, 60)
+    finally:
+        await asr.stop()
+    statuses = [ready[i].status for i in ids]
+    assert statuses == [DraftStatus.READY] * 4 + [DraftStatus.NO_SPEECH]
+    assert all(ready[i].transcript for i in ids[:4])
+    assert {ready[i].extraction["audio"]["worker_pid"] for i in ids[:4]} == {os.getpid()}
