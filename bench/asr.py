@@ -36,6 +36,7 @@ from asr.audio import (
 from asr.engine import (
     ProcessEngine,
     RecognitionOptions,
+    ThreadEngine,
     make_recognizer,
     recognise_file,
 )
@@ -114,8 +115,10 @@ def pipeline_pass(recognizer: Recognizer, paths: list[Path]) -> float:
 
 
 async def pool_run(model_dir: Path, workers: int, paths: list[Path], rounds: int,
-                   warmup: int) -> tuple[float, float, dict[int, float]]:
-    engine = ProcessEngine(model_dir, workers=workers, options=RecognitionOptions())
+                   warmup: int, *, threads: bool = False) -> tuple[float, float, dict[int, float]]:
+    engine: ProcessEngine | ThreadEngine = (
+        ThreadEngine(model_dir, workers=workers, options=RecognitionOptions()) if threads
+        else ProcessEngine(model_dir, workers=workers, options=RecognitionOptions()))
     began = time.perf_counter()
     await engine.start()
     start_s = time.perf_counter() - began
@@ -141,7 +144,9 @@ def pool_comparison(model_dir: Path, paths: list[Path], audio_s: float,
     load_before = os.getloadavg()[0]
     one, _, _ = asyncio.run(pool_run(model_dir, 1, paths, args.rounds, args.warmup))
     two, _, rss = asyncio.run(pool_run(model_dir, 2, paths, args.rounds, args.warmup))
-    return {"throughput_1_worker_x_realtime": round(audio_s * args.rounds / one, 2),
+    threads, _, _ = asyncio.run(pool_run(model_dir, 2, paths, args.rounds, args.warmup,
+                                         threads=True))
+    return {"speedup_2_threads_one_model": round(one / threads, 2),"throughput_1_worker_x_realtime": round(audio_s * args.rounds / one, 2),
             "throughput_2_workers_x_realtime": round(audio_s * args.rounds / two, 2),
             "speedup_2_workers": round(one / two, 2), "peak_rss_mb_per_worker": max(rss.values()),
             "load_average_around_pool_runs": [round(load_before, 2),
@@ -222,6 +227,8 @@ def main() -> None:
             pool_run(model_dir, 1, paths, args.rounds, args.warmup))
         two_wall, two_start, two_rss = asyncio.run(
             pool_run(model_dir, 2, paths, args.rounds, args.warmup))
+        threads_wall, _, _ = asyncio.run(
+            pool_run(model_dir, 2, paths, args.rounds, args.warmup, threads=True))
         load_after = os.getloadavg()[0]
     rate, table = extraction_rate()
 
@@ -243,6 +250,7 @@ def main() -> None:
         "throughput_1_worker_x_realtime": round(pooled_audio / one_wall, 2),
         "throughput_2_workers_x_realtime": round(pooled_audio / two_wall, 2),
         "speedup_2_workers": round(one_wall / two_wall, 2),
+        "speedup_2_threads_one_model": round(one_wall / threads_wall, 2),
         "load_average_around_pool_runs": [round(load_before, 2), round(load_after, 2)],
         "peak_rss_mb_per_worker": round(max([*one_rss.values(), *two_rss.values()]), 0),
         "extraction_utterances_per_s": round(rate),
@@ -267,6 +275,8 @@ def main() -> None:
             ("throughput, 2 worker processes", f"{result['throughput_2_workers_x_realtime']}× real time"),
             ("2 workers vs 1", f"{result['speedup_2_workers']}× (≥ 1.8); load average "
                                f"{result['load_average_around_pool_runs']}"),
+            ("2 threads sharing one model vs 1 process",
+             f"{result['speedup_2_threads_one_model']}×"),
             ("peak RSS per worker", f"{result['peak_rss_mb_per_worker']:.0f} MB"),
             ("extraction", f"{result['extraction_utterances_per_s']} utterances/s (≥ 2000)"),
         ]
