@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOTLINE := $(BIN)/hotline
-export HOTLINE_DB__URL ?= sqlite+aiosqlite:///./var/hotline.db
 
 .PHONY: run test install install-dev system-deps migration lint-imports bench clean
 

@@ -54,6 +54,14 @@ class Database:
         return self.target.backend
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from the product's defaults, whatever HOTLINE_* the operator's shell exports."""
+    for name in list(os.environ):
+        if name.startswith("HOTLINE_") and not name.startswith("HOTLINE_TEST_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"

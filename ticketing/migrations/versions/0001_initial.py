@@ -2,18 +2,18 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:09:42.291268
+Create Date: 2026-11-29 00:14:54.336200
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import Text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_type=Text()))
 
 import ticketing.models.base
 
+from sqlalchemy.dialects import postgresql
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -132,7 +132,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_caller_created', ['caller_number', 'created_at'], unique=False)
-        batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'created_at', 'sign_ok', 'close_ok', 'satisfied', 'handling_seconds', 'red_after'], unique=False)
+        batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'sign_ok', 'close_ok', 'satisfied', 'created_at', 'handling_seconds', 'red_after'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_created_by'), ['created_by'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_lead_unit_id'), ['lead_unit_id'], unique=False)
