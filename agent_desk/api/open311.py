@@ -92,8 +92,9 @@ class ServiceRequest(BaseModel):
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Every Open311 operation can answer 400: the NUL guard refuses bad input before any route runs."""
     names = {400: "Bad request", 403: "Invalid api_key", 404: "Not found"}
-    return {code: {"model": list[Open311Error], "description": names[code]} for code in codes}
+    return {code: {"model": list[Open311Error], "description": names[code]} for code in sorted({400, *codes})}
 
 
 def error(code: int, description: str) -> JSONResponse:
@@ -106,7 +107,7 @@ def _services() -> list[Service]:
             for c in Category]
 
 
-@router.get("/services.json", response_model=list[Service])
+@router.get("/services.json", response_model=list[Service], responses=_errors())
 async def services() -> list[Service]:
     """The service list: one service per request category."""
     return _services()
