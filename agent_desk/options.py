@@ -25,8 +25,8 @@ class AgentSettings(BaseModel):
     )
     queues: list[str] = Field(default_factory=lambda: ["hotline-12345", "hotline-enterprise"])
     screen_pop_days: int = Field(90, ge=1, le=3650, description="caller history shown on a screen pop")
-    transfer_context: str = Field("callback", description="dialplan context a Redirect sends calls to; it needs "
-                                  "an extension per queue and per agent (deploy/asterisk: [callback])")
+    transfer_context: str = Field("transfer", description="dialplan context a Redirect sends calls to; it needs "
+                                  "an extension per queue and per agent (deploy/asterisk: [transfer])")
     callback_channel: str = Field("PJSIP/trunk/{number}",
                                   description="Originate channel that dials the caller; {number} is replaced")
     callback_context: str = Field("callback", description="context the answered caller is connected in")

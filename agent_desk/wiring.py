@@ -20,7 +20,7 @@ from typing import Any
 
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
-from agent_desk.live.replay import Replayer
+from agent_desk.live.replay import LoopingReplay
 from agent_desk.settings import Settings
 from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 
@@ -120,8 +120,7 @@ async def ami_part(desk: Desk) -> Stop:
             await _cancel(writer_task)
 
         return stop_live
-    replayer = Replayer(replay.file, lambda event: model.apply("replay", event), speed=replay.speed,
-                        loop=replay.loop)
+    replayer = LoopingReplay(replay.file, model, server="replay", speed=replay.speed, loop=replay.loop)
     replay_task = asyncio.create_task(replayer.run(), name="ami-replay")
 
     async def stop_replay() -> None:

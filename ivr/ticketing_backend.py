@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.backend import RecordedAudio, SubmitRecording, SurveyAnswer, SurveyOutcome, TicketProgress
 from ticketing.db import SessionFactory
 from ticketing.errors import ConcurrentUpdate, IllegalTransition, InvalidAction, TicketNotFound
-from ticketing.models import CallSurvey, Draft, DraftStatus, utcnow
+from ticketing.models import CallRecord, CallSurvey, Draft, DraftStatus, utcnow
 from ticketing.service import TicketService, TicketView
 from ticketing.vocabulary import Channel
 
@@ -93,7 +94,8 @@ class TicketingBackend:
 
     async def record_survey(self, answer: SurveyAnswer) -> SurveyOutcome:
         """Keep the answer; apply it as the ticket's 回访 (follow_up) when the ticket's state allows."""
-        ticket_id = answer.ticket_id or await self._ticket_of_draft(answer.draft_id)
+        ticket_id = (answer.ticket_id or await self._ticket_of_draft(answer.draft_id)
+                     or await self._ticket_of_call(answer.call.linkedid, answer.call.server))
         applied, note = False, None
         if ticket_id is not None:
             applied, note, known = await self._follow_up(ticket_id, answer)
@@ -131,6 +133,17 @@ class TicketingBackend:
         async with self._sessions() as session:
             draft = await session.get(Draft, draft_id)
             return draft.ticket_id if draft else None
+
+    async def _ticket_of_call(self, linkedid: str, server: str | None) -> int | None:
+        """The ticket the agent attached this call to (the desk stores in-progress call records)."""
+        if not linkedid:
+            return None
+        query = (select(CallRecord.ticket_id)
+                 .where(CallRecord.linkedid == linkedid, CallRecord.ticket_id.is_not(None))
+                 .order_by((CallRecord.server == (server or "")).desc()).limit(1))
+        async with self._sessions() as session:
+            ticket_id: int | None = await session.scalar(query)
+            return ticket_id
 
     @staticmethod
     async def _draft_exists(session: AsyncSession, draft_id: int | None) -> bool:

@@ -1,66 +1,23 @@
-"""Replay a recorded AMI capture into the live model, at real or scaled speed, as if a PBX were there.
+"""Replay a recorded AMI capture into the desk, at real or scaled speed, as if a PBX were there.
 
-A capture is one of the shared fixture formats: `<name>.jsonl` (every socket read with its
-monotonic time `t`; only `asterisk->client` reads of the main connection are used) or a bare
-`<name>.recv` (the raw bytes; without timing, frames are spaced `RECV_GAP` seconds apart).
+The bytes go through the AMI adapter's own parser and live model (`ami.replay.ReplaySource`), so a
+replayed capture moves the wallboard, the screen pops and the call records exactly as the same
+bytes from a PBX would. This module adds what a demo needs on top: looping, and the small real
+capture bundled with the package.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 
-RECV_GAP = 0.05
+from ami.model import LiveModel
+from ami.parser import AmiParser, Message
+from ami.replay import ReplaySource, read_chunks
+
 BUNDLED_CAPTURE = "agent_ops.jsonl"
-
-
-@dataclass(frozen=True)
-class TimedFrame:
-    t: float  # seconds since the start of the capture
-    message: dict[str, str]
-
-
-def parse_frame(text: str) -> dict[str, str]:
-    message: dict[str, str] = {}
-    for line in text.split("\r\n"):
-        key, sep, value = line.partition(":")
-        if sep:
-            message.setdefault(key.strip(), value.strip())
-    return message
-
-
-def _frames(chunks: Iterator[tuple[float, str]]) -> Iterator[TimedFrame]:
-    buffer = ""
-    banner_seen = False
-    for t, data in chunks:
-        buffer += data
-        if not banner_seen and "\r\n" in buffer:
-            first, rest = buffer.split("\r\n", 1)
-            if first.startswith("Asterisk Call Manager"):
-                buffer = rest
-            banner_seen = True
-        *complete, buffer = buffer.split("\r\n\r\n")
-        for frame in complete:
-            if frame.strip():
-                yield TimedFrame(t, parse_frame(frame))
-
-
-def read_capture(path: Path) -> list[TimedFrame]:
-    if path.suffix == ".jsonl":
-        def chunks() -> Iterator[tuple[float, str]]:
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    row = json.loads(line)
-                    if row.get("dir") == "asterisk->client" and row.get("conn", "main") == "main":
-                        yield float(row["t"]), row["data"]
-        return list(_frames(chunks()))
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    frames = list(_frames(iter([(0.0, text)])))
-    return [TimedFrame(i * RECV_GAP, f.message) for i, f in enumerate(frames)]
 
 
 def bundled_capture() -> Path:
@@ -70,46 +27,38 @@ def bundled_capture() -> Path:
         return Path(path)
 
 
-async def replay_events(frames: list[TimedFrame], *, speed: float = 1.0,
-                        sleep: Callable[[float], object] = asyncio.sleep) -> AsyncIterator[dict[str, str]]:
-    """Yield the capture's events (not responses) at their recorded pace divided by `speed`."""
-    start = frames[0].t if frames else 0.0
-    elapsed = 0.0
-    for frame in frames:
-        due = (frame.t - start) / speed
-        if due > elapsed:
-            await sleep(due - elapsed)  # type: ignore[misc]
-            elapsed = due
-        if "Event" in frame.message:
-            yield frame.message
+def capture_messages(path: Path) -> list[Message]:
+    """Every message (events and responses) of a capture, parsed by the AMI adapter's parser."""
+    parser = AmiParser()
+    return [message for chunk in read_chunks(path) for message in parser.feed(chunk.data)]
 
 
-class Replayer:
-    """Feeds a capture into `sink` (e.g. `LiveBoard.apply`), looping if asked, until cancelled."""
+class LoopingReplay:
+    """Feeds a capture into `model` under the server name `server`, looping if asked, until cancelled."""
 
-    def __init__(self, path: Path, sink: Callable[[Mapping[str, str]], object], *, speed: float = 1.0,
-                 loop: bool = True, on_restart: Callable[[], object] | None = None,
-                 pause_between_loops: float = 3.0) -> None:
+    def __init__(self, path: Path, model: LiveModel, *, server: str = "replay", speed: float = 1.0,
+                 loop: bool = True, pause_between_loops: float = 3.0,
+                 on_restart: Callable[[], object] | None = None) -> None:
+        if next(read_chunks(path), None) is None:
+            raise ValueError(f"{path}: no AMI data found")
         self.path = path
-        self._frames = read_capture(path)
-        if not self._frames:
-            raise ValueError(f"{path}: no AMI frames found")
-        self._sink = sink
-        self._speed = speed
-        self._loop = loop
+        self.model = model
+        self.server = server
+        self.speed = speed
+        self.loop = loop
+        self.pause = pause_between_loops
         self._on_restart = on_restart
-        self._pause = pause_between_loops
-        self.events_fed = 0
+        self.chunks_fed = 0
         self.rounds = 0
 
     async def run(self) -> None:
         while True:
             if self.rounds and self._on_restart is not None:
                 self._on_restart()
-            async for event in replay_events(self._frames, speed=self._speed):
-                self._sink(event)
-                self.events_fed += 1
+            source = ReplaySource(self.path, self.model, server=self.server, speed=self.speed)
+            await source.run()
+            self.chunks_fed += source.chunks_fed
             self.rounds += 1
-            if not self._loop:
+            if not self.loop:
                 return
-            await asyncio.sleep(self._pause)
+            await asyncio.sleep(self.pause)

@@ -62,12 +62,12 @@
     cities.replaceChildren(...snap.cities.map((c) => {
       const li = document.createElement("li");
       li.dataset.city = c.code;
-      const name = document.createElement("span"); name.textContent = c.name;
+      const name = document.createElement("span"); name.className = "city-name"; name.textContent = c.name;
       const lights = document.createElement("span");
       const red = document.createElement("span");
       red.className = "light " + (c.red > 0 ? "red" : "green");
       red.textContent = c.red > 0 ? "红 " + c.red + " overdue" : "绿 OK";
-      const counts = document.createElement("span");
+      const counts = document.createElement("span"); counts.className = "counts";
       counts.textContent = " 绿" + c.green + " 黄" + c.yellow + " 办理中" + c.open_on_time;
       lights.append(red, counts);
       li.append(name, lights);

@@ -95,7 +95,7 @@ async def test_transfer_and_callback(client: DeskClient, pbx: RecordingPbx) -> N
                                    headers=h)).status_code == 409
     assert (await client.http.post(f"/api/calls/{gone.id}/callback", headers=h)).status_code == 202
     assert pbx.actions == [
-        ("Redirect", ("Local/talk@caller-sim-00000001;1", "callback", "8002")),
+        ("Redirect", ("Local/talk@caller-sim-00000001;1", "transfer", "8002")),
         ("Originate", ("PJSIP/trunk/13900000000", "callback", "agent1")),
     ]
     # Another agent's call does not exist for agent 2.

@@ -7,15 +7,17 @@ from pathlib import Path
 import pytest
 
 from agent_desk.live.board import AgentSignal, LiveBoard
-from agent_desk.live.replay import Replayer, bundled_capture, read_capture, replay_events
+from agent_desk.live.replay import LoopingReplay, bundled_capture, capture_messages
+from ami.model import LiveModel
+from ami.replay import ReplaySource, read_chunks
 
 pytestmark = pytest.mark.anyio
 
 
 def fed(fixtures_dir: Path, name: str) -> LiveBoard:
     board = LiveBoard(service_level_seconds=20, short_abandon_seconds=5)
-    for frame in read_capture(fixtures_dir / "ami" / f"{name}.recv"):
-        board.apply(frame.message)
+    for message in capture_messages(fixtures_dir / "ami" / f"{name}.recv"):
+        board.apply(message)
     return board
 
 
@@ -63,8 +65,8 @@ async def test_agent_signals_for_screen_pops(fixtures_dir: Path) -> None:
     board = LiveBoard()
     seen: list[AgentSignal] = []
     async with board.agent_signals.listen() as queue:
-        for frame in read_capture(fixtures_dir / "ami" / "call_answered.recv"):
-            board.apply(frame.message)
+        for message in capture_messages(fixtures_dir / "ami" / "call_answered.recv"):
+            board.apply(message)
         while not queue.empty():
             seen.append(queue.get_nowait())
     assert [s.kind for s in seen] == ["ringing", "connected", "completed"]
@@ -73,23 +75,36 @@ async def test_agent_signals_for_screen_pops(fixtures_dir: Path) -> None:
 
 
 async def test_replay_paces_by_recorded_time() -> None:
-    frames = read_capture(bundled_capture())
+    times = [chunk.t for chunk in read_chunks(bundled_capture()) if chunk.t is not None]
     sleeps: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    events = [e async for e in replay_events(frames, speed=4, sleep=fake_sleep)]
-    assert events and all("Event" in e for e in events)
-    assert sum(sleeps) == pytest.approx((frames[-1].t - frames[0].t) / 4, rel=1e-6)
+    source = ReplaySource(bundled_capture(), LiveModel(), speed=4, sleep=fake_sleep)
+    await source.run()
+    assert source.chunks_fed == len(times) and sleeps
+    assert max(sleeps) <= (times[-1] - times[0]) / 4 + 1e-6
 
 
-async def test_replayer_feeds_the_board_once() -> None:
+async def test_looping_replay_feeds_the_desk_board_through_the_ami_model() -> None:
+    from agent_desk.wiring import _tee_model
+
     board = LiveBoard(mode="replay")
-    replayer = Replayer(bundled_capture(), board.apply, speed=1000, loop=False)
-    await replayer.run()
-    assert replayer.events_fed > 100
+    finished: list[object] = []
+    model = _tee_model(board, on_call=lambda call: finished.append(call) if call.final else None)
+    replay = LoopingReplay(bundled_capture(), model, speed=1000, loop=False)
+    await replay.run()
+    assert replay.rounds == 1 and replay.chunks_fed > 10
     assert board.snapshot().totals.answered == 1
+    assert finished and {call.server for call in finished} == {"replay"}
+
+
+def test_a_capture_without_data_is_refused(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.recv"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match="no AMI data"):
+        LoopingReplay(empty, LiveModel())
 
 
 def test_load_capture_agrees_with_asterisks_counts(fixtures_dir: Path) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from agent_desk.live.board import LiveBoard
-from agent_desk.live.replay import read_capture
+from agent_desk.live.replay import capture_messages
 from tests.agent_desk.conftest import DeskClient, LiveServer
 
 pytestmark = pytest.mark.anyio
@@ -77,8 +77,8 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             assert time.monotonic() - sent < 1.0
             # A whole recorded call: answered, then an abandoned caller appears masked.
             for name in ("call_answered", "call_abandoned"):
-                for frame in read_capture(fixtures_dir / "ami" / f"{name}.recv"):
-                    board.apply(frame.message)
+                for message in capture_messages(fixtures_dir / "ami" / f"{name}.recv"):
+                    board.apply(message)
             await page.wait_for_function(
                 "document.querySelector('#abandoned-list').textContent.includes('hotline-enterprise')",
                 timeout=2000)
@@ -122,8 +122,8 @@ async def test_screen_pop_stream_over_http(client: DeskClient, live_server: Live
                     event = line.split(":", 1)[1].strip()
                 if line.startswith("data:") and event == "hello":
                     break
-            for frame in read_capture(fixtures_dir / "ami" / "call_answered.recv"):
-                board.apply(frame.message)
+            for message in capture_messages(fixtures_dir / "ami" / "call_answered.recv"):
+                board.apply(message)
             kinds = []
             async for line in lines:
                 if line.startswith("data:"):

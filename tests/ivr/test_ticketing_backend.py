@@ -157,6 +157,22 @@ async def test_survey_finds_the_ticket_through_the_calls_draft(db: Database) -> 
     assert row.draft_id == draft_id
 
 
+async def test_survey_finds_the_ticket_the_agent_attached_the_live_call_to(db: Database) -> None:
+    """No ticket or draft variable on the channel: the agent created the ticket from the call on the desk."""
+    from ticketing.calls import CallStore
+
+    svc, backend, _ = backend_for(db, Clock())
+    ticket_id = await ticket_in(svc, TicketState.ACCEPTED)
+    await svc.act(ticket_id, "close_direct", "agent:1", answer="已当场答复")
+    store = CallStore(db.sessions)
+    await store.upsert({"server": "pbx0", "linkedid": CALL.linkedid, "final": False})
+    await store.upsert({"server": "pbx1", "linkedid": CALL.linkedid, "final": True})
+    await store.link_ticket("pbx0", CALL.linkedid, ticket_id)
+    outcome = await backend.record_survey(SurveyAnswer(CALL, Rating.SATISFIED, None, None))
+    assert outcome.applied and outcome.ticket_id == ticket_id
+    assert (await svc.get(ticket_id)).state is TicketState.CLOSED
+
+
 # ---- the whole path: Asterisk peer → FastAGI server → flows → ticketing ------------------------------
 
 
