@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Self
 
 from asr.recognizer import Recognizer, StreamEvent, StreamingSession, Transcript
 
@@ -23,7 +23,7 @@ class LiveStream:
         self._silence_dbfs = silence_dbfs
         self._session: StreamingSession | None = None
 
-    async def open(self) -> LiveStream:
+    async def open(self) -> Self:
         def start() -> StreamingSession:
             recognizer = Recognizer(self._model, self._rate, pause_s=self._pause_s,
                                     silence_dbfs=self._silence_dbfs)
@@ -51,7 +51,7 @@ class LiveStream:
             await self._run(session.close)
         self._executor.shutdown(wait=False)
 
-    async def __aenter__(self) -> LiveStream:
+    async def __aenter__(self) -> Self:
         return await self.open()
 
     async def __aexit__(self, *_: object) -> None:

@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from asr.audio import audioop
 
@@ -198,7 +198,7 @@ class StreamingSession:
         if threading.get_ident() != self._owner:
             raise RecognizerBusy("a streaming session must stay on the thread that opened it")
 
-    def __enter__(self) -> StreamingSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:

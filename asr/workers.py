@@ -107,7 +107,7 @@ class TranscriptionWorkers:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.store.release(job))
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  # any failure fails the job, never the worker
             return await self._failed(job, f"{type(exc).__name__}: {exc}")
         finally:
             heartbeat.cancel()

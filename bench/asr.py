@@ -268,13 +268,13 @@ def main() -> None:
             ("pipeline overhead vs bare loop at model rate",
              f"{result['pipeline_overhead_pct']} % (≤ 10)"),
             ("  with pause splitting", f"{result['pipeline_with_pause_split_vs_bare_pct']} %"),
-            ("decode + judge + resample", f"{result['decode_judge_resample_ms_per_audio_min']} ms "
-                                          "per minute of audio"),
+            ("decode + judge + resample", (f"{result['decode_judge_resample_ms_per_audio_min']} ms "
+                                           "per minute of audio")),
             ("pipeline vs bare loop fed 8 kHz", f"{result['pipeline_vs_bare_fed_8k_pct']} %"),
             ("throughput, 1 worker process", f"{result['throughput_1_worker_x_realtime']}× real time"),
             ("throughput, 2 worker processes", f"{result['throughput_2_workers_x_realtime']}× real time"),
-            ("2 workers vs 1", f"{result['speedup_2_workers']}× (≥ 1.8); load average "
-                               f"{result['load_average_around_pool_runs']}"),
+            ("2 workers vs 1", (f"{result['speedup_2_workers']}× (≥ 1.8); load average "
+                                f"{result['load_average_around_pool_runs']}")),
             ("2 threads sharing one model vs 1 process",
              f"{result['speedup_2_threads_one_model']}×"),
             ("peak RSS per worker", f"{result['peak_rss_mb_per_worker']:.0f} MB"),

@@ -157,8 +157,8 @@ def _describe(result: dict[str, Any]) -> str:
     name = result["file"]
     if "error" in result:
         return f"{name}: error {result['error']}: {result['detail']}"
-    lines = [f"{name}: {result['duration_s']} s {result['codec']} @ {result['sample_rate']} Hz,"
-             f" done in {result['seconds']} s"]
+    lines = [(f"{name}: {result['duration_s']} s {result['codec']} @ {result['sample_rate']} Hz,"
+              f" done in {result['seconds']} s")]
     if "no_speech" in result:
         lines.append(f"  no speech ({result['no_speech']})")
         return "\n".join(lines)

@@ -49,7 +49,7 @@ class CategoryRules:
             rules = []
             for label, keywords in table.items():
                 if not isinstance(keywords, dict):
-                    raise ValueError(f"[{label}] must be a table of keyword = weight")
+                    raise ValueError(f"[{label}] must be a table of keyword = weight")  # noqa: TRY004  # a config error
                 weights = []
                 for keyword, weight in keywords.items():
                     if not isinstance(weight, int | float) or weight <= 0:

@@ -112,27 +112,27 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
 async def test_screen_pop_stream_over_http(client: DeskClient, live_server: LiveServer, board: LiveBoard,
                                            fixtures_dir: Path) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
-        async with http.stream("GET", "/api/agent/screen-pop", headers=client.auth("agent1")) as response:
-            assert response.status_code == 200
-            lines = response.aiter_lines()
-            event = None
-            async for line in lines:
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                if line.startswith("data:") and event == "hello":
+    async with (httpx.AsyncClient(base_url=live_server.url, timeout=10) as http,
+                http.stream("GET", "/api/agent/screen-pop", headers=client.auth("agent1")) as response):
+        assert response.status_code == 200
+        lines = response.aiter_lines()
+        event = None
+        async for line in lines:
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            if line.startswith("data:") and event == "hello":
+                break
+        for message in capture_messages(fixtures_dir / "ami" / "call_answered.recv"):
+            board.apply(message)
+        kinds = []
+        async for line in lines:
+            if line.startswith("data:"):
+                pop = json.loads(line.split(":", 1)[1])
+                kinds.append(pop["kind"])
+                assert pop["caller_number"] == "13800138000" and pop["interface"] == "Local/agent1@agents"
+                if len(kinds) == 3:
                     break
-            for message in capture_messages(fixtures_dir / "ami" / "call_answered.recv"):
-                board.apply(message)
-            kinds = []
-            async for line in lines:
-                if line.startswith("data:"):
-                    pop = json.loads(line.split(":", 1)[1])
-                    kinds.append(pop["kind"])
-                    assert pop["caller_number"] == "13800138000" and pop["interface"] == "Local/agent1@agents"
-                    if len(kinds) == 3:
-                        break
-            assert kinds == ["ringing", "connected", "completed"]
+        assert kinds == ["ringing", "connected", "completed"]
     # Another agent's stream stays quiet, and a non-agent cannot open one.
     async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
         response = await http.get("/api/agent/screen-pop", headers=client.auth("dispatcher"))

@@ -49,7 +49,7 @@ asyncio.run(main())
 async def test_a_job_killed_mid_run_completes_after_restart(db) -> None:
     store = DraftStore(db.sessions)
     draft_id, job_id = await store.create(NewDraft("/spool/call-1.wav", caller_number="02511112222"))
-    victim = subprocess.Popen(
+    victim = subprocess.Popen(  # noqa: ASYNC220  # the worker under test runs in its own process
         [sys.executable, "-c", VICTIM, db.target.url, json.dumps(db.target.engine_kwargs)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
