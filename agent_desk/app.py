@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,7 +58,8 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
     auth_settings = settings.desk.auth
     sup = settings.desk.supervision
     if board is None:
-        mode = "replay" if settings.desk.replay.file else ("live" if settings.ami.servers else "offline")
+        mode: Literal["live", "replay", "offline"] = (
+            "replay" if settings.desk.replay.file else ("live" if settings.ami.servers else "offline"))
         source = settings.desk.replay.file.name if mode == "replay" and settings.desk.replay.file else None
         board = LiveBoard(service_level_seconds=sup.service_level_seconds,
                           short_abandon_seconds=sup.short_abandon_seconds, mode=mode, source=source)
@@ -142,8 +144,11 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 def _install_open311_errors(app: FastAPI) -> None:
     """Under /open311/ every error is the GeoReport array `[{code, description}]`; validation → 400."""
-    default_http = app.exception_handlers.get(StarletteHTTPException)
-    default_validation = app.exception_handlers.get(RequestValidationError)
+    # FastAPI's own handlers are coroutines answering JSON.
+    default_http = cast(Callable[[Request, Exception], Awaitable[JSONResponse]] | None,
+                        app.exception_handlers.get(StarletteHTTPException))
+    default_validation = cast(Callable[[Request, Exception], Awaitable[JSONResponse]] | None,
+                              app.exception_handlers.get(RequestValidationError))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -152,11 +157,11 @@ def _install_open311_errors(app: FastAPI) -> None:
             where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
             return open311.error(400, f"{where}: {first.get('msg', 'invalid')}")
         assert default_validation is not None
-        return await default_validation(request, exc)  # type: ignore[no-any-return]
+        return await default_validation(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if request.url.path.startswith(open311.PREFIX):
             return open311.error(exc.status_code, str(exc.detail))
         assert default_http is not None
-        return await default_http(request, exc)  # type: ignore[no-any-return]
+        return await default_http(request, exc)

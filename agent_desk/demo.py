@@ -108,11 +108,12 @@ async def _fixed_ticket(sessions: SessionFactory) -> int | None:
         await session.flush()
         session.add(TicketEvent(ticket_id=ticket.id, at=created, actor="demo-seed", action="accept",
                                 from_state=None, to_state=TicketState.ACCEPTED, data={"channel": "phone"}))
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         # Later numbers of that day must not collide with the fixed one.
         await session.execute(insert(TicketSequence).values(day=day, last=seq).on_conflict_do_update(
             index_elements=["day"],
-            set_={"last": _greatest(session.bind.dialect.name, TicketSequence.last, seq)}))
+            set_={"last": _greatest(dialect, TicketSequence.last, seq)}))
         return ticket.id
 
 

@@ -32,7 +32,7 @@ Part = Callable[[Desk], Awaitable[Stop]]
 def _tee_model(board: LiveBoard, **kwargs: Any) -> Any:
     from ami.model import LiveModel
 
-    class TeeModel(LiveModel):  # type: ignore[misc]
+    class TeeModel(LiveModel):
         """The AMI adapter's model, also feeding every event to the desk's live board."""
 
         def apply(self, server: str, message: Mapping[str, str]) -> None:

@@ -47,7 +47,7 @@ def parse_headers(block: str) -> Message:
     """Split one message's lines into headers. Repeated keys (`Output:`) are joined with newlines."""
     lines = block.split("\r\n")
     try:
-        message = dict(line.split(": ", 1) for line in lines)  # type: ignore[misc]
+        message = dict(line.split(": ", 1) for line in lines)
         if len(message) == len(lines):
             return message
     except ValueError:

@@ -16,9 +16,11 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from ticketing.models import Ticket, TicketCoHandler
 from ticketing.sqlfunc import local_bucket
@@ -90,7 +92,7 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _key_column(by: Dimension | None, utc_offset_hours: int) -> ColumnElement[str] | None:
+def _key_column(by: Dimension | None, utc_offset_hours: int) -> ColumnElement[Any] | QueryableAttribute[Any] | None:
     match by:
         case None:
             return None

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,7 +22,7 @@ from ticketing.errors import InvalidAction
 from ticketing.models import TicketSequence
 
 MAX_PER_DAY = 999_999
-_TABLE = TicketSequence.__table__
+_TABLE = cast(Table, TicketSequence.__table__)
 _RESERVE = {
     name: dialect_insert(_TABLE)
     .values(day=bindparam("day"), last=bindparam("block"))

@@ -139,7 +139,8 @@ def _facts(request: RoutingRequest, table: RoutingTable) -> _Facts:
             continue
         if region.city_code and region.city_code not in cities:
             cities.append(region.city_code)
-    provincial, local = [], []
+    provincial: list[str] = []
+    local: list[str] = []
     for dept in request.departments:
         base = dept.removeprefix(PROVINCIAL)
         if base not in table.departments:

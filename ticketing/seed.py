@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
@@ -47,16 +48,16 @@ async def seed_reference_data(sessions: SessionFactory, province_code: str = JIA
         for unit in units:
             values = {"name": unit.name, "kind": unit.kind, "level": unit.level,
                       "region_code": unit.region_code, "dept_type": unit.dept_type}
-            row = existing_units.get(unit.id)
-            if row is None:
+            unit_row = existing_units.get(unit.id)
+            if unit_row is None:
                 session.add(Unit(id=unit.id, **values))
                 u_added += 1
-            elif _update(row, values):
+            elif _update(unit_row, values):
                 u_updated += 1
     return SeedReport(r_added, r_updated, u_added, u_updated)
 
 
-def _update(row: object, values: dict[str, object]) -> bool:
+def _update(row: object, values: Mapping[str, object]) -> bool:
     changed = False
     for key, value in values.items():
         if getattr(row, key) != value:

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,9 +30,10 @@ from ticketing.vocabulary import OPEN_STATES, Category, Channel, Rating, TicketS
 
 _DIGITS = re.compile(r"^\d{14}$")
 # Built once: parameters travel separately, so the compiled SQL is cached.
-_INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)
-_INSERT_EVENT = insert(TicketEvent.__table__)
-_INSERT_CO_HANDLER = insert(TicketCoHandler.__table__)
+_TICKETS = cast(Table, Ticket.__table__)
+_INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
+_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
+_INSERT_CO_HANDLER = insert(cast(Table, TicketCoHandler.__table__))
 _OUTCOME_INPUTS = ("state", "created_at", "sign_due_at", "signed_at", "due_at", "replied_at", "closed_at", "rating")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -18,13 +19,13 @@ class local_bucket(FunctionElement[str]):
     type = String()
     inherit_cache = True
     # unit and offset change the SQL text, so they must be part of the statement cache key.
-    _traverse_internals: ClassVar[list[tuple[str, Any]]] = [
+    _traverse_internals = [  # noqa: RUF012
         *FunctionElement._traverse_internals,
         ("unit", InternalTraversal.dp_string),
         ("offset_hours", InternalTraversal.dp_plain_obj),
     ]
 
-    def __init__(self, column: ColumnElement[Any], unit: str, offset_hours: int) -> None:
+    def __init__(self, column: ColumnElement[Any] | QueryableAttribute[Any], unit: str, offset_hours: int) -> None:
         if unit not in ("day", "hour"):
             raise ValueError(f"bucket unit must be day or hour, not {unit!r}")
         self.unit, self.offset_hours = unit, int(offset_hours)

@@ -31,7 +31,7 @@ class WorkCalendar:
         self._holidays = frozenset(extra_holidays)
         self._workdays = frozenset(extra_workdays)
         self._warned_years: set[int] = set()
-        self.is_workday = lru_cache(maxsize=4096)(self._is_workday)  # type: ignore[method-assign]
+        self.is_workday = lru_cache(maxsize=4096)(self._is_workday)
 
     def source(self, day: date) -> str:
         """Which table decides `day`: the official one, or the fallback."""

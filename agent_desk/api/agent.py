@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request
 from pydantic import BaseModel, Field
@@ -19,7 +19,7 @@ from agent_desk.security.principal import Principal
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
 QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w\-.]+$")]
-SSE_RESPONSE = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                       "description": "server-sent events"}}
 
 

@@ -73,7 +73,7 @@ def replay(
                       on_call=lambda c: finished.__setitem__(c.key, c) if c.final else None)
     source = ReplaySource(capture, model, server=server)
     source.feed_all()
-    calls = sorted(finished.values(), key=lambda c: (c.started_at or c.ended_at, c.linkedid))  # type: ignore[arg-type,return-value]
+    calls = sorted(finished.values(), key=lambda c: (c.started_at or c.ended_at, c.linkedid))
     kpis = compute_call_kpis([c.record_fields() for c in calls], settings=_kpi_settings()).to_dict()
     agents = model.agents.report(model.clock())
     if json:

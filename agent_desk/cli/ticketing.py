@@ -105,18 +105,19 @@ def sla_due(
     local_due = due.astimezone(worktime.tz)
     days_spanned = {moment.astimezone(worktime.tz).date(), local_due.date()}
     sources = sorted({worktime.calendar.source(d) for d in days_spanned})
+    office_hours = [f"{h.start:%H:%M}-{h.end:%H:%M}" for h in config.calendar.office_hours]
     result = {
         "from": moment.isoformat(), "hours": hours, "days": days,
         "due": local_due.isoformat(), "due_utc": due.astimezone(UTC).isoformat(),
         "timezone": config.calendar.timezone,
-        "office_hours": [f"{h.start:%H:%M}-{h.end:%H:%M}" for h in config.calendar.office_hours],
+        "office_hours": office_hours,
         "calendar": sources,
     }
     if json:
         emit_json(result)
         return
     typer.echo(f"due {result['due']}  ({result['due_utc']})")
-    typer.echo(f"office hours {', '.join(result['office_hours'])} {config.calendar.timezone}; "
+    typer.echo(f"office hours {', '.join(office_hours)} {config.calendar.timezone}; "
                f"calendar: {', '.join(sources)}")
     if FALLBACK in sources:
         typer.echo("warning: the official holiday table lacks this year; weekends + configured holidays used",

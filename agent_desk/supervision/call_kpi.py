@@ -17,9 +17,11 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from ticketing.models import CallOutcome, CallRecord
 from ticketing.sqlfunc import local_bucket
@@ -65,7 +67,7 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
     answered = CallRecord.outcome == CallOutcome.ANSWERED
     abandoned = CallRecord.outcome == CallOutcome.ABANDONED
     wait = func.coalesce(CallRecord.wait_seconds, 0)
-    key: ColumnElement[str] | None
+    key: ColumnElement[Any] | QueryableAttribute[Any] | None
     match by:
         case CallDimension.QUEUE:
             key = CallRecord.queue
