@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOTLINE := $(BIN)/hotline
 
-.PHONY: run test install install-dev system-deps migration lint-imports bench clean
+.PHONY: run test install install-dev system-deps migration lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,13 @@ run: install
 	$(HOTLINE) seed --demo-users
 	$(HOTLINE) serve
 
-test: install-dev system-deps
+## Import rules (DESIGN.md §1), lint and types.
+lint: install-dev
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy ticketing ami ivr asr agent_desk
+
+test: install-dev system-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Regenerate the initial migration from the models (pre-1.0: a single initial revision).
