@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -197,7 +198,8 @@ class TicketService:
             await conn.execute(_INSERT_EVENT, [{**e, "ticket_id": ticket_id} for e in events])
             if co:
                 await conn.execute(_INSERT_CO_HANDLER, [{"ticket_id": ticket_id, "unit_id": u} for u in co])
-        return TicketView.of(Ticket(id=ticket_id, **values), now, co)
+        # The view only reads attributes: a plain namespace spares building an ORM instance.
+        return TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, co)
 
     async def act(self, ticket_id: int, action: str, actor: str, **params: Any) -> TicketView:
         """Apply one lifecycle action. Illegal ones raise IllegalTransition and change nothing."""
