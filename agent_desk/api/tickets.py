@@ -207,13 +207,14 @@ async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff, respo
         view = await desk.tickets.create(new, who.username, dispatch=body.dispatch)
     except ValueError as exc:  # InvalidAction, or routing refusing an unknown department type
         raise HTTPException(400, str(exc)) from None
-    async with desk.sessions.begin() as session:
-        if body.call_id is not None:
-            await session.execute(update(CallRecord).where(CallRecord.id == body.call_id,
-                                                           CallRecord.ticket_id.is_(None))
-                                  .values(ticket_id=view.id))
-        if body.draft_id is not None:
-            await session.execute(update(Draft).where(Draft.id == body.draft_id).values(ticket_id=view.id))
+    if body.call_id is not None or body.draft_id is not None:
+        async with desk.sessions.begin() as session:
+            if body.call_id is not None:
+                await session.execute(update(CallRecord).where(CallRecord.id == body.call_id,
+                                                               CallRecord.ticket_id.is_(None))
+                                      .values(ticket_id=view.id))
+            if body.draft_id is not None:
+                await session.execute(update(Draft).where(Draft.id == body.draft_id).values(ticket_id=view.id))
     await desk.audit.record(who.username, "ticket.create", "ticket", view.id, number=view.number,
                             call_id=body.call_id, draft_id=body.draft_id, dispatched=body.dispatch)
     return view
