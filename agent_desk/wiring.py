@@ -13,7 +13,6 @@ Parts are started after the core and stopped before it. Unconfigured adapters ar
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -92,43 +91,29 @@ class AmiTelephony:
         return result
 
 
-async def _cancel(*tasks: asyncio.Task[Any]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def ami_part(desk: Desk) -> Stop:
-    from ami.client import AmiClient
-    from ami.sink import RecordWriter
+    """The AMI adapter's runtime (model, record writer, client), its model teed into the live board;
+    without servers, fed by the configured capture in a loop instead of a PBX."""
+    from ami.runtime import AmiRuntime
     from ticketing.calls import CallStore
 
     settings = desk.settings
-    writer = RecordWriter(CallStore(desk.sessions))
-    writer_task = asyncio.create_task(writer.run(), name="call-records")
-    model = _tee_model(desk.board, on_call=writer.submit,
-                       service_level_default=int(settings.desk.supervision.service_level_seconds))
+    service_level = int(settings.desk.supervision.service_level_seconds)
+
+    def teed(on_call: Callable[[Any], None]) -> Any:
+        return _tee_model(desk.board, on_call=on_call, service_level_default=service_level)
+
+    store = CallStore(desk.sessions)
     replay = settings.desk.replay
     if replay.file is None:
-        client = AmiClient(settings.ami, model=model)
-        await client.start()
-        desk.telephony = AmiTelephony(client)
-
-        async def stop_live() -> None:
-            await client.stop()
-            await writer.flush()
-            await _cancel(writer_task)
-
-        return stop_live
-    replayer = LoopingReplay(replay.file, model, server="replay", speed=replay.speed, loop=replay.loop)
-    replay_task = asyncio.create_task(replayer.run(), name="ami-replay")
-
-    async def stop_replay() -> None:
-        await _cancel(replay_task)
-        await writer.flush()
-        await _cancel(writer_task)
-
-    return stop_replay
+        runtime = AmiRuntime(settings.ami, store, model_factory=teed)
+        desk.telephony = AmiTelephony(runtime.client)
+    else:
+        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model_factory=teed)
+        runtime.source = LoopingReplay(replay.file, runtime.model, server="replay", speed=replay.speed,
+                                       loop=replay.loop)
+    await runtime.start()
+    return runtime.stop
 
 
 def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -59,3 +60,49 @@ async def test_ivr_part_listens_and_stops(db: Database) -> None:
         await writer.wait_closed()
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", port)
+
+
+async def test_a_live_pbx_is_driven_from_the_desk(db: Database, fixtures_dir: Path) -> None:
+    """The live branch: the AMI runtime against a loopback peer that answers as the recorded Asterisk,
+    its model teed into the desk's board, and the agent's HTTP actions reaching it as AMI actions."""
+    from agent_desk.accounts import principal_of
+    from agent_desk.security.passwords import hash_password
+    from agent_desk.wiring import AmiTelephony
+    from tests.ami.peer import Peer, Script
+    from ticketing.models import Role, User
+
+    peer = Peer(Script.merge(fixtures_dir / "ami" / "login_and_status", fixtures_dir / "ami" / "agent_ops"))
+    port = await peer.start()
+    settings = load_settings(
+        db={"url": db.target.url}, desk={"auth": {"jwt_secret": "test-secret-of-sufficient-length-32b"}},
+        ami={"servers": [{"name": "pbx1", "port": port, "secret": "hotline-secret"}],
+             "ping_interval": 5, "action_timeout": 2})
+    app = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
+    try:
+        async with app.router.lifespan_context(app):
+            desk = app.state.desk
+            assert isinstance(desk.telephony, AmiTelephony) and desk.board.mode == "live"
+            for _ in range(100):  # the resync after login fills the board
+                if "Local/agent1@agents" in desk.board.members():
+                    break
+                await asyncio.sleep(0.02)
+            assert "Local/agent1@agents" in desk.board.members()
+            async with desk.sessions.begin() as session:
+                user = User(username="agent4", role=Role.AGENT, password_hash=hash_password("pw-pw-pw-pw-pw"),
+                            display_name="agent4", agent_interface="Local/agent4@agents")
+                session.add(user)
+            token, _ = desk.tokens.issue(user.id, "access", principal=await principal_of(desk.sessions, user))
+            auth = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                login = await http.post("/api/agent/queues/hotline-enterprise/login", headers=auth)
+                assert login.status_code == 202, login.text
+                pause = await http.post("/api/agent/pause", json={"reason": "lunch-break"}, headers=auth)
+                assert pause.status_code == 202, pause.text
+                status = (await http.get("/api/agent/status", headers=auth)).json()
+            member = status["queues"]["hotline-enterprise"]
+            assert member["state"] == "paused" and member["paused_reason"] == "lunch-break"
+            sent = {a["Action"]: a for a in peer.received}
+            assert sent["QueueAdd"]["MemberName"] == "agent4"
+            assert sent["QueuePause"]["Reason"] == "lunch-break"
+    finally:
+        await peer.close()
