@@ -2,8 +2,10 @@
 and the weekend days swapped into working days (调休).
 
 The official tables come from `chinese-calendar`, which raises for years it lacks. For such a
-year the calendar falls back to "Monday to Friday, minus the holidays listed in config" and logs
-one loud warning per year, rather than crashing the SLA clock.
+year the calendar falls back to "Monday to Friday, minus the statutory holidays with a fixed
+Gregorian date, minus the holidays listed in config" and logs one loud warning per year, rather
+than crashing the SLA clock. The lunar holidays (春节, 清明, 端午, 中秋) and the 调休 swaps of such
+a year must come from config.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import chinese_calendar
 log = logging.getLogger(__name__)
 
 OFFICIAL = "chinese-calendar"
-FALLBACK = "fallback (weekends + configured holidays)"
+FALLBACK = "fallback (weekends + fixed-date statutory holidays + configured holidays)"
+# 《全国年节及纪念日放假办法》: 元旦 1 January, 劳动节 1–2 May, 国庆节 1–3 October.
+FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 _MAX_SCAN_DAYS = 3 * 366
 
 
@@ -47,12 +51,13 @@ class WorkCalendar:
         if day.year not in self._warned_years:
             self._warned_years.add(day.year)
             log.warning(
-                "chinese-calendar has no holiday table for %d: SLA clocks fall back to weekends plus "
-                "configured holidays (ticketing.calendar.extra_holidays / extra_workdays). "
-                "Upgrade chinese-calendar or list the %d holidays in config.",
+                "chinese-calendar has no holiday table for %d: SLA clocks fall back to weekends, the "
+                "fixed-date statutory holidays and the configured holidays "
+                "(ticketing.calendar.extra_holidays / extra_workdays). Upgrade chinese-calendar or "
+                "list the %d lunar holidays and 调休 days in config.",
                 day.year, day.year,
             )
-        return day.weekday() < 5
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
 
     @staticmethod
     @lru_cache(maxsize=64)

@@ -120,8 +120,8 @@ def sla_due(
     typer.echo(f"office hours {', '.join(office_hours)} {config.calendar.timezone}; "
                f"calendar: {', '.join(sources)}")
     if FALLBACK in sources:
-        typer.echo("warning: the official holiday table lacks this year; weekends + configured holidays used",
-                   err=True)
+        typer.echo("warning: the official holiday table lacks this year; weekends, fixed-date statutory "
+                   "holidays and configured holidays used", err=True)
 
 
 @route_app.command("explain")

@@ -51,6 +51,15 @@ def test_lunch_break_is_not_working_time() -> None:
     assert worktime().add_hours(cst(2026, 11, 30, 11, 30), 1) == cst(2026, 11, 30, 14, 0)
 
 
+def test_the_fallback_knows_the_fixed_date_statutory_holidays() -> None:
+    wt = worktime()
+    # 元旦 (a Friday in 2027), 劳动节 and 国庆节 fall on fixed dates; lunar holidays need config.
+    for day in (date(2027, 1, 1), date(2027, 5, 1), date(2027, 5, 2), date(2027, 10, 1), date(2027, 10, 2)):
+        assert not wt.calendar.is_workday(day)
+    assert wt.calendar.is_workday(date(2027, 1, 4)) and wt.calendar.is_workday(date(2027, 2, 8))
+    assert wt.add_hours(cst(2026, 12, 31, 17, 0), 1) == cst(2027, 1, 4, 9, 30)
+
+
 def test_2027_falls_back_with_one_loud_warning(caplog: pytest.LogCaptureFixture) -> None:
     wt = worktime()
     with caplog.at_level(logging.WARNING, logger="ticketing.worktime"):
@@ -64,7 +73,8 @@ def test_2027_falls_back_with_one_loud_warning(caplog: pytest.LogCaptureFixture)
 
 
 def test_configured_holidays_and_workdays_override_the_tables() -> None:
-    wt = worktime(extra_holidays=[date(2027, 1, 1)], extra_workdays=[date(2027, 1, 2)])
+    wt = worktime(extra_holidays=[date(2027, 2, 8)], extra_workdays=[date(2027, 1, 2)])
+    assert not wt.calendar.is_workday(date(2027, 2, 8))  # a Monday, listed in config
     assert not wt.calendar.is_workday(date(2027, 1, 1))
     assert wt.calendar.is_workday(date(2027, 1, 2))  # a Saturday
     assert wt.add_hours(cst(2026, 12, 31, 17, 0), 1) == cst(2027, 1, 2, 9, 30)
