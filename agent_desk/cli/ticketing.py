@@ -120,8 +120,9 @@ def sla_due(
     typer.echo(f"office hours {', '.join(office_hours)} {config.calendar.timezone}; "
                f"calendar: {', '.join(sources)}")
     if FALLBACK in sources:
-        typer.echo("warning: the official holiday table lacks this year; weekends, fixed-date statutory "
-                   "holidays and configured holidays used", err=True)
+        # The calendar line above already names the fallback's rule; say what to do about it.
+        typer.echo("warning: chinese-calendar lacks this year; list its lunar holidays and 调休 days "
+                   "in ticketing.calendar (extra_holidays / extra_workdays)", err=True)
 
 
 @route_app.command("explain")

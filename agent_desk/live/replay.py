@@ -9,7 +9,6 @@ capture bundled with the package.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -37,8 +36,7 @@ class LoopingReplay:
     """Feeds a capture into `model` under the server name `server`, looping if asked, until cancelled."""
 
     def __init__(self, path: Path, model: LiveModel, *, server: str = "replay", speed: float = 1.0,
-                 loop: bool = True, pause_between_loops: float = 3.0,
-                 on_restart: Callable[[], object] | None = None) -> None:
+                 loop: bool = True, pause_between_loops: float = 3.0) -> None:
         if next(read_chunks(path), None) is None:
             raise ValueError(f"{path}: no AMI data found")
         self.path = path
@@ -47,14 +45,11 @@ class LoopingReplay:
         self.speed = speed
         self.loop = loop
         self.pause = pause_between_loops
-        self._on_restart = on_restart
         self.chunks_fed = 0
         self.rounds = 0
 
     async def run(self) -> None:
         while True:
-            if self.rounds and self._on_restart is not None:
-                self._on_restart()
             source = ReplaySource(self.path, self.model, server=self.server, speed=self.speed)
             await source.run()
             self.chunks_fed += source.chunks_fed
