@@ -31,7 +31,7 @@ run: install
 	$(HOTLINE) seed --demo-users
 	$(HOTLINE) serve
 
-## Import rules (DESIGN.md §1), lint and types.
+## Import rules (docs/architecture.md), lint and types.
 lint: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """An importable app factory for multi-process serving (`hotline serve --workers N`, or any ASGI
 server: `uvicorn --factory agent_desk.asgi:api_only`). Settings come from the environment and
 hotline.toml. Each process is an API worker only: no adapters, no replay, no SLA sweep — run one
-`hotline serve` (single worker) beside them for those, as DESIGN's scale-out describes."""
+`hotline serve` (single worker) beside them for those, as docs/architecture.md describes."""
 
 from __future__ import annotations
 

@@ -26,8 +26,7 @@ from ticketing.models import Base
 
 PG_URL = os.environ.get("HOTLINE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("HOTLINE_TEST_REQUIRE_PG") == "1"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "asterisk"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "asterisk"
 REFERENCE_TABLES = {"regions", "units"}
 
 
@@ -69,7 +68,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    assert FIXTURES.is_dir(), f"shared fixtures missing at {FIXTURES}"
+    assert FIXTURES.is_dir(), f"Asterisk fixtures missing at {FIXTURES}"
     return FIXTURES
 
 

@@ -1,4 +1,4 @@
-"""The ticket state machine (DESIGN §2) as a table: action → {from state: to state}.
+"""The ticket state machine (docs/domain.md) as a table: action → {from state: to state}.
 
 受理 accepted → 派单 dispatched → 签收/办理 handling → 答复 replied → 回访 follow-up → 办结 closed → 归档.
 Side paths: 直接办结 close_direct; 退单 return (before sign-off, with a reason) → re-dispatch, or

@@ -45,7 +45,7 @@ def _print_calls(calls: list[CallData], kpis: dict[str, Any], console: Console) 
                       r["ivr_path"] or r["ivr_result"] or "")
     console.print(table)
     overall = kpis["overall"]
-    summary = Table(title="KPIs (DESIGN §3)")
+    summary = Table(title="KPIs (docs/metrics.md)")
     for column in ("scope", "offered", "answered", "abandoned", "timeout", "transferred",
                    "answer rate", "≤15 s", "SL", "ASA", "AHT"):
         summary.add_column(column)

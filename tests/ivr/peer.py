@@ -1,7 +1,7 @@
 """Asterisk's side of FastAGI, for tests: recorded transcripts and a simulated channel with a caller.
 
 Everything Asterisk says here is a line taken from the recorded transcripts in
-`shared/fixtures/asterisk/{agi,sip}` or a format res_agi.c prints (named where used). Every command
+`tests/fixtures/asterisk/{agi,sip}` or a format res_agi.c prints (named where used). Every command
 the server sends is checked against res_agi's argument parser and each handler's argument rules.
 """
 
