@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from agent_desk.accounts import NewUser, add_api_client, add_user
 from agent_desk.security.passwords import new_password
 from agent_desk.settings import Settings
+from ticketing.actions import Action, CloseDirect, Dispatch, FollowUp
 from ticketing.db import SessionFactory
 from ticketing.models import ApiClient, Role, Ticket, TicketEvent, TicketSequence, User
 from ticketing.service import NewTicket, TicketService
@@ -71,23 +72,21 @@ async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) ->
     numbers = []
     fixed = await _fixed_ticket(sessions)
     if fixed is not None:
-        await service.act(fixed, "dispatch", "demo-seed", lead_unit_id=DEMO_UNIT)
+        await service.act(fixed, Dispatch(lead_unit_id=DEMO_UNIT), "demo-seed")
         numbers.append(FIXED_NUMBER)
-    samples = [
-        (Category.HELP, "玄武区北京东路小区停水两天，物业说是管道破裂，请尽快修复", DEMO_COUNTY, "dispatch"),
-        (Category.CONSULTATION, "咨询南京市居住证办理需要哪些材料", DEMO_CITY, "close_direct"),
-        (Category.COMPLAINT, "玄武区某餐馆夜间油烟扰民", DEMO_COUNTY, "dispatch"),
-        (Category.SUGGESTION, "建议在玄武湖公园增设无障碍通道", DEMO_COUNTY, None),
+    answered = CloseDirect(answer="身份证、居住证明、照片；可在网上办理。")
+    samples: list[tuple[Category, str, str, list[Action]]] = [
+        (Category.HELP, "玄武区北京东路小区停水两天，物业说是管道破裂，请尽快修复", DEMO_COUNTY, [Dispatch()]),
+        (Category.CONSULTATION, "咨询南京市居住证办理需要哪些材料", DEMO_CITY,
+         [answered, FollowUp(rating=Rating.SATISFIED)]),
+        (Category.COMPLAINT, "玄武区某餐馆夜间油烟扰民", DEMO_COUNTY, [Dispatch()]),
+        (Category.SUGGESTION, "建议在玄武湖公园增设无障碍通道", DEMO_COUNTY, []),
     ]
-    for category, text, region, action in samples:
+    for category, text, region, actions in samples:
         view = await service.create(NewTicket(Channel.PHONE, category, text, caller_number="13800138000",
                                               region_code=region), "demo-seed")
-        if action == "dispatch":
-            departments = [s.dept_type for s in service.routing.suggest_departments(text)]
-            await service.act(view.id, "dispatch", "demo-seed", departments=departments)
-        elif action == "close_direct":
-            await service.act(view.id, "close_direct", "demo-seed", answer="身份证、居住证明、照片；可在网上办理。")
-            await service.act(view.id, "follow_up", "demo-seed", rating=Rating.SATISFIED)
+        for action in actions:
+            await service.act(view.id, action, "demo-seed")
         numbers.append(view.number)
     return numbers
 

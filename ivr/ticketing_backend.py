@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ivr.backend import RecordedAudio, SubmitRecording, SurveyAnswer, SurveyOutcome, TicketProgress
+from ticketing.actions import FollowUp
 from ticketing.db import SessionFactory
 from ticketing.errors import ConcurrentUpdate, IllegalTransition, InvalidAction, TicketNotFound
 from ticketing.models import CallRecord, CallSurvey, Draft, DraftStatus, utcnow
@@ -117,7 +118,7 @@ class TicketingBackend:
         """(applied, why not, ticket exists). A concurrent edit is retried; the answer is never dropped."""
         for _ in range(_RETRIES):
             try:
-                await self._tickets.act(ticket_id, "follow_up", ACTOR, rating=answer.rating)
+                await self._tickets.act(ticket_id, FollowUp(rating=answer.rating), ACTOR)
                 return True, None, True
             except (IllegalTransition, InvalidAction) as exc:
                 return False, str(exc), True

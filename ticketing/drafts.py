@@ -20,18 +20,13 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.db import SessionFactory
+from ticketing.errors import DraftNotFound
 from ticketing.models.base import utcnow
 from ticketing.models.draft import Draft, DraftStatus
 from ticketing.models.transcription_job import JobState, TranscriptionJob
 from ticketing.vocabulary import Channel
 
 _CLAIM_CANDIDATES = 8
-
-
-class DraftNotFound(LookupError):
-    def __init__(self, draft_id: int) -> None:
-        super().__init__(f"draft {draft_id} not found")
-        self.draft_id = draft_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,24 +150,6 @@ class DraftStore:
                 select(Draft).where(Draft.call_linkedid == call_linkedid).order_by(Draft.id))
             return [DraftView.of(d) for d in rows]
 
-    async def update_fields(self, draft_id: int, fields: DraftFields) -> DraftView:
-        """Overwrite the extracted fields (e.g. after an operator re-ran extraction)."""
-        async with self._sessions.begin() as session:
-            draft = await session.get(Draft, draft_id)
-            if draft is None:
-                raise DraftNotFound(draft_id)
-            _apply(draft, fields, self._clock())
-            return DraftView.of(draft)
-
-    async def link_ticket(self, draft_id: int, ticket_id: int) -> DraftView:
-        async with self._sessions.begin() as session:
-            draft = await session.get(Draft, draft_id)
-            if draft is None:
-                raise DraftNotFound(draft_id)
-            draft.ticket_id = ticket_id
-            draft.updated_at = self._clock()
-            return DraftView.of(draft)
-
     # --- the queue -------------------------------------------------------------------------
 
     async def claim_job(self, worker_id: str, *, lease: timedelta) -> ClaimedJob | None:
@@ -287,11 +264,6 @@ class DraftStore:
                 TranscriptionJob.draft_id == draft_id).order_by(TranscriptionJob.id))
             return [JobView(r.id, r.draft_id, r.state, r.attempts, r.locked_by, r.last_error,
                             r.run_after, r.finished_at) for r in rows]
-
-    async def count_jobs(self) -> dict[JobState, int]:
-        async with self._sessions() as session:
-            states = (await session.scalars(select(TranscriptionJob.state))).all()
-        return {state: states.count(state) for state in JobState}
 
 
 def _owned(job: ClaimedJob) -> tuple[Any, ...]:

@@ -17,13 +17,34 @@ class TicketNotFound(TicketingError):
         self.ticket_id = ticket_id
 
 
+class DraftNotFound(TicketingError, LookupError):
+    def __init__(self, draft_id: int) -> None:
+        super().__init__(f"draft {draft_id} not found")
+        self.draft_id = draft_id
+
+
+class CallNotFound(TicketingError, LookupError):
+    def __init__(self, call_id: int) -> None:
+        super().__init__(f"call {call_id} not found")
+        self.call_id = call_id
+
+
+class AlreadyLinked(TicketingError):
+    """The draft or call already belongs to a ticket: one ticket per draft and per call. Nothing was created."""
+
+    def __init__(self, what: str, record_id: int, ticket_id: int, ticket_number: str) -> None:
+        verb = "confirmed as" if what == "draft" else "attached to"
+        super().__init__(f"{what} {record_id} is already {verb} ticket {ticket_number}")
+        self.ticket_id = ticket_id
+        self.ticket_number = ticket_number
+
+
 class IllegalTransition(TicketingError):
     """The action is not allowed in the ticket's current state. Nothing was changed."""
 
-    def __init__(self, state: TicketState, action: str, allowed: Sequence[str], why: str = "") -> None:
-        detail = f" ({why})" if why else ""
+    def __init__(self, state: TicketState, action: str, allowed: Sequence[str]) -> None:
         super().__init__(
-            f"cannot {action!r} a ticket in state {state.value} ({state.label}){detail}; "
+            f"cannot {action!r} a ticket in state {state.value} ({state.label}); "
             f"allowed: {', '.join(allowed) or 'none'}"
         )
         self.state = state
@@ -31,13 +52,20 @@ class IllegalTransition(TicketingError):
         self.allowed = list(allowed)
 
 
+class ActionForbidden(TicketingError):
+    """The caller's role (or unit) may not take this action on this ticket. Nothing was changed."""
+
+
 class ConcurrentUpdate(TicketingError):
-    """Someone else changed the ticket first. Reload and retry; nothing was changed."""
+    """Someone else changed the ticket (or draft, or call) first. Reload and retry; nothing was changed."""
 
-    def __init__(self, ticket_id: int) -> None:
-        super().__init__(f"ticket {ticket_id} was changed concurrently; reload and retry")
-        self.ticket_id = ticket_id
+    def __init__(self, record_id: int, what: str = "ticket") -> None:
+        super().__init__(f"{what} {record_id} was changed concurrently; reload and retry")
 
 
-class InvalidAction(TicketingError, ValueError):
-    """The action is known and allowed, but its parameters are wrong (missing reason, bad date …)."""
+class InvalidAction(TicketingError):
+    """The action is known and allowed, but its parameters are wrong (a date before the deadline …)."""
+
+
+class RoutingError(TicketingError):
+    """Routing rules or a routing request name a region or department type that does not exist."""

@@ -20,6 +20,7 @@ from ticketing.directory import (
     office_id,
     platform_id,
 )
+from ticketing.errors import RoutingError
 from ticketing.models.region import RegionLevel
 from ticketing.regions import JIANGSU, RegionRecord, province_records
 
@@ -85,7 +86,7 @@ class RoutingTable:
             _validate_rule(rule)
         for dept in keywords:
             if dept.removeprefix(PROVINCIAL) not in departments:
-                raise ValueError(f"routing keywords name unknown department type {dept!r}")
+                raise RoutingError(f"routing keywords name unknown department type {dept!r}")
         index = tuple(sorted(((word, dept) for dept, words in keywords.items() for word in words),
                              key=lambda pair: -len(pair[0])))
         regions = {r.code: r for r in province_records(province_code)}
@@ -112,7 +113,7 @@ _CO = {"involved_city_platforms", "other_departments", "none"}
 def _validate_rule(rule: Rule) -> None:
     for value, allowed, what in ((rule.when, _CONDITIONS, "when"), (rule.lead, _LEADS, "lead"), (rule.co, _CO, "co")):
         if value not in allowed:
-            raise ValueError(f"routing rule {rule.name!r}: {what} = {value!r}; expected one of {sorted(allowed)}")
+            raise RoutingError(f"routing rule {rule.name!r}: {what} = {value!r}; expected one of {sorted(allowed)}")
 
 
 def suggest_departments(text: str, table: RoutingTable) -> list[DepartmentSuggestion]:
@@ -135,7 +136,7 @@ def _facts(request: RoutingRequest, table: RoutingTable) -> _Facts:
         region = table.regions.get(code or "")
         if region is None:
             if code and code not in table.regions:
-                raise ValueError(f"unknown region code {code!r}")
+                raise RoutingError(f"unknown region code {code!r}")
             continue
         if region.city_code and region.city_code not in cities:
             cities.append(region.city_code)
@@ -144,7 +145,7 @@ def _facts(request: RoutingRequest, table: RoutingTable) -> _Facts:
     for dept in request.departments:
         base = dept.removeprefix(PROVINCIAL)
         if base not in table.departments:
-            raise ValueError(f"unknown department type {base!r}")
+            raise RoutingError(f"unknown department type {base!r}")
         (provincial if dept.startswith(PROVINCIAL) else local).append(base)
     caller = table.regions.get(request.caller_area or "")
     return _Facts(place, tuple(cities), tuple(provincial), tuple(local),
@@ -167,7 +168,7 @@ def route(request: RoutingRequest, table: RoutingTable) -> RoutingDecision:
     for rule in table.rules:
         if _HOLDS[rule.when](facts):
             return _apply(rule, facts, table)
-    raise ValueError("no routing rule matched; the rules must end with `when = \"always\"`")
+    raise RoutingError("no routing rule matched; the rules must end with `when = \"always\"`")
 
 
 def _apply(rule: Rule, facts: _Facts, table: RoutingTable) -> RoutingDecision:

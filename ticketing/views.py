@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ticketing.lifecycle import allowed_actions
+from ticketing.actions import allowed_actions
 from ticketing.models import Ticket, TicketEvent
 from ticketing.models.region import RegionLevel
 from ticketing.sla import light, sign_light

@@ -27,6 +27,7 @@ from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope
+from ticketing.actions import Note
 from ticketing.errors import TicketNotFound
 from ticketing.models import CallOutcome, CallRecord, Role
 
@@ -156,7 +157,7 @@ async def attach_call(call_id: CallId, body: AttachRequest, desk: DeskDep, who: 
             CallRecord.id == call_id, CallRecord.ticket_id.is_(None)).values(ticket_id=body.ticket_id))
         if result.rowcount == 0:  # type: ignore[attr-defined]
             raise HTTPException(409, "call was attached concurrently")
-    await desk.tickets.act(body.ticket_id, "note", who.username, text=f"call {call.linkedid} attached")
+    await desk.tickets.act(body.ticket_id, Note(text=f"call {call.linkedid} attached"), who.username)
     await desk.audit.record(who.username, "call.attach", "call", call_id, ticket_id=body.ticket_id)
     return CallView.of(await scoped_call(desk, who, call_id))
 

@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field
 
 from agent_desk.accounts import AccountError
 from agent_desk.telephony import TelephonyError, TelephonyUnavailable
-from ticketing.errors import ConcurrentUpdate, IllegalTransition, InvalidAction, TicketNotFound
+from ticketing.errors import (
+    ActionForbidden,
+    AlreadyLinked,
+    CallNotFound,
+    ConcurrentUpdate,
+    DraftNotFound,
+    IllegalTransition,
+    InvalidAction,
+    RoutingError,
+    TicketNotFound,
+)
 
 
 class ErrorBody(BaseModel):
@@ -19,6 +29,8 @@ class ErrorBody(BaseModel):
         None, description="409 on a ticket action: the actions its current state allows"
     )
     state: str | None = Field(None, description="409 on a ticket action: the ticket's current state")
+    ticket_id: int | None = Field(None, description="409 on intake: the ticket the draft or call already belongs to")
+    ticket_number: str | None = Field(None, description="… and its number")
 
 
 _DESCRIPTIONS = {
@@ -26,7 +38,8 @@ _DESCRIPTIONS = {
     401: "Missing, expired or invalid bearer token",
     403: "Your role may not do this",
     404: "Not found, or outside your scope",
-    409: "Conflict: the action is not allowed in the current state (see allowed_actions), or a concurrent update",
+    409: "Conflict: the action is not allowed in the current state (see allowed_actions), a concurrent "
+         "update, or the draft or call already belongs to a ticket (see ticket_id, ticket_number)",
     429: "Too many attempts; retry after the Retry-After header's seconds",
     503: "The telephony system is not connected",
     502: "The telephony system refused the action",
@@ -50,12 +63,27 @@ def install_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc), "allowed_actions": exc.allowed, "state": exc.state.value},
                             status_code=409)
 
+    @app.exception_handler(DraftNotFound)
+    @app.exception_handler(CallNotFound)
+    async def _record_not_found(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(AlreadyLinked)
+    async def _already_linked(_: Request, exc: AlreadyLinked) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "ticket_id": exc.ticket_id, "ticket_number": exc.ticket_number},
+                            status_code=409)
+
+    @app.exception_handler(ActionForbidden)
+    async def _forbidden(_: Request, exc: ActionForbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
     @app.exception_handler(ConcurrentUpdate)
     async def _concurrent(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(InvalidAction)
-    async def _invalid(_: Request, exc: InvalidAction) -> JSONResponse:
+    @app.exception_handler(RoutingError)
+    async def _invalid(_: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
     @app.exception_handler(AccountError)

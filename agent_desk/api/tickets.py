@@ -1,19 +1,21 @@
 """Tickets: list, read, create (from an ASR draft or by hand), routing advice and lifecycle actions.
 
 Every query runs through `ticket_scope`: a ticket outside the caller's scope answers 404.
-Illegal actions answer 409 with the actions the ticket's state allows.
+Each action of `ticketing.actions` gets its route, `POST /api/tickets/{id}/actions/{action}`, with
+its payload as the body; one the role may not take answers 403, one the state forbids 409 with
+the actions the state allows.
 """
 
 from __future__ import annotations
 
-import enum
+import inspect
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import ColumnElement, and_, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, not_, or_, select
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
@@ -30,27 +32,14 @@ from agent_desk.api.pagination import (
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope, ticket_scope
-from ticketing.errors import InvalidAction
-from ticketing.lifecycle import ACTIONS
-from ticketing.models import CallRecord, Draft, Role, Ticket, TicketCoHandler, utcnow
+from ticketing.actions import ACTIONS, Action, actions_for, authorize
+from ticketing.models import CallRecord, Role, Ticket, TicketCoHandler, utcnow
 from ticketing.routing import RoutingRequest
 from ticketing.service import NewTicket
 from ticketing.views import EventView, TicketView
-from ticketing.vocabulary import Category, Channel, Light, Rating, TicketState
+from ticketing.vocabulary import Category, Channel, Light, TicketState
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
-
-TicketAction = enum.StrEnum("TicketAction", {a.upper(): a for a in ACTIONS})  # type: ignore[misc]
-
-ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    Role.AGENT: frozenset({"close_direct", "dispatch", "note", "follow_up"}),
-    Role.DISPATCHER: frozenset({"dispatch", "close_direct", "escalate", "rule", "approve_extension",
-                                "deny_extension", "follow_up", "archive", "supervise", "note"}),
-    Role.HANDLER: frozenset({"sign", "return", "request_extension", "reply", "note"}),
-    Role.SUPERVISOR: frozenset({"supervise", "note"}),
-    Role.ADMIN: frozenset(ACTIONS),
-}
-LEAD_ONLY = frozenset({"sign", "return", "request_extension", "reply"})
 CLOSED = (TicketState.CLOSED, TicketState.ARCHIVED)
 
 
@@ -64,26 +53,17 @@ class TicketCreate(BaseModel):
     address: str = Field("", max_length=256)
     priority: int = Field(0, ge=0, le=3)
     callback_requested: bool = False
-    call_id: int | None = Field(None, ge=1, le=2**31 - 1, description="attach this call record (idempotent per call)")
+    call_id: int | None = Field(None, ge=1, le=2**31 - 1, description="attach this call record (one ticket per call)")
     draft_id: int | None = Field(None, ge=1, le=2**31 - 1, description="the ASR draft this ticket confirms")
     dispatch: bool = Field(False, description="route and dispatch at once by the routing decision")
     departments: list[str] = Field(default_factory=list, max_length=10,
                                    description="department types for routing, e.g. water_supply")
 
 
-class ActionRequest(BaseModel):
-    answer: str | None = Field(None, min_length=1, max_length=4000, description="close_direct, reply")
-    reason: str | None = Field(None, min_length=1, max_length=1000,
-                               description="return, escalate, deny_extension, request_extension, supervise")
-    text: str | None = Field(None, min_length=1, max_length=4000, description="note")
-    until: AwareDatetime | None = Field(None, description="request_extension: the new due date")
-    rating: Rating | None = Field(None, description="follow_up")
-    lead_unit_id: str | None = Field(None, max_length=48, description="dispatch/rule: overrides routing")
-    co_handler_ids: list[str] | None = Field(None, max_length=20)
-    departments: list[str] | None = Field(None, max_length=10, description="dispatch: routing input")
-
-    def params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+class AllowedActions(BaseModel):
+    ticket_id: int
+    state: TicketState
+    actions: list[str] = Field(description="what you may do to this ticket now: its state, your role and unit")
 
 
 class RoutingAdvice(BaseModel):
@@ -175,46 +155,25 @@ async def _stream(desk: Desk, query: Any, now: datetime) -> AsyncIterator[Ticket
             yield TicketView.of(ticket, now)
 
 
-@router.post("", response_model=TicketView, status_code=201,
-             responses={200: {"model": TicketView, "description": "the call was already attached to this ticket"},
-                        **responses(400, 404, 409, *AUTHED)})
-async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff, response: Response) -> TicketView:
+@router.post("", response_model=TicketView, status_code=201, responses=responses(400, 404, 409, *AUTHED))
+async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff) -> TicketView:
     """受理: create a ticket, e.g. from the screen pop's ASR draft with the agent's edits.
 
-    With `call_id`, the call record is attached; creating again for the same call returns the
-    ticket it is already attached to (200) instead of a second ticket."""
+    The ticket, the call record (`call_id`) and the draft (`draft_id`) are linked in one transaction.
+    A draft or call that already belongs to a ticket answers 409 with that ticket's `ticket_id` and
+    `ticket_number`, and nothing is created."""
     if body.call_id is not None:
         async with desk.sessions() as session:
-            call = await session.scalar(select(CallRecord).where(
+            call = await session.scalar(select(CallRecord.id).where(
                 CallRecord.id == body.call_id, call_scope(who, desk.settings.desk.supervision.queue_cities)))
         if call is None:
             raise HTTPException(404, "call not found")
-        if call.ticket_id is not None:
-            response.status_code = 200
-            return await desk.tickets.get(call.ticket_id)
-    if body.draft_id is not None:
-        async with desk.sessions() as session:
-            draft = await session.get(Draft, body.draft_id)
-        if draft is None:
-            raise HTTPException(404, "draft not found")
-        if draft.ticket_id is not None:
-            raise HTTPException(409, f"draft already confirmed as ticket {draft.ticket_id}")
     new = NewTicket(channel=body.channel, category=body.category, description=body.description,
                     caller_number=body.caller_number, caller_name=body.caller_name,
                     region_code=body.region_code, address=body.address, priority=body.priority,
                     callback_requested=body.callback_requested, departments=tuple(body.departments))
-    try:
-        view = await desk.tickets.create(new, who.username, dispatch=body.dispatch)
-    except ValueError as exc:  # InvalidAction, or routing refusing an unknown department type
-        raise HTTPException(400, str(exc)) from None
-    if body.call_id is not None or body.draft_id is not None:
-        async with desk.sessions.begin() as session:
-            if body.call_id is not None:
-                await session.execute(update(CallRecord).where(CallRecord.id == body.call_id,
-                                                               CallRecord.ticket_id.is_(None))
-                                      .values(ticket_id=view.id))
-            if body.draft_id is not None:
-                await session.execute(update(Draft).where(Draft.id == body.draft_id).values(ticket_id=view.id))
+    view = await desk.tickets.create(new, who.username, dispatch=body.dispatch, call_id=body.call_id,
+                                     draft_id=body.draft_id)
     await desk.audit.record(who.username, "ticket.create", "ticket", view.id, number=view.number,
                             call_id=body.call_id, draft_id=body.draft_id, dispatched=body.dispatch)
     return view
@@ -258,30 +217,39 @@ async def routing_advice(ticket_id: TicketId, desk: DeskDep, who: DeskStaff) -> 
                          suggested_departments=list(departments))
 
 
-@router.post("/{ticket_id}/actions/{action}", response_model=TicketView,
-             responses=responses(400, 404, 409, *AUTHED))
-async def act(ticket_id: TicketId, action: TicketAction, body: ActionRequest, desk: DeskDep,
-              who: Caller) -> TicketView:
-    """Apply one lifecycle action through the ticketing state machine.
-
-    sign/return/request_extension/reply are for the lead unit's handlers; a co-handling unit adds
-    notes. An action the ticket's state does not allow answers 409 listing the allowed ones."""
-    name = str(action.value)
+@router.get("/{ticket_id}/actions", response_model=AllowedActions, responses=responses(404, *AUTHED))
+async def my_actions(ticket_id: TicketId, desk: DeskDep, who: Caller) -> AllowedActions:
+    """The actions you may take on this ticket now (the buttons to show)."""
     ticket = await scoped_ticket(desk, who, ticket_id)
-    if name not in ROLE_ACTIONS[who.role]:
-        raise HTTPException(403, f"role {who.role.value} may not {name}; "
-                                 f"it may {', '.join(sorted(ROLE_ACTIONS[who.role]))}")
-    if who.role is Role.HANDLER and name in LEAD_ONLY and ticket.lead_unit_id != who.unit_id:
-        raise HTTPException(403, f"only the lead unit may {name}; co-handlers add notes")
-    params = body.params()
-    if name == "dispatch" and "departments" not in params and "lead_unit_id" not in params:
-        params["departments"] = [s.dept_type for s in desk.tickets.routing.suggest_departments(ticket.description)]
-    try:
-        view = await desk.tickets.act(ticket_id, name, who.username, **params)
-    except (InvalidAction, ValueError) as exc:
-        raise HTTPException(400, str(exc)) from None
-    await desk.audit.record(who.username, f"ticket.{name}", "ticket", ticket_id,
+    return AllowedActions(ticket_id=ticket.id, state=ticket.state, actions=actions_for(
+        ticket.state, who.role, unit_id=who.unit_id, lead_unit_id=ticket.lead_unit_id))
+
+
+async def act(ticket_id: int, action: Action, desk: Desk, who: Principal) -> TicketView:
+    """Apply one lifecycle action: scope (404), role and lead unit (403), then the state machine (409)."""
+    ticket = await scoped_ticket(desk, who, ticket_id)
+    authorize(type(action), who.role, unit_id=who.unit_id, lead_unit_id=ticket.lead_unit_id)
+    view = await desk.tickets.act(ticket_id, action, who.username)
+    await desk.audit.record(who.username, f"ticket.{action.name}", "ticket", ticket_id,
                             from_state=ticket.state.value, to_state=view.state.value)
     return view
 
 
+def _action_route(action: type[Action]) -> None:
+    async def route(ticket_id: TicketId, body: Action, desk: DeskDep, who: Caller) -> TicketView:
+        return await act(ticket_id, body, desk, who)
+
+    route.__annotations__["body"] = action  # FastAPI reads the body's model from the signature
+    roles = ", ".join(sorted(r.value for r in action.roles | {Role.ADMIN}))
+    lead = " (handlers of the lead unit only)" if action.lead_only else ""
+    states = ", ".join(s.value for s in TicketState if s in action.moves)
+    router.add_api_route(
+        f"/{{ticket_id}}/actions/{action.name}", route, methods=["POST"], response_model=TicketView,
+        responses=responses(400, 404, 409, *AUTHED), name=f"act_{action.name}",
+        summary=f"{action.name} {action.label}",
+        description=f"{inspect.cleandoc(action.__doc__ or '')}\n\nFrom: {states}. Who: {roles}{lead}.",
+    )
+
+
+for _action in ACTIONS.values():
+    _action_route(_action)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from agent_desk.cli.app import app, emit_json, settings
 from ticketing.db import make_engine, make_session_factory
+from ticketing.errors import RoutingError
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
 from ticketing.models import Region
 from ticketing.routing import RoutingRequest, RoutingTable
@@ -140,7 +141,7 @@ def route_explain(
                              tuple(region[1:]), caller_area)
     try:
         decision = table.route(request)
-    except ValueError as exc:
+    except RoutingError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     result = {"lead_unit_id": decision.lead_unit_id, "co_handler_ids": list(decision.co_handler_ids),

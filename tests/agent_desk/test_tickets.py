@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tests.agent_desk.conftest import XUANWU, DeskClient
+from ticketing.actions import ACTIONS
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, Ticket, utcnow
 from ticketing.vocabulary import Channel
 
@@ -106,7 +108,7 @@ async def test_return_needs_a_reason_and_co_handler_only_notes(client: DeskClien
     assert note.status_code == 200
     no_reason = await client.http.post(f"/api/tickets/{tid}/actions/return", json={},
                                        headers=client.auth("h_water"))
-    assert no_reason.status_code == 400
+    assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["loc"] == ["body", "reason"]
     returned = await client.http.post(f"/api/tickets/{tid}/actions/return", json={"reason": "非本单位职责"},
                                       headers=client.auth("h_water"))
     assert returned.json()["state"] == "returned"
@@ -114,7 +116,7 @@ async def test_return_needs_a_reason_and_co_handler_only_notes(client: DeskClien
     assert (await client.http.get("/api/inbox", headers=client.auth("h_water"))).json()["items"] == []
 
 
-async def test_create_from_draft_and_attach_call_is_idempotent(client: DeskClient) -> None:
+async def test_create_from_draft_and_attach_call(client: DeskClient) -> None:
     now = utcnow()
     async with client.desk.sessions.begin() as session:
         call = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000",
@@ -125,9 +127,17 @@ async def test_create_from_draft_and_attach_call_is_idempotent(client: DeskClien
                       category="help", region_code=XUANWU)
         session.add_all([call, draft])
     first = await create(client, call_id=call.id, draft_id=draft.id, description="玄武区停水（坐席已核实）")
-    again = await client.http.post("/api/tickets", json={"category": "help", "description": "dup",
-                                                          "call_id": call.id}, headers=client.auth("agent1"))
-    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    # One ticket per call and per draft: again answers 409 naming the ticket, so the desk can open it.
+    for link in ({"call_id": call.id}, {"draft_id": draft.id}):
+        again = await client.http.post("/api/tickets", json={"category": "help", "description": "dup", **link},
+                                       headers=client.auth("agent1"))
+        assert again.status_code == 409, again.text
+        assert (again.json()["ticket_id"], again.json()["ticket_number"]) == (first["id"], first["number"])
+    missing = await client.http.post("/api/tickets", json={"category": "help", "description": "x", "draft_id": 999},
+                                     headers=client.auth("agent1"))
+    assert missing.status_code == 404 and missing.json()["detail"] == "draft 999 not found"
+    listed = await client.http.get("/api/tickets", headers=client.auth("agent1"))
+    assert [t["id"] for t in listed.json()["items"]] == [first["id"]]
     attach = await client.http.post(f"/api/calls/{call.id}/attach", json={"ticket_id": first["id"]},
                                     headers=client.auth("agent1"))
     assert attach.status_code == 200 and attach.json()["ticket_id"] == first["id"]
@@ -261,3 +271,58 @@ async def test_history_exports_as_csv(client: DeskClient) -> None:
     lines = response.text.lstrip("\ufeff").strip().splitlines()
     assert lines[0].startswith("id,ticket_id,at,actor,action") and len(lines) == 3
     assert "回访前先核实" in lines[2]
+
+
+async def test_two_agents_confirming_one_draft_get_one_ticket_and_a_409(client: DeskClient) -> None:
+    async with client.desk.sessions.begin() as session:
+        draft = Draft(channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区停水了", category="help")
+        session.add(draft)
+    body = {"category": "help", "description": "玄武区停水了", "draft_id": draft.id}
+    answers = await asyncio.gather(*(client.http.post("/api/tickets", json=body, headers=client.auth(user))
+                                     for user in ("agent1", "agent2")))
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    made, refused = sorted(answers, key=lambda a: a.status_code)
+    assert refused.json()["ticket_number"] == made.json()["number"]
+    async with client.desk.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+async def test_each_action_is_a_route_with_its_payload_and_who_may_take_it(client: DeskClient) -> None:
+    spec = (await client.http.get("/openapi.json")).json()
+    for name, action in ACTIONS.items():
+        operation = spec["paths"][f"/api/tickets/{{ticket_id}}/actions/{name}"]["post"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{action.__name__}"}, name
+        assert all(role.value in operation["description"] for role in action.roles)
+    assert spec["components"]["schemas"]["Return"]["required"] == ["reason"]
+    unknown = await client.http.post("/api/tickets/1/actions/teleport", json={}, headers=client.auth("admin"))
+    assert unknown.status_code == 404
+
+
+async def test_the_caller_sees_exactly_the_actions_it_may_take(client: DeskClient) -> None:
+    ticket = await create(client)
+    tid = ticket["id"]
+    co_unit = f"dept:{XUANWU}:housing"
+    await client.http.post(f"/api/tickets/{tid}/actions/dispatch", json={"lead_unit_id": WATER_UNIT,
+                                                                        "co_handler_ids": [co_unit]},
+                           headers=client.auth("dispatcher"))
+    await client.add_handler("h_water", WATER_UNIT)
+    await client.add_handler("h_housing", co_unit)
+
+    async def actions(user: str) -> list[str]:
+        got = await client.http.get(f"/api/tickets/{tid}/actions", headers=client.auth(user))
+        assert got.status_code == 200, got.text
+        assert got.json()["state"] == "dispatched"
+        return got.json()["actions"]  # type: ignore[no-any-return]
+
+    assert await actions("h_water") == ["sign", "return", "note"]
+    assert await actions("h_housing") == ["note"]
+    assert await actions("agent1") == ["note"]
+    assert await actions("sup_nanjing") == ["supervise", "note"]
+    assert await actions("admin") == ["sign", "return", "supervise", "note"]
+    # Every action offered succeeds; one not offered is refused.
+    assert (await client.http.post(f"/api/tickets/{tid}/actions/sign", json={},
+                                   headers=client.auth("h_housing"))).status_code == 403
+    signed = await client.http.post(f"/api/tickets/{tid}/actions/sign", json={}, headers=client.auth("h_water"))
+    assert signed.status_code == 200
+    assert (await client.http.get(f"/api/tickets/{tid}/actions", headers=client.auth("agent2"))).status_code == 404

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from ticketing.drafts import DraftFields, DraftNotFound, DraftStore, NewDraft
+from ticketing.drafts import DraftFields, DraftStore, NewDraft
+from ticketing.errors import DraftNotFound
 from ticketing.models import DraftStatus, JobState, utcnow
 from ticketing.vocabulary import Channel
 

@@ -15,6 +15,7 @@ from tests.conftest import Database
 from tests.ivr.conftest import CATALOGUE, serving
 from tests.ivr.peer import Listen, Press, SimulatedChannel, Speak, Transcript, run_call
 from tests.ticketing.helpers import Clock, service, ticket_in
+from ticketing.actions import CloseDirect, Reply
 from ticketing.db import SessionFactory
 from ticketing.models import CallSurvey, Draft, DraftStatus, JobState, Ticket, TranscriptionJob
 from ticketing.service import TicketService
@@ -145,7 +146,7 @@ async def test_a_survey_the_ticket_cannot_take_yet_is_kept(db: Database) -> None
 async def test_survey_finds_the_ticket_through_the_calls_draft(db: Database) -> None:
     svc, backend, _ = backend_for(db, Clock())
     ticket_id = await ticket_in(svc, TicketState.ACCEPTED)
-    await svc.act(ticket_id, "close_direct", "agent:1", answer="已当场答复")
+    await svc.act(ticket_id, CloseDirect(answer="已当场答复"), "agent:1")
     async with db.sessions() as session, session.begin():
         draft = Draft(channel=Channel.PHONE, ticket_id=ticket_id, recording_path="/rec/a.wav")
         session.add(draft)
@@ -163,7 +164,7 @@ async def test_survey_finds_the_ticket_the_agent_attached_the_live_call_to(db: D
 
     svc, backend, _ = backend_for(db, Clock())
     ticket_id = await ticket_in(svc, TicketState.ACCEPTED)
-    await svc.act(ticket_id, "close_direct", "agent:1", answer="已当场答复")
+    await svc.act(ticket_id, CloseDirect(answer="已当场答复"), "agent:1")
     store = CallStore(db.sessions)
     await store.upsert({"server": "pbx0", "linkedid": CALL.linkedid, "final": False})
     await store.upsert({"server": "pbx1", "linkedid": CALL.linkedid, "final": True})
@@ -207,7 +208,7 @@ async def test_end_to_end_progress_report_and_survey(db: Database) -> None:
         draft = await session.get(Draft, draft_id)
     assert draft is not None and draft.recording_path == calls[0] == "/var/spool/asterisk/hotline/1795868652-16.wav"
 
-    await svc.act(ticket_id, "reply", "unit:1", answer="已处理")
+    await svc.act(ticket_id, Reply(answer="已处理"), "unit:1")
     survey = SimulatedChannel([Press("1")], variables={"HOTLINE_TICKET_ID": str(ticket_id)})
     await _call(app, "survey", survey)
     async with db.sessions() as session:

@@ -5,12 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from ticketing.actions import (
+    Action,
+    ApproveExtension,
+    Archive,
+    CloseDirect,
+    DenyExtension,
+    Dispatch,
+    Escalate,
+    FollowUp,
+    Note,
+    Reply,
+    RequestExtension,
+    Return,
+    Rule,
+    Sign,
+    Supervise,
+)
 from ticketing.db import SessionFactory
 from ticketing.routing import RoutingTable
 from ticketing.service import NewTicket, TicketService
 from ticketing.settings import CalendarSettings, SlaSettings
 from ticketing.sla import SlaPolicy
-from ticketing.vocabulary import Category, Channel, TicketState
+from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
 _ROUTING = RoutingTable.load()
 _POLICY = SlaPolicy.from_settings(CalendarSettings(), SlaSettings())
@@ -43,38 +60,35 @@ def new_ticket(**overrides: object) -> NewTicket:
     return NewTicket(**values)  # type: ignore[arg-type]
 
 
-# How to bring a fresh ticket into each state: a list of (action, params).
-PATHS: dict[TicketState, list[tuple[str, dict[str, object]]]] = {
+# How to bring a fresh ticket into each state.
+_SIGNED: list[Action] = [Dispatch(), Sign()]
+_REPLIED: list[Action] = [*_SIGNED, Reply(answer="已修复")]
+_RETURNED: list[Action] = [Dispatch(), Return(reason="不属于本单位职责")]
+PATHS: dict[TicketState, list[Action]] = {
     TicketState.ACCEPTED: [],
-    TicketState.DISPATCHED: [("dispatch", {})],
-    TicketState.RETURNED: [("dispatch", {}), ("return", {"reason": "不属于本单位职责"})],
-    TicketState.RULING: [("dispatch", {}), ("return", {"reason": "不属于本单位职责"}),
-                         ("escalate", {"reason": "职责争议"})],
-    TicketState.HANDLING: [("dispatch", {}), ("sign", {})],
-    TicketState.EXTENSION_REQUESTED: [("dispatch", {}), ("sign", {}),
-                                      ("request_extension", {"until": datetime(2027, 1, 20, tzinfo=UTC),
-                                                             "reason": "需协调多部门"})],
-    TicketState.REPLIED: [("dispatch", {}), ("sign", {}), ("reply", {"answer": "已修复"})],
-    TicketState.CLOSED: [("dispatch", {}), ("sign", {}), ("reply", {"answer": "已修复"}),
-                         ("follow_up", {"rating": "satisfied"})],
-    TicketState.ARCHIVED: [("dispatch", {}), ("sign", {}), ("reply", {"answer": "已修复"}),
-                           ("follow_up", {"rating": "satisfied"}), ("archive", {})],
+    TicketState.DISPATCHED: [Dispatch()],
+    TicketState.RETURNED: _RETURNED,
+    TicketState.RULING: [*_RETURNED, Escalate(reason="职责争议")],
+    TicketState.HANDLING: _SIGNED,
+    TicketState.EXTENSION_REQUESTED: [*_SIGNED, RequestExtension(until=datetime(2027, 1, 20, tzinfo=UTC),
+                                                                 reason="需协调多部门")],
+    TicketState.REPLIED: _REPLIED,
+    TicketState.CLOSED: [*_REPLIED, FollowUp(rating=Rating.SATISFIED)],
+    TicketState.ARCHIVED: [*_REPLIED, FollowUp(rating=Rating.SATISFIED), Archive()],
 }
 
-# Valid parameters for trying any action from any state.
-ACTION_PARAMS: dict[str, dict[str, object]] = {
-    "dispatch": {}, "close_direct": {"answer": "已答复"}, "sign": {}, "return": {"reason": "r"},
-    "escalate": {"reason": "r"}, "rule": {"lead_unit_id": "office:320106"},
-    "request_extension": {"until": datetime(2027, 3, 1, tzinfo=UTC), "reason": "r"},
-    "approve_extension": {}, "deny_extension": {"reason": "r"}, "reply": {"answer": "a"},
-    "follow_up": {"rating": "satisfied"}, "archive": {}, "supervise": {"reason": "r"},
-    "note": {"text": "t"},
-}
+# A valid instance of every action, for trying any action from any state.
+EVERY_ACTION: dict[str, Action] = {a.name: a for a in (
+    Dispatch(), CloseDirect(answer="已答复"), Sign(), Return(reason="r"), Escalate(reason="r"),
+    Rule(lead_unit_id="office:320106"), RequestExtension(until=datetime(2027, 3, 1, tzinfo=UTC), reason="r"),
+    ApproveExtension(), DenyExtension(reason="r"), Reply(answer="a"), FollowUp(rating=Rating.SATISFIED),
+    Archive(), Supervise(reason="r"), Note(text="t"),
+)}
 
 
 async def ticket_in(svc: TicketService, state: TicketState, **overrides: object) -> int:
     view = await svc.create(new_ticket(**overrides), "agent:test")
-    for action, params in PATHS[state]:
-        view = await svc.act(view.id, action, "tester", **params)
+    for action in PATHS[state]:
+        view = await svc.act(view.id, action, "tester")
     assert view.state is state
     return view.id

@@ -8,8 +8,9 @@ import pytest
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service
+from ticketing.actions import CloseDirect, FollowUp, Reply, Sign
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
-from ticketing.vocabulary import Category, Channel
+from ticketing.vocabulary import Category, Channel, Rating
 
 pytestmark = pytest.mark.anyio
 MONDAY_0900_CST = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -26,16 +27,16 @@ async def build(db: Database) -> Clock:
     direct = await svc.create(new_ticket(**xuzhou), "agent:2")
     working = await svc.create(new_ticket(**xuzhou), "agent:2", dispatch=True)
     clock.advance(hours=1)
-    await svc.act(on_time.id, "sign", "u")
-    await svc.act(direct.id, "close_direct", "agent:2", answer="已解答")
-    await svc.act(on_time.id, "reply", "u", answer="ok")
-    await svc.act(on_time.id, "follow_up", "a", rating="satisfied")
+    await svc.act(on_time.id, Sign(), "u")
+    await svc.act(direct.id, CloseDirect(answer="已解答"), "agent:2")
+    await svc.act(on_time.id, Reply(answer="ok"), "u")
+    await svc.act(on_time.id, FollowUp(rating=Rating.SATISFIED), "a")
     clock.advance(days=1)  # Tuesday: the unsigned ones are past 4 working hours
-    await svc.act(late.id, "sign", "u")
+    await svc.act(late.id, Sign(), "u")
     clock.advance(days=14)
-    await svc.act(late.id, "reply", "u", answer="late")
-    await svc.act(late.id, "follow_up", "a", rating="basically_satisfied")
-    await svc.act(working.id, "sign", "u")  # late, but now within its 5 working days
+    await svc.act(late.id, Reply(answer="late"), "u")
+    await svc.act(late.id, FollowUp(rating=Rating.BASICALLY_SATISFIED), "a")
+    await svc.act(working.id, Sign(), "u")  # late, but now within its 5 working days
     clock.advance(days=1)
     return clock
 

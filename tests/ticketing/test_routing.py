@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ticketing.errors import RoutingError
 from ticketing.models.region import RegionLevel
 from ticketing.routing import RoutingRequest, RoutingTable
 
@@ -46,9 +47,9 @@ def test_routing_table(request_: RoutingRequest, lead: str, co: tuple[str, ...],
 
 
 def test_unknown_codes_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="unknown region code '110101'"):
+    with pytest.raises(RoutingError, match="unknown region code '110101'"):
         TABLE.route(RoutingRequest("110101"))
-    with pytest.raises(ValueError, match="unknown department type 'spaceport'"):
+    with pytest.raises(RoutingError, match="unknown department type 'spaceport'"):
         TABLE.route(RoutingRequest("320106", departments=("spaceport",)))
 
 
@@ -64,7 +65,7 @@ def test_rules_are_data_an_operator_can_edit(tmp_path: Path) -> None:
 def test_a_bad_rule_file_is_refused_with_its_name(tmp_path: Path) -> None:
     bad = tmp_path / "routing.toml"
     bad.write_text('[[rules]]\nname = "x"\nwhen = "full_moon"\nlead = "city_unit"\nco = "none"\nexplain = ""\n')
-    with pytest.raises(ValueError, match="rule 'x': when = 'full_moon'"):
+    with pytest.raises(RoutingError, match="rule 'x': when = 'full_moon'"):
         RoutingTable.load(bad)
 
 

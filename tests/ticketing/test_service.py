@@ -6,10 +6,36 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service, ticket_in
-from ticketing.errors import ConcurrentUpdate, IllegalTransition, InvalidAction, TicketNotFound
+from ticketing.actions import (
+    ApproveExtension,
+    CloseDirect,
+    DenyExtension,
+    Dispatch,
+    Escalate,
+    FollowUp,
+    Reply,
+    RequestExtension,
+    Return,
+    Rule,
+    Sign,
+)
+from ticketing.db import make_session_factory
+from ticketing.errors import (
+    AlreadyLinked,
+    CallNotFound,
+    ConcurrentUpdate,
+    DraftNotFound,
+    IllegalTransition,
+    InvalidAction,
+    RoutingError,
+    TicketNotFound,
+)
+from ticketing.models import CallOutcome, CallRecord, Draft, Ticket, TicketEvent
 from ticketing.vocabulary import Channel, Light, Rating, TicketState
 
 pytestmark = pytest.mark.anyio
@@ -57,11 +83,11 @@ async def test_sign_off_then_resolution_deadline_and_lights(db: Database) -> Non
     view = await svc.create(new_ticket(), "agent:1", dispatch=True)
     clock.advance(hours=30)  # Tuesday 15:00 CST: past the 4 working hours
     assert (await svc.get(view.id)).light is Light.RED
-    signed = await svc.act(view.id, "sign", "unit:gulou")
+    signed = await svc.act(view.id, Sign(), "unit:gulou")
     assert signed.sign_light is Light.YELLOW
     assert signed.due_at is not None and signed.light is Light.NONE
-    replied = await svc.act(view.id, "reply", "unit:gulou", answer="已安排维修")
-    closed = await svc.act(view.id, "follow_up", "agent:2", rating=Rating.BASICALLY_SATISFIED)
+    replied = await svc.act(view.id, Reply(answer="已安排维修"), "unit:gulou")
+    closed = await svc.act(view.id, FollowUp(rating=Rating.BASICALLY_SATISFIED), "agent:2")
     assert replied.state is TicketState.REPLIED
     assert (closed.state, closed.light) == (TicketState.CLOSED, Light.GREEN)
 
@@ -72,8 +98,8 @@ async def test_late_reply_closes_yellow(db: Database) -> None:
     ticket_id = await ticket_in(svc, TicketState.HANDLING)
     clock.advance(days=20)
     assert (await svc.get(ticket_id)).light is Light.RED
-    await svc.act(ticket_id, "reply", "u", answer="晚了")
-    closed = await svc.act(ticket_id, "follow_up", "a", rating="satisfied")
+    await svc.act(ticket_id, Reply(answer="晚了"), "u")
+    closed = await svc.act(ticket_id, FollowUp(rating=Rating.SATISFIED), "a")
     assert closed.light is Light.YELLOW
 
 
@@ -84,52 +110,52 @@ async def test_extension_moves_the_due_date_and_must_come_before_the_deadline(db
     due = (await svc.get(ticket_id)).due_at
     assert due is not None
     with pytest.raises(InvalidAction, match="after the current due date"):
-        await svc.act(ticket_id, "request_extension", "u", until=due - timedelta(days=1), reason="x")
+        await svc.act(ticket_id, RequestExtension(until=due - timedelta(days=1), reason="x"), "u")
     until = due + timedelta(days=7)
-    await svc.act(ticket_id, "request_extension", "u", until=until.isoformat(), reason="需协调")
-    approved = await svc.act(ticket_id, "approve_extension", "dispatcher")
+    await svc.act(ticket_id, RequestExtension(until=until, reason="需协调"), "u")
+    approved = await svc.act(ticket_id, ApproveExtension(), "dispatcher")
     assert (approved.due_at, approved.extension_count, approved.state) == (until, 1, TicketState.HANDLING)
     clock.now = until + timedelta(hours=1)
     with pytest.raises(InvalidAction, match="before the deadline"):
-        await svc.act(ticket_id, "request_extension", "u", until=until + timedelta(days=9), reason="x")
+        await svc.act(ticket_id, RequestExtension(until=until + timedelta(days=9), reason="x"), "u")
 
 
 async def test_denied_extension_keeps_the_due_date(db: Database) -> None:
     svc = service(db.sessions)
     ticket_id = await ticket_in(svc, TicketState.EXTENSION_REQUESTED)
     before = await svc.get(ticket_id)
-    denied = await svc.act(ticket_id, "deny_extension", "dispatcher", reason="理由不充分")
+    denied = await svc.act(ticket_id, DenyExtension(reason="理由不充分"), "dispatcher")
     assert (denied.due_at, denied.extension_until, denied.state) == (before.due_at, None, TicketState.HANDLING)
 
 
 async def test_return_with_reason_then_ruling_redispatches(db: Database) -> None:
     svc = service(db.sessions)
     ticket_id = await ticket_in(svc, TicketState.DISPATCHED)
-    with pytest.raises(InvalidAction, match="missing reason"):
-        await svc.act(ticket_id, "return", "unit")
-    await svc.act(ticket_id, "return", "unit", reason="非本单位职责")
-    await svc.act(ticket_id, "escalate", "dispatcher", reason="双方争议")
-    ruled = await svc.act(ticket_id, "rule", "dispatcher", lead_unit_id="dept:320100:urban_management",
-                          co_handler_ids=["office:320106"])
+    with pytest.raises(ValidationError, match="reason"):
+        Return()  # type: ignore[call-arg]
+    await svc.act(ticket_id, Return(reason="非本单位职责"), "unit")
+    await svc.act(ticket_id, Escalate(reason="双方争议"), "dispatcher")
+    ruled = await svc.act(ticket_id, Rule(lead_unit_id="dept:320100:urban_management",
+                                          co_handler_ids=["office:320106"]), "dispatcher")
     assert (ruled.state, ruled.lead_unit_id, ruled.co_handler_ids) == (
         TicketState.DISPATCHED, "dept:320100:urban_management", ["office:320106"])
     with pytest.raises(IllegalTransition):
-        await svc.act(ruled.id, "escalate", "dispatcher", reason="x")
+        await svc.act(ruled.id, Escalate(reason="x"), "dispatcher")
 
 
 async def test_manual_dispatch_validates_units(db: Database) -> None:
     svc = service(db.sessions)
     ticket_id = await ticket_in(svc, TicketState.ACCEPTED)
     with pytest.raises(InvalidAction, match="unknown unit"):
-        await svc.act(ticket_id, "dispatch", "d", lead_unit_id="dept:999999:nothing")
+        await svc.act(ticket_id, Dispatch(lead_unit_id="dept:999999:nothing"), "d")
     with pytest.raises(InvalidAction, match="co-handler"):
-        await svc.act(ticket_id, "dispatch", "d", lead_unit_id="office:320106", co_handler_ids=["office:320106"])
+        await svc.act(ticket_id, Dispatch(lead_unit_id="office:320106", co_handler_ids=["office:320106"]), "d")
 
 
 async def test_unsatisfied_follow_up_redoes_the_work(db: Database) -> None:
     svc = service(db.sessions)
     ticket_id = await ticket_in(svc, TicketState.REPLIED)
-    redo = await svc.act(ticket_id, "follow_up", "agent", rating="unsatisfied")
+    redo = await svc.act(ticket_id, FollowUp(rating=Rating.UNSATISFIED), "agent")
     assert (redo.state, redo.redo_count, redo.replied_at, redo.rating) == (
         TicketState.HANDLING, 1, None, Rating.UNSATISFIED)
 
@@ -137,12 +163,12 @@ async def test_unsatisfied_follow_up_redoes_the_work(db: Database) -> None:
 async def test_direct_answer_closes_and_may_be_rated_once(db: Database) -> None:
     svc = service(db.sessions)
     view = await svc.create(new_ticket(), "agent")
-    closed = await svc.act(view.id, "close_direct", "agent", answer="公积金提取请携带身份证到窗口办理")
+    closed = await svc.act(view.id, CloseDirect(answer="公积金提取请携带身份证到窗口办理"), "agent")
     assert (closed.state, closed.light) == (TicketState.CLOSED, Light.GREEN)
-    rated = await svc.act(view.id, "follow_up", "ivr", rating="satisfied")
+    rated = await svc.act(view.id, FollowUp(rating=Rating.SATISFIED), "ivr")
     assert rated.rating is Rating.SATISFIED
     with pytest.raises(InvalidAction, match="already rated"):
-        await svc.act(view.id, "follow_up", "ivr", rating="satisfied")
+        await svc.act(view.id, FollowUp(rating=Rating.SATISFIED), "ivr")
 
 
 async def test_bad_input_gets_clear_errors(db: Database) -> None:
@@ -152,12 +178,16 @@ async def test_bad_input_gets_clear_errors(db: Database) -> None:
     with pytest.raises(InvalidAction, match="empty"):
         await svc.create(new_ticket(description="  "), "a")
     ticket_id = await ticket_in(svc, TicketState.ACCEPTED)
-    with pytest.raises(InvalidAction, match="unexpected"):
-        await svc.act(ticket_id, "sign", "u", colour="red")
+    with pytest.raises(ValidationError, match="colour"):
+        Sign(colour="red")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="reason"):
+        CloseDirect(answer="ok", reason="x")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="answer"):
+        CloseDirect(answer="   ")
     with pytest.raises(TicketNotFound):
-        await svc.act(987654, "sign", "u")
-    with pytest.raises(ValueError):
-        await svc.act(ticket_id, "close_direct", "u", answer="ok", reason="x")
+        await svc.act(987654, Sign(), "u")
+    with pytest.raises(RoutingError, match="unknown department type"):
+        await svc.act(ticket_id, Dispatch(departments=["spaceport"]), "u")
 
 
 async def test_callers_tickets_for_repeat_caller_detection(db: Database) -> None:
@@ -166,7 +196,7 @@ async def test_callers_tickets_for_repeat_caller_detection(db: Database) -> None
     old = await svc.create(new_ticket(caller_number="13900000001"), "a")
     clock.advance(days=10)
     recent = await svc.create(new_ticket(caller_number="13900000001"), "a")
-    await svc.act(recent.id, "close_direct", "a", answer="done")
+    await svc.act(recent.id, CloseDirect(answer="done"), "a")
     newest = await svc.create(new_ticket(caller_number="13900000001"), "a")
     since = clock.now - timedelta(days=7)
     assert [t.id for t in await svc.tickets_for_caller("13900000001", since=since)] == [newest.id, recent.id]
@@ -180,11 +210,9 @@ async def test_two_sign_offs_cannot_both_succeed(db: Database) -> None:
     ticket_id = await ticket_in(svc, TicketState.DISPATCHED)
     other_engine = db.target.engine()
     try:
-        from ticketing.db import make_session_factory
-
         svc2 = service(make_session_factory(other_engine))
         results = await asyncio.gather(
-            svc.act(ticket_id, "sign", "unit:a"), svc2.act(ticket_id, "sign", "unit:b"),
+            svc.act(ticket_id, Sign(), "unit:a"), svc2.act(ticket_id, Sign(), "unit:b"),
             return_exceptions=True,
         )
     finally:
@@ -195,3 +223,56 @@ async def test_two_sign_offs_cannot_both_succeed(db: Database) -> None:
     assert len(failures) == 1 and isinstance(failures[0], (ConcurrentUpdate, IllegalTransition)), failures
     signs = [e for e in await svc.history(ticket_id) if e.action == "sign"]
     assert len(signs) == 1
+
+
+async def _draft_and_call(db: Database) -> tuple[int, int]:
+    async with db.sessions.begin() as session:
+        draft = Draft(channel=Channel.PHONE, caller_number="13812345678", call_linkedid="1795868623.2")
+        call = CallRecord(server="pbx0", linkedid="1795868623.2", outcome=CallOutcome.ANSWERED)
+        session.add_all([draft, call])
+    return draft.id, call.id
+
+
+async def _count(db: Database, model: type[Ticket | TicketEvent]) -> int:
+    async with db.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_intake_links_its_draft_and_call_in_the_same_transaction(db: Database) -> None:
+    svc = service(db.sessions)
+    draft_id, call_id = await _draft_and_call(db)
+    view = await svc.create(new_ticket(), "agent:1", dispatch=True, draft_id=draft_id, call_id=call_id)
+    async with db.sessions() as session:
+        assert (await session.get(Draft, draft_id)).ticket_id == view.id  # type: ignore[union-attr]
+        assert (await session.get(CallRecord, call_id)).ticket_id == view.id  # type: ignore[union-attr]
+    # Either link already made: 409-worthy, naming the ticket; nothing else is written.
+    tickets, events = await _count(db, Ticket), await _count(db, TicketEvent)
+    for links in ({"draft_id": draft_id}, {"call_id": call_id}):
+        with pytest.raises(AlreadyLinked) as err:
+            await svc.create(new_ticket(), "agent:2", **links)
+        assert (err.value.ticket_id, err.value.ticket_number) == (view.id, view.number)
+        assert view.number in str(err.value)
+    with pytest.raises(DraftNotFound):
+        await svc.create(new_ticket(), "agent:2", draft_id=987654)
+    with pytest.raises(CallNotFound):
+        await svc.create(new_ticket(), "agent:2", draft_id=None, call_id=987654)
+    assert (await _count(db, Ticket), await _count(db, TicketEvent)) == (tickets, events)
+
+
+async def test_two_agents_confirming_one_draft_make_one_ticket(db: Database) -> None:
+    """Real concurrent transactions from two engines, as two API workers would have."""
+    draft_id, _ = await _draft_and_call(db)
+    other_engine = db.target.engine()
+    try:
+        services = (service(db.sessions), service(make_session_factory(other_engine)))
+        results = await asyncio.gather(*(svc.create(new_ticket(), f"agent:{n}", draft_id=draft_id)
+                                         for n, svc in enumerate(services)), return_exceptions=True)
+    finally:
+        await other_engine.dispose()
+    made = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(made) == 1 and len(refused) == 1, results
+    assert isinstance(refused[0], AlreadyLinked) and refused[0].ticket_number == made[0].number
+    assert await _count(db, Ticket) == 1
+    async with db.sessions() as session:
+        assert (await session.get(Draft, draft_id)).ticket_id == made[0].id  # type: ignore[union-attr]

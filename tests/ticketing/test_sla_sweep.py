@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, service, ticket_in
+from ticketing.actions import ApproveExtension, RequestExtension
 from ticketing.sweep import SWEEP_ACTOR, sweep_breaches
 from ticketing.vocabulary import TicketState
 
@@ -39,8 +40,8 @@ async def test_an_approved_extension_re_arms_the_resolution_breach(db: Database)
     assert due is not None
     from datetime import timedelta
 
-    await svc.act(ticket_id, "request_extension", "u", until=due + timedelta(days=3), reason="r")
-    await svc.act(ticket_id, "approve_extension", "d")
+    await svc.act(ticket_id, RequestExtension(until=due + timedelta(days=3), reason="r"), "u")
+    await svc.act(ticket_id, ApproveExtension(), "d")
     clock.now = due + timedelta(hours=1)
     assert await sweep_breaches(db.sessions, clock.now) == []
     clock.now = due + timedelta(days=4)
