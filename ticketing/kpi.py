@@ -1,13 +1,9 @@
-"""KPIs over tickets, computed in SQL (one GROUP BY, no rows loaded into Python).
+"""Ticket KPIs, computed in SQL (one GROUP BY, no rows loaded into Python).
 
-Definitions (DESIGN §3):
-- on-time sign-off rate = tickets signed by their sign-off deadline ÷ tickets signed;
-- on-time completion rate (按时办结率) = closed tickets answered by their due date ÷ closed tickets
-  ("answered" = the unit's 答复 or the agent's direct answer; see `ticketing.sla`);
-- satisfaction rate (满意率) = rated satisfied or basically satisfied ÷ rated;
-- lights: green = closed on time, yellow = closed late, red = open and overdue for sign-off or
-  resolution;
-- average handling time = mean of (closed_at − created_at) over closed tickets, in seconds.
+Each KPI is defined once, here: `TicketKpi`'s fields carry their definitions, which the API schema,
+the CLI and `docs/metrics.md` ("Ticket KPIs") show as they are. Per-ticket outcomes (on time or
+not, satisfied or not, when it turns red) come from `ticketing.outcomes`, which the ticket's own
+lights use too.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
@@ -50,42 +47,29 @@ class KpiFilter:
     created_by: str | None = None
 
 
-@dataclass(frozen=True)
-class TicketKpi:
-    key: str | None
-    total: int
-    signed: int
-    signed_on_time: int
-    closed: int
-    green: int
-    yellow: int
-    red: int
-    rated: int
-    satisfied: int
-    avg_handling_seconds: float | None
+class TicketKpi(BaseModel):
+    """Ticket KPIs over the tickets created in a period, overall or for one dimension value."""
 
-    @property
-    def on_time_sign_off_rate(self) -> float | None:
-        return _rate(self.signed_on_time, self.signed)
+    model_config = ConfigDict(frozen=True)
 
-    @property
-    def on_time_completion_rate(self) -> float | None:
-        return _rate(self.green, self.closed)
-
-    @property
-    def satisfaction_rate(self) -> float | None:
-        return _rate(self.satisfied, self.rated)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "key": self.key, "total": self.total, "signed": self.signed,
-            "signed_on_time": self.signed_on_time, "closed": self.closed, "green": self.green,
-            "yellow": self.yellow, "red": self.red, "rated": self.rated, "satisfied": self.satisfied,
-            "avg_handling_seconds": self.avg_handling_seconds,
-            "on_time_sign_off_rate": self.on_time_sign_off_rate,
-            "on_time_completion_rate": self.on_time_completion_rate,
-            "satisfaction_rate": self.satisfaction_rate,
-        }
+    key: str | None = Field(description="the dimension value (city code, unit id, day …); null: overall")
+    total: int = Field(title="tickets", description="tickets created in the period")
+    signed: int = Field(title="signed", description="tickets signed (签收) by their lead unit")
+    signed_on_time: int = Field(title="signed on time", description="signed by the sign-off deadline")
+    closed: int = Field(title="closed", description="tickets closed (办结) or archived")
+    green: int = Field(title="green", description="closed on time: answered (答复, or the agent's direct "
+                       "answer) by the due date")
+    yellow: int = Field(title="yellow", description="closed late: answered after the due date")
+    red: int = Field(title="red", description="open and overdue now, for sign-off or for resolution")
+    rated: int = Field(title="rated", description="tickets with a 回访 rating")
+    satisfied: int = Field(title="satisfied", description="rated satisfied (满意) or basically satisfied (基本满意)")
+    avg_handling_seconds: float | None = Field(
+        title="avg handling", description="mean of closed − created over closed tickets, in seconds")
+    on_time_sign_off_rate: float | None = Field(
+        title="on-time sign-off", description="签收及时率: signed_on_time ÷ signed")
+    on_time_completion_rate: float | None = Field(
+        title="on-time completion", description="按时办结率: green ÷ closed")
+    satisfaction_rate: float | None = Field(title="satisfaction", description="满意率: satisfied ÷ rated")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -189,10 +173,13 @@ _COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "red", "rat
 
 
 def _kpi(key: str | None, acc: dict[str, float]) -> TicketKpi:
+    signed, signed_on_time = int(acc["signed"]), int(acc["signed_on_time"])
     closed, green = int(acc["closed"]), int(acc["green"])
+    rated, satisfied = int(acc["rated"]), int(acc["satisfied"])
     return TicketKpi(
-        key=key, total=int(acc["total"]), signed=int(acc["signed"]),
-        signed_on_time=int(acc["signed_on_time"]), closed=closed, green=green, yellow=closed - green,
-        red=int(acc["red"]), rated=int(acc["rated"]), satisfied=int(acc["satisfied"]),
+        key=key, total=int(acc["total"]), signed=signed, signed_on_time=signed_on_time, closed=closed,
+        green=green, yellow=closed - green, red=int(acc["red"]), rated=rated, satisfied=satisfied,
         avg_handling_seconds=acc["handling"] / closed if closed else None,
+        on_time_sign_off_rate=_rate(signed_on_time, signed), on_time_completion_rate=_rate(green, closed),
+        satisfaction_rate=_rate(satisfied, rated),
     )

@@ -1,7 +1,7 @@
 """Supervisors: the live picture, today's and a period's KPIs, staffing advice, hot spots, abandoned calls.
 
-Metric definitions are those of DESIGN §3 (see `agent_desk.supervision.call_kpi` and
-`ticketing.kpi`). A city supervisor sees its city and counties, and the queues mapped to its city.
+Metric definitions: docs/metrics.md (ticket KPIs are `ticketing.kpi.TicketKpi`, served as they are).
+A city supervisor sees its city and counties, and the queues mapped to its city.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.call_kpi import CallDimension, call_kpis
 from agent_desk.supervision.erlang import required_agents
 from agent_desk.supervision.hotspots import hot_spots
-from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import CallOutcome, CallRecord, utcnow
 
 router = APIRouter(prefix="/api/supervisor", tags=["supervisors"])
@@ -49,23 +49,6 @@ class CallKpiRow(BaseModel):
     service_level2: float | None
     asa_seconds: float | None
     aht_seconds: float | None
-
-
-class TicketKpiRow(BaseModel):
-    key: str | None
-    total: int
-    signed: int
-    signed_on_time: int
-    closed: int
-    green: int
-    yellow: int
-    red: int
-    rated: int
-    satisfied: int
-    avg_handling_seconds: float | None
-    on_time_sign_off_rate: float | None
-    on_time_completion_rate: float | None
-    satisfaction_rate: float | None
 
 
 class StaffingAdvice(BaseModel):
@@ -100,7 +83,7 @@ class Dashboard(BaseModel):
 
     day_start: datetime
     calls: CallKpiRow
-    tickets: TicketKpiRow
+    tickets: TicketKpi
     live: LiveSnapshot
 
 
@@ -147,11 +130,10 @@ async def _call_rows(desk: Desk, who: Principal, since: datetime, until: datetim
 
 
 async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
-                       by: Dimension | None) -> list[TicketKpiRow]:
+                       by: Dimension | None) -> list[TicketKpi]:
     async with desk.sessions() as session:
-        rows = await ticket_kpis(session, now=utcnow(), by=by, where=_kpi_filter(who, since, until),
+        return await ticket_kpis(session, now=utcnow(), by=by, where=_kpi_filter(who, since, until),
                                  utc_offset_hours=_offset_hours(desk))
-    return [TicketKpiRow(**r.as_dict()) for r in rows]
 
 
 def _live(desk: Desk, who: Principal) -> LiveSnapshot:
@@ -174,13 +156,13 @@ async def dashboard(request: Request, desk: DeskDep, who: SupervisorCaller) -> D
     room of supervisors costs one query) and the live board."""
     since, until = _period(desk, None, None)
 
-    async def compute() -> tuple[CallKpiRow, TicketKpiRow]:
+    async def compute() -> tuple[CallKpiRow, TicketKpi]:
         calls = await _call_rows(desk, who, since, until, None)
         tickets = await _ticket_rows(desk, who, since, until, None)
         return calls[0], tickets[0]
 
     scope = ("all",) if who.sees_everything else (who.role.value, who.city_scope, who.unit_id, who.username)
-    cache: TtlCache[tuple[CallKpiRow, TicketKpiRow]] = request.app.state.dashboards
+    cache: TtlCache[tuple[CallKpiRow, TicketKpi]] = request.app.state.dashboards
     calls, tickets = await cache.get((since, *scope), compute)
     return Dashboard(day_start=since, calls=calls, tickets=tickets, live=_live(desk, who))
 
@@ -199,7 +181,7 @@ async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime |
     return Page[CallKpiRow](items=page, next_cursor=next_cursor)
 
 
-@router.get("/kpi/tickets", response_model=Page[TicketKpiRow],
+@router.get("/kpi/tickets", response_model=Page[TicketKpi],
             responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
 async def kpi_tickets(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
                       until: AwareDatetime | None = None, by: Dimension | None = None,
@@ -209,9 +191,9 @@ async def kpi_tickets(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime
     start, end = _period(desk, since, until)
     rows = await _ticket_rows(desk, who, start, end, by)
     if format == "csv":
-        return csv_response(TicketKpiRow, rows, "ticket-kpi")
+        return csv_response(TicketKpi, rows, "ticket-kpi")
     page, next_cursor = _page(rows, cursor, limit)
-    return Page[TicketKpiRow](items=page, next_cursor=next_cursor)
+    return Page[TicketKpi](items=page, next_cursor=next_cursor)
 
 
 @router.get("/staffing", response_model=StaffingAdvice, responses=responses(*AUTHED))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from agent_desk.cli.app import app, emit_json, settings
 from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import RoutingError
-from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import Region
 from ticketing.routing import RoutingRequest, RoutingTable
 from ticketing.sla import SlaPolicy
@@ -168,32 +168,35 @@ def kpi_tickets(
     if since and len(since) == 10:
         start = _parse_instant(datetime.combine(date.fromisoformat(since), time()).isoformat(), tz)
 
-    async def load() -> list[dict[str, object]]:
+    async def load() -> list[TicketKpi]:
         engine = make_engine(config.db.url)
         try:
             async with make_session_factory(engine)() as session:
-                rows = await ticket_kpis(session, now=datetime.now(UTC), by=by, where=KpiFilter(since=start))
-                return [row.as_dict() for row in rows]
+                return await ticket_kpis(session, now=datetime.now(UTC), by=by, where=KpiFilter(since=start))
         finally:
             await engine.dispose()
 
     rows = asyncio.run(load())
     if json:
-        emit_json(rows)
+        emit_json([row.model_dump() for row in rows])
         return
-    table = Table("key", "tickets", "on-time sign-off", "on-time completion", "satisfaction",
-                  "green", "yellow", "red", "avg handling")
+    # The columns are the KPIs' own fields, titled as `TicketKpi` defines them.
+    table = Table("key", *(field.title or name for name, field in _SHOWN.items()))
     for row in rows:
-        table.add_row(str(row["key"] or "all"), str(row["total"]), _pct(row["on_time_sign_off_rate"]),
-                      _pct(row["on_time_completion_rate"]), _pct(row["satisfaction_rate"]),
-                      str(row["green"]), str(row["yellow"]), str(row["red"]),
-                      _hours(row["avg_handling_seconds"]))
+        table.add_row(row.key or "all", *(_cell(name, getattr(row, name)) for name in _SHOWN))
     Console().print(table)
 
 
-def _pct(value: object) -> str:
-    return "-" if value is None else f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+_SHOWN = {name: TicketKpi.model_fields[name] for name in (
+    "total", "on_time_sign_off_rate", "on_time_completion_rate", "satisfaction_rate", "green", "yellow", "red",
+    "avg_handling_seconds")}
 
 
-def _hours(value: object) -> str:
-    return "-" if value is None else f"{float(value) / 3600:.1f} h"  # type: ignore[arg-type]
+def _cell(name: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if name.endswith("_rate"):
+        return f"{value * 100:.1f}%"
+    if name.endswith("_seconds"):
+        return f"{value / 3600:.1f} h"
+    return str(value)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service
 from ticketing.actions import CloseDirect, FollowUp, Reply, Sign
-from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.vocabulary import Category, Channel, Rating
 
 pytestmark = pytest.mark.anyio
@@ -83,3 +84,13 @@ async def test_breakdowns_by_category_unit_and_local_day(db: Database) -> None:
     assert by_unit == {None: 1, "office:320106": 3, "office:320311": 1}
     assert by_day == {"2026-11-23": 5}  # 09:00 local
     assert by_hour == {"2026-11-23T09:00": 5}
+
+
+def test_docs_state_each_kpi_as_the_code_defines_it() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text("utf-8")
+    section = text.split("## Ticket KPIs", 1)[1].split("\n## ", 1)[0]
+    rows = {cells[0].strip("` "): (cells[1].strip(), cells[2].strip())
+            for line in section.splitlines() if line.startswith("| `")
+            for cells in [line.strip("|").split(" | ")]}
+    fields = {name: (f.title, f.description) for name, f in TicketKpi.model_fields.items() if name != "key"}
+    assert rows == fields
