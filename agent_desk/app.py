@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         app.state.settings = settings
         app.state.sessions = sessions
         app.state.desk = desk
-        app.state.city_lights = wallboard.CityLightsCache()
+        app.state.city_lights = TtlCache(wallboard.CITY_LIGHTS_TTL)
         app.state.dashboards = TtlCache(supervisor.DASHBOARD_TTL)
         async with AsyncExitStack() as stack:
             if own_engine:

@@ -8,7 +8,6 @@ Caller numbers are masked: the board is meant for a wall, where anyone can read 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib.resources import files
@@ -22,6 +21,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import DeskDep
 from agent_desk.desk import Desk
+from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.hotspots import hot_spots
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
 from ticketing.models import utcnow
@@ -92,20 +92,12 @@ def mask(number: str | None) -> str:
     return number[:3] + "*" * max(0, len(number) - 7) + number[-4:] if len(number) > 7 else number[:-2] + "**"
 
 
-class CityLightsCache:
-    """Ticket lights per city and hot-spot alerts, recomputed at most every CITY_LIGHTS_TTL seconds."""
+# Ticket lights per city and hot-spot alerts: cached for CITY_LIGHTS_TTL seconds (`app.state.city_lights`).
+CityPanels = tuple[list[CityLights], list[HotSpotAlert]]
 
-    def __init__(self) -> None:
-        self._at = 0.0
-        self._value: tuple[list[CityLights], list[HotSpotAlert]] = ([], [])
-        self._lock = asyncio.Lock()
 
-    async def get(self, desk: Desk) -> tuple[list[CityLights], list[HotSpotAlert]]:
-        async with self._lock:
-            if time.monotonic() - self._at > CITY_LIGHTS_TTL:
-                self._value = (await _city_lights(desk), await _hot_spots(desk))
-                self._at = time.monotonic()
-            return self._value
+async def _city_panels(desk: Desk) -> CityPanels:
+    return await _city_lights(desk), await _hot_spots(desk)
 
 
 async def _hot_spots(desk: Desk) -> list[HotSpotAlert]:
@@ -141,10 +133,10 @@ async def _city_lights(desk: Desk) -> list[CityLights]:
     return result
 
 
-async def wallboard_snapshot(desk: Desk, cities: CityLightsCache) -> WallboardSnapshot:
+async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> WallboardSnapshot:
     live = desk.board.snapshot()
     sup = desk.settings.desk.supervision
-    lights, alerts = await cities.get(desk)
+    lights, alerts = await cities.get("all", lambda: _city_panels(desk))
 
     def board(q: object) -> BoardQueue:
         return BoardQueue.model_validate(q, from_attributes=True)
@@ -174,7 +166,7 @@ async def snapshot(request: Request, desk: DeskDep) -> WallboardSnapshot:
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                              "description": "`snapshot` events carrying a WallboardSnapshot"}})
 async def stream(request: Request, desk: DeskDep) -> EventSourceResponse:
-    cities: CityLightsCache = request.app.state.city_lights
+    cities: TtlCache[CityPanels] = request.app.state.city_lights
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async with desk.board.changes.listen() as changes:

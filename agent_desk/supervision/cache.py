@@ -1,4 +1,4 @@
-"""A small single-flight TTL cache: many supervisors opening the KPI page at once cost one query."""
+"""A small single-flight TTL cache: many supervisors opening the KPI page, or many wallboards, cost one query."""
 
 from __future__ import annotations
 
