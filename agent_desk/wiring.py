@@ -152,7 +152,8 @@ async def asr_and_ivr_part(desk: Desk) -> Stop:
             asr_service = AsrService.build(desk.sessions, settings.asr.model_copy(update={"workers": 0}),
                                            routing=desk.tickets.routing)
         backend = TicketingBackend(desk.tickets, desk.sessions, recording_submitter(asr_service.submit_recording))
-        ivr = IvrService(settings.ivr, backend, wait_estimator=_estimated_wait(desk.board))
+        ivr = IvrService(settings.ivr, backend, tz=desk.tickets.sla.worktime.tz,
+                         wait_estimator=_estimated_wait(desk.board))
         await ivr.start()
         stops.append(ivr.stop)
 

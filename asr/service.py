@@ -1,6 +1,6 @@
 """What the composition root wires: recording intake, the worker pool, and draft notifications.
 
-    asr = AsrService.build(sessions, settings.asr, on_draft=desk.push_draft)
+    asr = AsrService.build(sessions, settings.asr, routing=tickets.routing, on_draft=desk.push_draft)
     ivr = IvrServer(..., submit_recording=asr.submit_recording)
     # lifespan: await asr.start() ... await asr.stop()
 
@@ -50,11 +50,12 @@ class AsrService:
 
     @classmethod
     def build(cls, sessions: SessionFactory, settings: AsrSettings, *,
-              on_draft: DraftListener | None = None, engine: Engine | None = None,
-              routing: RoutingTable | None = None, name: str | None = None) -> AsrService:
+              routing: RoutingTable, on_draft: DraftListener | None = None, engine: Engine | None = None,
+              name: str | None = None) -> AsrService:
+        """`routing` is the ticketing core's table: its province's places are the ones resolved."""
         drafts = DraftStore(sessions)
         extractor = Extractor.build(rules_path=settings.rules_path,
-                                    province_code=settings.province_code, routing=routing)
+                                    province_code=routing.province_code, routing=routing)
         if engine is None and settings.workers > 0:
             engine = make_engine(settings)
         workers = (TranscriptionWorkers(drafts, engine, extractor, settings, on_draft=on_draft,

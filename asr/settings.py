@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AsrSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # e.g. a `province_code` from older configs: say so, don't ignore it
+
     model_dir: Path | None = Field(
         None, description="a Vosk model directory, e.g. /opt/vosk/vosk-model-small-cn-0.22")
     workers: int = Field(1, ge=0, le=64, description="recognition workers; 0 = only queue jobs")
@@ -31,4 +33,3 @@ class AsrSettings(BaseModel):
     job_timeout_s: float = Field(900.0, gt=0, description="a recognition running longer fails")
     rules_path: Path | None = Field(
         None, description="category rules TOML; default: the rules shipped in asr/data")
-    province_code: str = Field("320000", min_length=6, max_length=6)

@@ -33,6 +33,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -167,10 +168,11 @@ async def serve_and_measure(args: argparse.Namespace) -> dict[str, float]:
     from ivr.prompts import load_catalogue
     from ivr.server import FastAgiServer
     from ivr.settings import IvrSettings
+    from ticketing.settings import CalendarSettings
 
     samples: list[float] = []
     instrument(samples)
-    app = IvrApp(Backend(), IvrSettings(), prompts=load_catalogue())
+    app = IvrApp(Backend(), IvrSettings(), prompts=load_catalogue(), tz=ZoneInfo(CalendarSettings().timezone))
     server = FastAgiServer(app.route, port=0)
     gc.freeze()  # start-up objects out of the collector's way, as a long-running server should
     cpu_started = time.process_time()

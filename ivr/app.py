@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ivr.backend import IvrBackend, WaitEstimator
 from ivr.channel import AgiChannel
@@ -70,10 +71,11 @@ class IvrApp:
         settings: IvrSettings,
         *,
         prompts: PromptCatalogue | None = None,
+        tz: ZoneInfo,
         clock: Callable[[], datetime] = utcnow,
         wait_estimator: WaitEstimator | None = None,
     ) -> None:
-        self.deps = Deps(backend, settings, prompts or catalogue_from_settings(settings.prompts), clock,
+        self.deps = Deps(backend, settings, prompts or catalogue_from_settings(settings.prompts), clock, tz,
                          wait_estimator)
 
     def route(self, env: AgiEnvironment) -> Callable[[AgiChannel], Awaitable[None]]:

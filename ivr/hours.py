@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from ivr.settings import ServiceHours
 
 
-def is_open(hours: ServiceHours, now: datetime) -> bool:
-    """True inside any window (local time). No windows: always open (7×24)."""
+def is_open(hours: ServiceHours, now: datetime, tz: ZoneInfo) -> bool:
+    """True inside any window (local time in `tz`). No windows: always open (7×24)."""
     if not hours.windows:
         return True
-    local = now.astimezone(ZoneInfo(hours.timezone))
+    local = now.astimezone(tz)
     day, clock = local.isoweekday(), local.time().replace(tzinfo=None)
     for window in hours.windows:
         if day in window.days and _inside(clock, window.start, window.end):

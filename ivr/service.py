@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ivr.app import IvrApp
 from ivr.backend import IvrBackend, WaitEstimator
@@ -25,13 +26,15 @@ class IvrService:
         settings: IvrSettings,
         backend: IvrBackend,
         *,
+        tz: ZoneInfo,
         clock: Callable[[], datetime] = utcnow,
         wait_estimator: WaitEstimator | None = None,
         observer: CommandObserver | None = None,
     ) -> None:
         self.settings = settings
         self.prompts = catalogue_from_settings(settings.prompts)
-        self.app = IvrApp(backend, settings, prompts=self.prompts, clock=clock, wait_estimator=wait_estimator)
+        self.app = IvrApp(backend, settings, prompts=self.prompts, tz=tz, clock=clock,
+                          wait_estimator=wait_estimator)
         self.server = FastAgiServer(
             self.app.route, host=settings.host, port=settings.port,
             environment_timeout=settings.environment_timeout_seconds,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class ServiceWindow(BaseModel):
@@ -24,9 +24,10 @@ class ServiceWindow(BaseModel):
 
 
 class ServiceHours(BaseModel):
-    """When agents answer. No windows means 7×24 (the default). Outside them callers leave a message."""
+    """When agents answer, in local time (`ticketing.calendar.timezone`). No windows means 7×24 (the
+    default). Outside them callers leave a message."""
 
-    timezone: str = "Asia/Shanghai"
+    model_config = ConfigDict(extra="forbid")  # e.g. a `timezone` from older configs: say so, don't ignore it
     windows: list[ServiceWindow] = Field(default_factory=list)
     description: str = Field(default="全天二十四小时", description="how the greeting states the hours ({hours})")
 

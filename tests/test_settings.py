@@ -37,3 +37,14 @@ def test_the_cli_stops_with_the_setting_name(monkeypatch: pytest.MonkeyPatch, tm
     result = CliRunner().invoke(app, ["sla", "due", "--from", "2026-11-30T09:00", "--hours", "1"])
     assert result.exit_code == 2
     assert "ticketing.sla.sign_off_hours" in result.output
+
+
+@pytest.mark.parametrize(("overrides", "name"), [
+    ({"ivr": {"hours": {"timezone": "UTC"}}}, "ivr.hours.timezone"),
+    ({"asr": {"province_code": "110000"}}, "asr.province_code"),
+])
+def test_one_setting_per_concept_and_a_removed_copy_is_refused(overrides: dict[str, object], name: str) -> None:
+    """The time zone is `ticketing.calendar.timezone` and the province `ticketing.province_code`; the
+    adapters' old copies are named as errors, not silently ignored."""
+    with pytest.raises(SettingsError, match=name.replace(".", r"\.")):
+        load_settings(**overrides)

@@ -26,7 +26,7 @@ _err = Console(stderr=True)
 def _extractor() -> Extractor:
     config = settings()
     return Extractor.build(rules_path=config.asr.rules_path,
-                           province_code=config.asr.province_code)
+                           province_code=config.ticketing.province_code)
 
 
 def _print_fields(extraction: Extraction) -> None:

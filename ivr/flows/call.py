@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from ivr import variables as var
 from ivr.backend import CallInfo, IvrBackend, WaitEstimator
@@ -28,6 +29,7 @@ class Deps:
     settings: IvrSettings
     prompts: PromptCatalogue
     clock: Callable[[], datetime]
+    tz: ZoneInfo  # local time: service hours, dates read to callers
     wait_estimator: WaitEstimator | None = None
 
 

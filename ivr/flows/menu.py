@@ -14,7 +14,7 @@ async def hotline(call: Call, *, check_hours: bool = True) -> None:
     """The 12345 line: greeting, after-hours message, menu, then report/progress/enterprise/agent."""
     await call.channel.answer()
     menu = call.settings.menu
-    open_now = not check_hours or is_open(call.settings.hours, call.deps.clock())
+    open_now = not check_hours or is_open(call.settings.hours, call.deps.clock(), call.deps.tz)
     call.step("greeting")
     keys = menu.report + menu.progress + menu.enterprise + menu.agent
     greeting = await call.play("greeting", keys if open_now else "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from zoneinfo import ZoneInfo
 
 from ivr import variables as var
 from ivr.backend import TicketProgress
@@ -69,7 +68,7 @@ async def read_back(call: Call, ticket: TicketProgress) -> None:
     await call.channel.say_digits(ticket.digits)
     await call.play(f"state-{ticket.state.value}")
     if ticket.due_at is not None and ticket.state in OPEN_STATES:
-        due = ticket.due_at.astimezone(ZoneInfo(call.settings.hours.timezone))
+        due = ticket.due_at.astimezone(call.deps.tz)
         await call.play("progress-due")
         await call.channel.say_number(due.month)
         await call.play("month")

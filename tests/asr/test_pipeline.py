@@ -17,8 +17,10 @@ from asr.service import AsrService
 from asr.settings import AsrSettings
 from ticketing.drafts import DraftView
 from ticketing.models import DraftStatus, JobState
+from ticketing.routing import RoutingTable
 
 pytestmark = [pytest.mark.anyio, pytest.mark.vosk, pytest.mark.slow]
+ROUTING = RoutingTable.load()
 
 SPEECH = ["slin8k.wav", "ulaw8k.wav", "alaw8k.wav", "speech.ulaw", "stereo.mp3", "stereo.m4a",
           "speech.wav", "three_sentences.wav"]
@@ -44,7 +46,7 @@ async def test_two_vosk_worker_processes_turn_recordings_into_drafts(
 
     settings = AsrSettings(model_dir=model_dir, workers=2, poll_s=0.05, lease_s=30,
                            retry_backoff_s=0, max_attempts=3)
-    asr = AsrService.build(sqlite_db.sessions, settings, on_draft=on_draft)
+    asr = AsrService.build(sqlite_db.sessions, settings, on_draft=on_draft, routing=ROUTING)
     await asr.start()
     try:
         pids = asr.workers.engine.worker_pids()  # type: ignore[union-attr]
@@ -125,7 +127,7 @@ async def test_the_thread_engine_shares_one_model_between_two_recognizers(
         ready[view.id] = view
 
     settings = AsrSettings(model_dir=model_dir, workers=2, engine="threads", poll_s=0.05)
-    asr = AsrService.build(sqlite_db.sessions, settings, on_draft=on_draft)
+    asr = AsrService.build(sqlite_db.sessions, settings, on_draft=on_draft, routing=ROUTING)
     await asr.start()
     try:
         ids = [await asr.submit_recording(audio_dir / name)

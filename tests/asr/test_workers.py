@@ -17,6 +17,7 @@ from asr.settings import AsrSettings
 from asr.workers import TranscriptionWorkers
 from ticketing.drafts import DraftStore, DraftView, NewDraft
 from ticketing.models import DraftStatus, JobState, utcnow
+from ticketing.routing import RoutingTable
 
 from .fakes import FakeEngine, recognition
 
@@ -166,7 +167,8 @@ async def test_two_worker_pools_share_the_queue_without_loss_or_duplication(db, 
         ready.append(view.id)
 
     engines = [FakeEngine(lambda p, n: recognition(TEXT), delay=0.02) for _ in range(2)]
-    pools = [AsrService.build(db.sessions, _settings(), engine=engine, on_draft=on_draft,
+    routing = RoutingTable.load()
+    pools = [AsrService.build(db.sessions, _settings(), engine=engine, on_draft=on_draft, routing=routing,
                               name=f"host{n}") for n, engine in enumerate(engines)]
     for pool in pools:
         await pool.start()

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,9 +16,11 @@ from ivr.prompts import load_catalogue
 from ivr.server import FastAgiServer
 from ivr.settings import IvrSettings
 from tests.ivr.peer import PeerLog, SimulatedChannel, Transcript, run_call
+from ticketing.settings import CalendarSettings
 from ticketing.vocabulary import TicketState
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)  # Saturday 10:00 in Shanghai
+LOCAL = ZoneInfo(CalendarSettings().timezone)  # the product's default time zone
 
 
 @dataclass
@@ -94,7 +97,7 @@ class Harness:
     wait_estimator: WaitEstimator | None = None
 
     def app(self) -> IvrApp:
-        return IvrApp(self.backend, self.settings, prompts=CATALOGUE, clock=self.clock,
+        return IvrApp(self.backend, self.settings, prompts=CATALOGUE, tz=LOCAL, clock=self.clock,
                       wait_estimator=self.wait_estimator)
 
     async def call(self, script: str, channel: SimulatedChannel, **env: str) -> PeerLog:

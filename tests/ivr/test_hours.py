@@ -1,4 +1,4 @@
-"""Service hours in local time (Asia/Shanghai by default)."""
+"""Service hours in local time (the product's time zone, Asia/Shanghai by default)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from ivr.hours import is_open
 from ivr.settings import ServiceHours, ServiceWindow
+from tests.ivr.conftest import LOCAL
 
 WEEKDAYS_8_TO_18 = ServiceHours(windows=[ServiceWindow(days=[1, 2, 3, 4, 5], start=time(8), end=time(18))])
 NIGHT_SHIFT = ServiceHours(windows=[ServiceWindow(days=[6], start=time(22), end=time(6))])
@@ -27,7 +28,7 @@ UNTIL_MIDNIGHT = ServiceHours(windows=[ServiceWindow(days=[7], start=time(20), e
     (UNTIL_MIDNIGHT, datetime(2026, 11, 29, 11, 0, tzinfo=UTC), False),  # Sun 19:00 CST
 ])
 def test_is_open(hours: ServiceHours, utc: datetime, expected: bool) -> None:
-    assert is_open(hours, utc) is expected
+    assert is_open(hours, utc, LOCAL) is expected
 
 
 def test_bad_weekdays_are_refused() -> None:

@@ -85,12 +85,12 @@ def test_service_reports_missing_prompts_when_it_starts(tmp_path: Path, caplog: 
     import asyncio
 
     from ivr.service import IvrService
-    from tests.ivr.conftest import MemoryBackend
+    from tests.ivr.conftest import LOCAL, MemoryBackend
 
     settings = IvrSettings.model_validate({"port": 0, "prompts": {"sounds_dir": str(tmp_path)}})
 
     async def run() -> list[str]:
-        service = IvrService(settings, MemoryBackend())
+        service = IvrService(settings, MemoryBackend(), tz=LOCAL)
         await service.start()
         await service.stop()
         return service.missing_prompts

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ivr.app import IvrApp
 from ivr.settings import IvrSettings
-from tests.ivr.conftest import CATALOGUE, MemoryBackend, handling_ticket, serving
+from tests.ivr.conftest import CATALOGUE, LOCAL, MemoryBackend, handling_ticket, serving
 from tests.ivr.peer import DEAD_ALLOWED, Transcript, check_command, run_call
 
 TRANSCRIPTS = ["agi/fastagi_session", "agi/fastagi_session_en", "agi/call_answered_quick_ivr",
@@ -32,7 +32,7 @@ SESSION = Transcript.load("agi/fastagi_session")
 async def _run(script: str, replies: list[bytes]) -> tuple[list[str], int]:
     backend = MemoryBackend()
     backend.tickets["20261128000123"] = handling_ticket()
-    app = IvrApp(backend, IvrSettings(), prompts=CATALOGUE)
+    app = IvrApp(backend, IvrSettings(), prompts=CATALOGUE, tz=LOCAL)
     pending = list(replies)
     dead = False
     after_dead: list[str] = []
@@ -76,7 +76,7 @@ def test_keys_typed_ahead_of_the_menu_answer_the_next_question() -> None:
     """A reply with the menu key and the ticket digits together (as a replay may send it)."""
     backend = MemoryBackend()
     backend.tickets["20261128000123"] = handling_ticket()
-    app = IvrApp(backend, IvrSettings(), prompts=CATALOGUE)
+    app = IvrApp(backend, IvrSettings(), prompts=CATALOGUE, tz=LOCAL)
     replies = iter([b"200 result=0\n", b"200 result=0 endpos=3404\n", b"200 result=220261128000123\n"])
     commands: list[str] = []
 

@@ -12,7 +12,7 @@ from ivr.backend import CallInfo, RecordedAudio, SurveyAnswer
 from ivr.settings import IvrSettings
 from ivr.ticketing_backend import TicketingBackend, recording_submitter
 from tests.conftest import Database
-from tests.ivr.conftest import CATALOGUE, serving
+from tests.ivr.conftest import CATALOGUE, LOCAL, serving
 from tests.ivr.peer import Listen, Press, SimulatedChannel, Speak, Transcript, run_call
 from tests.ticketing.helpers import Clock, service, ticket_in
 from ticketing.actions import CloseDirect, Reply
@@ -189,7 +189,7 @@ async def _call(app: IvrApp, script: str, channel: SimulatedChannel) -> None:
 async def test_end_to_end_progress_report_and_survey(db: Database) -> None:
     clock = Clock()
     svc, backend, calls = backend_for(db, clock)
-    app = IvrApp(backend, IvrSettings(server_name="pbx0"), prompts=CATALOGUE, clock=clock)
+    app = IvrApp(backend, IvrSettings(server_name="pbx0"), prompts=CATALOGUE, tz=LOCAL, clock=clock)
     ticket_id = await ticket_in(svc, TicketState.HANDLING)
     view = await svc.get(ticket_id)
     assert view.due_at is not None
