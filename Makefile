@@ -31,10 +31,11 @@ run: install
 	$(HOTLINE) seed --demo-users
 	$(HOTLINE) serve
 
-## Import rules (docs/architecture.md), lint and types.
+## Import rules (docs/architecture.md), lint, dead code (vulture, pyproject's [tool.vulture]) and types.
 lint: install-dev
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/vulture
 	$(BIN)/mypy ticketing ami ivr asr agent_desk
 
 test: install-dev system-deps lint

@@ -24,8 +24,6 @@ from ticketing.vocabulary import (
     TicketState,
 )
 
-OUTCOME_COLUMNS = ("sign_ok", "close_ok", "satisfied", "handling_seconds", "red_after")
-
 
 def outcomes(
     *,

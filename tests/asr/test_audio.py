@@ -23,11 +23,6 @@ def _pydub(path: Path) -> AudioSegment:
         return AudioSegment.from_file(handle, format="wav" if path.suffix == ".wav" else None)
 
 
-def _load(path: Path, **kwargs: float) -> object:
-    return load_audio(path, sample_rate=RATE, max_duration_s=kwargs.pop("max_duration_s", 600),
-                      **kwargs)
-
-
 @pytest.mark.parametrize("name, codec, rate", [
     ("speech.wav", "pcm_s16le", 22050),
     ("slin8k.wav", "pcm_s16le", 8000),

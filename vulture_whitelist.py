@@ -1,0 +1,46 @@
+"""Names vulture cannot see used (`make lint` runs vulture with pyproject's [tool.vulture]).
+
+Never executed. Each group says who uses the names. A name that is really unused is deleted, not
+listed here; the last group is the exception: findings in code another change is rewriting now.
+"""
+
+# Response and settings models: pydantic and dataclass fields the API, the CLI or a page serialises.
+access_token, token_type, expires_at, refresh_expires_at  # agent_desk/api/auth.py, security/tokens.py
+configured_queues  # agent_desk/api/agent.py
+has_recording  # agent_desk/api/calls.py
+service_name, service_notice, status_notes, agency_responsible, zipcode  # Open311 GeoReport v2 fields
+requested_datetime, updated_datetime, expected_datetime  # Open311
+answered_within_15s, abandoned_within_sl, raw_answer_rate, answered_within_15s_rate, service_level2  # call KPIs
+window_start, calls_last_hour, agents_needed, predicted_service_level, predicted_asa_seconds  # staffing advice
+agents_logged_in, agents_available, county_name, callback_url  # agent_desk/api/supervisor.py
+suggested_departments  # agent_desk/api/tickets.py
+open_on_time, category_label, hotspots  # agent_desk/api/wallboard.py
+wait_probability, occupancy  # agent_desk/supervision/erlang.py
+state_label  # ticketing/views.py
+container, peak_dbfs, mean_dbfs  # asr/audio.py: AudioInfo, AudioVerdict
+played, timed_out  # ivr/channel.py: Playback, Input
+ring_no_answer, complete_reason, in_call, holdtime  # ami call data and member state, as Asterisk reports them
+entry_position  # ticketing/models/call_record.py: a column
+
+# Closed vocabularies: every value is part of the API, used or not by the code.
+WEIBO, APP  # ticketing.vocabulary.Channel
+BUSY, INVALID, UNAVAILABLE, RING_IN_USE, ON_HOLD  # ami.state: Asterisk's device states
+RESULTS  # ivr/variables.py: the documented HOTLINE_RESULT values
+
+# Called by a framework or a library, by name.
+api_only  # agent_desk/asgi.py: uvicorn's --factory target
+dotenv_settings, file_secret_settings  # pydantic-settings passes them to settings_customise_sources
+jurisdiction_id  # Open311: accepted and ignored (one jurisdiction per deployment)
+impl, cache_ok, process_bind_param, process_result_value, type_annotation_map, inherit_cache  # SQLAlchemy
+connection_lost  # asyncio.Protocol
+_on_queueparams, _on_queuememberremoved, _on_queuecallerleave, _on_queuecallerabandon  # live board: by event name
+_on_agentcalled, _on_agentconnect, _on_agentcomplete  # agent_desk/live/board.py: getattr(f"_on_{event}")
+should_exit  # uvicorn.Server, set by the tests to stop it
+forgetable_actions, awaiting_actions, encoding  # bench/ami.py: Panoramisk's protocol attributes
+postgres_target  # tests/ticketing/test_migrations.py: a fixture requested for its skip
+
+# Found unused, in code the AMI/live-board change (issue 9) is rewriting; remove with it.
+queue_names  # agent_desk/live/board.py
+auth_error, events_applied, apply_all, writes, written, event_backlog  # ami/
+asterisk_completed, asterisk_abandoned, for_caller  # ticketing/call_kpis.py, ticketing/calls.py
+_by_code  # asr/extraction/places.py
