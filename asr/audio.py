@@ -9,6 +9,7 @@ through pydub and ffmpeg, after an `ffprobe` that checks the duration before any
 from __future__ import annotations
 
 import math
+import shutil
 import struct
 import warnings
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from asr.errors import AudioError
 with warnings.catch_warnings():
     # pydub imports audioop, deprecated since Python 3.11; both are used until pydub moves on.
     warnings.simplefilter("ignore", DeprecationWarning)
+    # Without ffmpeg pydub warns at import; `ffmpeg_missing()` says so instead, where ffmpeg is needed.
+    warnings.filterwarnings("ignore", "Couldn't find ffmpeg", RuntimeWarning)
     import audioop
 
     from pydub import AudioSegment
@@ -227,7 +230,19 @@ def _read_wav(path: Path, size: int, max_duration_s: float) -> tuple[AudioSegmen
     return segment, info
 
 
+def ffmpeg_missing() -> str | None:
+    """What is missing to read compressed recordings, said for a person; None when nothing is."""
+    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+    if not missing:
+        return None
+    return (f"{' and '.join(missing)} not found on PATH: MP3, M4A, OGG and other compressed recordings "
+            "cannot be read (WAV and raw Asterisk recordings can); install ffmpeg (Debian: apt install ffmpeg)")
+
+
 def _read_with_ffmpeg(path: Path, max_duration_s: float) -> tuple[AudioSegment, AudioInfo]:
+    missing = ffmpeg_missing()
+    if missing:
+        raise AudioError("no_ffmpeg", missing)
     try:
         probe: dict[str, Any] = mediainfo_json(str(path))
         stream = next(s for s in probe.get("streams", []) if s.get("codec_type") == "audio")

@@ -6,7 +6,7 @@ from __future__ import annotations
 class AudioError(Exception):
     """Audio we refuse to transcribe: empty, truncated, undecodable, too long.
 
-    `reason` is one of: missing, empty, truncated, undecodable, too_long, bad_format.
+    `reason` is one of: missing, empty, truncated, undecodable, too_long, bad_format, no_ffmpeg.
     """
 
     def __init__(self, reason: str, detail: str) -> None:

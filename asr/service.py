@@ -10,8 +10,10 @@ sharing the database transcribes them.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from asr.audio import ffmpeg_missing
 from asr.engine import Engine, ProcessEngine, RecognitionOptions, ThreadEngine
 from asr.extraction.extractor import Extractor
 from asr.model import resolve_model_dir
@@ -21,6 +23,8 @@ from ticketing.db import SessionFactory
 from ticketing.drafts import DraftStore, DraftView, NewDraft
 from ticketing.routing import RoutingTable
 from ticketing.vocabulary import Channel
+
+log = logging.getLogger(__name__)
 
 
 def recognition_options(settings: AsrSettings) -> RecognitionOptions:
@@ -83,6 +87,9 @@ class AsrService:
 
     async def start(self) -> None:
         if self.workers is not None:
+            missing = ffmpeg_missing()
+            if missing:
+                log.warning("ASR: %s", missing)
             await self.workers.start()
 
     async def stop(self) -> None:

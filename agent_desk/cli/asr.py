@@ -1,22 +1,25 @@
-"""`hotline asr transcribe | extract | check-model`: speech to draft fields, for operators."""
+"""`hotline asr transcribe | extract | check-model`: speech to draft fields, for operators.
+
+The ASR adapter (Vosk, pydub, jieba) is imported by these commands only, so every other `hotline`
+command starts without it.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from agent_desk.cli.app import app, emit_json, settings
-from asr.engine import make_recognizer, recognise_file
 from asr.errors import AudioError, ModelError
-from asr.extraction.extractor import Extraction, Extractor
-from asr.model import check_model_dir, load_model, resolve_model_dir
-from asr.recognizer import Recognizer
-from asr.service import recognition_options
+
+if TYPE_CHECKING:
+    from asr.extraction.extractor import Extraction, Extractor
+    from asr.recognizer import Recognizer
 
 asr_app = typer.Typer(no_args_is_help=True, help="Speech to draft tickets (Vosk).")
 app.add_typer(asr_app, name="asr")
@@ -24,6 +27,8 @@ _err = Console(stderr=True)
 
 
 def _extractor() -> Extractor:
+    from asr.extraction.extractor import Extractor
+
     config = settings()
     return Extractor.build(rules_path=config.asr.rules_path,
                            province_code=config.ticketing.province_code)
@@ -70,6 +75,8 @@ def check_model(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Validate a Vosk model directory (vosk-model-cn-0.22 or vosk-model-small-cn-0.22)."""
+    from asr.model import check_model_dir, load_model
+
     try:
         info = check_model_dir(directory)
         load_s = None
@@ -98,6 +105,10 @@ def transcribe(
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file, per line"),
 ) -> None:
     """Transcribe FILEs and print the transcript, word timings, draft fields and time taken."""
+    from asr.engine import make_recognizer
+    from asr.model import load_model, resolve_model_dir
+    from asr.service import recognition_options
+
     config = settings()
     try:
         path = resolve_model_dir(model_dir or config.asr.model_dir)
@@ -130,6 +141,8 @@ def transcribe(
 
 def _transcribe_one(recognizer: Recognizer, extractor: Extractor, file: Path, options: Any,
                     caller: str | None) -> dict[str, Any]:
+    from asr.engine import recognise_file
+
     began = time.perf_counter()
     try:
         recognition = recognise_file(recognizer, file, options)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,19 @@ def test_replay_source_precedence(tmp_path: Path) -> None:
     assert replay_source(None, configured, pbx_configured=False, no_replay=False) == configured
     assert replay_source(None, None, pbx_configured=False, no_replay=False) == bundled_capture()
     assert replay_source(mine, None, pbx_configured=False, no_replay=True) is None
+
+
+def test_commands_without_audio_neither_load_nor_warn_about_it(tmp_path: Path) -> None:
+    """On a machine without ffmpeg, no `hotline` command but the audio ones imports pydub (whose import
+    warns "Couldn't find ffmpeg"), Vosk or jieba; the audio ones say what is missing when they need it."""
+    script = ("import sys, warnings; warnings.simplefilter('default'); from agent_desk.cli import app\n"
+              "try:\n    app(sys.argv[1:])\nexcept SystemExit as stop:\n"
+              "    print(sorted(m for m in ('pydub', 'vosk', 'jieba') if m in sys.modules), file=sys.stderr)\n"
+              "    raise\n")
+    env = {**os.environ, "PATH": str(tmp_path), "HOTLINE_CONFIG": str(tmp_path / "absent.toml")}
+    for command in (["--help"], ["sla", "due", "--from", "2026-11-30T09:00", "--hours", "1"],
+                    ["route", "explain", "--region", "320106"]):
+        done = subprocess.run([sys.executable, "-c", script, *command], env=env, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == "[]\n", (command, done.stderr)

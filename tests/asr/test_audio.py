@@ -137,3 +137,15 @@ def test_a_wav_cut_short_keeps_the_audio_that_arrived(tmp_path: Path, audio_dir:
     path.write_bytes(data[: len(data) // 2 + 1])  # odd length, half the samples
     audio = load_audio(path, sample_rate=8000, max_duration_s=600)
     assert audio.duration_s == pytest.approx(1.8, abs=0.1)
+
+
+def test_without_ffmpeg_compressed_audio_is_refused_saying_what_is_missing(
+        audio_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing there: no ffmpeg, no ffprobe
+    with pytest.raises(AudioError) as err:
+        load_audio(audio_dir / "stereo.mp3", sample_rate=RATE, max_duration_s=600)
+    assert err.value.reason == "no_ffmpeg"
+    assert "ffmpeg and ffprobe not found" in err.value.detail and "apt install ffmpeg" in err.value.detail
+    # What needs no ffmpeg still works.
+    for name in ("slin8k.wav", "ulaw8k.wav", "speech.ulaw"):
+        assert load_audio(audio_dir / name, sample_rate=RATE, max_duration_s=600).duration_s > 1
