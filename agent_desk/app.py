@@ -34,9 +34,7 @@ from agent_desk.settings import Settings
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.telephony import NoTelephony, Telephony
 from ticketing.db import make_engine, make_session_factory
-from ticketing.routing import RoutingTable
 from ticketing.service import TicketService
-from ticketing.sla import SlaPolicy
 from ticketing.sweep import SlaSweeper
 
 log = logging.getLogger(__name__)
@@ -51,10 +49,7 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
     from ticketing.db import SessionFactory
 
     sessions: SessionFactory = sessions_factory  # type: ignore[assignment]
-    sla = SlaPolicy.from_settings(settings.ticketing.calendar, settings.ticketing.sla)
-    routing = RoutingTable.load(Path(settings.ticketing.routing_rules) if settings.ticketing.routing_rules else None,
-                                settings.ticketing.province_code)
-    service = TicketService(sessions, sla=sla, routing=routing, number_prefix=settings.ticketing.number_prefix)
+    service = TicketService.from_settings(sessions, settings.ticketing)
     auth_settings = settings.desk.auth
     sup = settings.desk.supervision
     if board is None:

@@ -122,21 +122,14 @@ def _greatest(dialect: str, column: object, value: int) -> object:
 
 async def seed_demo(config: Settings) -> None:
     """`hotline seed --demo-users`: create what is missing and print the new passwords once."""
-    from pathlib import Path
-
     from ticketing.db import make_engine, make_session_factory
-    from ticketing.routing import RoutingTable
-    from ticketing.sla import SlaPolicy
 
     engine = make_engine(config.db.url)
     try:
         sessions = make_session_factory(engine)
         users = await seed_demo_users(sessions)
         key = await seed_demo_api_client(sessions)
-        rules = Path(config.ticketing.routing_rules) if config.ticketing.routing_rules else None
-        service = TicketService(sessions, sla=SlaPolicy.from_settings(config.ticketing.calendar, config.ticketing.sla),
-                                routing=RoutingTable.load(rules, config.ticketing.province_code),
-                                number_prefix=config.ticketing.number_prefix)
+        service = TicketService.from_settings(sessions, config.ticketing)
         tickets = await seed_demo_tickets(sessions, service)
     finally:
         await engine.dispose()

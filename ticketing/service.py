@@ -68,6 +68,11 @@ class NewTicket:
     caller_area: str | None = None
 
 
+def routing_table(settings: TicketingSettings) -> RoutingTable:
+    """The configured routing rules (or the shipped ones) over the configured province."""
+    return RoutingTable.load(Path(settings.routing_rules) if settings.routing_rules else None, settings.province_code)
+
+
 class TicketService:
     def __init__(
         self,
@@ -88,14 +93,8 @@ class TicketService:
     @classmethod
     def from_settings(cls, sessions: SessionFactory, settings: TicketingSettings,
                       clock: Callable[[], datetime] = utcnow) -> TicketService:
-        path = Path(settings.routing_rules) if settings.routing_rules else None
-        return cls(
-            sessions,
-            sla=SlaPolicy.from_settings(settings.calendar, settings.sla),
-            routing=RoutingTable.load(path, settings.province_code),
-            clock=clock,
-            number_prefix=settings.number_prefix,
-        )
+        return cls(sessions, sla=SlaPolicy.from_settings(settings.calendar, settings.sla),
+                   routing=routing_table(settings), clock=clock, number_prefix=settings.number_prefix)
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -254,4 +253,4 @@ async def _link(conn: AsyncConnection, what: str, record: int, ticket_id: int) -
         raise _Taken(what, record)
 
 
-__all__ = ["EventView", "NewTicket", "TicketService", "TicketView"]
+__all__ = ["EventView", "NewTicket", "TicketService", "TicketView", "routing_table"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +17,8 @@ from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import RoutingError
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import Region
-from ticketing.routing import RoutingRequest, RoutingTable
+from ticketing.routing import RoutingRequest
+from ticketing.service import routing_table
 from ticketing.sla import SlaPolicy
 from ticketing.worktime import FALLBACK
 
@@ -136,7 +136,7 @@ def route_explain(
 ) -> None:
     """Print the routing decision for a place (the first --region) and its reasons."""
     config = settings().ticketing
-    table = RoutingTable.load(Path(config.routing_rules) if config.routing_rules else None, config.province_code)
+    table = routing_table(config)
     request = RoutingRequest(region[0] if region else None, category, tuple(dept or ()),
                              tuple(region[1:]), caller_area)
     try:
