@@ -66,7 +66,6 @@ class Action(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: ClassVar[str]
-    label: ClassVar[str]  # the Chinese term on the platform
     moves: ClassVar[Mapping[TicketState, TicketState]]
     roles: ClassVar[frozenset[Role]]  # besides Role.ADMIN, who may take every action
     lead_only: ClassVar[bool] = False  # a handler must belong to the lead unit; co-handlers add notes
@@ -127,7 +126,6 @@ class Dispatch(Action):
     caller_area: RegionCode | None = Field(None, description="routing input: region code of the caller's number")
     reason: Reason | None = None
 
-    label = "派单"
     moves = {S.ACCEPTED: S.DISPATCHED, S.RETURNED: S.DISPATCHED}
     roles = DESK
 
@@ -149,7 +147,6 @@ class CloseDirect(Action):
     action: Literal["close_direct"] = "close_direct"
     answer: Answer
 
-    label = "直接办结"
     moves = {S.ACCEPTED: S.CLOSED}
     roles = DESK
 
@@ -164,7 +161,6 @@ class Sign(Action):
 
     action: Literal["sign"] = "sign"
 
-    label = "签收"
     moves = {S.DISPATCHED: S.HANDLING}
     roles = HANDLER
     lead_only = True
@@ -183,7 +179,6 @@ class Return(Action):
     action: Literal["return"] = "return"
     reason: Reason
 
-    label = "退单"
     moves = {S.DISPATCHED: S.RETURNED}
     roles = HANDLER
     lead_only = True
@@ -198,7 +193,6 @@ class Escalate(Action):
     action: Literal["escalate"] = "escalate"
     reason: Reason
 
-    label = "审定"
     moves = {S.RETURNED: S.RULING}
     roles = DISPATCH
 
@@ -211,7 +205,6 @@ class Rule(Action):
     co_handler_ids: list[UnitId] = Field(default_factory=list, max_length=20)
     reason: Reason | None = None
 
-    label = "裁定"
     moves = {S.RULING: S.DISPATCHED}
     roles = DISPATCH
 
@@ -226,7 +219,6 @@ class RequestExtension(Action):
     until: AwareDatetime = Field(description="the new due date")
     reason: Reason
 
-    label = "延期申请"
     moves = {S.HANDLING: S.EXTENSION_REQUESTED}
     roles = HANDLER
     lead_only = True
@@ -247,7 +239,6 @@ class ApproveExtension(Action):
     action: Literal["approve_extension"] = "approve_extension"
     reason: Reason | None = None
 
-    label = "延期批准"
     moves = {S.EXTENSION_REQUESTED: S.HANDLING}
     roles = DISPATCH
 
@@ -266,7 +257,6 @@ class DenyExtension(Action):
     action: Literal["deny_extension"] = "deny_extension"
     reason: Reason
 
-    label = "延期驳回"
     moves = {S.EXTENSION_REQUESTED: S.HANDLING}
     roles = DISPATCH
 
@@ -281,7 +271,6 @@ class Reply(Action):
     action: Literal["reply"] = "reply"
     answer: Answer
 
-    label = "答复"
     moves = {S.HANDLING: S.REPLIED}
     roles = HANDLER
     lead_only = True
@@ -301,7 +290,6 @@ class FollowUp(Action):
     rating: Rating
     reason: Reason | None = None
 
-    label = "回访"
     moves = {S.REPLIED: S.CLOSED, S.CLOSED: S.CLOSED}
     roles = DESK
 
@@ -331,7 +319,6 @@ class Archive(Action):
 
     action: Literal["archive"] = "archive"
 
-    label = "归档"
     moves = {S.CLOSED: S.ARCHIVED}
     roles = DISPATCH
 
@@ -342,7 +329,6 @@ class Supervise(Action):
     action: Literal["supervise"] = "supervise"
     reason: Reason
 
-    label = "督办"
     moves = {state: state for state in OPEN_STATES}
     roles = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
 
@@ -353,7 +339,6 @@ class Note(Action):
     action: Literal["note"] = "note"
     text: Answer
 
-    label = "备注"
     moves = {state: state for state in S}
     roles = frozenset({Role.AGENT, Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR})
 

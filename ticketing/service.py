@@ -123,7 +123,7 @@ class TicketService:
             select(Ticket)
             .where(Ticket.caller_number == caller_number, Ticket.created_at >= since)
             .options(selectinload(Ticket.co_handlers))
-            .order_by(Ticket.created_at.desc())
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
             .limit(limit)
         )
         if open_only:

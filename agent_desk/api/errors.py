@@ -53,7 +53,21 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 AUTHED = (401, 403)
 
 
+# Errors whose message is the whole answer, by status.
+_PLAIN: dict[type[Exception], int] = {
+    DraftNotFound: 404, CallNotFound: 404, ActionForbidden: 403, ConcurrentUpdate: 409, InvalidAction: 400,
+    RoutingError: 400, AccountError: 400, TelephonyUnavailable: 503,
+}
+
+
 def install_handlers(app: FastAPI) -> None:
+    async def _plain(_: Request, exc: Exception) -> JSONResponse:
+        status = next(_PLAIN[kind] for kind in type(exc).__mro__ if kind in _PLAIN)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    for error in _PLAIN:
+        app.add_exception_handler(error, _plain)
+
     @app.exception_handler(TicketNotFound)
     async def _not_found(_: Request, exc: TicketNotFound) -> JSONResponse:
         return JSONResponse({"detail": "ticket not found"}, status_code=404)
@@ -63,41 +77,15 @@ def install_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc), "allowed_actions": exc.allowed, "state": exc.state.value},
                             status_code=409)
 
-    @app.exception_handler(DraftNotFound)
-    @app.exception_handler(CallNotFound)
-    async def _record_not_found(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
-
     @app.exception_handler(AlreadyLinked)
     async def _already_linked(_: Request, exc: AlreadyLinked) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "ticket_id": exc.ticket_id, "ticket_number": exc.ticket_number},
                             status_code=409)
 
-    @app.exception_handler(ActionForbidden)
-    async def _forbidden(_: Request, exc: ActionForbidden) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=403)
-
-    @app.exception_handler(ConcurrentUpdate)
-    async def _concurrent(_: Request, exc: ConcurrentUpdate) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
-
-    @app.exception_handler(InvalidAction)
-    @app.exception_handler(RoutingError)
-    async def _invalid(_: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
-    @app.exception_handler(AccountError)
-    async def _account(_: Request, exc: AccountError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-
     @app.exception_handler(UnicodeEncodeError)
     async def _surrogates(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
         # Lone surrogates pass JSON decoding but no database can store them.
         return JSONResponse({"detail": "text must be valid Unicode (no lone surrogates)"}, status_code=400)
-
-    @app.exception_handler(TelephonyUnavailable)
-    async def _no_pbx(_: Request, exc: TelephonyUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(TelephonyError)
     async def _pbx_refused(_: Request, exc: TelephonyError) -> JSONResponse:

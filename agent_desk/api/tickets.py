@@ -246,7 +246,7 @@ def _action_route(action: type[Action]) -> None:
     router.add_api_route(
         f"/{{ticket_id}}/actions/{action.name}", route, methods=["POST"], response_model=TicketView,
         responses=responses(400, 404, 409, *AUTHED), name=f"act_{action.name}",
-        summary=f"{action.name} {action.label}",
+        summary=f"{action.name}: {(action.__doc__ or '').split(':')[0]}",
         description=f"{inspect.cleandoc(action.__doc__ or '')}\n\nFrom: {states}. Who: {roles}{lead}.",
     )
 
