@@ -21,7 +21,21 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent_desk.api import agent, auth, calls, inbox, open311, supervisor, tickets, wallboard
+from agent_desk.api import (
+    agent,
+    auth,
+    callbacks,
+    calls,
+    inbox,
+    open311,
+    pages,
+    regions,
+    routing_preview,
+    supervisor,
+    ticket_search,
+    tickets,
+    wallboard,
+)
 from agent_desk.api.errors import install_handlers
 from agent_desk.api.nul_guard import NulGuard
 from agent_desk.audit import AuditLog
@@ -126,9 +140,11 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth, tickets, inbox, calls, agent, supervisor, wallboard, open311):
+    for module in (auth, tickets, ticket_search, routing_preview, regions, inbox, calls, agent, callbacks,
+                   supervisor, wallboard, open311, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

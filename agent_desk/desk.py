@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from agent_desk.audit import AuditLog
 from agent_desk.live.board import LiveBoard
@@ -12,6 +14,7 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
 from ticketing.db import SessionFactory
+from ticketing.models import utcnow
 from ticketing.service import TicketService
 
 
@@ -26,3 +29,8 @@ class Desk:
     board: LiveBoard
     screen_pops: ScreenPops
     telephony: Telephony = field(default_factory=NoTelephony)
+
+    def day_start(self) -> datetime:
+        """Midnight today on the hotline's calendar (what "today's counts" count from)."""
+        local = utcnow().astimezone(ZoneInfo(self.settings.ticketing.calendar.timezone))
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)

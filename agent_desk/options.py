@@ -24,6 +24,8 @@ class AgentSettings(BaseModel):
         description="reason codes an agent may pause with (sent as the AMI QueuePause Reason)",
     )
     queues: list[str] = Field(default_factory=lambda: ["hotline-12345", "hotline-enterprise"])
+    wrapup_seconds: int = Field(5, ge=0, le=3600, description="after-call work the desk counts down after each "
+                                "call; keep it equal to queues.conf `wrapuptime`")
     screen_pop_days: int = Field(90, ge=1, le=3650, description="caller history shown on a screen pop")
     transfer_context: str = Field("transfer", description="dialplan context a Redirect sends calls to; it needs "
                                   "an extension per queue and per agent (deploy/asterisk: [transfer])")

@@ -1,6 +1,6 @@
 """Screen pops: when a queue call rings or connects at an agent, push what the agent needs to see.
 
-A pop carries the caller's number, their tickets from the last `screen_pop_days`, the IVR choice,
+A pop carries the caller's number and the city it comes from, their tickets from the last `screen_pop_days`, the IVR choice,
 the ASR draft (transcript and extracted fields once ready) and the recording link. When ASR
 finishes a draft later, `draft_ready` pushes it again to the agent on that call.
 """
@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from agent_desk.live.board import AgentSignal
 from agent_desk.live.broadcast import Broadcast
+from ticketing.caller_area import caller_area
 from ticketing.db import SessionFactory
 from ticketing.models import CallRecord, Draft, DraftStatus, utcnow
 from ticketing.service import TicketService
@@ -56,6 +57,8 @@ class ScreenPop(BaseModel):
     linkedid: str
     caller_number: str | None
     caller_name: str | None
+    caller_area: str | None  # the number's city as the numbering plan names it, e.g. 江苏省南京市
+    caller_region_code: str | None  # that city in the region tree, when it is one of ours
     call_id: int | None
     ivr_choice: str | None
     recording_url: str | None
@@ -94,6 +97,13 @@ class ScreenPops:
         self._publish(pop)
         return pop
 
+    async def current(self, interface: str) -> ScreenPop | None:
+        """The pop of the call this interface is connected to now (a reloaded page gets it back)."""
+        key = next((k for k, i in reversed(self._connected.items()) if i == interface), None)
+        if key is None:
+            return None
+        return await self.build("connected", interface, "", key[0], key[1], None, None)
+
     async def draft_ready(self, draft_id: int) -> ScreenPop | None:
         """Tell the agent on the draft's call (if any) that the transcript is ready."""
         async with self._sessions() as session:
@@ -124,9 +134,12 @@ class ScreenPops:
         recording = None
         if call is not None and call.recording:
             recording = f"/api/calls/{call.id}/recording"
+        area = caller_area(number, self._tickets.routing.regions)
         return ScreenPop(
             kind=kind, at=utcnow(), interface=interface, queue=queue or (call.queue if call and call.queue else ""),
-            server=server, linkedid=linkedid, caller_number=number, caller_name=caller_name,
+            server=server, linkedid=linkedid, caller_number=number,
+            caller_name=caller_name or (call.caller_name if call else None),
+            caller_area=area.name if area else None, caller_region_code=area.region_code if area else None,
             call_id=call.id if call else None, ivr_choice=call.ivr_path if call else None,
             recording_url=recording, draft=DraftView.of(draft) if draft else None, recent_tickets=recent,
         )

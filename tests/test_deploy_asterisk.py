@@ -47,6 +47,12 @@ def test_every_queue_the_product_uses_exists() -> None:
     assert used <= queues
 
 
+def test_the_desk_wrap_up_timer_matches_the_queues_wrapuptime() -> None:
+    queues = sections(DEPLOY / "queues.conf")
+    wrapup = {int(line.split("=", 1)[1]) for line in queues["hotline-template"] if line.startswith("wrapuptime")}
+    assert wrapup == {load_settings().desk.agents.wrapup_seconds}
+
+
 def test_transfer_and_callback_contexts_reach_every_queue_and_agent(dialplan: dict[str, list[str]]) -> None:
     agents = load_settings().desk.agents
     for context in (agents.transfer_context, agents.callback_context):

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import func, select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import AgentCaller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import Page
 from agent_desk.live.board import MemberView
+from agent_desk.screen_pop import ScreenPop
 from agent_desk.security.principal import Principal
+from agent_desk.security.scope import agent_names
+from ticketing.models import AuditEntry, CallRecord, utcnow
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
 QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w\-.]+$")]
@@ -31,6 +36,14 @@ class AgentStatus(BaseModel):
     interface: str
     queues: dict[str, MemberView]
     configured_queues: list[str]
+    wrapup_seconds: int
+
+
+class TodayCounts(BaseModel):
+    since: datetime
+    answered: int
+    aht_seconds: float | None
+    paused_seconds: float
 
 
 class Accepted(BaseModel):
@@ -50,7 +63,36 @@ async def status(desk: DeskDep, who: AgentCaller) -> AgentStatus:
     interface = _interface(who)
     memberships = desk.board.members().get(interface, [])
     return AgentStatus(interface=interface, queues=dict(memberships),
-                       configured_queues=desk.settings.desk.agents.queues)
+                       configured_queues=desk.settings.desk.agents.queues,
+                       wrapup_seconds=desk.settings.desk.agents.wrapup_seconds)
+
+
+@router.get("/today", response_model=TodayCounts, responses=responses(409, *AUTHED))
+async def today(desk: DeskDep, who: AgentCaller) -> TodayCounts:
+    """Your counts since midnight: calls answered and their average talk time (from the call
+    records), and time paused (from your pause and unpause requests in the audit log)."""
+    _interface(who)
+    since, now = desk.day_start(), utcnow()
+    async with desk.sessions() as session:
+        answered, aht = (await session.execute(
+            select(func.count(CallRecord.id), func.avg(CallRecord.talk_seconds))
+            .where(CallRecord.agent.in_(agent_names(who)), CallRecord.answered_at >= since))).one()
+        pauses = (await session.execute(
+            select(AuditEntry.at, AuditEntry.action)
+            .where(AuditEntry.actor == who.username, AuditEntry.at >= since,
+                   AuditEntry.action.in_(("queue.pause", "queue.unpause")), AuditEntry.outcome == "ok")
+            .order_by(AuditEntry.at, AuditEntry.id))).tuples().all()
+    paused, started = 0.0, None
+    for at, action in pauses:
+        if action == "queue.pause":
+            started = started or at
+        else:
+            paused += (at - (started or since)).total_seconds()
+            started = None
+    if started is not None:
+        paused += (now - started).total_seconds()
+    return TodayCounts(since=since, answered=answered, aht_seconds=round(aht, 1) if aht is not None else None,
+                       paused_seconds=round(paused, 1))
 
 
 @router.get("/pause-reasons", response_model=Page[str], responses=responses(*AUTHED))
@@ -103,6 +145,14 @@ async def unpause(desk: DeskDep, who: AgentCaller) -> Accepted:
     await desk.telephony.queue_pause(interface, False)
     await desk.audit.record(who.username, "queue.unpause", "agent", interface)
     return Accepted(detail=f"{interface} available")
+
+
+@router.get("/screen-pop/current", response_model=ScreenPop, responses={
+    204: {"description": "you are not on a call"}, **responses(409, *AUTHED)})
+async def current_pop(desk: DeskDep, who: AgentCaller) -> ScreenPop | Response:
+    """The screen pop of the call you are connected to now, so a reloaded page gets it back."""
+    pop = await desk.screen_pops.current(_interface(who))
+    return pop if pop is not None else Response(status_code=204)
 
 
 @router.get("/screen-pop", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(409, *AUTHED)})

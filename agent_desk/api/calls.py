@@ -183,6 +183,12 @@ async def call_back(call_id: CallId, desk: DeskDep, who: Caller) -> Accepted:
     (`desk.agents.callback_channel`), then connected in `callback_context` to you — an agent's own
     extension — or, for supervisors and dispatchers, to `callback_queue`."""
     call = await scoped_call(desk, who, call_id)
+    number = await dial_back(desk, who, call)
+    return Accepted(detail=f"calling {number} back")
+
+
+async def dial_back(desk: Desk, who: Principal, call: CallRecord) -> str:
+    """Originate the call-back of `call` for `who` (see `call_back`), audit it, return the number."""
     if not call.caller_number or not call.caller_number.isdigit():
         raise HTTPException(409, "the call has no caller number to dial")
     agents = desk.settings.desk.agents
@@ -190,8 +196,8 @@ async def call_back(call_id: CallId, desk: DeskDep, who: Caller) -> Accepted:
     target = _extension_of(who.agent_interface) if who.agent_interface else agents.callback_queue
     await desk.telephony.originate(channel, agents.callback_context, target, agents.callback_caller_id,
                                    {"HOTLINE_CALLBACK_OF": call.linkedid})
-    await desk.audit.record(who.username, "call.callback", "call", call_id, number=call.caller_number)
-    return Accepted(detail=f"calling {call.caller_number} back")
+    await desk.audit.record(who.username, "call.callback", "call", call.id, number=call.caller_number)
+    return call.caller_number
 
 
 def _extension_of(interface: str) -> str:

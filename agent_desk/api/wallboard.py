@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import DeskDep
@@ -24,7 +25,7 @@ from agent_desk.desk import Desk
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.hotspots import hot_spots
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
-from ticketing.models import utcnow
+from ticketing.models import CallbackClaim, utcnow
 from ticketing.vocabulary import Category
 
 router = APIRouter(tags=["wallboard"])
@@ -52,6 +53,7 @@ class BoardAbandoned(BaseModel):
     caller: str
     at: datetime
     wait_seconds: float
+    called_back: bool = False  # an agent has called this caller back (desk: claim, then Originate)
 
 
 class CityLights(BaseModel):
@@ -133,10 +135,23 @@ async def _city_lights(desk: Desk) -> list[CityLights]:
     return result
 
 
+async def _called_back(desk: Desk, uniqueids: list[str]) -> set[str]:
+    """Which of these abandoned callers were called back. A queue caller's channel starts its call,
+    so its Uniqueid is the call's Linkedid, which the claim keeps."""
+    if not uniqueids:
+        return set()
+    async with desk.sessions() as session:
+        rows = await session.scalars(select(CallbackClaim.linkedid).where(
+            CallbackClaim.linkedid.in_(uniqueids), CallbackClaim.called_at.is_not(None)))
+        return set(rows.all())
+
+
 async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> WallboardSnapshot:
     live = desk.board.snapshot()
     sup = desk.settings.desk.supervision
     lights, alerts = await cities.get("all", lambda: _city_panels(desk))
+    recent = live.abandoned[:12]
+    called = await _called_back(desk, [a.uniqueid for a in recent])
 
     def board(q: object) -> BoardQueue:
         return BoardQueue.model_validate(q, from_attributes=True)
@@ -145,8 +160,8 @@ async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> Wallbo
         mode=live.mode, source=live.source, at=live.at, last_event_at=live.last_event_at,
         answer_rate_target=sup.answer_rate_target, service_level_seconds=sup.service_level_seconds,
         totals=board(live.totals), queues=[board(q) for q in live.queues],
-        abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds)
-                   for a in live.abandoned[:12]],
+        abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds,
+                                  called_back=a.uniqueid in called) for a in recent],
         cities=lights, hotspots=alerts,
     )
 

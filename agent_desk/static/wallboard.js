@@ -96,7 +96,9 @@
       list.replaceChildren(...snap.abandoned.map((a) => {
         const li = document.createElement("li");
         li.textContent = new Date(a.at).toLocaleTimeString("zh-CN", { hour12: false }) + "  " + a.caller +
-          "  " + a.queue + "  等待 waited " + secs(a.wait_seconds);
+          "  " + a.queue + "  等待 waited " + secs(a.wait_seconds) +
+          (a.called_back ? "  ✓ 已回拨 called back" : "");
+        li.classList.toggle("called-back", a.called_back);
         return li;
       }));
     }

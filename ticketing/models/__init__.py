@@ -4,6 +4,7 @@ from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallOutcome, CallRecord
 from ticketing.models.call_survey import CallSurvey
+from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
@@ -18,6 +19,8 @@ __all__ = [
     "CallOutcome",
     "CallRecord",
     "CallSurvey",
+    "CallbackClaim",
+    "CallbackResult",
     "Draft",
     "DraftStatus",
     "JobState",

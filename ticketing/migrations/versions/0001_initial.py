@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 00:14:54.336200
+Create Date: 2026-12-02 04:35:52.328357
 """
 
 from collections.abc import Sequence
@@ -273,6 +273,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_call_surveys_draft_id'), ['draft_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_surveys_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('callback_claims',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('server', sa.String(length=64), nullable=False),
+    sa.Column('linkedid', sa.String(length=64), nullable=False),
+    sa.Column('claimed_by', sa.String(length=64), nullable=False),
+    sa.Column('claimed_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('called_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('result', sa.Enum('reached', 'no_answer', 'busy', 'wrong_number', name='callbackresult', native_enum=False, length=24), nullable=True),
+    sa.Column('result_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['call_id'], ['call_records.id'], name=op.f('fk_callback_claims_call_id_call_records')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_claims')),
+    sa.UniqueConstraint('call_id', name=op.f('uq_callback_claims_call_id'))
+    )
+    with op.batch_alter_table('callback_claims', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_claims_claimed_by'), ['claimed_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_claims_linkedid'), ['linkedid'], unique=False)
+
     op.create_table('transcription_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('draft_id', sa.Integer(), nullable=False),
@@ -302,6 +322,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_transcription_jobs_claim')
 
     op.drop_table('transcription_jobs')
+    with op.batch_alter_table('callback_claims', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_claims_linkedid'))
+        batch_op.drop_index(batch_op.f('ix_callback_claims_claimed_by'))
+
+    op.drop_table('callback_claims')
     with op.batch_alter_table('call_surveys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_surveys_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_call_surveys_draft_id'))

@@ -1,0 +1,35 @@
+"""The page shell's one navigation table: every staff and citizen page, and the roles that see it.
+
+A page is an HTML file under `agent_desk/static/` (which loads the shell's CSS and its own ES module)
+plus one row here. The navigation only hides links: every API call a page makes is still checked by
+the server (scope and role), so a page a role should not use shows the server's refusal, never data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ticketing.models import Role
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # where it is served, e.g. "/desk"
+    title: str  # Chinese first …
+    title_en: str  # … with English beside it
+    roles: frozenset[Role]  # who sees it in the navigation (admins see every page)
+    file: str | None = None  # under agent_desk/static/; None: served by its own router (the wallboard)
+
+    def visible_to(self, role: Role) -> bool:
+        return role is Role.ADMIN or role in self.roles
+
+
+LOGIN = "/login"
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("/desk", "坐席工作台", "Agent desk", frozenset({Role.AGENT}), "desk/desk.html"),
+    PageSpec("/wallboard", "监控大屏", "Wallboard", frozenset({Role.SUPERVISOR, Role.DISPATCHER})),
+)
+
+
+def navigation(role: Role) -> list[PageSpec]:
+    return [page for page in PAGES if page.visible_to(role)]
