@@ -25,6 +25,8 @@ class Telephony(Protocol):
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None: ...
 
+    async def hangup(self, channel: str) -> None: ...
+
     async def originate(self, channel: str, context: str, exten: str, caller_id: str,
                         variables: dict[str, str] | None = None) -> None: ...
 
@@ -48,6 +50,9 @@ class NoTelephony:
         raise TelephonyUnavailable(self._why)
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
+        raise TelephonyUnavailable(self._why)
+
+    async def hangup(self, channel: str) -> None:
         raise TelephonyUnavailable(self._why)
 
     async def originate(self, channel: str, context: str, exten: str, caller_id: str,

@@ -82,6 +82,9 @@ class AmiTelephony:
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
         await self._call(self._client.redirect(channel, context, exten, priority))
 
+    async def hangup(self, channel: str) -> None:
+        await self._call(self._client.hangup(channel))
+
     async def originate(self, channel: str, context: str, exten: str, caller_id: str,
                         variables: dict[str, str] | None = None) -> None:
         await self._call(self._client.originate(channel, context, exten, caller_id, variables))

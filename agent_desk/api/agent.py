@@ -81,7 +81,7 @@ async def today(desk: DeskDep, who: AgentCaller) -> TodayCounts:
             select(AuditEntry.at, AuditEntry.action)
             .where(AuditEntry.actor == who.username, AuditEntry.at >= since,
                    AuditEntry.action.in_(("queue.pause", "queue.unpause")), AuditEntry.outcome == "ok")
-            .order_by(AuditEntry.at, AuditEntry.id))).tuples().all()
+            .order_by(AuditEntry.at, AuditEntry.id))).all()
     paused, started = 0.0, None
     for at, action in pauses:
         if action == "queue.pause":

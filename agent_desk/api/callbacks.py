@@ -80,7 +80,7 @@ async def _abandoned(desk: Desk, who: Principal, call_id: int) -> tuple[CallReco
         row = (await session.execute(
             select(CallRecord, CallbackClaim).outerjoin(CallbackClaim, CallbackClaim.call_id == CallRecord.id)
             .where(CallRecord.id == call_id, CallRecord.outcome == CallOutcome.ABANDONED,
-                   CallRecord.queue.in_(queues)))).tuples().first()
+                   CallRecord.queue.in_(queues)))).first()
     if row is None:
         raise HTTPException(404, "no abandoned call of your queues with this id")
     return row
@@ -109,7 +109,7 @@ async def abandoned_callers(desk: DeskDep, who: AgentCaller, cursor: CursorParam
             raise HTTPException(400, "malformed cursor")
         query = query.where(CallRecord.id < last_id)
     async with desk.sessions() as session:
-        rows = (await session.execute(query.limit(limit + 1))).tuples().all()
+        rows = (await session.execute(query.limit(limit + 1))).all()
     items = [AbandonedCaller.of(call, claim, who) for call, claim in rows[:limit]]
     return Page[AbandonedCaller](items=items,
                                  next_cursor=encode_cursor(items[-1].call_id) if len(rows) > limit else None)

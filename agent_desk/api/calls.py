@@ -176,6 +176,19 @@ async def transfer_call(call_id: CallId, body: TransferRequest, desk: DeskDep, w
     return Accepted(detail=f"redirecting {channel} to {body.destination}@{context}")
 
 
+@router.post("/{call_id}/hangup", response_model=Accepted, status_code=202,
+             responses=responses(404, 409, 502, 503, *AUTHED))
+async def hang_up(call_id: CallId, desk: DeskDep, who: AgentCaller) -> Accepted:
+    """End the live call: hang up the caller's channel (AMI Hangup, cause 16 normal clearing)."""
+    call = await scoped_call(desk, who, call_id)
+    channel = desk.telephony.channel_of(call.linkedid)
+    if channel is None:
+        raise HTTPException(409, "the call is no longer live")
+    await desk.telephony.hangup(channel)
+    await desk.audit.record(who.username, "call.hangup", "call", call_id)
+    return Accepted(detail=f"hanging up {channel}")
+
+
 @router.post("/{call_id}/callback", response_model=Accepted, status_code=202,
              responses=responses(404, 409, 502, 503, *AUTHED))
 async def call_back(call_id: CallId, desk: DeskDep, who: Caller) -> Accepted:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from agent_desk.api.deps import DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.pagination import Page
 from ticketing.models import Unit
 from ticketing.routing import RoutingRequest
 from ticketing.vocabulary import Category
@@ -36,6 +37,11 @@ class UnitRef(BaseModel):
 class DepartmentRef(BaseModel):
     dept_type: str
     keyword: str | None  # the word in the description that suggested it; None when given
+
+
+class DepartmentType(BaseModel):
+    dept_type: str
+    name: str  # the local body's name without its place (水务局), or the provincial body's
 
 
 class RoutingPreview(BaseModel):
@@ -63,8 +69,16 @@ async def preview(body: PreviewRequest, desk: DeskDep, who: DeskStaff) -> Routin
         raise HTTPException(400, str(exc)) from None
     ids = [decision.lead_unit_id, *decision.co_handler_ids]
     async with desk.sessions() as session:
-        names = dict((await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))).tuples().all())
+        names = dict((await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))).all())
     return RoutingPreview(
         lead=UnitRef(id=decision.lead_unit_id, name=names.get(decision.lead_unit_id, decision.lead_unit_id)),
         co_handlers=[UnitRef(id=u, name=names.get(u, u)) for u in decision.co_handler_ids],
         level=decision.level.value, rule=decision.rule, reasons=list(decision.reasons), departments=departments)
+
+
+@router.get("/departments", response_model=Page[DepartmentType], responses=responses(*AUTHED))
+async def departments(desk: DeskDep, who: DeskStaff) -> Page[DepartmentType]:
+    """The department types a ticket can be routed by (one page: the directory is short)."""
+    items = [DepartmentType(dept_type=code, name=(spec.city or spec.county or spec.province).replace("{place}", ""))
+             for code, spec in sorted(desk.tickets.routing.departments.items())]
+    return Page[DepartmentType](items=items, next_cursor=None)

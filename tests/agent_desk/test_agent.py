@@ -40,6 +40,9 @@ class RecordingPbx:
                         variables: dict[str, str] | None = None) -> None:
         self.actions.append(("Originate", (channel, context, exten)))
 
+    async def hangup(self, channel: str) -> None:
+        self.actions.append(("Hangup", (channel,)))
+
     def channel_of(self, linkedid: str) -> str | None:
         return self.live_channels.get(linkedid)
 
