@@ -1,7 +1,7 @@
 // The screen pop: the caller on the line (number and city, repeat-caller badge with their recent
 // tickets, IVR keys, the draft's transcript and recording), and the call controls.
 
-import { accessToken, api } from "../shell/api.js";
+import { accessToken, api, describe } from "../shell/api.js";
 import { $, el } from "../shell/dom.js";
 import { CATEGORIES, biText, dateTime, label, lightBadge } from "../shell/i18n.js";
 import { openStream } from "../shell/sse.js";
@@ -82,6 +82,7 @@ function render(pop, openTicket) {
   $("#pop-transcript").textContent = (draft && draft.transcript) || "";
   const audio = $("#pop-audio");
   audio.hidden = !pop.recording_url;
+  if (!pop.recording_url) $("#pop-recording-error").textContent = "";
   if (pop.recording_url) loadRecording(audio, pop.recording_url);
 }
 
@@ -90,10 +91,11 @@ async function loadRecording(audio, url) {
   audio.dataset.url = url;
   try {
     const response = await fetch(url, { headers: { Authorization: "Bearer " + (await accessToken()) } });
-    if (!response.ok) throw new Error(`${response.status}`);
+    if (!response.ok) throw new Error(`${response.status} ${describe(response.status, await response.json().catch(() => null))}`);
     audio.src = URL.createObjectURL(await response.blob());
   } catch (err) {
-    showMessage(`${biText("录音无法加载", "recording unavailable")}: ${err.message}`, "error");
+    audio.hidden = true;
+    $("#pop-recording-error").textContent = `${biText("录音无法播放", "recording unavailable")}: ${err.message}`;
   }
 }
 
