@@ -11,11 +11,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from agent_desk.accounts import NewUser, add_api_client, add_user
+from agent_desk.live.replay import DEMO_CALL_LINKEDID
 from agent_desk.security.passwords import new_password
 from agent_desk.settings import Settings
 from ticketing.actions import Action, CloseDirect, Dispatch, FollowUp
 from ticketing.db import SessionFactory
-from ticketing.models import ApiClient, Role, Ticket, TicketEvent, TicketSequence, User
+from ticketing.models import (
+    ApiClient,
+    Draft,
+    DraftStatus,
+    Role,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+    User,
+)
 from ticketing.service import NewTicket, TicketService
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
@@ -91,6 +101,21 @@ async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) ->
     return numbers
 
 
+async def seed_demo_draft(sessions: SessionFactory) -> bool:
+    """The draft of the replayed demo call (`call_answered`, answered by demo-agent), as the IVR and
+    ASR would have left it, so the demo's screen pop has a transcript to turn into a ticket."""
+    async with sessions.begin() as session:
+        if await session.scalar(select(Draft.id).where(Draft.call_linkedid == DEMO_CALL_LINKEDID)):
+            return False
+        session.add(Draft(server="replay", call_linkedid=DEMO_CALL_LINKEDID, caller_number="13800138000",
+                          channel=Channel.PHONE, status=DraftStatus.READY,
+                          transcript="你好，我家在玄武区珠江路，小区停水两天了，物业说是管道坏了，请尽快派人修",
+                          summary="玄武区珠江路小区停水两天", category=Category.HELP.value, region_code=DEMO_COUNTY,
+                          address="珠江路", department_type="water_supply",
+                          extraction={"demo": "seeded by `hotline seed --demo-users` for the replayed call"}))
+    return True
+
+
 async def _fixed_ticket(sessions: SessionFactory) -> int | None:
     digits = FIXED_NUMBER[2:].replace("-", "")
     day, seq = digits[:8], int(digits[8:])
@@ -131,6 +156,7 @@ async def seed_demo(config: Settings) -> None:
         key = await seed_demo_api_client(sessions)
         service = TicketService.from_settings(sessions, config.ticketing)
         tickets = await seed_demo_tickets(sessions, service)
+        draft = await seed_demo_draft(sessions)
     finally:
         await engine.dispose()
     if users:
@@ -143,3 +169,5 @@ async def seed_demo(config: Settings) -> None:
         print(f"demo Open311 api_key (client demo-webform, channel web): {key}")
     if tickets:
         print(f"demo tickets: {', '.join(tickets)}")
+    if draft:
+        print(f"demo draft for the replayed call {DEMO_CALL_LINKEDID} (demo-agent's screen pop)")

@@ -19,7 +19,7 @@ from typing import Any
 
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
-from agent_desk.live.replay import LoopingReplay
+from agent_desk.live.replay import LoopingReplay, demo_captures
 from agent_desk.settings import Settings
 from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 
@@ -113,8 +113,8 @@ async def ami_part(desk: Desk) -> Stop:
         desk.telephony = AmiTelephony(runtime.client)
     else:
         runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model_factory=teed)
-        runtime.source = LoopingReplay(replay.file, runtime.model, server="replay", speed=replay.speed,
-                                       loop=replay.loop)
+        runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
+                                       speed=replay.speed, loop=replay.loop)
     await runtime.start()
     return runtime.stop
 

@@ -9,6 +9,7 @@ capture bundled with the package.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from importlib.resources import as_file, files
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from ami.parser import AmiParser, Message
 from ami.replay import ReplaySource, read_chunks
 
 BUNDLED_CAPTURE = "agent_ops.jsonl"
+# Played after the bundled capture in each round, so the demo agent (Local/agent1@agents) gets a call.
+DEMO_CALL_CAPTURE = "call_answered.jsonl"
+DEMO_CALL_LINKEDID = "1795868623.2"
 
 
 def bundled_capture() -> Path:
@@ -26,6 +30,15 @@ def bundled_capture() -> Path:
         return Path(path)
 
 
+def demo_captures(first: Path) -> list[Path]:
+    """What a replay of `first` plays each round: the bundled capture is followed by the recorded
+    call that agent1 answers (`call_answered`), so the demo has a screen pop; any other file alone."""
+    if first != bundled_capture():
+        return [first]
+    with as_file(files("agent_desk.data").joinpath(DEMO_CALL_CAPTURE)) as path:
+        return [first, Path(path)]
+
+
 def capture_messages(path: Path) -> list[Message]:
     """Every message (events and responses) of a capture, parsed by the AMI adapter's parser."""
     parser = AmiParser()
@@ -33,13 +46,16 @@ def capture_messages(path: Path) -> list[Message]:
 
 
 class LoopingReplay:
-    """Feeds a capture into `model` under the server name `server`, looping if asked, until cancelled."""
+    """Feeds captures into `model` under the server name `server`, one after another, looping if
+    asked, until cancelled."""
 
-    def __init__(self, path: Path, model: LiveModel, *, server: str = "replay", speed: float = 1.0,
-                 loop: bool = True, pause_between_loops: float = 3.0) -> None:
-        if next(read_chunks(path), None) is None:
-            raise ValueError(f"{path}: no AMI data found")
-        self.path = path
+    def __init__(self, path: Path | Sequence[Path], model: LiveModel, *, server: str = "replay",
+                 speed: float = 1.0, loop: bool = True, pause_between_loops: float = 3.0) -> None:
+        self.paths = [path] if isinstance(path, Path) else list(path)
+        for one in self.paths:
+            if next(read_chunks(one), None) is None:
+                raise ValueError(f"{one}: no AMI data found")
+        self.path = self.paths[0]
         self.model = model
         self.server = server
         self.speed = speed
@@ -50,9 +66,10 @@ class LoopingReplay:
 
     async def run(self) -> None:
         while True:
-            source = ReplaySource(self.path, self.model, server=self.server, speed=self.speed)
-            await source.run()
-            self.chunks_fed += source.chunks_fed
+            for path in self.paths:
+                source = ReplaySource(path, self.model, server=self.server, speed=self.speed)
+                await source.run()
+                self.chunks_fed += source.chunks_fed
             self.rounds += 1
             if not self.loop:
                 return

@@ -32,7 +32,7 @@ export async function openTimeline(id) {
   const t = data.ticket;
   const box = $("#timeline");
   box.hidden = false;
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("h3", {}, t.number, " ", lightBadge(t.light)),
     el("p", {}, `${label(CATEGORIES, t.category)} · ${t.state_label} ${t.state} · ${t.lead_unit_id || biText("未派单", "not dispatched")}`),
     el("p", { class: "snippet" }, t.description),
@@ -50,5 +50,5 @@ export async function openTimeline(id) {
     data.calls.length ? el("ul", { id: "timeline-calls" }, data.calls.map((c) => el("li", {},
       `${dateTime(c.entered_at || c.ended_at)} ${c.caller_number || ""} ${c.queue || ""} ${c.outcome} ${c.linkedid}`)))
       : el("p", { class: "empty" }, biText("无关联通话", "no call attached")),
-  );
+  ].filter(Boolean));
 }
