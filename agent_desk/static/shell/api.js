@@ -144,7 +144,14 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
     },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  let response = await send(await accessToken());
+  let token;
+  try {
+    token = await accessToken();
+  } catch (err) {
+    if (err.status === 401) toLogin();
+    throw err;
+  }
+  let response = await send(token);
   if (response.status === 401) {
     try {
       response = await send((await refresh()).access_token);

@@ -46,7 +46,7 @@ function drawHeader(nav, user) {
   header.className = "shell-header";
   const role = ROLES[user.role] || [user.role, user.role];
   header.replaceChildren(
-    el("span", { class: "brand" }, "12345 热线 ", el("span", { class: "en" }, "Hotline")),
+    el("h1", { class: "brand" }, "12345 热线 ", el("span", { class: "en" }, "Hotline")),
     el("nav", { class: "shell-nav", "aria-label": biText("页面导航", "Pages") },
       el("ul", {}, nav.items.map((item) => el("li", {},
         el("a", { href: item.path, "aria-current": item.path === location.pathname ? "page" : null },

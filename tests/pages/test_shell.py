@@ -1,0 +1,112 @@
+"""The page shell in chromium: log-in (and its refusals, in the server's words), navigation by role,
+the silent refresh (tolerating a rotated refresh token), log-out, labels and accessibility (axe-core),
+keyboard use and the 1366×768 fit."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.pages.conftest import PASSWORD, Serve, Shots, assert_no_page_errors, log_in, open_page
+
+pytestmark = [pytest.mark.anyio, pytest.mark.browser]
+
+
+async def log_in_at_the_login_page(browser: Any, url: str, username: str) -> Any:
+    page = await open_page(browser)
+    await page.goto(url + "/login")
+    await page.get_by_label("用户名").fill(username)
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.keyboard.press("Enter")
+    return page
+
+
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_login_page_shows_the_servers_refusal_and_sends_each_role_home(serve: Serve, browser: Any,
+                                                                             shots: Shots) -> None:
+    async with serve() as product:
+        page = await open_page(browser)
+        await page.goto(product.url + "/")
+        await page.wait_for_url(re.compile("/login$"))
+        await page.get_by_label("用户名").fill("agent1")
+        await page.get_by_label("密码").fill("wrong password")
+        await page.keyboard.press("Enter")
+        await page.wait_for_function("document.querySelector('#login-error').textContent !== ''")
+        assert await page.inner_text("#login-error") == "wrong username or password"
+        await shots(page, "refused")
+        # The navigation is the role's: a supervisor lands on the wallboard, an agent on the desk.
+        supervisor = await log_in_at_the_login_page(browser, product.url, "supervisor")
+        await supervisor.wait_for_function("location.pathname === '/wallboard'")
+        agent = await log_in(browser, product, "agent1")
+        links = await agent.eval_on_selector_all(".shell-nav a", "as => as.map(a => a.getAttribute('href'))")
+        assert links == ["/desk"]
+        assert await agent.get_attribute(".shell-nav a", "aria-current") == "page"
+        # A page outside the role's navigation says so; the server still refuses its data.
+        dispatcher = await log_in_at_the_login_page(browser, product.url, "dispatcher")
+        await dispatcher.wait_for_function("location.pathname === '/wallboard'")
+        await dispatcher.goto(product.url + "/desk")
+        await dispatcher.wait_for_selector("#shell-messages .message.error")
+        shown = await dispatcher.inner_text("#shell-messages")
+        assert "not for your role" in shown and "403" in shown
+        await shots(dispatcher, "dispatcher-on-desk")
+        for p in (page, agent, dispatcher):
+            assert_no_page_errors(p)
+
+
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_session_refreshes_silently_and_takes_a_rotated_refresh_token(serve: Serve, browser: Any) -> None:
+    async with serve(desk={"auth": {"access_minutes": 0.02}}) as product:  # 1.2 s access tokens
+        page = await log_in(browser, product, "agent1")
+        first = await page.evaluate("JSON.parse(sessionStorage.getItem('hotline.session'))")
+        await page.wait_for_timeout(2000)  # the access token has expired
+        await page.click("#tab-find")
+        await page.get_by_label("工单号、号码或内容").fill("停水")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#find-results li")
+        after = await page.evaluate("JSON.parse(sessionStorage.getItem('hotline.session'))")
+        assert after["access_token"] != first["access_token"]
+        assert after["refresh_token"]  # whatever the refresh answered (a rotated one) is kept
+        assert await page.evaluate("document.body.dataset.stream") in ("live", "connecting", "reconnecting")
+        errors = await page.evaluate("document.querySelectorAll('#shell-messages .message.error').length")
+        assert errors == 0
+        # A revoked session sends the page back to the login, keeping where it was.
+        await page.evaluate("""() => { const s = JSON.parse(sessionStorage.getItem('hotline.session'));
+            s.refresh_token = 'revoked'; s.expires_at = new Date(0).toISOString();
+            sessionStorage.setItem('hotline.session', JSON.stringify(s)); }""")
+        await page.reload()
+        await page.wait_for_url(re.compile(r"/login\?next=%2Fdesk$"))
+        assert_no_page_errors(page)
+
+
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_desk_is_accessible_fits_the_screen_and_works_from_the_keyboard(serve: Serve, browser: Any,
+                                                                              shots: Shots) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    async with serve() as product:
+        login = await open_page(browser)
+        await login.goto(product.url + "/login")
+        results = await Axe().run(login)
+        assert results.violations_count == 0, results.generate_report()
+        page = await log_in(browser, product, "agent1")
+        results = await Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+        # Every control has a label a screen reader reads.
+        unlabelled = await page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+            .map(e => e.id || e.outerHTML.slice(0, 60))""")
+        assert unlabelled == []
+        # 1366×768: nothing scrolls the page itself.
+        size = await page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        assert size[0] <= 1366 and size[1] <= 768, size
+        # Keyboard: Alt+F goes to the search, Alt+K to the knowledge base, Tab reaches the controls.
+        await page.keyboard.press("Alt+F")
+        assert await page.evaluate("document.activeElement.id") == "find-q"
+        await page.keyboard.press("Alt+K")
+        assert await page.evaluate("document.activeElement.id") == "kb-q"
+        await page.keyboard.press("Tab")
+        assert await page.evaluate("document.activeElement.tagName") == "BUTTON"
+        await shots(page, "desk-keyboard")
+        assert_no_page_errors(page)
