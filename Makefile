@@ -50,6 +50,7 @@ bench: install-dev
 	$(BIN)/python bench/ami.py
 	$(BIN)/python bench/ivr.py
 	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/screen_pop.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -30,7 +30,10 @@ export function startPops({ openTicket }) {
     ...((desk.status && desk.status.configured_queues) || []).map((q) => el("option", { value: q })));
   api("/api/agent/screen-pop/current").then((pop) => pop && show(pop, openTicket)).catch(() => {});
   openStream("/api/agent/screen-pop", {
-    events: { pop: (pop) => show(pop, openTicket) },
+    events: {
+      pop: (pop) => show(pop, openTicket),
+      hello: () => { document.body.dataset.pops = "listening"; }, // the server now sends this agent's pops
+    },
     onState: (state, detail) => {
       const badge = $("#stream-state");
       badge.textContent = {
