@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent_desk.api.calls import dial_back
+from agent_desk.api.calls import Accepted, dial_back
 from agent_desk.api.deps import AgentCaller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
@@ -61,11 +61,6 @@ class AbandonedCaller(BaseModel):
 class ResultRequest(BaseModel):
     result: CallbackResult
     note: str | None = Field(None, min_length=1, max_length=1000)
-
-
-class Accepted(BaseModel):
-    status: str = "requested"
-    detail: str
 
 
 def own_queues(desk: Desk, who: Principal) -> list[str]:

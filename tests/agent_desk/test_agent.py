@@ -3,55 +3,15 @@ screen pops built from the database."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from sqlalchemy import select
 
 from agent_desk.live.board import AgentSignal
-from tests.agent_desk.conftest import DeskClient
+from tests.agent_desk.conftest import DeskClient, RecordingPbx
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
 from ticketing.vocabulary import Channel
 
 pytestmark = pytest.mark.anyio
-
-
-class RecordingPbx:
-    """A stand-in PBX that records the actions asked of it (the AMI side is tested in tests/ami)."""
-
-    def __init__(self) -> None:
-        self.actions: list[tuple[str, Any]] = []
-        self.live_channels = {"1795868623.2": "Local/talk@caller-sim-00000001;1"}
-
-    async def queue_add(self, queue: str, interface: str, member_name: str) -> None:
-        self.actions.append(("QueueAdd", (queue, interface, member_name)))
-
-    async def queue_remove(self, queue: str, interface: str) -> None:
-        self.actions.append(("QueueRemove", (queue, interface)))
-
-    async def queue_pause(self, interface: str, paused: bool, reason: str | None = None,
-                          queue: str | None = None) -> None:
-        self.actions.append(("QueuePause", (interface, paused, reason)))
-
-    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
-        self.actions.append(("Redirect", (channel, context, exten)))
-
-    async def originate(self, channel: str, context: str, exten: str, caller_id: str,
-                        variables: dict[str, str] | None = None) -> None:
-        self.actions.append(("Originate", (channel, context, exten)))
-
-    async def hangup(self, channel: str) -> None:
-        self.actions.append(("Hangup", (channel,)))
-
-    def channel_of(self, linkedid: str) -> str | None:
-        return self.live_channels.get(linkedid)
-
-
-@pytest.fixture
-def pbx(client: DeskClient) -> RecordingPbx:
-    fake = RecordingPbx()
-    client.desk.telephony = fake
-    return fake
 
 
 async def test_without_pbx_actions_answer_503(client: DeskClient) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from agent_desk.app import create_app
-from agent_desk.live.replay import bundled_capture
+from agent_desk.live.replay import DEMO_CALL_LINKEDID, bundled_capture
 from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
 from tests.conftest import Database
@@ -28,13 +28,14 @@ async def test_replay_moves_board_and_call_records(db: Database) -> None:
     async with app.router.lifespan_context(app):
         desk = app.state.desk
         assert desk.board.mode == "replay"
-        for _ in range(200):
-            if desk.board.snapshot().totals.answered:
+        # The bundled capture's redirected caller (answered by agent3), then the demo agent's call.
+        for _ in range(400):
+            if desk.board.snapshot().totals.answered == 2:
                 break
             await asyncio.sleep(0.02)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
             board = (await http.get("/api/wallboard/snapshot")).json()
-        assert board["mode"] == "replay" and board["totals"]["answered"] == 1
+        assert board["mode"] == "replay" and board["totals"]["answered"] == 2
         for _ in range(200):
             async with desk.sessions() as session:
                 if await session.scalar(select(func.count()).select_from(CallRecord)):
@@ -44,6 +45,7 @@ async def test_replay_moves_board_and_call_records(db: Database) -> None:
         calls = (await session.scalars(select(CallRecord))).all()
     assert calls and {c.server for c in calls} == {"replay"}
     assert any(c.agent for c in calls)
+    assert DEMO_CALL_LINKEDID in {c.linkedid for c in calls}
 
 
 async def test_ivr_part_listens_and_stops(db: Database) -> None:

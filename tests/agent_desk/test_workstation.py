@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from agent_desk.accounts import NewUser
 from agent_desk.live.board import AgentSignal, LiveBoard
-from tests.agent_desk.conftest import DeskClient
-from tests.agent_desk.test_agent import RecordingPbx
+from tests.agent_desk.conftest import DeskClient, RecordingPbx
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Role, utcnow
 
 pytestmark = pytest.mark.anyio
@@ -20,13 +19,6 @@ ENTERPRISE = "hotline-enterprise"
 def member(board: LiveBoard, interface: str, queue: str) -> None:
     board.apply({"Event": "QueueMemberAdded", "Queue": queue, "Interface": interface, "MemberName": interface,
                  "Status": "1", "Paused": "0"})
-
-
-@pytest.fixture
-def pbx(client: DeskClient) -> RecordingPbx:
-    fake = RecordingPbx()
-    client.desk.telephony = fake
-    return fake
 
 
 async def test_navigation_is_the_roles_and_pages_are_served(client: DeskClient) -> None:

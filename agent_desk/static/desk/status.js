@@ -8,13 +8,16 @@ import { act, showMessage } from "../shell/shell.js";
 import { desk, on } from "./state.js";
 
 let wrapupUntil = 0;
-let callState = null; // "ringing" | "on_call" from the screen pops, until the call completes
+let callState = null; // "ringing" | "on_call" from the latest screen pop …
+let callStateAt = 0; // … trusted until the next status poll has seen the live model
+const POLL_MS = 2000;
 
 export async function startStatus() {
   const reasons = await api("/api/agent/pause-reasons");
   $("#pause-reason").replaceChildren(...reasons.items.map((code) => el("option", { value: code }, label(PAUSE_REASONS, code))));
   $("#pause-button").addEventListener("click", togglePause);
   on("pop", (pop) => {
+    callStateAt = Date.now();
     if (pop.kind === "ringing") callState = "ringing";
     else if (pop.kind === "connected") callState = "on_call";
     else if (pop.kind === "completed") {
@@ -25,7 +28,7 @@ export async function startStatus() {
   });
   await refreshStatus();
   await refreshToday();
-  setInterval(() => refreshStatus().catch(() => {}), 2000);
+  setInterval(() => refreshStatus().catch(() => {}), POLL_MS);
   setInterval(() => refreshToday().catch(() => {}), 15000);
   setInterval(render, 1000);
 }
@@ -55,7 +58,7 @@ export function isPaused() {
 /** available, ringing, on_call, paused, wrapup, unavailable, or logged_out. */
 export function agentState() {
   const members = memberships();
-  if (callState) return callState;
+  if (callState && Date.now() - callStateAt < POLL_MS * 1.5) return callState;
   if (members.some((m) => m.state === "ringing" || m.state === "on_call")) {
     return members.some((m) => m.state === "ringing") ? "ringing" : "on_call";
   }
