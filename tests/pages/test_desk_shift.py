@@ -111,13 +111,14 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
 
     # 2. A call is connected to agent1: the screen pop shows the caller, the city and the draft.
     peer.push(recorded_events(script, "rbq-0005"))
-    await a.wait_for_selector(f"body[data-pop='connected:{CALL}']", timeout=3000)
+    await a.wait_for_selector(f"body[data-pop='connected:{CALL}']")
     assert await a.inner_text("#pop-number") == "13800138000"
     assert "北京" in await a.inner_text("#pop-area")
     assert "停水两天" in await a.inner_text("#pop-transcript")
     assert await a.input_value("#t-description") == "玄武区珠江路停水两天"
     await a.wait_for_function("document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
     await shots(a, "screen-pop")
+    await b.wait_for_timeout(500)  # well past the moment agent1's pop was painted
     assert await b.evaluate("document.body.dataset.pop") is None  # agent4's queue never saw this call
 
     # 3. Edit the region: the routing preview follows before anything is saved.
@@ -160,7 +161,7 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     # 6. Transfer the caller to the enterprise queue (Redirect); agent4 gets them.
     await a.get_by_label("转接到").fill("enterprise")
     await a.keyboard.press("Alt+T")
-    await b.wait_for_selector(f"body[data-pop='connected:{CALL}']", timeout=3000)
+    await b.wait_for_selector(f"body[data-pop='connected:{CALL}']")
     redirect = sent(peer, "Redirect")[-1]
     assert (redirect["Channel"], redirect["Context"], redirect["Exten"]) == (CALLER_CHANNEL, "queue-lab", "enterprise")
     assert await b.inner_text("#pop-number") == "13800138000"

@@ -165,7 +165,16 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
   return parsed;
 }
 
+/** End the session on the server (its tokens stop working), then here. The page leaves either way. */
 export async function logout() {
+  const session = currentSession();
+  if (session) {
+    try {
+      await fetch("/api/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + session.access_token } });
+    } catch {
+      // offline: the tokens still expire on their own
+    }
+  }
   clearSession();
   location.assign("/login");
 }
