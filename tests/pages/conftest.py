@@ -165,7 +165,7 @@ async def log_in(browser: Any, product: Product, username: str, path: str = "/de
     await page.get_by_role("button", name=re.compile("登录")).click()
     await page.wait_for_url(re.compile(re.escape(path) + r"$"))
     try:
-        await page.wait_for_selector("body[data-ready=true]", state="attached", timeout=10_000)
+        await page.wait_for_selector("body[data-ready=true]", state="attached")
     except Exception as exc:
         shown = await page.evaluate("document.querySelector('#shell-messages')?.innerText || ''")
         raise AssertionError(f"{path} not ready: script errors {page.errors}, messages {shown!r}") from exc

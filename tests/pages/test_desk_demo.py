@@ -22,7 +22,7 @@ async def test_the_replayed_demo_call_pops_and_becomes_a_ticket(serve: Serve, br
     async with serve(desk={"replay": {"file": str(bundled_capture()), "speed": 2}}) as product:
         assert await seed_demo_draft(product.desk.sessions)
         page = await log_in(browser, product, "agent1")  # the demo agent's interface
-        await page.wait_for_selector(f"body[data-pop='connected:{DEMO_CALL_LINKEDID}']", timeout=20_000)
+        await page.wait_for_selector(f"body[data-pop='connected:{DEMO_CALL_LINKEDID}']")
         assert "停水两天" in await page.inner_text("#pop-transcript")
         await page.wait_for_function(
             "document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")

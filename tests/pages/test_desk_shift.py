@@ -171,7 +171,7 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     peer.push(recorded_events(script, "abandon-0002"))
     await wait_for(lambda: _abandoned_stored(product))
     await b.click("#tab-abandoned")
-    await b.wait_for_selector("#abandoned-list li[data-call]", timeout=12_000)
+    await b.wait_for_selector("#abandoned-list li[data-call]")
     await a.click("#tab-abandoned")
     await a.wait_for_function("document.querySelector('#abandoned-list').innerText.includes('no abandoned')")
     await b.get_by_role("button", name=re.compile("认领")).click()

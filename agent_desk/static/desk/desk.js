@@ -4,7 +4,7 @@
 
 import { $, $$ } from "../shell/dom.js";
 import { shortcuts, showError, startPage } from "../shell/shell.js";
-import { startAbandoned } from "./abandoned.js";
+import { refresh as refreshAbandoned, startAbandoned } from "./abandoned.js";
 import { openTimeline, startFind } from "./find.js";
 import { startKb } from "./kb.js";
 import { startPops, transfer } from "./pop.js";
@@ -19,6 +19,7 @@ function selectTab(name) {
     tab.tabIndex = selected ? 0 : -1;
     $(`#${tab.getAttribute("aria-controls")}`).hidden = !selected;
   }
+  if (name === "abandoned") refreshAbandoned();
 }
 
 function openTicket(id) {
