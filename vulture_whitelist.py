@@ -6,7 +6,10 @@ listed here; the last group is the exception: findings in code another change is
 
 # Response and settings models: pydantic and dataclass fields the API, the CLI or a page serialises.
 access_token, token_type, expires_at, refresh_expires_at  # agent_desk/api/auth.py, security/tokens.py
-configured_queues  # agent_desk/api/agent.py
+configured_queues, paused_seconds  # agent_desk/api/agent.py
+home, result_label, met_at, working_hours_left  # pages.py, callbacks.py, ticket_search.py: read by /desk
+called_back  # agent_desk/api/wallboard.py: read by the wallboard page
+caller_region_code  # agent_desk/screen_pop.py
 has_recording  # agent_desk/api/calls.py
 service_name, service_notice, status_notes, agency_responsible, zipcode  # Open311 GeoReport v2 fields
 requested_datetime, updated_datetime, expected_datetime  # Open311
@@ -24,6 +27,7 @@ entry_position  # ticketing/models/call_record.py: a column
 
 # Closed vocabularies: every value is part of the API, used or not by the code.
 WEIBO, APP  # ticketing.vocabulary.Channel
+REACHED, NO_ANSWER, WRONG_NUMBER  # ticketing.models.CallbackResult
 BUSY, INVALID, UNAVAILABLE, RING_IN_USE, ON_HOLD  # ami.state: Asterisk's device states
 RESULTS  # ivr/variables.py: the documented HOTLINE_RESULT values
 
