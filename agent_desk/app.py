@@ -1,7 +1,7 @@
 """The composition root: builds the object graph by hand and runs the long-lived parts in the lifespan.
 
-Lifespan order: database → ticketing service → live board (fed by AMI, a replay, or nothing) →
-screen pops → SLA sweep → adapters (as configured). Shutdown runs in reverse.
+Lifespan order: database → ticketing service → live model and board (fed by AMI, a replay, or
+nothing) → screen pops → SLA sweep → adapters (as configured). Shutdown runs in reverse.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.telephony import NoTelephony, Telephony
+from ami.events import AgentCall
+from ami.model import LiveModel
 from ticketing.db import make_engine, make_session_factory
 from ticketing.service import TicketService
 from ticketing.sweep import SlaSweeper
@@ -70,8 +72,8 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
         mode: Literal["live", "replay", "offline"] = (
             "replay" if settings.desk.replay.file else ("live" if settings.ami.servers else "offline"))
         source = settings.desk.replay.file.name if mode == "replay" and settings.desk.replay.file else None
-        board = LiveBoard(service_level_seconds=sup.service_level_seconds,
-                          short_abandon_seconds=sup.short_abandon_seconds, mode=mode, source=source)
+        model = LiveModel(service_level_default=int(sup.service_level_seconds))
+        board = LiveBoard(model, kpis=sup.call_kpis(), mode=mode, source=source)
     return Desk(
         settings=settings, sessions=sessions, tickets=service,
         tokens=TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
@@ -87,13 +89,14 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
 
 
 async def _screen_pop_pump(desk: Desk) -> None:
-    async with desk.board.agent_signals.listen() as signals:
-        while True:
-            signal = await signals.get()
+    async with desk.board.model.subscribe() as events:
+        async for event in events:
+            if not isinstance(event, AgentCall):
+                continue
             try:
-                await desk.screen_pops.on_signal(signal)
+                await desk.screen_pops.on_signal(event)
             except Exception:
-                log.exception("screen pop for %s failed", signal.interface)
+                log.exception("screen pop for %s failed", event.interface)
 
 
 def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
 
+from ticketing.call_kpis import CallKpiSettings
+
 
 class AuthSettings(BaseModel):
     jwt_secret: SecretStr = Field(
@@ -41,12 +43,19 @@ class SupervisionSettings(BaseModel):
     service_level_seconds: float = Field(20, gt=0, description="T of the service level (Asterisk servicelevel)")
     service_level_target: float = Field(0.8, gt=0, lt=1, description="Erlang C staffing goal")
     short_abandon_seconds: float = Field(5, ge=0, description="abandons this short leave the answer rate")
+    wrapup_seconds: float = Field(0, ge=0, description="after-call work added to AHT (Asterisk wrapuptime)")
     hotspot_factor: float = Field(3, gt=1, description="alert when the last hour exceeds the usual rate × this")
     hotspot_min_tickets: int = Field(5, ge=1, description="… and has at least this many tickets")
     hotspot_baseline_days: int = Field(14, ge=1, description="the usual rate: mean per hour over these days")
     queue_cities: dict[str, str] = Field(
         default_factory=dict, description="queue name → city code, scoping calls for city supervisors"
     )
+
+    def call_kpis(self) -> CallKpiSettings:
+        """The call KPIs' thresholds (docs/metrics.md), for every place that computes them."""
+        return CallKpiSettings(service_level_seconds=self.service_level_seconds,
+                               short_abandon_seconds=self.short_abandon_seconds,
+                               wrapup_seconds=self.wrapup_seconds)
 
 
 class ReplaySettings(BaseModel):

@@ -1,13 +1,14 @@
 """Screen pops: when a queue call rings or connects at an agent, push what the agent needs to see.
 
-A pop carries the caller's number and the city it comes from, their tickets from the last `screen_pop_days`, the IVR choice,
-the ASR draft (transcript and extracted fields once ready) and the recording link. When ASR
-finishes a draft later, `draft_ready` pushes it again to the agent on that call.
+The pops follow the AMI live model's `AgentCall` events (ringing, connected, completed). A pop
+carries the caller's number and the city it comes from, their tickets from the last
+`screen_pop_days`, the IVR choice, the ASR draft (transcript and extracted fields once ready) and
+the recording link. When ASR finishes a draft later, `draft_ready` pushes it again to the agent on
+that call.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -16,8 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from agent_desk.live.board import AgentSignal
-from agent_desk.live.broadcast import Broadcast
+from ami.bus import EventBus, Subscription
+from ami.events import AgentCall
 from ticketing.caller_area import caller_area
 from ticketing.db import SessionFactory
 from ticketing.models import CallRecord, Draft, DraftStatus, utcnow
@@ -71,20 +72,19 @@ class ScreenPops:
         self._sessions = sessions
         self._tickets = tickets
         self._history = timedelta(days=history_days)
-        self._streams: dict[str, Broadcast[ScreenPop]] = {}
+        self._streams: dict[str, EventBus[ScreenPop]] = {}
         self._connected: dict[tuple[str, str], str] = {}  # (server, linkedid) → interface
 
     @asynccontextmanager
-    async def listen(self, interface: str) -> AsyncIterator[asyncio.Queue[ScreenPop]]:
-        stream = self._streams.setdefault(interface, Broadcast())
-        async with stream.listen() as queue:
-            yield queue
+    async def listen(self, interface: str) -> AsyncIterator[Subscription[ScreenPop]]:
+        async with self._streams.setdefault(interface, EventBus()).subscribe(maxsize=64) as pops:
+            yield pops
 
     def listening(self, interface: str) -> bool:
         stream = self._streams.get(interface)
-        return stream is not None and stream.listeners > 0
+        return stream is not None and stream.active
 
-    async def on_signal(self, signal: AgentSignal) -> ScreenPop | None:
+    async def on_signal(self, signal: AgentCall) -> ScreenPop | None:
         """Track the call and push a pop, if the agent has its screen open (no query otherwise)."""
         if signal.kind == "connected":
             self._connected[(signal.server, signal.linkedid)] = signal.interface

@@ -1,9 +1,10 @@
 """Wiring of the adapters (AMI, IVR, ASR) into the desk, each as a lifespan part.
 
-- AMI: one `ami.client.AmiClient` for all configured servers. Its live model is teed into the
-  desk's `LiveBoard` (wallboard, screen pops) and its finished calls go to `ticketing.calls.CallStore`
-  through the adapter's `RecordWriter`. Without servers but with a replay file, the same model and
-  writer are fed from the capture, so call records and KPIs move as with a PBX.
+- AMI: the adapter's `AmiRuntime` (one `AmiClient` for all configured servers) drives the desk's
+  live model, the one the board and the screen pops listen to; its calls go to
+  `ticketing.calls.CallStore` through the adapter's `RecordWriter`. Without servers but with a
+  replay file, the same model and writer are fed from the capture, so call records and KPIs move as
+  with a PBX.
 - ASR: `asr.service.AsrService` with its workers; a finished draft is pushed to the agent's screen pop.
 - IVR: `ivr.service.IvrService` with the ticketing backend; recordings go to ASR, and the estimated
   wait for a queue comes from the live board.
@@ -14,7 +15,7 @@ Parts are started after the core and stopped before it. Unconfigured adapters ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agent_desk.desk import Desk
@@ -26,29 +27,6 @@ from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
 Part = Callable[[Desk], Awaitable[Stop]]
-
-
-def _tee_model(board: LiveBoard, **kwargs: Any) -> Any:
-    from ami.model import LiveModel
-
-    class TeeModel(LiveModel):
-        """The AMI adapter's model, also feeding every event to the desk's live board."""
-
-        def apply(self, server: str, message: Mapping[str, str]) -> None:
-            super().apply(server, message)
-            try:
-                board.apply(message, server)
-            except Exception:
-                log.exception("live board failed on %s", message.get("Event"))
-
-        def resync(self, server: str, queue_status: Sequence[Mapping[str, str]],
-                   channels: Sequence[Mapping[str, str]]) -> Any:
-            result = super().resync(server, queue_status, channels)
-            for row in queue_status:
-                board.apply(row, server)
-            return result
-
-    return TeeModel(**kwargs)
 
 
 class AmiTelephony:
@@ -95,24 +73,19 @@ class AmiTelephony:
 
 
 async def ami_part(desk: Desk) -> Stop:
-    """The AMI adapter's runtime (model, record writer, client), its model teed into the live board;
-    without servers, fed by the configured capture in a loop instead of a PBX."""
+    """The AMI adapter's runtime (record writer, client) on the desk's live model; without
+    servers, fed by the configured capture in a loop instead of a PBX."""
     from ami.runtime import AmiRuntime
     from ticketing.calls import CallStore
 
     settings = desk.settings
-    service_level = int(settings.desk.supervision.service_level_seconds)
-
-    def teed(on_call: Callable[[Any], None]) -> Any:
-        return _tee_model(desk.board, on_call=on_call, service_level_default=service_level)
-
     store = CallStore(desk.sessions)
     replay = settings.desk.replay
     if replay.file is None:
-        runtime = AmiRuntime(settings.ami, store, model_factory=teed)
+        runtime = AmiRuntime(settings.ami, store, model=desk.board.model)
         desk.telephony = AmiTelephony(runtime.client)
     else:
-        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model_factory=teed)
+        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model=desk.board.model)
         runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
                                        speed=replay.speed, loop=replay.loop)
     await runtime.start()

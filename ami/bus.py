@@ -1,18 +1,22 @@
-"""Fan-out of change events to async subscribers, each with a bounded backlog.
+"""Fan-out of change events: to async subscribers, each with a bounded backlog, and to listeners.
 
 Publishing never blocks and never grows memory without limit: when a subscriber's backlog is
 full its oldest event is dropped and `dropped` counts it, so a slow browser tab cannot stall the
-AMI reader. A subscriber that sees `dropped` grow should re-read the snapshot.
+AMI reader. A subscriber that sees `dropped` grow should re-read the snapshot. A listener is a
+plain function called at once with every event, for consumers that must see each one and are
+cheap (the desk's board); one that raises is logged and skipped, never the reader's problem.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("ami.bus")
 
 
 class Subscription(Generic[T]):
@@ -78,6 +82,12 @@ def _has_loop() -> bool:
 class EventBus(Generic[T]):
     def __init__(self) -> None:
         self._subscribers: list[Subscription[T]] = []
+        self._listeners: list[Callable[[T], None]] = []
+
+    def listen(self, listener: Callable[[T], None]) -> Callable[[], None]:
+        """Call `listener` with every event from now on; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
 
     def subscribe(self, maxsize: int = 1000) -> Subscription[T]:
         subscription = Subscription(self, maxsize)
@@ -90,8 +100,13 @@ class EventBus(Generic[T]):
 
     @property
     def active(self) -> bool:
-        return bool(self._subscribers)
+        return bool(self._subscribers or self._listeners)
 
     def publish(self, item: T) -> None:
+        for listener in self._listeners:
+            try:
+                listener(item)
+            except Exception:
+                log.exception("event listener failed on %r", item)
         for subscription in self._subscribers:
             subscription._push(item)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import enum
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ticketing.calls import LEG_COLUMNS
 from ticketing.models import CallOutcome
 
 
 @dataclass(slots=True)
 class QueueLeg:
-    """One stay of the caller in one queue. `outcome` is None while the caller still waits."""
+    """One stay of the caller in one queue. `outcome` is None while the caller still waits.
+
+    The fields after `complete_reason` are the model's bookkeeping, not part of the record.
+    """
 
     queue: str
     uniqueid: str
-    entered_at: datetime
+    entered_at: datetime | None
     position: int
     wait_seconds: float | None = None
     agent: str | None = None
@@ -28,15 +33,11 @@ class QueueLeg:
     complete_reason: str | None = None
     join_location: str = ""
     hangup_requested: bool = False
+    agent_channel: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("entered_at", "answered_at", "left_at"):
-            value = data[key]
-            data[key] = value.isoformat() if value is not None else None
-        data["outcome"] = self.outcome.value if self.outcome is not None else None
-        del data["join_location"], data["hangup_requested"]
-        return data
+    def record_fields(self) -> dict[str, Any]:
+        """The column values of `ticketing.models.CallLeg`."""
+        return {name: getattr(self, name) for name in LEG_COLUMNS}
 
 
 @dataclass(slots=True)
@@ -59,15 +60,11 @@ class CallData:
     legs: list[QueueLeg] = field(default_factory=list)
     final: bool = False
     ivr: bool = False  # the call ran the FastAGI IVR
-    lost: bool = False  # closed by a resync: it ended while we were disconnected
+    lost: bool = False  # it ended while the link was down: what happened is unknown
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.server, self.linkedid)
-
-    @property
-    def first_leg(self) -> QueueLeg | None:
-        return self.legs[0] if self.legs else None
 
     @property
     def answered_leg(self) -> QueueLeg | None:
@@ -77,35 +74,19 @@ class CallData:
         return None
 
     @property
-    def queue(self) -> str | None:
-        return self.legs[-1].queue if self.legs else None
-
-    @property
-    def wait_seconds(self) -> float | None:
-        """The caller's total time in queues until answered (or until leaving the last queue)."""
-        total = 0.0
-        for leg in self.legs:
-            if leg.wait_seconds is None:
-                return None
-            total += leg.wait_seconds
-            if leg.answered_at is not None:
-                break
-        return total if self.legs else None
-
-    @property
     def outcome(self) -> CallOutcome:
+        """The last leg's outcome (docs/metrics.md): `unknown` while it is undecided or if lost."""
         if self.lost:
             return CallOutcome.UNKNOWN
         if not self.legs:
             return CallOutcome.SELF_SERVICE if self.final else CallOutcome.UNKNOWN
-        if self.answered_leg is not None:
-            return CallOutcome.ANSWERED
-        last = self.legs[-1].outcome
-        return last if last is not None else CallOutcome.UNKNOWN
+        return self.legs[-1].outcome or CallOutcome.UNKNOWN
 
     def record_fields(self) -> dict[str, Any]:
-        """The column values of `ticketing.models.CallRecord` for this call."""
-        first, answered = self.first_leg, self.answered_leg
+        """The column values of `ticketing.models.CallRecord` for this call, `legs` included."""
+        first = self.legs[0] if self.legs else None
+        last = self.legs[-1] if self.legs else None
+        answered = self.answered_leg
         return {
             "server": self.server,
             "linkedid": self.linkedid,
@@ -116,11 +97,11 @@ class CallData:
             "ivr_path": self.ivr_path,
             "draft_id": self.draft_id,
             "ticket_id": self.ticket_id,
-            "queue": self.queue,
+            "queue": last.queue if last else None,
             "started_at": self.started_at,
             "entered_at": first.entered_at if first else None,
             "entry_position": first.position if first else None,
-            "wait_seconds": self.wait_seconds,
+            "wait_seconds": last.wait_seconds if last else None,
             "agent": answered.agent if answered else None,
             "answered_at": answered.answered_at if answered else None,
             "talk_seconds": answered.talk_seconds if answered else None,
@@ -128,14 +109,24 @@ class CallData:
             "hangup_cause": self.hangup_cause,
             "recording": self.recording,
             "ended_at": self.ended_at,
-            "legs": [leg.to_dict() for leg in self.legs],
+            "legs": [leg.record_fields() for leg in self.legs],
             "final": self.final,
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.record_fields()
-        data["outcome"] = self.outcome.value
-        for key in ("started_at", "entered_at", "answered_at", "ended_at"):
-            value = data[key]
-            data[key] = value.isoformat() if value is not None else None
-        return data
+        """`record_fields()` as JSON-ready values."""
+        result: dict[str, Any] = jsonable(self.record_fields())
+        return result
+
+
+def jsonable(value: Any) -> Any:
+    """Datetimes as ISO 8601, enums as their values, inside dicts, lists and tuples."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value

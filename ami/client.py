@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ami.bus import Subscription
-from ami.connection import AmiConnection, ConnectionPolicy
+from ami.connection import AmiConnection
 from ami.errors import AmiNotConnected
 from ami.events import ChangeEvent
 from ami.model import LiveModel
@@ -37,14 +37,9 @@ class AmiClient:
     def __init__(self, settings: AmiSettings, *, model: LiveModel | None = None) -> None:
         self.settings = settings
         self.model = model or LiveModel()
-        policy = ConnectionPolicy(
-            ping_interval=settings.ping_interval, ping_timeout=settings.ping_timeout,
-            action_timeout=settings.action_timeout, connect_timeout=settings.connect_timeout,
-            backoff_initial=settings.backoff_initial, backoff_max=settings.backoff_max)
         self.connections: dict[str, AmiConnection] = {
-            s.name: AmiConnection(s.name, s.host, s.port, s.username, s.secret.get_secret_value(),
-                                  model=self.model, policy=policy)
-            for s in settings.servers
+            server.name: AmiConnection(server, model=self.model, settings=settings)
+            for server in settings.servers
         }
 
     # ---------------------------------------------------------------- lifecycle and views
@@ -129,7 +124,7 @@ class AmiClient:
         if variables:
             fields["Variable"] = [f"{k}={v}" for k, v in variables.items()]
         messages = await connection.send(fields, until="OriginateResponse",  # type: ignore[arg-type]
-                                         timeout=ring_timeout + connection.policy.action_timeout)
+                                         timeout=ring_timeout + connection.settings.action_timeout)
         final = messages[-1]
         return OriginateResult(connection.name, final.get("Channel", ""), final.get("Uniqueid", ""))
 

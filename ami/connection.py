@@ -28,19 +28,9 @@ from ami.errors import AmiActionError, AmiAuthError, AmiNotConnected, AmiTimeout
 from ami.events import ConnectionChanged
 from ami.model import LiveModel
 from ami.parser import AmiParser, Message
+from ami.settings import AmiServer, AmiSettings
 
 log = logging.getLogger("ami.connection")
-
-
-@dataclass(frozen=True)
-class ConnectionPolicy:
-    ping_interval: float = 10.0
-    ping_timeout: float = 5.0
-    action_timeout: float = 10.0
-    connect_timeout: float = 5.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 30.0
-    resync_timeout: float = 30.0
 
 
 @dataclass
@@ -73,13 +63,14 @@ class _Protocol(AMIProtocol):
 
 
 class AmiConnection:
-    def __init__(self, name: str, host: str, port: int, username: str, secret: str, *,
-                 model: LiveModel, policy: ConnectionPolicy | None = None,
+    """One server's link. `settings` gives the timing (its `servers` list is not read here)."""
+
+    def __init__(self, server: AmiServer, *, model: LiveModel, settings: AmiSettings | None = None,
                  rng: random.Random | None = None) -> None:
-        self.name, self.host, self.port, self.username = name, host, port, username
-        self._secret = secret
+        self.name, self.host, self.port, self.username = server.name, server.host, server.port, server.username
+        self._secret = server.secret.get_secret_value()
         self.model = model
-        self.policy = policy or ConnectionPolicy()
+        self.settings = settings or AmiSettings()
         self._rng = rng or random.Random()
         self._protocol: _Protocol | None = None
         self._pending: dict[str, _Pending] = {}
@@ -88,7 +79,6 @@ class AmiConnection:
         self._task: asyncio.Task[None] | None = None
         self.state = "stopped"
         self.ready = asyncio.Event()
-        self.banner: str | None = None
         self.attempts = 0
         self.connects = 0
         self.auth_error: AmiAuthError | None = None
@@ -131,7 +121,7 @@ class AmiConnection:
 
     def next_backoff(self) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
-        base = min(self.policy.backoff_max, self.policy.backoff_initial * (2 ** self.attempts))
+        base = min(self.settings.backoff_max, self.settings.backoff_initial * (2 ** self.attempts))
         self.attempts += 1
         return base / 2 + self._rng.uniform(0, base / 2)
 
@@ -141,7 +131,7 @@ class AmiConnection:
         self._lost = asyncio.Event()
         await asyncio.wait_for(
             loop.create_connection(lambda: _Protocol(self), self.host, self.port),
-            self.policy.connect_timeout)
+            self.settings.connect_timeout)
         self._set_state("connected")
         await self._login()
         self._set_state("resyncing")
@@ -164,30 +154,32 @@ class AmiConnection:
     async def _login(self) -> None:
         try:
             await self.send({"Action": "Login", "Username": self.username, "Secret": self._secret},
-                            timeout=self.policy.action_timeout, require_ready=False)
+                            timeout=self.settings.action_timeout, require_ready=False)
         except AmiActionError as exc:
             raise AmiAuthError(self.name, self.host, self.port, self.username,
                                exc.asterisk_message) from None
 
     async def _keepalive(self) -> None:
         while True:
-            await asyncio.sleep(self.policy.ping_interval)
+            await asyncio.sleep(self.settings.ping_interval)
             try:
-                await self.send({"Action": "Ping"}, timeout=self.policy.ping_timeout)
+                await self.send({"Action": "Ping"}, timeout=self.settings.ping_timeout)
             except AmiTimeout:
                 log.warning("ami %s: no Pong within %.1fs, link is dead", self.name,
-                            self.policy.ping_timeout)
+                            self.settings.ping_timeout)
                 raise
 
     async def resync(self) -> None:
-        """Rebuild this server's state from QueueStatus and CoreShowChannels."""
-        status = await self.send({"Action": "QueueStatus"}, until="QueueStatusComplete",
-                                 timeout=self.policy.resync_timeout, require_ready=False)
-        channels = await self.send({"Action": "CoreShowChannels"}, until="CoreShowChannelsComplete",
-                                   timeout=self.policy.resync_timeout, require_ready=False)
-        result = self.model.resync(self.name, status[1:], channels[1:])
-        log.info("ami %s: resynced %d queues, %d waiting callers, closed %d calls", self.name,
-                 result.queues, result.callers, result.closed_calls)
+        """Ask for QueueStatus and CoreShowChannels; the model applies each list where it stands in
+        the event stream (see `ami.model`)."""
+        for action, complete in (("QueueStatus", "QueueStatusComplete"),
+                                 ("CoreShowChannels", "CoreShowChannelsComplete")):
+            await self.send({"Action": action}, until=complete, timeout=self.settings.resync_timeout,
+                            require_ready=False)
+        snapshot = self.model.snapshot()
+        log.info("ami %s: resynced %d queues, %d waiting callers, %d calls in progress", self.name,
+                 len(snapshot.queues), sum(len(q.callers) for q in snapshot.queues),
+                 len(self.model.open_calls(self.name)))
 
     # ---------------------------------------------------------------- actions
     async def send(self, fields: Mapping[str, str], *, until: str | None = None,
@@ -206,10 +198,10 @@ class AmiConnection:
         self._pending[action_id] = _Pending(name, future, until)
         try:
             protocol.transport.write(str(action).encode("utf-8"))
-            return await asyncio.wait_for(future, timeout or self.policy.action_timeout)
+            return await asyncio.wait_for(future, timeout or self.settings.action_timeout)
         except TimeoutError:
             raise AmiTimeout(f"{name} on {self.name}: no answer within "
-                             f"{timeout or self.policy.action_timeout:.1f}s") from None
+                             f"{timeout or self.settings.action_timeout:.1f}s") from None
         finally:
             self._pending.pop(action_id, None)
 

@@ -8,20 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from ami.calldata import CallData
+from ami.calldata import CallData, jsonable
 from ami.state import MemberState, QueueParams
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +20,7 @@ class ChangeEvent:
     server: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **_jsonable(asdict(self))}
+        return {"type": self.type, **jsonable(asdict(self))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +68,24 @@ class QueueParamsChanged(ChangeEvent):
     params: QueueParams
 
 
+AgentCallKind = Literal["ringing", "connected", "completed"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCall(ChangeEvent):
+    """A queue call offered to (`ringing`), connected with, or finished with (`completed`) a member:
+    what a screen pop needs."""
+
+    type: ClassVar[str] = "agent_call"
+    kind: AgentCallKind
+    queue: str
+    interface: str
+    member_name: str
+    linkedid: str
+    caller_number: str | None
+    caller_name: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class CallUpdated(ChangeEvent):
     """A call record changed (joined a queue, was answered, ended). `call.final` once it ended."""
@@ -100,6 +108,9 @@ class ConnectionChanged(ChangeEvent):
 
 @dataclass(frozen=True, slots=True)
 class Resynced(ChangeEvent):
+    """A QueueStatus or CoreShowChannels list replaced what the model knew (`closed_calls` had ended
+    unseen)."""
+
     type: ClassVar[str] = "resynced"
     queues: int
     callers: int

@@ -3,22 +3,34 @@
 `LiveModel.apply(server, message)` takes parsed messages from any number of servers (live
 connections or a replay) and keeps per server: the queues with Asterisk's parameters, the members
 and their status, the waiting callers; and one `CallData` per Linkedid, handed to `on_call` when it
-joins a queue, is answered and when it ends. Change events go to `subscribe()`rs.
+joins a queue, changes and ends. Typed change events go to the bus (`subscribe()`, `listen()`).
 
-Outcomes follow what Asterisk really sends (see the fixtures README):
+Outcomes follow what Asterisk really sends (tests/fixtures/asterisk/README.md):
 - a queue timeout also sends QueueCallerAbandon; the later `VarSet QUEUESTATUS=TIMEOUT` on the
-  caller channel turns the leg into `timeout`;
-- a Redirect out of a queue also looks like an abandon: the caller channel is already in another
-  dialplan place (its Context/Exten in QueueCallerAbandon differ from those at QueueCallerJoin) or
-  the same Uniqueid joins another queue; that leg becomes `transferred`. A caller who really hung up
-  has a HangupRequest/SoftHangupRequest before the abandon;
+  caller channel makes the leg a `timeout`;
+- a Redirect out of a queue also looks like an abandon, but the channel is already elsewhere in the
+  dialplan (the abandon's Context/Exten differ from the join's) and no hang-up was requested, or the
+  same Uniqueid joins another queue: the leg is `transferred`;
+- a key exit (EXITWITHKEY) sends only QueueCallerLeave, already at the key's dialplan place:
+  `exit_with_key`;
+- a caller redirected while talking joins the next queue at once, but its first leg's AgentComplete
+  only comes when the caller finally hangs up, with the talk time of both legs: that leg ends when
+  the agent's channel hangs up;
 - AgentComplete may lack Uniqueid: it is matched by queue and member interface.
+
+QueueStatus and CoreShowChannels replies (after every login, or asked by anyone) are applied whole
+where they stand in the stream, when their `...Complete` event arrives: Asterisk never writes an
+event inside a list, so the model then holds exactly what it held before the list plus what the
+list says, and events after the list apply on top. A list never closes what arrived after it,
+callers it lists are not counted again, calls in progress that the model never saw (a restart of
+the product) are adopted, and members it no longer lists (a restart of Asterisk) are gone.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from ami.agents import AgentLedger
@@ -26,6 +38,8 @@ from ami.bus import EventBus, Subscription
 from ami.calldata import CallData, QueueLeg
 from ami.clock import StreamClock
 from ami.events import (
+    AgentCall,
+    AgentCallKind,
     CallerJoined,
     CallerLeft,
     CallUpdated,
@@ -46,18 +60,22 @@ from ami.state import (
     WaitingCaller,
 )
 from ticketing.models import CallOutcome, utcnow
-
-IVR_RESULT = "IVR_RESULT"
-IVR_PATH = "IVR_PATH"
-DRAFT_ID = "HOTLINE_DRAFT_ID"
-TICKET_ID = "HOTLINE_TICKET_ID"
-WANTED_VARIABLES = frozenset(
-    {IVR_RESULT, IVR_PATH, DRAFT_ID, TICKET_ID, "QUEUESTATUS", "MIXMONITOR_FILENAME"}
+from ticketing.vocabulary import (
+    HOTLINE_DRAFT_ID,
+    HOTLINE_TICKET_ID,
+    IVR_PATH,
+    IVR_RESULT,
+    known_caller_id,
 )
-_UNKNOWN_ID = ("", "<unknown>")
+
+WANTED_VARIABLES = frozenset(
+    {IVR_RESULT, IVR_PATH, HOTLINE_DRAFT_ID, HOTLINE_TICKET_ID, "QUEUESTATUS", "MIXMONITOR_FILENAME"}
+)
 RECENT_CALLS = 1000
 _EXIT_STATUS = {"TIMEOUT": CallOutcome.TIMEOUT, "LEAVEEMPTY": CallOutcome.TIMEOUT,
                 "LEAVEUNAVAIL": CallOutcome.TIMEOUT}
+_LIST_ITEMS = frozenset({"QueueParams", "QueueMember", "QueueEntry", "CoreShowChannel"})
+_CHANNEL_SUFFIX = re.compile(r"-[0-9a-f]+(;\d)?$")
 
 CallSink = Callable[[CallData], None]
 
@@ -76,13 +94,26 @@ def _float(value: str | None) -> float:
         return 0.0
 
 
-def _callerid(value: str | None) -> str | None:
-    return None if value is None or value in _UNKNOWN_ID else value
-
-
 def _epoch(value: str | None) -> datetime | None:
     seconds = _int(value)
     return datetime.fromtimestamp(seconds, utcnow().tzinfo) if seconds > 0 else None
+
+
+def _seconds(since: datetime, until: datetime) -> float:
+    """Whole seconds between two moments, as Asterisk gives durations."""
+    return float(max(0, round((until - since).total_seconds())))
+
+
+def _location(m: Mapping[str, str]) -> str:
+    return f"{m.get('Context', '')},{m.get('Exten', '')}"
+
+
+def _duration(value: str | None) -> int:
+    """CoreShowChannel `Duration: HH:MM:SS` in seconds."""
+    seconds = 0
+    for part in (value or "").split(":"):
+        seconds = seconds * 60 + _int(part)
+    return seconds
 
 
 class _Server:
@@ -90,10 +121,12 @@ class _Server:
 
     __slots__ = (
         "abandoned_in_sl",
+        "agent_legs",
         "calls",
         "channel_count",
         "channels",
         "in_sl",
+        "lists",
         "name",
         "open_legs",
         "queues",
@@ -106,9 +139,11 @@ class _Server:
         self.calls: dict[str, CallData] = {}
         self.channels: dict[str, tuple[str, str]] = {}  # channel name -> (uniqueid, linkedid)
         self.channel_count: dict[str, int] = {}
-        self.open_legs: dict[str, tuple[CallData, QueueLeg]] = {}  # uniqueid -> current leg
+        self.open_legs: dict[str, tuple[CallData, QueueLeg]] = {}  # caller uniqueid -> current leg
+        self.agent_legs: dict[str, tuple[CallData, QueueLeg]] = {}  # agent channel -> answered leg
         self.in_sl: dict[str, int] = {}
         self.abandoned_in_sl: dict[str, int] = {}
+        self.lists: dict[str, list[Mapping[str, str]]] = {}  # ActionID -> list items so far
         # Calls that just ended: the IVR may still set variables on a dead channel afterwards.
         self.recent: OrderedDict[str, CallData] = OrderedDict()
 
@@ -123,8 +158,8 @@ class LiveModel:
     def __init__(self, *, clock: Callable[[], datetime] = utcnow, on_call: CallSink | None = None,
                  service_level_default: int = 20) -> None:
         self.clock = clock
+        self.on_call = on_call  # where every new state of a call goes (the record writer)
         self._stream_clock = clock if isinstance(clock, StreamClock) else None
-        self._on_call = on_call
         self._bus: EventBus[ChangeEvent] = EventBus()
         self._servers: dict[str, _Server] = {}
         self._sl_default = service_level_default
@@ -146,16 +181,15 @@ class LiveModel:
             "AgentRingNoAnswer": self._agent_ring_no_answer,
             "AgentDump": self._agent_ring_no_answer,
             "QueueMemberStatus": self._member_update,
-            "QueueMemberAdded": self._member_added,
+            "QueueMemberAdded": self._member_update,
             "QueueMemberPause": self._member_update,
             "QueueMemberPaused": self._member_update,
-            "QueueMember": self._member_update,
             "QueueMemberRemoved": self._member_removed,
-            "QueueParams": self._queue_params,
-            "QueueEntry": self._queue_entry,
-            "BridgeEnter": self._bridge,
-            "BridgeLeave": self._bridge,
             "MixMonitorStart": self._mixmonitor,
+            "FullyBooted": self._fully_booted,
+            "QueueStatusComplete": self._queue_status,
+            "CoreShowChannelsComplete": self._core_show_channels,
+            **dict.fromkeys(_LIST_ITEMS, self._list_item),
         }
 
     # ------------------------------------------------------------------ public API
@@ -189,6 +223,10 @@ class LiveModel:
 
     def subscribe(self, maxsize: int = 1000) -> Subscription[ChangeEvent]:
         return self._bus.subscribe(maxsize)
+
+    def listen(self, listener: Callable[[ChangeEvent], None]) -> Callable[[], None]:
+        """Call `listener` with every change event, synchronously; returns the function that stops it."""
+        return self._bus.listen(listener)
 
     def publish(self, event: ChangeEvent) -> None:
         self._bus.publish(event)
@@ -247,90 +285,49 @@ class LiveModel:
                 return state.name
         return None
 
-    # ------------------------------------------------------------------ resync
-    def resync(self, server: str, queue_status: Sequence[Mapping[str, str]],
-               channels: Sequence[Mapping[str, str]]) -> Resynced:
-        """Rebuild a server's state from QueueStatus and CoreShowChannels list events.
+    # ------------------------------------------------------------------ calls out
+    def _emit(self, call: CallData) -> None:
+        if self.on_call is not None:
+            self.on_call(call)
+        if self._bus.active:
+            self._bus.publish(CallUpdated(call.server, call))
 
-        Queues, members and waiting callers become exactly what Asterisk listed. Calls with no live
-        channel left ended while we were disconnected: they are closed with outcome `unknown`.
-        """
-        state = self._servers.get(server)
-        if state is None:
-            state = self._servers[server] = _Server(server)
-        now = self.clock()
-        state.channels = {}
-        state.channel_count = {}
-        for row in channels:
-            uniqueid, linkedid = row.get("Uniqueid", ""), row.get("Linkedid", "")
-            if not uniqueid:
-                continue
-            state.channels[row.get("Channel", uniqueid)] = (uniqueid, linkedid or uniqueid)
-            state.channel_count[linkedid] = state.channel_count.get(linkedid, 0) + 1
-            if uniqueid == linkedid and linkedid not in state.calls:
-                state.calls[linkedid] = CallData(
-                    server, linkedid, started_at=now - timedelta(seconds=_duration(row.get("Duration"))),
-                    caller_number=_callerid(row.get("CallerIDNum")),
-                    caller_name=_callerid(row.get("CallerIDName")))
-        fresh: dict[str, QueueState] = {}
-        for row in queue_status:
-            name = row.get("Queue")
-            if not name:
-                continue
-            queue = fresh.get(name)
-            if queue is None:
-                queue = fresh[name] = QueueState(server, name)
-                old = state.queues.get(name)
-                if old is not None:
-                    queue.params = old.params
-            kind = row.get("Event")
-            if kind == "QueueParams":
-                self._set_params(state, queue, row)
-            elif kind == "QueueMember":
-                member = self._member_from(row, queue.members.get(row.get("Location", "")))
-                queue.members[member.interface] = member
-            elif kind == "QueueEntry":
-                self._resync_entry(state, queue, row, now)
-        live_callers = {uid for q in fresh.values() for uid in q.callers}
-        state.queues = fresh
-        for uniqueid, (call, leg) in list(state.open_legs.items()):
-            if uniqueid not in live_callers and leg.outcome is None and leg.answered_at is None:
-                leg.outcome = CallOutcome.UNKNOWN
-                leg.left_at = now
-                del state.open_legs[uniqueid]
-        closed = 0
-        for linkedid, call in list(state.calls.items()):
-            if state.channel_count.get(linkedid, 0) <= 0:
-                call.lost = True
-                for leg in call.legs:
-                    if leg.outcome is None:
-                        leg.outcome = CallOutcome.UNKNOWN
-                self._finish(state, call, now)
-                closed += 1
-        event = Resynced(server, len(fresh), len(live_callers), closed)
-        self._bus.publish(event)
-        return event
+    def _agent_call(self, state: _Server, kind: AgentCallKind, queue: str, interface: str,
+                    member_name: str | None, call: CallData, m: Mapping[str, str]) -> None:
+        if self._bus.active:
+            self._bus.publish(AgentCall(
+                state.name, kind, queue, interface, member_name or interface, call.linkedid,
+                call.caller_number or known_caller_id(m.get("CallerIDNum")),
+                call.caller_name or known_caller_id(m.get("CallerIDName"))))
 
-    def _resync_entry(self, state: _Server, queue: QueueState, row: Mapping[str, str],
-                      now: datetime) -> None:
-        uniqueid = row.get("Uniqueid", "")
-        channel = row.get("Channel", "")
-        linkedid = state.channels.get(channel, (uniqueid, uniqueid))[1]
-        joined = now - timedelta(seconds=_int(row.get("Wait")))
-        caller = WaitingCaller(uniqueid, linkedid, channel, _callerid(row.get("CallerIDNum")),
-                               _callerid(row.get("CallerIDName")), _int(row.get("Position"), 1), joined)
-        queue.callers[uniqueid] = caller
-        current = state.open_legs.get(uniqueid)
-        if current is not None and current[1].queue == queue.name:
-            return
+    def _call(self, state: _Server, m: Mapping[str, str]) -> CallData:
+        linkedid = m.get("Linkedid") or m.get("Uniqueid", "")
         call = state.calls.get(linkedid)
         if call is None:
-            call = state.calls[linkedid] = CallData(state.name, linkedid, started_at=joined,
-                                                    caller_number=caller.caller_number,
-                                                    caller_name=caller.caller_name)
-        leg = QueueLeg(queue.name, uniqueid, joined, caller.position)
-        call.legs.append(leg)
-        state.open_legs[uniqueid] = (call, leg)
+            call = state.recent.get(linkedid)
+            if call is None:
+                call = state.calls[linkedid] = CallData(state.name, linkedid, started_at=self.clock())
+        return call
+
+    def _finish(self, state: _Server, call: CallData, now: datetime) -> None:
+        state.calls.pop(call.linkedid, None)
+        for leg in call.legs:
+            current = state.open_legs.get(leg.uniqueid)
+            if current is not None and current[1] is leg:
+                del state.open_legs[leg.uniqueid]
+            if leg.outcome is None:
+                leg.outcome = CallOutcome.UNKNOWN
+        for channel, (_, leg) in list(state.agent_legs.items()):
+            if leg in call.legs:
+                del state.agent_legs[channel]
+        ends = [leg.left_at for leg in call.legs if leg.left_at is not None]
+        call.ended_at = max([now, *ends])
+        call.final = True
+        state.recent[call.linkedid] = call
+        if len(state.recent) > RECENT_CALLS:
+            state.recent.popitem(last=False)
+        if call.legs or call.ivr or call.ivr_result or call.ivr_path or call.draft_id or call.ticket_id:
+            self._emit(call)
 
     # ------------------------------------------------------------------ channels
     def _newchannel(self, state: _Server, m: Mapping[str, str]) -> None:
@@ -344,7 +341,8 @@ class LiveModel:
         if uniqueid == linkedid and linkedid not in state.calls:
             state.calls[linkedid] = CallData(
                 state.name, linkedid, started_at=self.clock(),
-                caller_number=_callerid(m.get("CallerIDNum")), caller_name=_callerid(m.get("CallerIDName")),
+                caller_number=known_caller_id(m.get("CallerIDNum")),
+                caller_name=known_caller_id(m.get("CallerIDName")),
                 dnis=None if channel.startswith("Local/") else (m.get("Exten") or None))
 
     def _hangup_request(self, state: _Server, m: Mapping[str, str]) -> None:
@@ -355,13 +353,17 @@ class LiveModel:
     def _hangup(self, state: _Server, m: Mapping[str, str]) -> None:
         uniqueid = m.get("Uniqueid", "")
         linkedid = m.get("Linkedid") or uniqueid
-        state.channels.pop(m.get("Channel", ""), None)
+        channel = m.get("Channel", "")
+        state.channels.pop(channel, None)
+        answered = state.agent_legs.pop(channel, None)
+        if answered is not None:
+            self._agent_left(state, *answered)
         call = state.calls.get(linkedid)
         if call is not None and uniqueid == linkedid:
             cause, text = m.get("Cause", ""), m.get("Cause-txt", "")
             call.hangup_cause = f"{cause} {text}".strip() or None
-            call.caller_number = call.caller_number or _callerid(m.get("CallerIDNum"))
-            call.caller_name = call.caller_name or _callerid(m.get("CallerIDName"))
+            call.caller_number = call.caller_number or known_caller_id(m.get("CallerIDNum"))
+            call.caller_name = call.caller_name or known_caller_id(m.get("CallerIDName"))
             if call.dnis is None and not call.legs and (call.ivr_result or call.ivr_path):
                 call.dnis = m.get("Exten") or None
         remaining = state.channel_count.get(linkedid, 1) - 1
@@ -372,37 +374,20 @@ class LiveModel:
         if call is not None:
             self._finish(state, call, self.clock())
 
-    def _finish(self, state: _Server, call: CallData, now: datetime) -> None:
-        state.calls.pop(call.linkedid, None)
-        for leg in call.legs:
-            current = state.open_legs.get(leg.uniqueid)
-            if current is not None and current[1] is leg:
-                del state.open_legs[leg.uniqueid]
-            if leg.outcome is None:
-                leg.outcome = CallOutcome.UNKNOWN
-        ends = [leg.left_at for leg in call.legs if leg.left_at is not None]
-        call.ended_at = max([now, *ends])
-        call.final = True
-        state.recent[call.linkedid] = call
-        if len(state.recent) > RECENT_CALLS:
-            state.recent.popitem(last=False)
-        if call.legs or call.ivr or call.ivr_result or call.ivr_path or call.draft_id or call.ticket_id:
-            self._emit(call)
-
-    def _emit(self, call: CallData) -> None:
-        if self._on_call is not None:
-            self._on_call(call)
-        if self._bus.active:
-            self._bus.publish(CallUpdated(call.server, call))
-
-    def _call(self, state: _Server, m: Mapping[str, str]) -> CallData:
-        linkedid = m.get("Linkedid") or m.get("Uniqueid", "")
-        call = state.calls.get(linkedid)
-        if call is None:
-            call = state.recent.get(linkedid)
-            if call is None:
-                call = state.calls[linkedid] = CallData(state.name, linkedid, started_at=self.clock())
-        return call
+    def _agent_left(self, state: _Server, call: CallData, leg: QueueLeg) -> None:
+        """The agent's channel of an answered leg hung up before its AgentComplete: the caller was
+        redirected away (or the agent's line dropped). The leg ends now; a late AgentComplete, whose
+        talk time runs to the caller's final hang-up, no longer applies to it."""
+        if leg.talk_seconds is not None or leg.answered_at is None:
+            return
+        now = self.clock()
+        leg.talk_seconds = _seconds(leg.answered_at, now)
+        leg.left_at = now
+        current = state.open_legs.get(leg.uniqueid)
+        if current is not None and current[1] is leg:
+            del state.open_legs[leg.uniqueid]
+        self._emit(call)
+        self._agent_call(state, "completed", leg.queue, leg.interface or "", leg.agent, call, {})
 
     def _varset(self, state: _Server, m: Mapping[str, str]) -> None:
         variable, value = m.get("Variable", ""), m.get("Value", "")
@@ -413,16 +398,16 @@ class LiveModel:
                 call, leg = current
                 if leg.answered_at is None and leg.outcome in (None, CallOutcome.ABANDONED):
                     leg.outcome = outcome
-                    self._emit_update(call)
+                    self._emit(call)
             return
         call = self._call(state, m)
         if variable == IVR_RESULT:
             call.ivr_result = value or None
         elif variable == IVR_PATH:
             call.ivr_path = value or None
-        elif variable == DRAFT_ID:
+        elif variable == HOTLINE_DRAFT_ID:
             call.draft_id = _int(value) or None
-        elif variable == TICKET_ID:
+        elif variable == HOTLINE_TICKET_ID:
             call.ticket_id = _int(value) or None
         elif variable == "MIXMONITOR_FILENAME":
             call.recording = value or None
@@ -435,33 +420,41 @@ class LiveModel:
             call.dnis = m.get("Exten") or None
         call.ivr = True
 
+    def _mixmonitor(self, state: _Server, m: Mapping[str, str]) -> None:
+        call = self._call(state, m)
+        if call.recording is None:
+            call.recording = ""  # started; the file name arrives as MIXMONITOR_FILENAME
+
     # ------------------------------------------------------------------ queue callers
     def _caller_join(self, state: _Server, m: Mapping[str, str]) -> None:
         now = self.clock()
         uniqueid = m.get("Uniqueid", "")
         queue = state.queue(m.get("Queue", ""))
         call = self._call(state, m)
-        number, name = _callerid(m.get("CallerIDNum")), _callerid(m.get("CallerIDName"))
-        if number:
-            call.caller_number = number
-        if name:
-            call.caller_name = name
+        number, name = known_caller_id(m.get("CallerIDNum")), known_caller_id(m.get("CallerIDName"))
+        call.caller_number = number or call.caller_number
+        call.caller_name = name or call.caller_name
         if call.dnis is None and uniqueid == call.linkedid:
             call.dnis = m.get("Exten") or None
-        previous = state.open_legs.get(uniqueid)
-        if previous is not None and previous[1].outcome == CallOutcome.ABANDONED:
-            previous[1].outcome = CallOutcome.TRANSFERRED
         position = _int(m.get("Position"), 1)
-        leg = QueueLeg(queue.name, uniqueid, now, position,
-                       join_location=f"{m.get('Context', '')},{m.get('Exten', '')}")
-        call.legs.append(leg)
-        state.open_legs[uniqueid] = (call, leg)
+        previous = state.open_legs.get(uniqueid)
+        if previous is not None and previous[1].queue == queue.name and previous[1].outcome is None \
+                and previous[1].answered_at is None:
+            leg = previous[1]  # already listed by a QueueStatus: the same stay, not a second one
+            leg.join_location = _location(m)
+        else:
+            if previous is not None and previous[1].outcome == CallOutcome.ABANDONED:
+                previous[1].outcome = CallOutcome.TRANSFERRED
+            leg = QueueLeg(queue.name, uniqueid, now, position, join_location=_location(m))
+            call.legs.append(leg)
+            state.open_legs[uniqueid] = (call, leg)
         queue.callers[uniqueid] = WaitingCaller(uniqueid, call.linkedid, m.get("Channel", ""),
-                                                number, name, position, now)
+                                                call.caller_number, call.caller_name, position,
+                                                leg.entered_at or now)
         if self._bus.active:
             self._bus.publish(CallerJoined(state.name, queue.name, uniqueid, call.linkedid,
-                                           number, name, position, now))
-        self._emit_update(call)
+                                           call.caller_number, call.caller_name, position, now))
+        self._emit(call)
 
     def _caller_leave(self, state: _Server, m: Mapping[str, str]) -> None:
         uniqueid = m.get("Uniqueid", "")
@@ -471,9 +464,18 @@ class LiveModel:
             for other in queue.callers.values():
                 if other.position > caller.position:
                     other.position -= 1
+        current = state.open_legs.get(uniqueid)
+        leg = None
+        if current is not None and current[1].queue == queue.name:
+            call, leg = current
+            if leg.outcome is None and leg.answered_at is None and leg.join_location \
+                    and _location(m) != leg.join_location:
+                now = self.clock()  # a key exit: the channel already runs the key's extension
+                leg.outcome = CallOutcome.EXIT_WITH_KEY
+                leg.left_at = now
+                leg.wait_seconds = _seconds(leg.entered_at, now) if leg.entered_at else None
+                self._emit(call)
         if self._bus.active:
-            current = state.open_legs.get(uniqueid)
-            leg = current[1] if current is not None else None
             reason = leg.outcome.value if leg is not None and leg.outcome is not None else "answered"
             self._bus.publish(CallerLeft(state.name, queue.name, uniqueid, reason,
                                          leg.wait_seconds if leg else None, self.clock()))
@@ -491,21 +493,26 @@ class LiveModel:
             return
         call, leg = current
         leg.wait_seconds = float(hold)
+        if leg.entered_at is None:
+            leg.entered_at = self.clock() - timedelta(seconds=hold)
         leg.left_at = leg.entered_at + timedelta(seconds=hold)
-        location = f"{m.get('Context', '')},{m.get('Exten', '')}"
-        if not leg.hangup_requested and location != leg.join_location:
+        if not leg.hangup_requested and leg.join_location and _location(m) != leg.join_location:
             leg.outcome = CallOutcome.TRANSFERRED
         else:
             leg.outcome = CallOutcome.ABANDONED
-        self._emit_update(call)
+        self._emit(call)
 
     # ------------------------------------------------------------------ agents on calls
     def _agent_called(self, state: _Server, m: Mapping[str, str]) -> None:
-        member = state.queue(m.get("Queue", "")).members.get(m.get("Interface", ""))
+        queue, interface = m.get("Queue", ""), m.get("Interface", "")
+        member = state.queue(queue).members.get(interface)
         if member is not None:
             member.status = MemberStatus.RINGING
             if self._bus.active:
-                self._bus.publish(MemberChanged(state.name, m.get("Queue", ""), member))
+                self._bus.publish(MemberChanged(state.name, queue, member))
+        linkedid = m.get("Linkedid") or m.get("Uniqueid", "")
+        call = state.calls.get(linkedid) or CallData(state.name, linkedid)
+        self._agent_call(state, "ringing", queue, interface, m.get("MemberName"), call, m)
 
     def _agent_connect(self, state: _Server, m: Mapping[str, str]) -> None:
         queue = state.queue(m.get("Queue", ""))
@@ -520,11 +527,17 @@ class LiveModel:
         call, leg = current
         hold = _int(m.get("HoldTime"))
         leg.wait_seconds = float(hold)
+        if leg.entered_at is None:
+            leg.entered_at = self.clock() - timedelta(seconds=hold)
         leg.answered_at = leg.entered_at + timedelta(seconds=hold)
         leg.agent = m.get("MemberName") or interface
         leg.interface = interface
         leg.outcome = CallOutcome.ANSWERED
-        self._emit_update(call)
+        leg.agent_channel = m.get("DestChannel") or None
+        if leg.agent_channel:
+            state.agent_legs[leg.agent_channel] = current
+        self._emit(call)
+        self._agent_call(state, "connected", queue.name, interface, leg.agent, call, m)
 
     def _agent_complete(self, state: _Server, m: Mapping[str, str]) -> None:
         queue = state.queue(m.get("Queue", ""))
@@ -544,20 +557,27 @@ class LiveModel:
         if found is None:
             return
         call, leg = found
+        now = self.clock()
+        if leg.wait_seconds is None:  # adopted from a snapshot while it talked: now we know
+            leg.wait_seconds = float(hold)
+            leg.answered_at = now - timedelta(seconds=talk)
+            leg.entered_at = leg.answered_at - timedelta(seconds=hold)
         leg.talk_seconds = float(talk)
         leg.complete_reason = m.get("Reason") or None
-        if leg.answered_at is not None:
-            leg.left_at = leg.answered_at + timedelta(seconds=talk)
-            if member is not None:
-                member.last_call = leg.left_at
+        leg.left_at = (leg.answered_at or now) + timedelta(seconds=talk)
+        if member is not None:
+            member.last_call = leg.left_at
         del state.open_legs[leg.uniqueid]
-        self._emit_update(call)
+        if leg.agent_channel:
+            state.agent_legs.pop(leg.agent_channel, None)
+        self._emit(call)
+        self._agent_call(state, "completed", queue.name, interface, leg.agent, call, m)
 
     def _leg_for_complete(self, state: _Server, queue: str, interface: str,
                           uniqueid: str | None) -> tuple[CallData, QueueLeg] | None:
         if uniqueid:
             current = state.open_legs.get(uniqueid)
-            if current is not None and current[1].queue == queue:
+            if current is not None and current[1].queue == queue and current[1].answered_at is not None:
                 return current
         for call, leg in state.open_legs.values():
             if leg.queue == queue and leg.interface == interface and leg.talk_seconds is None \
@@ -569,14 +589,6 @@ class LiveModel:
         current = state.open_legs.get(m.get("Uniqueid", ""))
         if current is not None:
             current[1].ring_no_answer += 1
-
-    def _bridge(self, state: _Server, m: Mapping[str, str]) -> None:
-        return  # member in-call state comes from QueueMemberStatus (InCall); kept for completeness
-
-    def _mixmonitor(self, state: _Server, m: Mapping[str, str]) -> None:
-        call = self._call(state, m)
-        if call.recording is None:
-            call.recording = ""  # started; the file name arrives as MIXMONITOR_FILENAME
 
     # ------------------------------------------------------------------ members and params
     def _member_from(self, m: Mapping[str, str], old: MemberState | None) -> MemberState:
@@ -600,13 +612,10 @@ class LiveModel:
         member.in_call = m.get("InCall") == "1"
         return member
 
-    def _observe_member_epochs(self, m: Mapping[str, str]) -> None:
+    def _member_update(self, state: _Server, m: Mapping[str, str]) -> None:
         if self._stream_clock is not None:
             for key in ("LastCall", "LastPause", "LoginTime"):
                 self._stream_clock.observe(_int(m.get(key)))
-
-    def _member_update(self, state: _Server, m: Mapping[str, str]) -> None:
-        self._observe_member_epochs(m)
         queue = state.queue(m.get("Queue", ""))
         interface = m.get("Interface") or m.get("Location", "")
         old = queue.members.get(interface)
@@ -621,13 +630,10 @@ class LiveModel:
         if self._bus.active:
             self._bus.publish(MemberChanged(state.name, queue.name, member))
 
-    def _member_added(self, state: _Server, m: Mapping[str, str]) -> None:
-        self._member_update(state, m)
-
     def _member_removed(self, state: _Server, m: Mapping[str, str]) -> None:
-        self._observe_member_epochs(m)
-        queue = state.queue(m.get("Queue", ""))
-        interface = m.get("Interface", "")
+        self._remove_member(state, state.queue(m.get("Queue", "")), m.get("Interface", ""))
+
+    def _remove_member(self, state: _Server, queue: QueueState, interface: str) -> None:
         member = queue.members.pop(interface, None)
         if member is not None:
             self.agents.logged_out(member.name, queue.name, self.clock())
@@ -648,20 +654,8 @@ class LiveModel:
         state.in_sl[queue.name] = round(p.service_level_perf * p.completed / 100)
         both = p.completed + p.abandoned
         state.abandoned_in_sl[queue.name] = round(p.service_level_perf2 * both / 100) - state.in_sl[queue.name]
-
-    def _queue_params(self, state: _Server, m: Mapping[str, str]) -> None:
-        queue = state.queue(m.get("Queue", ""))
-        self._set_params(state, queue, m)
         if self._bus.active:
-            self._bus.publish(QueueParamsChanged(state.name, queue.name, queue.params))
-
-    def _queue_entry(self, state: _Server, m: Mapping[str, str]) -> None:
-        queue = state.queue(m.get("Queue", ""))
-        uniqueid = m.get("Uniqueid", "")
-        if uniqueid in queue.callers:
-            queue.callers[uniqueid].position = _int(m.get("Position"), 1)
-            return
-        self._resync_entry(state, queue, m, self.clock())
+            self._bus.publish(QueueParamsChanged(state.name, queue.name, p))
 
     def _recompute_sl(self, state: _Server, queue: QueueState) -> None:
         p = queue.params
@@ -671,16 +665,136 @@ class LiveModel:
         both = p.completed + p.abandoned
         p.service_level_perf2 = round(100.0 * (in_sl + abandoned_in_sl) / both, 1) if both else 0.0
 
-    def _emit_update(self, call: CallData) -> None:
+    # ------------------------------------------------------------------ lists (snapshots)
+    def _fully_booted(self, state: _Server, m: Mapping[str, str]) -> None:
+        state.lists.clear()  # a new session: lists of a closed one never complete
+
+    def _list_item(self, state: _Server, m: Mapping[str, str]) -> None:
+        state.lists.setdefault(m.get("ActionID", ""), []).append(m)
+
+    def _queue_status(self, state: _Server, m: Mapping[str, str]) -> None:
+        """A QueueStatus list, whole: the listed queues' parameters, members and waiting callers
+        become what it says. A caller it no longer lists has left unseen: CoreShowChannels or the
+        call's end settles how."""
+        rows = state.lists.pop(m.get("ActionID", ""), [])
+        now = self.clock()
+        listed: dict[str, set[str]] = {}
+        waiting: dict[str, set[str]] = {}
+        for row in rows:
+            queue = state.queue(row.get("Queue", ""))
+            kind = row.get("Event")
+            if kind == "QueueParams":
+                self._set_params(state, queue, row)
+                listed.setdefault(queue.name, set())
+            elif kind == "QueueMember":
+                self._member_update(state, row)
+                listed.setdefault(queue.name, set()).add(row.get("Location") or row.get("Interface", ""))
+            elif kind == "QueueEntry":
+                self._adopt_waiting(state, queue, row, now)
+                waiting.setdefault(queue.name, set()).add(row.get("Uniqueid", ""))
+        for name, members in listed.items():
+            queue = state.queue(name)
+            for interface in [i for i in queue.members if i not in members]:
+                self._remove_member(state, queue, interface)
+            still = waiting.get(name, set())
+            queue.callers = {uid: c for uid, c in queue.callers.items() if uid in still}
+        if self._bus.active:
+            self._bus.publish(Resynced(state.name, len(state.queues),
+                                       sum(len(q.callers) for q in state.queues.values()), 0))
+
+    def _adopt_waiting(self, state: _Server, queue: QueueState, row: Mapping[str, str], now: datetime) -> None:
+        uniqueid, channel = row.get("Uniqueid", ""), row.get("Channel", "")
+        position = _int(row.get("Position"), 1)
+        current = state.open_legs.get(uniqueid)
+        if current is not None and current[1].queue == queue.name and current[1].outcome is None:
+            call, leg = current
+        else:  # QueueEntry has no Linkedid: unless the channel is known, it is the call's first one
+            linkedid = state.channels.get(channel, (uniqueid, uniqueid))[1]
+            call = state.calls.get(linkedid) or state.calls.setdefault(linkedid, CallData(state.name, linkedid))
+            leg = QueueLeg(queue.name, uniqueid, now - timedelta(seconds=_int(row.get("Wait"))), position)
+            call.legs.append(leg)
+            state.open_legs[uniqueid] = (call, leg)
+            call.started_at = call.started_at or leg.entered_at
+        call.caller_number = call.caller_number or known_caller_id(row.get("CallerIDNum"))
+        call.caller_name = call.caller_name or known_caller_id(row.get("CallerIDName"))
+        caller = queue.callers.get(uniqueid)
+        if caller is not None:
+            caller.position = position
+        else:
+            queue.callers[uniqueid] = WaitingCaller(uniqueid, call.linkedid, channel, call.caller_number,
+                                                    call.caller_name, position, leg.entered_at or now)
         self._emit(call)
 
+    def _core_show_channels(self, state: _Server, m: Mapping[str, str]) -> None:
+        """A CoreShowChannels list, whole: the channels that are up. Calls with none left ended
+        unseen (`unknown`); calls never seen are adopted, a caller talking to a queue member with its
+        leg answered by that member; a leg no longer waiting nor talking ended unseen."""
+        rows = state.lists.pop(m.get("ActionID", ""), [])
+        now = self.clock()
+        state.channels = {}
+        state.channel_count = {}
+        bridges: dict[str, list[Mapping[str, str]]] = {}
+        for row in rows:
+            uniqueid = row.get("Uniqueid", "")
+            linkedid = row.get("Linkedid") or uniqueid
+            state.channels[row.get("Channel", uniqueid)] = (uniqueid, linkedid)
+            state.channel_count[linkedid] = state.channel_count.get(linkedid, 0) + 1
+            if row.get("BridgeId"):
+                bridges.setdefault(row["BridgeId"], []).append(row)
+            if uniqueid == linkedid and linkedid not in state.calls:
+                state.calls[linkedid] = CallData(
+                    state.name, linkedid, started_at=now - timedelta(seconds=_duration(row.get("Duration"))),
+                    caller_number=known_caller_id(row.get("CallerIDNum")),
+                    caller_name=known_caller_id(row.get("CallerIDName")))
+        for row in rows:
+            if row.get("Application") != "Queue":
+                continue
+            if row.get("BridgeId"):
+                agent = next((r for r in bridges[row["BridgeId"]] if r.get("Application") == "AppQueue"), None)
+                if agent is not None:
+                    self._adopt_talking(state, row, agent, now)
+            elif (waiting := state.open_legs.get(row.get("Uniqueid", ""))) and not waiting[1].join_location:
+                waiting[1].join_location = _location(row)  # adopted from QueueStatus, which has no place
+        for uniqueid, (call, leg) in list(state.open_legs.items()):
+            if leg.outcome is None and uniqueid not in state.queue(leg.queue).callers:
+                leg.outcome = CallOutcome.UNKNOWN
+                leg.left_at = now
+                self._emit(call)
+        closed = 0
+        for linkedid, call in list(state.calls.items()):
+            if state.channel_count.get(linkedid, 0) <= 0:
+                call.lost = True
+                self._finish(state, call, now)
+                closed += 1
+        if self._bus.active:
+            self._bus.publish(Resynced(state.name, len(state.queues),
+                                       sum(len(q.callers) for q in state.queues.values()), closed))
 
-def _duration(value: str | None) -> int:
-    """CoreShowChannel `Duration: HH:MM:SS` in seconds."""
-    if not value:
-        return 0
-    seconds = 0
-    for part in value.split(":"):
-        seconds = seconds * 60 + _int(part)
-    return seconds
-
+    def _adopt_talking(self, state: _Server, row: Mapping[str, str], agent: Mapping[str, str],
+                       now: datetime) -> None:
+        """A queue caller bridged with a member (Application Queue, the member's channel AppQueue)."""
+        uniqueid = row.get("Uniqueid", "")
+        queue = state.queue(row.get("ApplicationData", "").split(",", 1)[0])
+        current = state.open_legs.get(uniqueid)
+        if current is not None and current[1].queue == queue.name and current[1].answered_at is not None:
+            return
+        call = state.calls[row.get("Linkedid") or uniqueid]
+        interface = _CHANNEL_SUFFIX.sub("", agent.get("Channel", ""))
+        member = queue.members.get(interface) or next(
+            (m for m in queue.members.values() if m.state_interface == interface), None)
+        if current is not None and current[1].queue == queue.name:
+            leg = current[1]  # we saw it wait; it was answered while we were not looking
+        else:
+            leg = QueueLeg(queue.name, uniqueid, call.started_at, 1)
+            call.legs.append(leg)
+            state.open_legs[uniqueid] = (call, leg)
+        queue.callers.pop(uniqueid, None)
+        leg.outcome = CallOutcome.ANSWERED
+        leg.answered_at = now - timedelta(seconds=_duration(agent.get("Duration")))
+        leg.left_at = None
+        leg.interface = member.interface if member else interface
+        leg.agent = member.name if member else interface
+        leg.agent_channel = agent.get("Channel") or None
+        if leg.agent_channel:
+            state.agent_legs[leg.agent_channel] = (call, leg)
+        self._emit(call)

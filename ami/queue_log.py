@@ -3,9 +3,11 @@
 The callid is the caller channel's Uniqueid, which for a call that starts on that channel is also
 its Linkedid, so imported records and AMI records of the same call share one key. Each ENTERQUEUE
 opens a leg; CONNECT answers it; COMPLETECALLER/COMPLETEAGENT/TRANSFER end it with the talk time;
-ABANDON, EXITWITHTIMEOUT, EXITEMPTY end it unanswered. As in AMI, a Redirect between queues is
-written as ABANDON followed by ENTERQUEUE of the same callid: that leg becomes `transferred`.
-(A Redirect to a non-queue extension cannot be told from an abandon in queue_log.)
+ABANDON, EXITWITHTIMEOUT, EXITEMPTY and EXITWITHKEY end it unanswered. A line names its queue, so
+it goes to that queue's leg even after the caller moved on (a caller redirected while talking
+gets its first leg's COMPLETECALLER at the very end). As in AMI, a Redirect of a waiting caller
+between queues is written as ABANDON followed by ENTERQUEUE of the same callid: that leg becomes
+`transferred`. (A Redirect to a non-queue extension cannot be told from an abandon in queue_log.)
 Member lines (ADDMEMBER, REMOVEMEMBER, PAUSE, UNPAUSE, PAUSEALL, UNPAUSEALL) feed the agent ledger.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ami.agents import AgentLedger
@@ -21,7 +23,7 @@ from ami.calldata import CallData, QueueLeg
 from ticketing.models import CallOutcome
 
 _UNANSWERED = {"ABANDON": CallOutcome.ABANDONED, "EXITWITHTIMEOUT": CallOutcome.TIMEOUT,
-               "EXITEMPTY": CallOutcome.TIMEOUT, "EXITWITHKEY": CallOutcome.TRANSFERRED}
+               "EXITEMPTY": CallOutcome.TIMEOUT, "EXITWITHKEY": CallOutcome.EXIT_WITH_KEY}
 _COMPLETE = {"COMPLETECALLER", "COMPLETEAGENT"}
 
 
@@ -44,7 +46,7 @@ def _int(value: str) -> int:
 def parse_queue_log(lines: Iterable[str], *, server: str) -> QueueLogImport:
     result = QueueLogImport()
     calls: dict[str, CallData] = {}
-    open_legs: dict[str, QueueLeg] = {}
+    legs: dict[tuple[str, str], QueueLeg] = {}  # (callid, queue) -> its latest leg there
     for raw in lines:
         line = raw.strip()
         if not line:
@@ -67,19 +69,18 @@ def parse_queue_log(lines: Iterable[str], *, server: str) -> QueueLogImport:
             if call is None:
                 call = calls[callid] = CallData(server, callid, started_at=at)
             call.caller_number = params[1] or call.caller_number
-            previous = open_legs.get(callid)
-            if previous is not None and previous.outcome == CallOutcome.ABANDONED:
-                previous.outcome = CallOutcome.TRANSFERRED
-            leg = QueueLeg(queue, callid, at, 0)
+            if call.legs and call.legs[-1].outcome == CallOutcome.ABANDONED:
+                call.legs[-1].outcome = CallOutcome.TRANSFERRED
+            leg = QueueLeg(queue, callid, at, _int(params[2]))
             call.legs.append(leg)
-            open_legs[callid] = leg
+            legs[(callid, queue)] = leg
             continue
         call = calls.get(callid)
-        current = open_legs.get(callid)
-        if call is None or current is None or current.queue != queue:
+        found = legs.get((callid, queue))
+        if call is None or found is None:
             result.skipped += 1
             continue
-        leg = current
+        leg = found
         call.ended_at = at
         if event == "CONNECT":
             hold = _int(params[0])
@@ -96,9 +97,10 @@ def parse_queue_log(lines: Iterable[str], *, server: str) -> QueueLogImport:
                 event, "transfer")
             leg.left_at = at
         elif event in _UNANSWERED:
-            leg.position = _int(params[1]) or leg.position
-            leg.wait_seconds = float(_int(params[2]))
-            leg.left_at = leg.entered_at + timedelta(seconds=leg.wait_seconds)
+            offset = 1 if event == "EXITWITHKEY" else 0  # key|position|original position|wait
+            leg.position = _int(params[offset + 1]) or leg.position
+            leg.wait_seconds = float(_int(params[offset + 2]))
+            leg.left_at = at
             leg.outcome = _UNANSWERED[event]
         elif event == "RINGNOANSWER":
             leg.ring_no_answer += 1

@@ -1,4 +1,4 @@
-"""AMI settings: one entry per Asterisk server, plus link and KPI tuning."""
+"""AMI settings: one entry per Asterisk server, plus the link's timing and backlog."""
 
 from __future__ import annotations
 
@@ -21,7 +21,5 @@ class AmiSettings(BaseModel):
     connect_timeout: float = Field(5.0, gt=0)
     backoff_initial: float = Field(0.5, gt=0, description="first reconnect delay (doubles, jittered)")
     backoff_max: float = Field(30.0, gt=0, description="longest reconnect delay")
-    event_backlog: int = Field(1000, ge=10, description="change events kept per slow subscriber")
+    resync_timeout: float = Field(30.0, gt=0, description="seconds to wait for each resync list")
     record_backlog: int = Field(10000, ge=10, description="call records waiting to be stored")
-    short_abandon_seconds: float = Field(5.0, ge=0, description="abandons shorter than this are short")
-    service_level_seconds: float = Field(20.0, gt=0)

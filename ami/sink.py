@@ -4,7 +4,8 @@
 a backlog keyed by (server, linkedid), so several updates of one call coalesce into one write and
 the backlog is bounded by the number of distinct calls. Past `maxsize`, the oldest in-progress
 update is dropped (its call's final record will come later); final records are dropped last.
-`run()` writes batches through the store's idempotent `upsert_many`.
+`run()` writes batches through the store's idempotent `upsert_many` until `close()`, which lets
+the batch being written finish (a transaction cut by cancellation can leave SQLite locked).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from ami.calldata import CallData
+from ticketing.calls import merge_record
 
 log = logging.getLogger("ami.sink")
 Key = tuple[str, str]
@@ -35,15 +37,9 @@ class InMemoryCallStore:
     def put(self, record: Mapping[str, Any]) -> None:
         self.writes += 1
         key = (record["server"], record["linkedid"])
-        old = self.records.get(key)
-        if old is not None and old.get("final") and not record.get("final"):
-            return
-        merged = dict(record)
-        if old is not None:
-            for name in ("ticket_id", "draft_id", "recording", "ivr_result", "ivr_path"):
-                if merged.get(name) is None:
-                    merged[name] = old.get(name)
-        self.records[key] = merged
+        merged = merge_record(self.records.get(key), record)
+        if merged is not None:
+            self.records[key] = merged
 
     async def upsert_many(self, records: Iterable[Mapping[str, Any]]) -> int:
         count = 0
@@ -60,6 +56,7 @@ class RecordWriter:
         self._maxsize = maxsize
         self._batch = batch
         self._wake = asyncio.Event()
+        self._closed = False
         self.dropped = 0
         self.written = 0
 
@@ -95,8 +92,12 @@ class RecordWriter:
                     self._backlog.setdefault((record["server"], record["linkedid"]), record)
                 raise
 
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._closed:
             await self._wake.wait()
             self._wake.clear()
             try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+AgentState = Literal["available", "ringing", "on_call", "paused", "unavailable"]
 
 
 class MemberStatus(enum.StrEnum):
@@ -27,6 +29,13 @@ class MemberStatus(enum.StrEnum):
 
 
 _STATUS_CODES = {str(i): status for i, status in enumerate(MemberStatus)}
+_AGENT_STATES: dict[MemberStatus, AgentState] = {
+    MemberStatus.UNKNOWN: "available",  # Asterisk rings a member whose device state it does not know
+    MemberStatus.NOT_IN_USE: "available",
+    MemberStatus.IN_USE: "on_call", MemberStatus.BUSY: "on_call", MemberStatus.ON_HOLD: "on_call",
+    MemberStatus.RINGING: "ringing", MemberStatus.RING_IN_USE: "ringing",
+    MemberStatus.INVALID: "unavailable", MemberStatus.UNAVAILABLE: "unavailable",
+}
 
 
 @dataclass(slots=True)
@@ -45,8 +54,13 @@ class MemberState:
     logged_in_since: datetime | None = None
     in_call: bool = False
 
+    @property
+    def state(self) -> AgentState:
+        """What the agent is doing, as a wallboard says it."""
+        return "paused" if self.paused else _AGENT_STATES[self.status]
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "state": self.state}
 
 
 @dataclass(slots=True)
@@ -114,7 +128,7 @@ class QueueView:
 
     @property
     def available(self) -> int:
-        return sum(1 for m in self.members if not m.paused and m.status == MemberStatus.NOT_IN_USE)
+        return sum(1 for m in self.members if m.state == "available")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +151,7 @@ class Snapshot:
             "taken_at": self.taken_at.isoformat(),
             "longest_wait_seconds": self.longest_wait_seconds,
             "queues": [
-                {**asdict(q), "logged_in": q.logged_in, "available": q.available} for q in self.queues
+                {**asdict(q), "members": [m.to_dict() for m in q.members], "logged_in": q.logged_in,
+                 "available": q.available} for q in self.queues
             ],
         }

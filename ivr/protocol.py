@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from ivr.errors import AgiEnvironmentError, AgiProtocolError
+from ticketing.vocabulary import known_caller_id
 
 HANGUP_LINE = "HANGUP"
 MAX_ENVIRONMENT_LINES = 256
@@ -71,8 +72,7 @@ class AgiEnvironment:
 
 
 def _known(value: str) -> str | None:
-    value = value.strip()
-    return None if value.lower() in ("", "unknown", "anonymous", "<unknown>") else value
+    return known_caller_id(value.strip())
 
 
 def parse_environment_line(line: str) -> tuple[str, str] | None:

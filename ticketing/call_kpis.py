@@ -1,181 +1,341 @@
-"""Telephony KPIs from stored call records (DESIGN §3), per queue, per agent and per time bucket.
+"""Call KPIs, each defined once: counted in Python (a replay, the live board) and in SQL (stored
+calls) from the same declaration. docs/metrics.md writes the definitions out.
 
-Definitions:
-- **Offered** = calls that entered a queue. Per queue, each queue visit (leg) counts: a call
-  redirected from queue A to queue B is offered to both, and counts as *transferred* in A.
-  Overall, each call counts once, with the outcome of the call.
-- **Abandoned** = the caller hung up while waiting. A **short abandon** hung up after less than
-  `short_abandon_seconds` (default 5 s) of waiting. **Timeouts** (the queue gave up: Queue()
-  timeout, leave-when-empty) and **transfers** (Redirect out of the queue) are not abandons.
-- **Answer rate (接通率)** = answered ÷ (offered − short abandons); **raw answer rate** =
-  answered ÷ offered.
-- **Answered within 15 s (人工应答及时率)** = answered with wait ≤ `timely_seconds` ÷ answered.
-- **Service level** = answered with wait ≤ T ÷ answered (T = `service_level_seconds`, default 20,
-  as Asterisk's `servicelevel`). **SL2** adds the abandons within T to both sides, as Asterisk's
-  ServicelevelPerf2 does; Asterisk counts timeouts and redirects as abandons there, we do not.
-- **ASA** = mean wait of answered calls. **AHT** = mean talk time plus `wrapup_seconds`.
-- **Asterisk-compatible counters** per queue: `asterisk_completed` = answered legs whose agent
-  hung up or completed, `asterisk_abandoned` = abandoned + timeout + transferred legs: these match
-  Asterisk's own QueueParams Completed/Abandoned for the same calls.
+Two levels share the counters:
+- **per queue** (and per agent) every queue *leg* counts, as Asterisk counts: a call redirected from
+  queue A to queue B is offered in both, a transfer out of A and its own outcome in B;
+- **per call** (overall, per hour or day) every call that entered a queue counts once, with its
+  last leg's outcome, wait and talk time: the final outcome, the wait in the answering queue.
+
+A counter is a field of `CallCounts` whose `Count` says which legs or calls it counts and what it
+sums. Counters add up across queues, servers and days; every rate comes from counters through
+`CallKpis.of`, so any roll-up computes rates the same way.
 """
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Annotated, Any, ClassVar, Literal
 
-BUCKETS = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Label, and_, case, func, literal, null, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from ticketing.models import CallLeg, CallOutcome, CallRecord
+from ticketing.sqlfunc import local_bucket
+
+ANSWERED, ABANDONED = CallOutcome.ANSWERED, CallOutcome.ABANDONED
 
 
-@dataclass
-class KpiSettings:
-    short_abandon_seconds: float = 5.0
+@dataclass(frozen=True)
+class CallKpiSettings:
     service_level_seconds: float = 20.0
-    timely_seconds: float = 15.0
+    short_abandon_seconds: float = 5.0
     wrapup_seconds: float = 0.0
+    timely_seconds: ClassVar[float] = 15.0  # 人工应答及时率 is defined at 15 s nationally
 
 
-@dataclass
+@dataclass(frozen=True)
+class Count:
+    """Counts the legs (or calls) whose outcome is one of `outcomes` (all when None; None in it: still
+    in the queue) and whose wait is under / at most the named threshold; sums 1, the wait, the talk
+    time, or 1 where a talk time is known (`talked`). An unknown wait counts as 0, as Asterisk's."""
+
+    outcomes: tuple[CallOutcome | None, ...] | None = None
+    wait_below: str | None = None
+    wait_at_most: str | None = None
+    sums: Literal["one", "wait", "talk", "talked"] = "one"
+
+    def value(self, outcome: CallOutcome | None, wait: float | None, talk: float | None,
+              settings: CallKpiSettings) -> float:
+        if self.outcomes is not None and outcome not in self.outcomes:
+            return 0
+        waited = wait or 0.0
+        if self.wait_below is not None and not waited < getattr(settings, self.wait_below):
+            return 0
+        if self.wait_at_most is not None and not waited <= getattr(settings, self.wait_at_most):
+            return 0
+        if self.sums == "wait":
+            return waited
+        if self.sums == "talk":
+            return talk or 0.0
+        return 1 if self.sums == "one" or talk is not None else 0
+
+    def sql(self, outcome: Any, wait: Any, talk: Any, settings: CallKpiSettings) -> ColumnElement[Any]:
+        waited = func.coalesce(wait, 0)
+        conditions: list[ColumnElement[bool]] = []
+        if self.outcomes is not None:
+            known = [o for o in self.outcomes if o is not None]
+            either = [outcome.in_(known)] if known else []
+            conditions.append(or_(*either, *([outcome.is_(None)] if None in self.outcomes else [])))
+        if self.wait_below is not None:
+            conditions.append(waited < getattr(settings, self.wait_below))
+        if self.wait_at_most is not None:
+            conditions.append(waited <= getattr(settings, self.wait_at_most))
+        if self.sums == "talked":
+            conditions.append(talk.is_not(None))
+        summed = {"wait": waited, "talk": func.coalesce(talk, 0)}.get(self.sums, literal(1))
+        return func.coalesce(func.sum(case((and_(true(), *conditions), summed), else_=0)), 0)
+
+
+class CallCounts(BaseModel):
+    """The additive counters. A leg or call still in the queue is offered and `in_queue`."""
+
+    offered: Annotated[int, Count(), Field(description="legs (calls) that entered the queue")] = 0
+    answered: Annotated[int, Count((ANSWERED,))] = 0
+    abandoned: Annotated[int, Count((ABANDONED,)), Field(
+        description="the caller hung up while waiting")] = 0
+    short_abandoned: Annotated[int, Count((ABANDONED,), wait_below="short_abandon_seconds"), Field(
+        description="abandoned with a wait under short_abandon_seconds")] = 0
+    timeout: Annotated[int, Count((CallOutcome.TIMEOUT,)), Field(
+        description="the queue gave up (timeout, leave-when-empty): not an abandon")] = 0
+    exit_with_key: Annotated[int, Count((CallOutcome.EXIT_WITH_KEY,)), Field(
+        description="the caller left by a key (EXITWITHKEY): not an abandon")] = 0
+    transferred: Annotated[int, Count((CallOutcome.TRANSFERRED,)), Field(
+        description="redirected out of the queue while waiting")] = 0
+    unknown: Annotated[int, Count((CallOutcome.UNKNOWN,)), Field(
+        description="ended unseen (link down)")] = 0
+    in_queue: Annotated[int, Count((None,)), Field(description="still waiting")] = 0
+    answered_within_15s: Annotated[int, Count((ANSWERED,), wait_at_most="timely_seconds")] = 0
+    answered_within_sl: Annotated[int, Count((ANSWERED,), wait_at_most="service_level_seconds")] = 0
+    abandoned_within_sl: Annotated[int, Count((ABANDONED,), wait_at_most="service_level_seconds")] = 0
+    answered_wait_seconds: Annotated[float, Count((ANSWERED,), sums="wait"), Field(
+        description="total wait of the answered, in the answering queue")] = 0.0
+    talk_seconds: Annotated[float, Count((ANSWERED,), sums="talk")] = 0.0
+    talked: Annotated[int, Count((ANSWERED,), sums="talked"), Field(
+        description="answered with a known talk time")] = 0
+
+
+COUNTS: dict[str, Count] = {
+    name: next(m for m in info.metadata if isinstance(m, Count))
+    for name, info in CallCounts.model_fields.items()
+}
+
+
+def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
+    return round(part / whole, digits) if whole > 0 else None
+
+
+class CallKpis(CallCounts):
+    """Counters and the rates derived from them (docs/metrics.md)."""
+
+    answer_rate: float | None = Field(None, description=(
+        "接通率: answered ÷ (answered + abandoned − short abandons + timeout + exit_with_key)"))
+    raw_answer_rate: float | None = Field(None, description="answered ÷ (offered − in_queue)")
+    answered_within_15s_rate: float | None = Field(None, description="人工应答及时率: ≤ 15 s ÷ answered")
+    service_level: float | None = Field(None, description="answered within T ÷ answered")
+    service_level2: float | None = Field(None, description=(
+        "(answered + abandoned within T) ÷ (answered + abandoned), as Asterisk's ServicelevelPerf2"))
+    asa_seconds: float | None = Field(None, description="mean wait of the answered, in the answering queue")
+    aht_seconds: float | None = Field(None, description="mean talk time plus wrapup_seconds")
+
+    @classmethod
+    def of(cls, counts: CallCounts, settings: CallKpiSettings) -> CallKpis:
+        c = counts
+        decided = c.answered + c.abandoned + c.timeout + c.exit_with_key
+        aht = _ratio(c.talk_seconds, c.talked, 2)
+        return cls(
+            **c.model_dump(),
+            answer_rate=_ratio(c.answered, decided - c.short_abandoned),
+            raw_answer_rate=_ratio(c.answered, c.offered - c.in_queue),
+            answered_within_15s_rate=_ratio(c.answered_within_15s, c.answered),
+            service_level=_ratio(c.answered_within_sl, c.answered),
+            service_level2=_ratio(c.answered_within_sl + c.abandoned_within_sl, c.answered + c.abandoned),
+            asa_seconds=_ratio(c.answered_wait_seconds, c.answered, 2),
+            aht_seconds=None if aht is None else round(aht + settings.wrapup_seconds, 2),
+        )
+
+
+class _Key(BaseModel):
+    key: str | None = None
+
+
+class KeyedCallKpis(CallKpis, _Key):
+    """One row of a breakdown: `key` (the first column) is the queue, agent, hour or day; None: overall."""
+
+
+# ---------------------------------------------------------------------------------- in Python
+
+Outcome = CallOutcome | None
+
+
 class Tally:
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    timeout: int = 0
-    transferred: int = 0
-    unknown: int = 0
-    answered_timely: int = 0
-    answered_in_sl: int = 0
-    abandoned_in_sl: int = 0
-    wait_answered_total: float = 0.0
-    talk_total: float = 0.0
-    talk_count: int = 0
-    max_wait: float = 0.0
-    asterisk_completed: int = 0
-    asterisk_abandoned: int = 0
+    """Counters kept in Python; `add(..., sign=-1)` takes a leg or call back out (live updates)."""
 
-    def add(self, outcome: str, wait: float | None, talk: float | None, s: KpiSettings) -> None:
-        self.offered += 1
-        wait_value = wait or 0.0
-        self.max_wait = max(self.max_wait, wait_value)
-        if outcome == "answered":
-            self.answered += 1
-            self.wait_answered_total += wait_value
-            self.answered_timely += wait_value <= s.timely_seconds
-            self.answered_in_sl += wait_value <= s.service_level_seconds
-            if talk is not None:
-                self.talk_total += talk
-                self.talk_count += 1
-                self.asterisk_completed += 1
-        elif outcome == "abandoned":
-            self.abandoned += 1
-            self.short_abandoned += wait_value < s.short_abandon_seconds
-            self.abandoned_in_sl += wait_value <= s.service_level_seconds
-            self.asterisk_abandoned += 1
-        elif outcome == "timeout":
-            self.timeout += 1
-            self.asterisk_abandoned += 1
-        elif outcome == "transferred":
-            self.transferred += 1
-            self.asterisk_abandoned += 1
-        else:
-            self.unknown += 1
+    __slots__ = ("settings", "values")
 
-    def figures(self, s: KpiSettings) -> dict[str, Any]:
-        def ratio(a: float, b: float) -> float | None:
-            return round(a / b, 4) if b else None
+    def __init__(self, settings: CallKpiSettings) -> None:
+        self.settings = settings
+        self.values: dict[str, float] = dict.fromkeys(COUNTS, 0)
 
-        return {
-            **asdict(self),
-            "answer_rate": ratio(self.answered, self.offered - self.short_abandoned),
-            "answer_rate_raw": ratio(self.answered, self.offered),
-            "answered_within_15s_rate": ratio(self.answered_timely, self.answered),
-            "service_level": ratio(self.answered_in_sl, self.answered),
-            "service_level2": ratio(self.answered_in_sl + self.abandoned_in_sl,
-                                    self.answered + self.abandoned),
-            "asa_seconds": ratio(self.wait_answered_total, self.answered),
-            "aht_seconds": (round(self.talk_total / self.talk_count + s.wrapup_seconds, 2)
-                            if self.talk_count else None),
-        }
+    def add(self, outcome: Outcome, wait: float | None, talk: float | None, sign: int = 1) -> None:
+        values, settings = self.values, self.settings
+        for name, count in COUNTS.items():
+            amount = count.value(outcome, wait, talk, settings)
+            if amount:
+                values[name] += sign * amount
+
+    def kpis(self) -> CallKpis:
+        return CallKpis.of(CallCounts.model_validate(self.values), self.settings)
+
+
+@dataclass(frozen=True, slots=True)
+class LegFacts:
+    queue: str
+    agent: str | None
+    outcome: Outcome
+    wait: float | None
+    talk: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What the KPIs read of one call: its last leg's outcome, wait and talk, and every leg. A call
+    still up whose outcome is `unknown` is undecided: still in the queue (outcome None)."""
+
+    outcome: Outcome
+    wait: float | None
+    talk: float | None
+    entered_at: datetime | None
+    legs: tuple[LegFacts, ...]
+
+    @classmethod
+    def of(cls, record: Any) -> CallFacts:
+        """From an ORM `CallRecord` or a mapping with its columns (`legs`: mappings or `CallLeg`s)."""
+        legs = tuple(LegFacts(_get(leg, "queue"), _get(leg, "agent"), _outcome(_get(leg, "outcome")),
+                              _get(leg, "wait_seconds"), _get(leg, "talk_seconds"))
+                     for leg in _get(record, "legs") or ())
+        outcome = CallOutcome(_get(record, "outcome"))
+        undecided = outcome is CallOutcome.UNKNOWN and not _get(record, "final")
+        return cls(None if undecided else outcome, _get(record, "wait_seconds"),
+                   _get(record, "talk_seconds"), _get(record, "entered_at"), legs)
+
+
+def _get(item: Any, key: str) -> Any:
+    return item.get(key) if isinstance(item, Mapping) else getattr(item, key)
+
+
+def _outcome(value: Any) -> Outcome:
+    return None if value is None else CallOutcome(value)
+
+
+class CallDimension(enum.StrEnum):
+    QUEUE = "queue"
+    AGENT = "agent"
+    HOUR = "hour"
+    DAY = "day"
+
+
+def bucket_of(moment: datetime, unit: Literal["hour", "day"], utc_offset_hours: int) -> str:
+    """The local hour or day a moment falls in, as text: the keys `local_bucket` gives in SQL."""
+    local = moment + timedelta(hours=utc_offset_hours)
+    return local.strftime("%Y-%m-%d" if unit == "day" else "%Y-%m-%dT%H:00")
 
 
 @dataclass
-class CallKpis:
-    settings: KpiSettings
-    overall: dict[str, Any]
-    queues: dict[str, dict[str, Any]]
-    agents: dict[str, dict[str, Any]]
-    buckets: dict[str, dict[str, Any]]
-    abandoned_calls: list[dict[str, Any]] = field(default_factory=list)
+class KpiBook:
+    """Tallies per call (under the queue it ended in, and per local hour), per queue leg and per
+    answering agent."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    settings: CallKpiSettings = field(default_factory=CallKpiSettings)
+    utc_offset_hours: int = 8
+    calls: defaultdict[str, Tally] = field(init=False)
+    queues: defaultdict[str, Tally] = field(init=False)
+    agents: defaultdict[str, Tally] = field(init=False)
+    hours: defaultdict[str, Tally] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calls, self.queues, self.agents, self.hours = (
+            defaultdict(lambda: Tally(self.settings)) for _ in range(4))
+
+    def add(self, call: CallFacts, sign: int = 1) -> None:
+        """Count a call that entered a queue (one that never did is not offered)."""
+        if not call.legs:
+            return
+        self.calls[call.legs[-1].queue].add(call.outcome, call.wait, call.talk, sign)
+        if call.entered_at is not None:
+            hour = bucket_of(call.entered_at, "hour", self.utc_offset_hours)
+            self.hours[hour].add(call.outcome, call.wait, call.talk, sign)
+        for leg in call.legs:
+            self.queues[leg.queue].add(leg.outcome, leg.wait, leg.talk, sign)
+            if leg.outcome is ANSWERED and leg.agent:
+                self.agents[leg.agent].add(leg.outcome, leg.wait, leg.talk, sign)
+
+    def overall(self, queues: Callable[[str], bool] = lambda _name: True) -> CallKpis:
+        """Per call, over the calls that ended in the queues `queues` accepts (all by default)."""
+        total = Tally(self.settings)
+        for name, tally in self.calls.items():
+            if queues(name):
+                for counter, value in tally.values.items():
+                    total.values[counter] += value
+        return total.kpis()
 
 
-def _get(record: Any, key: str) -> Any:
-    return record.get(key) if isinstance(record, Mapping) else getattr(record, key)
+class CallKpiReport(BaseModel):
+    overall: CallKpis
+    queues: dict[str, CallKpis]
+    agents: dict[str, CallKpis]
+    hours: dict[str, CallKpis]
+    abandoned_calls: list[dict[str, Any]]
 
 
-def _value(outcome: Any) -> str:
-    return str(getattr(outcome, "value", outcome))
-
-
-def _when(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
-
-
-def _bucket_start(moment: datetime, size: timedelta) -> datetime:
-    moment = moment.astimezone(UTC)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    steps = (moment - epoch) // size
-    return epoch + steps * size
-
-
-def compute_call_kpis(records: Iterable[Any], *, settings: KpiSettings | None = None,
-                      bucket: str = "hour") -> CallKpis:
-    """KPIs over call records (ORM `CallRecord`s or mappings with the same keys).
-
-    Records that never entered a queue (outcome `self_service`) are not offered calls.
-    """
-    s = settings or KpiSettings()
-    size = BUCKETS[bucket]
-    overall = Tally()
-    queues: dict[str, Tally] = defaultdict(Tally)
-    agents: dict[str, Tally] = defaultdict(Tally)
-    buckets: dict[str, Tally] = defaultdict(Tally)
-    abandoned: list[dict[str, Any]] = []
+def compute_call_kpis(records: Iterable[Any], *, settings: CallKpiSettings | None = None,
+                      utc_offset_hours: int = 8) -> CallKpiReport:
+    """KPIs over call records (ORM `CallRecord`s or mappings with their columns), in Python."""
+    book = KpiBook(settings or CallKpiSettings(), utc_offset_hours)
+    abandoned = []
     for record in records:
-        legs = _get(record, "legs") or []
-        outcome = _value(_get(record, "outcome"))
-        if not legs and outcome == "self_service":
-            continue
-        overall.add(outcome, _get(record, "wait_seconds"), _get(record, "talk_seconds"), s)
-        entered = _when(_get(record, "entered_at")) or _when(_get(record, "started_at"))
-        if entered is not None:
-            key = _bucket_start(entered, size).isoformat()
-            buckets[key].add(outcome, _get(record, "wait_seconds"), _get(record, "talk_seconds"), s)
-        if outcome == "abandoned":
-            abandoned.append({
-                "server": _get(record, "server"), "linkedid": _get(record, "linkedid"),
-                "caller_number": _get(record, "caller_number"), "queue": _get(record, "queue"),
-                "entered_at": entered.isoformat() if entered else None,
-                "wait_seconds": _get(record, "wait_seconds"),
-            })
-        for leg in legs:
-            leg_outcome = _value(leg.get("outcome"))
-            queues[leg["queue"]].add(leg_outcome, leg.get("wait_seconds"), leg.get("talk_seconds"), s)
-            if leg_outcome == "answered" and leg.get("agent"):
-                agents[leg["agent"]].add(leg_outcome, leg.get("wait_seconds"), leg.get("talk_seconds"), s)
-    return CallKpis(
-        settings=s,
-        overall=overall.figures(s),
-        queues={name: t.figures(s) for name, t in sorted(queues.items())},
-        agents={name: t.figures(s) for name, t in sorted(agents.items())},
-        buckets={name: t.figures(s) for name, t in sorted(buckets.items())},
-        abandoned_calls=abandoned,
-    )
+        facts = CallFacts.of(record)
+        book.add(facts)
+        if facts.legs and facts.outcome is ABANDONED:
+            abandoned.append({key: _get(record, key) for key in (
+                "server", "linkedid", "caller_number", "queue", "entered_at", "wait_seconds")})
+
+    def each(tallies: Mapping[str, Tally]) -> dict[str, CallKpis]:
+        return {name: tally.kpis() for name, tally in sorted(tallies.items())}
+
+    return CallKpiReport(overall=book.overall(), queues=each(book.queues), agents=each(book.agents),
+                         hours=each(book.hours), abandoned_calls=abandoned)
+
+
+# ---------------------------------------------------------------------------------- in SQL
+
+def _sum_columns(outcome: Any, wait: Any, talk: Any, settings: CallKpiSettings) -> list[Label[Any]]:
+    return [count.sql(outcome, wait, talk, settings).label(name) for name, count in COUNTS.items()]
+
+
+async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
+                    settings: CallKpiSettings, by: CallDimension | None = None,
+                    scope: ColumnElement[bool] | None = None,
+                    utc_offset_hours: int = 8) -> list[KeyedCallKpis]:
+    """The same KPIs over stored calls, as one GROUP BY: per queue and per agent over `call_legs`,
+    overall and per hour or day over `call_records`. `scope` filters call records (who may see)."""
+    key: ColumnElement[Any] | InstrumentedAttribute[Any] | None
+    if by in (CallDimension.QUEUE, CallDimension.AGENT):
+        key = CallLeg.queue if by is CallDimension.QUEUE else CallLeg.agent
+        query = select(key.label("key"), *_sum_columns(
+            CallLeg.outcome, CallLeg.wait_seconds, CallLeg.talk_seconds, settings)).join(
+            CallRecord, CallLeg.call_id == CallRecord.id).where(
+            CallLeg.entered_at >= since, CallLeg.entered_at < until)
+        if by is CallDimension.AGENT:
+            query = query.where(CallLeg.agent.is_not(None), CallLeg.outcome == ANSWERED)
+    else:
+        key = None if by is None else local_bucket(CallRecord.entered_at, by.value, utc_offset_hours)
+        undecided = and_(CallRecord.final.is_(False), CallRecord.outcome == CallOutcome.UNKNOWN)
+        outcome = case((undecided, null()), else_=CallRecord.outcome)
+        sums = _sum_columns(outcome, CallRecord.wait_seconds, CallRecord.talk_seconds, settings)
+        query = select(*([] if key is None else [key.label("key")]), *sums).where(
+            CallRecord.queue.is_not(None), CallRecord.entered_at >= since, CallRecord.entered_at < until)
+    if scope is not None:
+        query = query.where(scope)
+    if key is not None:
+        query = query.group_by(key).order_by(key)
+    rows = (await session.execute(query)).mappings().all()
+    return [KeyedCallKpis(key=None if row.get("key") is None else str(row["key"]),
+                          **CallKpis.of(CallCounts.model_validate(dict(row)), settings).model_dump())
+            for row in rows]

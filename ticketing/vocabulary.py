@@ -1,4 +1,8 @@
-"""The domain's closed vocabularies: channels, categories, states, ratings. Values are stable API strings."""
+"""The domain's closed vocabularies: channels, categories, states, ratings. Values are stable API strings.
+
+Also the contracts between adapters: the channel variables the IVR leaves on a call and the AMI
+client reads back, and what telephony reports for "no caller ID".
+"""
 
 from __future__ import annotations
 
@@ -92,3 +96,18 @@ class Light(enum.StrEnum):
     YELLOW = "yellow"
     RED = "red"
     NONE = "none"
+
+
+# Channel variables the IVR sets on the caller's channel; the AMI client reads them from VarSet.
+IVR_RESULT = "IVR_RESULT"  # report | progress | enterprise | agent | message | survey
+IVR_PATH = "IVR_PATH"  # the steps taken, e.g. greeting>menu:1>record
+HOTLINE_DRAFT_ID = "HOTLINE_DRAFT_ID"  # draft made from the caller's recording (screen pop)
+HOTLINE_TICKET_ID = "HOTLINE_TICKET_ID"  # ticket linked to the call (repeat caller, progress query)
+
+# What Asterisk (AMI CallerIDNum/CallerIDName, AGI agi_callerid) says when there is no caller ID.
+UNKNOWN_CALLER_IDS = frozenset({"", "unknown", "anonymous", "<unknown>"})
+
+
+def known_caller_id(value: str | None) -> str | None:
+    """A caller number or name, or None where telephony reports none."""
+    return None if value is None or value.lower() in UNKNOWN_CALLER_IDS else value

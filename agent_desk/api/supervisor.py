@@ -1,7 +1,8 @@
 """Supervisors: the live picture, today's and a period's KPIs, staffing advice, hot spots, abandoned calls.
 
-Metric definitions: docs/metrics.md (ticket KPIs are `ticketing.kpi.TicketKpi`, served as they are).
-A city supervisor sees its city and counties, and the queues mapped to its city.
+Metric definitions: docs/metrics.md (call KPIs are `ticketing.call_kpis.CallKpis`, ticket KPIs
+`ticketing.kpi.TicketKpi`, both served as they are). A city supervisor sees its city and counties,
+and the queues mapped to its city.
 """
 
 from __future__ import annotations
@@ -22,33 +23,15 @@ from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_curs
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveSnapshot
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import may_see_live_queue, ticket_scope
+from agent_desk.security.scope import call_scope, may_see_live_queue, ticket_scope
 from agent_desk.supervision.cache import TtlCache
-from agent_desk.supervision.call_kpi import CallDimension, call_kpis
 from agent_desk.supervision.erlang import required_agents
 from agent_desk.supervision.hotspots import hot_spots
+from ticketing.call_kpis import CallDimension, KeyedCallKpis, call_kpis
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import CallOutcome, CallRecord, utcnow
 
 router = APIRouter(prefix="/api/supervisor", tags=["supervisors"])
-
-
-class CallKpiRow(BaseModel):
-    key: str | None
-    offered: int
-    answered: int
-    abandoned: int
-    short_abandoned: int
-    answered_within_15s: int
-    answered_within_sl: int
-    abandoned_within_sl: int
-    answer_rate: float | None
-    raw_answer_rate: float | None
-    answered_within_15s_rate: float | None
-    service_level: float | None
-    service_level2: float | None
-    asa_seconds: float | None
-    aht_seconds: float | None
 
 
 class StaffingAdvice(BaseModel):
@@ -82,7 +65,7 @@ class Dashboard(BaseModel):
     """The KPI page: today's figures (local day) and the live totals in one round trip."""
 
     day_start: datetime
-    calls: CallKpiRow
+    calls: KeyedCallKpis
     tickets: TicketKpi
     live: LiveSnapshot
 
@@ -119,14 +102,11 @@ def _offset_hours(desk: Desk) -> int:
 
 
 async def _call_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
-                     by: CallDimension | None) -> list[CallKpiRow]:
+                     by: CallDimension | None) -> list[KeyedCallKpis]:
     sup = desk.settings.desk.supervision
     async with desk.sessions() as session:
-        rows = await call_kpis(session, since=since, until=until, by=by,
-                               where=call_filters(who, desk, None, None, None, None, None),
-                               service_level_s=sup.service_level_seconds,
-                               short_abandon_s=sup.short_abandon_seconds, utc_offset_hours=_offset_hours(desk))
-    return [CallKpiRow(**r.as_dict()) for r in rows]
+        return await call_kpis(session, since=since, until=until, by=by, settings=sup.call_kpis(),
+                               scope=call_scope(who, sup.queue_cities), utc_offset_hours=_offset_hours(desk))
 
 
 async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
@@ -156,29 +136,32 @@ async def dashboard(request: Request, desk: DeskDep, who: SupervisorCaller) -> D
     room of supervisors costs one query) and the live board."""
     since, until = _period(desk, None, None)
 
-    async def compute() -> tuple[CallKpiRow, TicketKpi]:
+    async def compute() -> tuple[KeyedCallKpis, TicketKpi]:
         calls = await _call_rows(desk, who, since, until, None)
         tickets = await _ticket_rows(desk, who, since, until, None)
         return calls[0], tickets[0]
 
     scope = ("all",) if who.sees_everything else (who.role.value, who.city_scope, who.unit_id, who.username)
-    cache: TtlCache[tuple[CallKpiRow, TicketKpi]] = request.app.state.dashboards
+    cache: TtlCache[tuple[KeyedCallKpis, TicketKpi]] = request.app.state.dashboards
     calls, tickets = await cache.get((since, *scope), compute)
     return Dashboard(day_start=since, calls=calls, tickets=tickets, live=_live(desk, who))
 
 
-@router.get("/kpi/calls", response_model=Page[CallKpiRow], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+@router.get("/kpi/calls", response_model=Page[KeyedCallKpis], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
 async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
                     until: AwareDatetime | None = None, by: CallDimension | None = None,
                     cursor: CursorParam = None, limit: LimitParam = 100, format: Format = "json") -> Any:
-    """Answer rate, answered within 15 s, service level (and SL2), ASA, AHT, abandons — overall or by
-    queue, agent, hour or day. Default period: today (local)."""
+    """Call KPIs as docs/metrics.md defines them — offered, answered, abandoned (and short), timeouts,
+    key exits, transfers, answer rate, answered within 15 s, service level (and SL2), ASA, AHT.
+    Overall and by hour or day every call counts once, with its final outcome; by queue every queue
+    leg counts (a transferred call in both queues); by agent the legs each agent answered.
+    Default period: today (local)."""
     start, end = _period(desk, since, until)
     rows = await _call_rows(desk, who, start, end, by)
     if format == "csv":
-        return csv_response(CallKpiRow, rows, "call-kpi")
+        return csv_response(KeyedCallKpis, rows, "call-kpi")
     page, next_cursor = _page(rows, cursor, limit)
-    return Page[CallKpiRow](items=page, next_cursor=next_cursor)
+    return Page[KeyedCallKpis](items=page, next_cursor=next_cursor)
 
 
 @router.get("/kpi/tickets", response_model=Page[TicketKpi],

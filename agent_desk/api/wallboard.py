@@ -1,8 +1,9 @@
 """The wallboard: a static page (no build step) fed by server-sent events.
 
-`/api/wallboard/stream` sends a `snapshot` event at once, then within ~0.1 s of every change in
-the live model (an AMI event, real or replayed), and at least every 2 s so waits keep counting.
-Caller numbers are masked: the board is meant for a wall, where anyone can read it.
+`/api/wallboard/stream` sends a `snapshot` event at once, then within ~0.1 s of every change event
+of the live model (an AMI event, real or replayed), and at least every 2 s so waits keep counting.
+The figures are the live board's (`agent_desk.live.board`, docs/metrics.md). Caller numbers are
+masked and waiting callers are not listed: the board is meant for a wall, where anyone can read it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import DeskDep
 from agent_desk.desk import Desk
+from agent_desk.live.board import QueueFigures
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.hotspots import hot_spots
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
@@ -31,21 +33,6 @@ from ticketing.vocabulary import Category
 router = APIRouter(tags=["wallboard"])
 STATIC = files("agent_desk.static")
 CITY_LIGHTS_TTL = 10.0
-
-
-class BoardQueue(BaseModel):
-    name: str
-    waiting: int
-    longest_wait_seconds: float
-    logged_in: int
-    available: int
-    on_call: int
-    paused: int
-    offered: int
-    answered: int
-    abandoned: int
-    answer_rate: float | None
-    service_level: float | None
 
 
 class BoardAbandoned(BaseModel):
@@ -81,8 +68,8 @@ class WallboardSnapshot(BaseModel):
     last_event_at: datetime | None
     answer_rate_target: float
     service_level_seconds: float
-    totals: BoardQueue
-    queues: list[BoardQueue]
+    totals: QueueFigures
+    queues: list[QueueFigures]
     abandoned: list[BoardAbandoned]
     cities: list[CityLights]
     hotspots: list[HotSpotAlert]
@@ -135,14 +122,13 @@ async def _city_lights(desk: Desk) -> list[CityLights]:
     return result
 
 
-async def _called_back(desk: Desk, uniqueids: list[str]) -> set[str]:
-    """Which of these abandoned callers were called back. A queue caller's channel starts its call,
-    so its Uniqueid is the call's Linkedid, which the claim keeps."""
-    if not uniqueids:
+async def _called_back(desk: Desk, linkedids: list[str]) -> set[str]:
+    """Which of these abandoned calls were called back (the claim keeps the call's Linkedid)."""
+    if not linkedids:
         return set()
     async with desk.sessions() as session:
         rows = await session.scalars(select(CallbackClaim.linkedid).where(
-            CallbackClaim.linkedid.in_(uniqueids), CallbackClaim.called_at.is_not(None)))
+            CallbackClaim.linkedid.in_(linkedids), CallbackClaim.called_at.is_not(None)))
         return set(rows.all())
 
 
@@ -151,17 +137,17 @@ async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> Wallbo
     sup = desk.settings.desk.supervision
     lights, alerts = await cities.get("all", lambda: _city_panels(desk))
     recent = live.abandoned[:12]
-    called = await _called_back(desk, [a.uniqueid for a in recent])
+    called = await _called_back(desk, [a.linkedid for a in recent])
 
-    def board(q: object) -> BoardQueue:
-        return BoardQueue.model_validate(q, from_attributes=True)
+    def board(q: QueueFigures) -> QueueFigures:  # without the callers and members of a QueueView
+        return QueueFigures(**q.model_dump(include=set(QueueFigures.model_fields)))
 
     return WallboardSnapshot(
         mode=live.mode, source=live.source, at=live.at, last_event_at=live.last_event_at,
         answer_rate_target=sup.answer_rate_target, service_level_seconds=sup.service_level_seconds,
         totals=board(live.totals), queues=[board(q) for q in live.queues],
         abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds,
-                                  called_back=a.uniqueid in called) for a in recent],
+                                  called_back=a.linkedid in called) for a in recent],
         cities=lights, hotspots=alerts,
     )
 
@@ -184,15 +170,14 @@ async def stream(request: Request, desk: DeskDep) -> EventSourceResponse:
     cities: TtlCache[CityPanels] = request.app.state.city_lights
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async with desk.board.changes.listen() as changes:
+        async with desk.board.model.subscribe(maxsize=1) as changes:
             yield ServerSentEvent(event="snapshot", retry=1000,
                                   data=(await wallboard_snapshot(desk, cities)).model_dump_json())
             while not await request.is_disconnected():
                 try:
                     await asyncio.wait_for(changes.get(), timeout=2.0)
                     await asyncio.sleep(0.1)  # coalesce a burst of events into one update
-                    while not changes.empty():
-                        changes.get_nowait()
+                    changes.get_nowait()
                 except TimeoutError:
                     pass
                 yield ServerSentEvent(event="snapshot",

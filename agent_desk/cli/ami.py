@@ -17,8 +17,8 @@ from ami.clock import StreamClock
 from ami.errors import AmiAuthError
 from ami.model import LiveModel
 from ami.queue_log import import_queue_log
-from ami.replay import ReplaySource
-from ticketing.call_kpis import KpiSettings, compute_call_kpis
+from ami.replay import MAIN, ReplaySource
+from ticketing.call_kpis import CallKpiReport, compute_call_kpis
 from ticketing.calls import CallStore
 from ticketing.db import make_engine, make_session_factory
 
@@ -27,13 +27,11 @@ app.add_typer(ami_app, name="ami")
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
-def _kpi_settings() -> KpiSettings:
-    config = settings().ami
-    return KpiSettings(short_abandon_seconds=config.short_abandon_seconds,
-                       service_level_seconds=config.service_level_seconds)
+def _kpis(calls: list[CallData]) -> CallKpiReport:
+    return compute_call_kpis([c.record_fields() for c in calls], settings=settings().desk.supervision.call_kpis())
 
 
-def _print_calls(calls: list[CallData], kpis: dict[str, Any], console: Console) -> None:
+def _print_calls(calls: list[CallData], kpis: CallKpiReport, console: Console) -> None:
     table = Table(title=f"{len(calls)} calls")
     for column in ("linkedid", "caller", "queue", "outcome", "wait", "agent", "talk", "ivr"):
         table.add_column(column)
@@ -44,20 +42,19 @@ def _print_calls(calls: list[CallData], kpis: dict[str, Any], console: Console) 
                       r["agent"] or "", f"{r['talk_seconds']:.0f}" if r["talk_seconds"] is not None else "",
                       r["ivr_path"] or r["ivr_result"] or "")
     console.print(table)
-    overall = kpis["overall"]
-    summary = Table(title="KPIs (docs/metrics.md)")
-    for column in ("scope", "offered", "answered", "abandoned", "timeout", "transferred",
+    summary = Table(title="KPIs (docs/metrics.md): calls overall, queue legs per queue")
+    for column in ("scope", "offered", "answered", "abandoned", "timeout", "key exit", "transferred",
                    "answer rate", "≤15 s", "SL", "ASA", "AHT"):
         summary.add_column(column)
 
     def pct(value: float | None) -> str:
         return "" if value is None else f"{100 * value:.1f}%"
 
-    for scope, row in [("all", overall), *kpis["queues"].items()]:
-        summary.add_row(scope, str(row["offered"]), str(row["answered"]), str(row["abandoned"]),
-                        str(row["timeout"]), str(row["transferred"]), pct(row["answer_rate"]),
-                        pct(row["answered_within_15s_rate"]), pct(row["service_level"]),
-                        f"{row['asa_seconds'] or 0:.1f}", f"{row['aht_seconds'] or 0:.1f}")
+    for scope, row in [("all", kpis.overall), *kpis.queues.items()]:
+        summary.add_row(scope, str(row.offered), str(row.answered), str(row.abandoned), str(row.timeout),
+                        str(row.exit_with_key), str(row.transferred), pct(row.answer_rate),
+                        pct(row.answered_within_15s_rate), pct(row.service_level),
+                        f"{row.asa_seconds or 0:.1f}", f"{row.aht_seconds or 0:.1f}")
     console.print(summary)
 
 
@@ -65,19 +62,28 @@ def _print_calls(calls: list[CallData], kpis: dict[str, Any], console: Console) 
 def replay(
     capture: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="<name>.recv or .jsonl")],
     server: Annotated[str, typer.Option(help="server name for the records")] = "replay",
+    connection: Annotated[list[str] | None, typer.Option(
+        help="a journal's connections to feed, in the order read (repeat: --connection main "
+             "--connection after replays a reconnect); default: main")] = None,
     json: JsonOption = False,
 ) -> None:
-    """Feed a recorded AMI byte stream through the live parser and model; print calls and KPIs."""
+    """Feed a recorded AMI byte stream through the live parser and model; print calls and KPIs.
+
+    The KPIs count every call the capture shows, the ones still open at its end included."""
     finished: dict[tuple[str, str], CallData] = {}
-    model = LiveModel(clock=StreamClock(),
-                      on_call=lambda c: finished.__setitem__(c.key, c) if c.final else None)
-    source = ReplaySource(capture, model, server=server)
+
+    def keep(call: CallData) -> None:
+        if call.final:
+            finished[call.key] = call
+
+    model = LiveModel(clock=StreamClock(), on_call=keep)
+    source = ReplaySource(capture, model, server=server, connections=connection or (MAIN,))
     source.feed_all()
     calls = sorted(finished.values(), key=lambda c: (c.started_at or c.ended_at, c.linkedid))
-    kpis = compute_call_kpis([c.record_fields() for c in calls], settings=_kpi_settings()).to_dict()
-    agents = model.agents.report(model.clock())
+    kpis = _kpis(calls + model.open_calls())
     if json:
-        emit_json({"calls": [c.to_dict() for c in calls], "kpis": kpis, "agents": agents,
+        emit_json({"calls": [c.to_dict() for c in calls], "kpis": kpis.model_dump(mode="json"),
+                   "agents": model.agents.report(model.clock()),
                    "open_calls": [c.to_dict() for c in model.open_calls()],
                    "snapshot": model.snapshot().to_dict(),
                    "parser": vars(source.parser.stats)})
@@ -92,28 +98,29 @@ def import_queue_log_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="parse and report, store nothing")] = False,
     json: JsonOption = False,
 ) -> None:
-    """Backfill call records from queue_log. Idempotent: importing twice changes nothing."""
+    """Backfill call records from queue_log: calls the AMI client never stored, or could not finish.
+    A call it saw to the end keeps what it knew. Idempotent: importing twice changes nothing."""
     config = settings()
     name = server or (config.ami.servers[0].name if config.ami.servers else "asterisk")
     result = import_queue_log(path, server=name)
+    stored = 0
     if not dry_run:
-        asyncio.run(_store(config.db.url, [c.record_fields() for c in result.calls]))
-    kpis = compute_call_kpis([c.record_fields() for c in result.calls], settings=_kpi_settings())
+        stored = asyncio.run(_store(config.db.url, [c.record_fields() for c in result.calls]))
     report = {"server": name, "lines": result.lines, "skipped": result.skipped,
-              "calls": len(result.calls), "stored": not dry_run, "kpis": kpis.to_dict()["overall"],
+              "calls": len(result.calls), "stored": stored,
+              "kpis": _kpis(result.calls).overall.model_dump(mode="json"),
               "agents": result.agents.report(result.last_time) if result.last_time else []}
     if json:
         emit_json(report)
     else:
-        typer.echo(f"{path}: {result.lines} lines, {len(result.calls)} calls "
-                   f"{'stored' if not dry_run else 'parsed'} for server {name!r} "
-                   f"({result.skipped} lines skipped)")
+        typer.echo(f"{path}: {result.lines} lines, {len(result.calls)} calls for server {name!r}, "
+                   f"{stored} stored ({result.skipped} lines skipped)")
 
 
-async def _store(url: str, rows: list[dict[str, Any]]) -> None:
+async def _store(url: str, rows: list[dict[str, Any]]) -> int:
     engine = make_engine(url)
     try:
-        await CallStore(make_session_factory(engine)).upsert_many(rows)
+        return await CallStore(make_session_factory(engine)).backfill(rows)
     finally:
         await engine.dispose()
 

@@ -1,32 +1,33 @@
-"""The live contact-center model, fed AMI events one by one (from a PBX or from a replay).
+"""The desk's live board: the AMI live model's picture, and each queue's call KPIs.
 
-It keeps what the wallboard and the supervisor's live view show: per queue the waiting callers,
-the members and their states, and today's counters; plus the recent abandoned callers. Definitions
-(DESIGN §3): offered = calls that entered a queue; answer rate = answered ÷ (offered − short
-abandons), leaving out callers still waiting; service level = answered within T ÷ answered. A caller that leaves a queue through a
-Redirect looks like an abandon in AMI; when the same Uniqueid joins another queue it is counted
-as a transfer instead and leaves the abandoned list.
+The board reads the queues, waiting callers and members from `ami.model.LiveModel.snapshot()`, and
+listens to the model's typed change events: every `CallUpdated` replaces that call's share of the
+KPI tallies, so a caller redirected after an "abandon" becomes a transfer, and a timeout never
+counts as an abandon. The figures follow the one definition in `ticketing.call_kpis`
+(docs/metrics.md): per queue every leg, in the totals every call once with its last leg's outcome;
+they are the figures `hotline ami replay` prints for the same calls. Abandoned calls (final outcome
+`abandoned`) are listed for call-backs, newest first.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
-from agent_desk.live.broadcast import Broadcast
-from ticketing.models import utcnow
+from ami.calldata import CallData
+from ami.events import CallUpdated, ChangeEvent
+from ami.model import RECENT_CALLS, LiveModel
+from ami.state import AgentState, MemberState
+from ami.state import QueueView as ModelQueue
+from ticketing.call_kpis import CallFacts, CallKpis, CallKpiSettings, KpiBook
+from ticketing.models import CallOutcome, utcnow
 
 Mode = Literal["live", "replay", "offline"]
-AgentState = Literal["available", "ringing", "on_call", "paused", "unavailable"]
-# Asterisk device states as QueueMemberStatus reports them.
-_STATUS = {"1": "available", "2": "on_call", "3": "on_call", "6": "ringing", "7": "ringing",
-           "8": "on_call", "4": "unavailable", "5": "unavailable", "0": "available"}
+Key = tuple[str, str]
 
 
 class WaitingCaller(BaseModel):
@@ -44,31 +45,34 @@ class MemberView(BaseModel):
     paused_reason: str | None
     calls_taken: int
 
+    @classmethod
+    def of(cls, member: MemberState) -> MemberView:
+        return cls(interface=member.interface, name=member.name, state=member.state,
+                   paused_reason=member.paused_reason, calls_taken=member.calls_taken)
 
-class QueueView(BaseModel):
+
+class QueueFigures(CallKpis):
+    """A queue's figures: its call KPIs since the board started, and how many wait and work now."""
+
     name: str
     waiting: int
     longest_wait_seconds: float
-    callers: list[WaitingCaller]
-    members: list[MemberView]
     logged_in: int
     available: int
     on_call: int
     paused: int
-    offered: int
-    answered: int
-    abandoned: int
-    short_abandoned: int
-    transferred: int
-    answered_within_sl: int
-    answer_rate: float | None
-    service_level: float | None
-    asa_seconds: float | None
-    aht_seconds: float | None
+
+
+class QueueView(QueueFigures):
+    """A queue's figures, with who waits and who works in it now."""
+
+    callers: list[WaitingCaller]
+    members: list[MemberView]
 
 
 class AbandonedCall(BaseModel):
-    uniqueid: str
+    server: str
+    linkedid: str
     queue: str
     caller_number: str | None
     at: datetime
@@ -85,284 +89,95 @@ class LiveSnapshot(BaseModel):
     totals: QueueView
 
 
-@dataclass
-class _Member:
-    interface: str
-    name: str
-    status: str = "1"
-    paused: bool = False
-    reason: str | None = None
-    calls_taken: int = 0
-
-    @property
-    def state(self) -> AgentState:
-        if self.paused:
-            return "paused"
-        return _STATUS.get(self.status, "available")  # type: ignore[return-value]
-
-
-@dataclass
-class _Caller:
-    uniqueid: str
-    number: str | None
-    position: int
-    since_wall: datetime
-    since_mono: float
-
-
-@dataclass
-class _Queue:
-    name: str
-    callers: dict[str, _Caller] = field(default_factory=dict)
-    members: dict[str, _Member] = field(default_factory=dict)
-    offered: int = 0
-    answered: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    transferred: int = 0
-    within_sl: int = 0
-    wait_total: float = 0.0
-    talk_total: float = 0.0
-    completed: int = 0
-
-
-@dataclass(frozen=True)
-class AgentSignal:
-    """A queue call offered to (`ringing`) or connected with (`connected`) one member."""
-
-    kind: Literal["ringing", "connected", "completed"]
-    interface: str
-    member_name: str
-    queue: str
-    caller_number: str | None
-    caller_name: str | None
-    linkedid: str
-    server: str
+def _agents(views: Iterable[MemberView]) -> dict[str, int]:
+    states = [v.state for v in views]
+    return {"logged_in": len(states), "available": states.count("available"),
+            "on_call": states.count("on_call") + states.count("ringing"), "paused": states.count("paused")}
 
 
 class LiveBoard:
-    def __init__(self, *, service_level_seconds: float = 20, short_abandon_seconds: float = 5,
+    def __init__(self, model: LiveModel | None = None, *, kpis: CallKpiSettings | None = None,
                  mode: Mode = "offline", source: str | None = None, abandoned_kept: int = 200,
-                 monotonic: Callable[[], float] = time.monotonic,
                  clock: Callable[[], datetime] = utcnow) -> None:
+        self.model = model or LiveModel()
         self.mode: Mode = mode
         self.source = source
-        self._sl = service_level_seconds
-        self._short = short_abandon_seconds
-        self._mono = monotonic
         self._clock = clock
-        self._queues: dict[str, _Queue] = {}
-        self._abandoned: deque[AbandonedCall] = deque(maxlen=abandoned_kept)
+        self._book = KpiBook(kpis or CallKpiSettings())
+        self._open: dict[Key, CallFacts] = {}
+        self._final: OrderedDict[Key, CallFacts] = OrderedDict()  # the model re-emits only recent calls
+        self._abandoned: OrderedDict[Key, AbandonedCall] = OrderedDict()
+        self._abandoned_kept = abandoned_kept
         self._last_event_at: datetime | None = None
-        self.changes: Broadcast[None] = Broadcast(backlog=1)
-        self.agent_signals: Broadcast[AgentSignal] = Broadcast()
+        self.model.listen(self._on_event)
 
-    # ---- input ---------------------------------------------------------------------------
+    # ---- input: the model's change events -------------------------------------------------
 
-    def apply(self, event: Mapping[str, str], server: str = "pbx") -> bool:
-        """Apply one AMI event. Returns whether the live picture changed (listeners are told)."""
-        handler = getattr(self, f"_on_{event.get('Event', '').lower()}", None)
-        if handler is None:
-            return False
-        handler(event, server)
+    def _on_event(self, event: ChangeEvent) -> None:
         self._last_event_at = self._clock()
-        self.changes.publish(None)
-        return True
+        if isinstance(event, CallUpdated):
+            self._count(event.call)
 
-    def reset(self) -> None:
-        self._queues.clear()
-        self._abandoned.clear()
-        self.changes.publish(None)
+    def _count(self, call: CallData) -> None:
+        key = call.key
+        facts = CallFacts.of(call.record_fields())
+        old = self._open.pop(key, None) or self._final.pop(key, None)
+        if old is not None:
+            self._book.add(old, -1)
+        self._book.add(facts)
+        if call.final:
+            self._final[key] = facts
+            if len(self._final) > RECENT_CALLS:
+                self._final.popitem(last=False)
+        else:
+            self._open[key] = facts
+        self._list_abandoned(call, facts)
 
-    def _queue(self, name: str) -> _Queue:
-        return self._queues.setdefault(name, _Queue(name))
-
-    def _member(self, event: Mapping[str, str]) -> _Member | None:
-        interface = event.get("Interface") or event.get("Location") or event.get("StateInterface")
-        if not interface or not event.get("Queue"):
-            return None
-        queue = self._queue(event["Queue"])
-        member = queue.members.get(interface)
-        if member is None:
-            member = queue.members[interface] = _Member(interface, event.get("MemberName") or interface)
-        return member
-
-    def _on_queueparams(self, event: Mapping[str, str], server: str) -> None:
-        self._queue(event.get("Queue", "?"))
-
-    def _on_queuemember(self, event: Mapping[str, str], server: str) -> None:
-        member = self._member(event)
-        if member is not None:
-            member.name = event.get("Name") or event.get("MemberName") or member.name
-            member.status = event.get("Status", member.status)
-            member.paused = event.get("Paused") == "1"
-            member.reason = event.get("PausedReason") or None
-            member.calls_taken = _int(event.get("CallsTaken"), member.calls_taken)
-
-    _on_queuememberstatus = _on_queuemember
-    _on_queuememberadded = _on_queuemember
-    _on_queuememberpause = _on_queuemember
-
-    def _on_queuememberremoved(self, event: Mapping[str, str], server: str) -> None:
-        queue = self._queues.get(event.get("Queue", ""))
-        if queue is not None:
-            queue.members.pop(event.get("Interface", ""), None)
-
-    def _on_queuecallerjoin(self, event: Mapping[str, str], server: str) -> None:
-        queue = self._queue(event.get("Queue", "?"))
-        uid = event.get("Uniqueid", "")
-        queue.callers[uid] = _Caller(uid, _number(event.get("CallerIDNum")), _int(event.get("Position"), 1),
-                                     self._clock(), self._mono())
-        queue.offered += 1
-        # Joined again after a Redirect: a transfer, not an abandon.
-        for index, abandoned in enumerate(list(self._abandoned)):
-            if abandoned.uniqueid == uid:
-                del self._abandoned[index]
-                origin = self._queues.get(abandoned.queue)
-                if origin is not None:
-                    origin.abandoned -= 1
-                    origin.transferred += 1
-                    if abandoned.wait_seconds < self._short:
-                        origin.short_abandoned -= 1
-                break
-
-    _on_queueentry = _on_queuecallerjoin
-
-    def _on_queuecallerleave(self, event: Mapping[str, str], server: str) -> None:
-        queue = self._queues.get(event.get("Queue", ""))
-        if queue is not None:
-            queue.callers.pop(event.get("Uniqueid", ""), None)
-
-    def _on_queuecallerabandon(self, event: Mapping[str, str], server: str) -> None:
-        queue = self._queue(event.get("Queue", "?"))
-        uid = event.get("Uniqueid", "")
-        caller = queue.callers.pop(uid, None)
-        wait = float(_int(event.get("HoldTime"), 0))
-        if wait < self._short:
-            queue.short_abandoned += 1
-        queue.abandoned += 1
-        self._abandoned.appendleft(AbandonedCall(
-            uniqueid=uid, queue=queue.name, at=self._clock(), wait_seconds=wait,
-            caller_number=caller.number if caller else _number(event.get("CallerIDNum")),
-        ))
-
-    def _on_agentcalled(self, event: Mapping[str, str], server: str) -> None:
-        member = self._member(event)
-        if member is not None:
-            member.status = "6"
-            self._signal("ringing", event, member, server)
-
-    def _on_agentconnect(self, event: Mapping[str, str], server: str) -> None:
-        queue = self._queue(event.get("Queue", "?"))
-        queue.callers.pop(event.get("Uniqueid", ""), None)
-        wait = float(_int(event.get("HoldTime"), 0))
-        queue.answered += 1
-        queue.wait_total += wait
-        if wait <= self._sl:
-            queue.within_sl += 1
-        member = self._member(event)
-        if member is not None:
-            member.status = "2"
-            self._signal("connected", event, member, server)
-
-    def _on_agentcomplete(self, event: Mapping[str, str], server: str) -> None:
-        queue = self._queue(event.get("Queue", "?"))
-        queue.completed += 1
-        queue.talk_total += float(_int(event.get("TalkTime"), 0))
-        member = self._member(event)
-        if member is not None:
-            member.status = "1"
-            member.calls_taken += 1
-            self._signal("completed", event, member, server)
-
-    def _signal(self, kind: Literal["ringing", "connected", "completed"], event: Mapping[str, str],
-                member: _Member, server: str) -> None:
-        self.agent_signals.publish(AgentSignal(
-            kind, member.interface, member.name, event.get("Queue", ""),
-            _number(event.get("CallerIDNum")), event.get("CallerIDName") or None,
-            event.get("Linkedid") or event.get("Uniqueid") or "", server,
-        ))
+    def _list_abandoned(self, call: CallData, facts: CallFacts) -> None:
+        if not facts.legs or facts.outcome is not CallOutcome.ABANDONED:
+            self._abandoned.pop(call.key, None)
+            return
+        if call.key in self._abandoned:
+            return
+        leg = call.legs[-1]
+        self._abandoned[call.key] = AbandonedCall(
+            server=call.server, linkedid=call.linkedid, queue=leg.queue, caller_number=call.caller_number,
+            at=leg.left_at or self._clock(), wait_seconds=leg.wait_seconds or 0.0)
+        if len(self._abandoned) > self._abandoned_kept:
+            self._abandoned.popitem(last=False)
 
     # ---- output --------------------------------------------------------------------------
 
     def snapshot(self, queues: Callable[[str], bool] = lambda _name: True) -> LiveSnapshot:
-        now_mono = self._mono()
-        views = [self._view(q, now_mono) for name, q in sorted(self._queues.items()) if queues(name)]
-        visible = {v.name for v in views}
-        return LiveSnapshot(
-            mode=self.mode, source=self.source, at=self._clock(), last_event_at=self._last_event_at,
-            queues=views, abandoned=[a for a in self._abandoned if a.queue in visible],
-            totals=self._totals(views),
-        )
+        live: dict[str, list[ModelQueue]] = {}
+        for view in self.model.snapshot().queues:
+            live.setdefault(view.name, []).append(view)
+        names = sorted(n for n in set(live) | set(self._book.queues) | set(self._book.calls) if queues(n))
+        views = [self._view(name, live.get(name, [])) for name in names]
+        agents = {m.interface: m for v in views for m in v.members}
+        totals = QueueView(
+            **self._book.overall(queues).model_dump(), name="all", waiting=sum(v.waiting for v in views),
+            longest_wait_seconds=max((v.longest_wait_seconds for v in views), default=0.0),
+            callers=[], members=[], **_agents(agents.values()))
+        return LiveSnapshot(mode=self.mode, source=self.source, at=self._clock(),
+                            last_event_at=self._last_event_at, queues=views, totals=totals,
+                            abandoned=[a for a in reversed(self._abandoned.values()) if queues(a.queue)])
 
     def members(self) -> dict[str, list[tuple[str, MemberView]]]:
         """interface → [(queue, member)] for every queue the interface is in."""
         result: dict[str, list[tuple[str, MemberView]]] = {}
-        for queue in self._queues.values():
-            for member in queue.members.values():
-                result.setdefault(member.interface, []).append((queue.name, _member_view(member)))
+        for queue in self.model.snapshot().queues:
+            for member in queue.members:
+                result.setdefault(member.interface, []).append((queue.name, MemberView.of(member)))
         return result
 
-    def queue_names(self) -> list[str]:
-        return sorted(self._queues)
-
-    def _view(self, q: _Queue, now_mono: float) -> QueueView:
-        callers = sorted(q.callers.values(), key=lambda c: c.position)
-        members = [_member_view(m) for m in q.members.values()]
-        waits = [max(0.0, now_mono - c.since_mono) for c in callers]
-        states = [m.state for m in members]
+    def _view(self, name: str, live: list[ModelQueue]) -> QueueView:
+        callers = sorted((c for view in live for c in view.callers), key=lambda c: c.position)
+        members = [MemberView.of(m) for view in live for m in view.members]
+        tally = self._book.queues.get(name)
         return QueueView(
-            name=q.name, waiting=len(callers), longest_wait_seconds=round(max(waits, default=0.0), 1),
-            callers=[WaitingCaller(uniqueid=c.uniqueid, caller_number=c.number, position=c.position,
-                                   since=c.since_wall, wait_seconds=round(w, 1))
-                     for c, w in zip(callers, waits, strict=True)],
-            members=members, logged_in=len(members),
-            available=states.count("available"), on_call=states.count("on_call") + states.count("ringing"),
-            paused=states.count("paused"), offered=q.offered, answered=q.answered,
-            abandoned=q.abandoned, short_abandoned=q.short_abandoned, transferred=q.transferred,
-            answered_within_sl=q.within_sl,
-            answer_rate=_ratio(q.answered, q.offered - q.short_abandoned - q.transferred - len(callers)),
-            service_level=_ratio(q.within_sl, q.answered),
-            asa_seconds=_ratio(q.wait_total, q.answered), aht_seconds=_ratio(q.talk_total, q.completed),
-        )
-
-    def _totals(self, views: list[QueueView]) -> QueueView:
-        agents = {m.interface: m for v in views for m in v.members}
-        states = [m.state for m in agents.values()]
-        answered = sum(v.answered for v in views)
-        offered = sum(v.offered - v.short_abandoned - v.transferred - v.waiting for v in views)
-        completed = sum(q.completed for q in self._queues.values() if q.name in {v.name for v in views})
-        talk = sum(q.talk_total for q in self._queues.values() if q.name in {v.name for v in views})
-        wait = sum(q.wait_total for q in self._queues.values() if q.name in {v.name for v in views})
-        within = sum(v.answered_within_sl for v in views)
-        return QueueView(
-            name="all", waiting=sum(v.waiting for v in views),
-            longest_wait_seconds=max((v.longest_wait_seconds for v in views), default=0.0),
-            callers=[], members=[], logged_in=len(agents), available=states.count("available"),
-            on_call=states.count("on_call") + states.count("ringing"), paused=states.count("paused"),
-            offered=sum(v.offered for v in views), answered=answered,
-            abandoned=sum(v.abandoned for v in views), short_abandoned=sum(v.short_abandoned for v in views),
-            transferred=sum(v.transferred for v in views), answered_within_sl=within,
-            answer_rate=_ratio(answered, offered), service_level=_ratio(within, answered),
-            asa_seconds=_ratio(wait, answered), aht_seconds=_ratio(talk, completed),
-        )
-
-
-def _member_view(m: _Member) -> MemberView:
-    return MemberView(interface=m.interface, name=m.name, state=m.state,
-                      paused_reason=m.reason if m.paused else None, calls_taken=m.calls_taken)
-
-
-def _ratio(part: float, whole: float) -> float | None:
-    return round(part / whole, 4) if whole > 0 else None
-
-
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except ValueError:
-        return default
-
-
-def _number(value: str | None) -> str | None:
-    return value if value and value not in ("<unknown>", "unknown") else None
+            **(tally.kpis() if tally is not None else CallKpis()).model_dump(), name=name,
+            waiting=len(callers), longest_wait_seconds=round(max((c.wait_seconds for c in callers), default=0.0), 1),
+            callers=[WaitingCaller(uniqueid=c.uniqueid, caller_number=c.caller_number, position=c.position,
+                                   since=c.joined_at, wait_seconds=round(c.wait_seconds, 1)) for c in callers],
+            members=members, **_agents(members))

@@ -14,7 +14,6 @@ from importlib.resources import as_file, files
 from pathlib import Path
 
 from ami.model import LiveModel
-from ami.parser import AmiParser, Message
 from ami.replay import ReplaySource, read_chunks
 
 BUNDLED_CAPTURE = "agent_ops.jsonl"
@@ -37,12 +36,6 @@ def demo_captures(first: Path) -> list[Path]:
         return [first]
     with as_file(files("agent_desk.data").joinpath(DEMO_CALL_CAPTURE)) as path:
         return [first, Path(path)]
-
-
-def capture_messages(path: Path) -> list[Message]:
-    """Every message (events and responses) of a capture, parsed by the AMI adapter's parser."""
-    parser = AmiParser()
-    return [message for chunk in read_chunks(path) for message in parser.feed(chunk.data)]
 
 
 class LoopingReplay:

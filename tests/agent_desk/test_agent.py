@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from agent_desk.live.board import AgentSignal
+from ami.events import AgentCall
 from tests.agent_desk.conftest import DeskClient, RecordingPbx
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, utcnow
 from ticketing.vocabulary import Channel
@@ -77,8 +77,8 @@ async def test_screen_pop_has_history_draft_ivr_and_recording(client: DeskClient
                           channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区又停水了",
                           category="help", region_code="320102"))
     pops = client.desk.screen_pops
-    signal = AgentSignal("connected", "Local/agent1@agents", "agent1", "hotline-12345",
-                         "13800138000", "Citizen", "1795868623.2", "pbx0")
+    signal = AgentCall("pbx0", "connected", "hotline-12345", "Local/agent1@agents", "agent1",
+                       "1795868623.2", "13800138000", "Citizen")
     assert await pops.on_signal(signal) is None  # nobody has the screen open: no queries
     async with pops.listen("Local/agent1@agents") as queue:
         pop = await pops.on_signal(signal)

@@ -1,23 +1,32 @@
-"""The live board fed by real Asterisk captures, and the replay that drives it without a PBX."""
+"""The desk's live board, a listener of the AMI live model, fed by real Asterisk captures; and the
+replay that drives it without a PBX."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from agent_desk.live.board import AgentSignal, LiveBoard
-from agent_desk.live.replay import LoopingReplay, bundled_capture, capture_messages
+from agent_desk.cli import app
+from agent_desk.live.board import LiveBoard
+from agent_desk.live.replay import LoopingReplay, bundled_capture
+from ami.clock import StreamClock
+from ami.events import AgentCall
 from ami.model import LiveModel
 from ami.replay import ReplaySource, read_chunks
+from tests.ami.helpers import ALL_CAPTURES
+from ticketing.call_kpis import CallKpis
 
 pytestmark = pytest.mark.anyio
+KPI_FIELDS = set(CallKpis.model_fields)
 
 
 def fed(fixtures_dir: Path, name: str) -> LiveBoard:
-    board = LiveBoard(service_level_seconds=20, short_abandon_seconds=5)
-    for message in capture_messages(fixtures_dir / "ami" / f"{name}.recv"):
-        board.apply(message)
+    board = LiveBoard(LiveModel(clock=StreamClock()))
+    ReplaySource(fixtures_dir / "ami" / f"{name}.recv", board.model).feed_all()
     return board
 
 
@@ -31,6 +40,7 @@ def test_answered_call(fixtures_dir: Path) -> None:
     assert (queue.offered, queue.answered, queue.abandoned, queue.waiting) == (1, 1, 0, 0)
     assert queue.answer_rate == 1.0 and queue.service_level == 1.0
     assert queue.aht_seconds == 4.0  # AgentComplete TalkTime: 4
+    assert [(m.name, m.state) for m in queue.members] == [("agent1", "available")]
 
 
 def test_abandoned_call_is_listed_with_its_number(fixtures_dir: Path) -> None:
@@ -42,36 +52,55 @@ def test_abandoned_call_is_listed_with_its_number(fixtures_dir: Path) -> None:
 
 
 def test_redirect_counts_as_transfer_not_abandon(fixtures_dir: Path) -> None:
-    board = fed(fixtures_dir, "agent_ops")
-    snap = board.snapshot()
+    snap = fed(fixtures_dir, "agent_ops").snapshot()
     enterprise = next(q for q in snap.queues if q.name == "hotline-enterprise")
     assert enterprise.transferred == 1 and enterprise.abandoned == 0
     assert snap.abandoned == []
-    assert snap.totals.answered == 1
+    assert snap.totals.answered == 1 and snap.totals.offered == 1  # one call, offered to two queues
 
 
-def test_waiting_caller_and_longest_wait(fixtures_dir: Path) -> None:
-    clock = [100.0]
-    board = LiveBoard(monotonic=lambda: clock[0])
-    board.apply({"Event": "QueueCallerJoin", "Queue": "q1", "Uniqueid": "1.1", "CallerIDNum": "13900000000",
-                 "Position": "1"})
-    clock[0] = 112.5
+def test_timeouts_are_neither_abandons_nor_listed(fixtures_dir: Path) -> None:
+    """queue_log/example has one EXITWITHTIMEOUT, which also sent QueueCallerAbandon."""
+    board = LiveBoard(LiveModel(clock=StreamClock()))
+    ReplaySource(fixtures_dir / "queue_log" / "example.recv", board.model).feed_all()
+    snap = board.snapshot()
+    assert (snap.totals.timeout, snap.totals.abandoned) == (1, 2)
+    assert len(snap.abandoned) == 2
+
+
+def test_waiting_caller_and_longest_wait() -> None:
+    clock = StreamClock(100.0)
+    board = LiveBoard(LiveModel(clock=clock))
+    board.model.apply("pbx", {"Event": "QueueCallerJoin", "Queue": "q1", "Uniqueid": "1.1", "Linkedid": "1.1",
+                              "CallerIDNum": "13900000000", "Position": "1"})
+    clock.observe(112.5)
     snap = board.snapshot()
     assert snap.totals.waiting == 1 and snap.totals.longest_wait_seconds == 12.5
+    assert (snap.totals.offered, snap.totals.in_queue) == (1, 1)
+    assert (snap.queues[0].offered, snap.queues[0].in_queue) == (1, 1)
     assert snap.totals.answer_rate is None  # nobody has been answered or lost yet
+    assert snap.queues[0].callers[0].caller_number == "13900000000"
 
 
-async def test_agent_signals_for_screen_pops(fixtures_dir: Path) -> None:
-    board = LiveBoard()
-    seen: list[AgentSignal] = []
-    async with board.agent_signals.listen() as queue:
-        for message in capture_messages(fixtures_dir / "ami" / "call_answered.recv"):
-            board.apply(message)
-        while not queue.empty():
-            seen.append(queue.get_nowait())
+def test_agent_call_events_for_screen_pops(fixtures_dir: Path) -> None:
+    model = LiveModel(clock=StreamClock())
+    seen: list[AgentCall] = []
+    model.listen(lambda event: seen.append(event) if isinstance(event, AgentCall) else None)
+    ReplaySource(fixtures_dir / "ami" / "call_answered.recv", model).feed_all()
     assert [s.kind for s in seen] == ["ringing", "connected", "completed"]
-    assert {s.interface for s in seen} == {"Local/agent1@agents"}
-    assert seen[1].caller_number == "13800138000" and seen[1].linkedid == "1795868623.2"
+    assert {(s.interface, s.member_name) for s in seen} == {("Local/agent1@agents", "agent1")}
+    assert {(s.caller_number, s.linkedid) for s in seen} == {("13800138000", "1795868623.2")}
+
+
+def test_agent_redirected_away_completes_at_once(fixtures_dir: Path) -> None:
+    """agent1's caller is redirected to another queue: agent1's screen hears `completed` when its
+    channel hangs up, not at the caller's final hang-up 12 s later."""
+    model = LiveModel(clock=StreamClock())
+    seen: list[tuple[str, str]] = []
+    model.listen(lambda e: seen.append((e.kind, e.member_name)) if isinstance(e, AgentCall) else None)
+    ReplaySource(fixtures_dir / "ami" / "redirect_bridged_to_queue.jsonl", model).feed_all()
+    assert seen == [("ringing", "agent1"), ("connected", "agent1"), ("ringing", "agent4"),
+                    ("completed", "agent1"), ("connected", "agent4"), ("completed", "agent4")]
 
 
 async def test_replay_paces_by_recorded_time() -> None:
@@ -87,17 +116,15 @@ async def test_replay_paces_by_recorded_time() -> None:
     assert max(sleeps) <= (times[-1] - times[0]) / 4 + 1e-6
 
 
-async def test_looping_replay_feeds_the_desk_board_through_the_ami_model() -> None:
-    from agent_desk.wiring import _tee_model
-
+async def test_looping_replay_feeds_the_board_through_the_ami_model() -> None:
     board = LiveBoard(mode="replay")
     finished: list[object] = []
-    model = _tee_model(board, on_call=lambda call: finished.append(call) if call.final else None)
-    replay = LoopingReplay(bundled_capture(), model, speed=1000, loop=False)
+    board.model.on_call = lambda call: finished.append(call) if call.final else None
+    replay = LoopingReplay(bundled_capture(), board.model, speed=1000, loop=False)
     await replay.run()
     assert replay.rounds == 1 and replay.chunks_fed > 10
     assert board.snapshot().totals.answered == 1
-    assert finished and {call.server for call in finished} == {"replay"}
+    assert finished and {call.server for call in finished} == {"replay"}  # type: ignore[attr-defined]
 
 
 def test_a_capture_without_data_is_refused(tmp_path: Path) -> None:
@@ -109,11 +136,44 @@ def test_a_capture_without_data_is_refused(tmp_path: Path) -> None:
 
 def test_load_capture_agrees_with_asterisks_counts(fixtures_dir: Path) -> None:
     """100 calls in 42 s (11,647 events): the board's counters match the recorded statistics."""
-    import json
-
     stats = json.loads((fixtures_dir / "ami" / "load.stats.json").read_text())
     snap = fed(fixtures_dir, "load").snapshot()
     assert snap.totals.offered == stats["queue_caller_join"] == 100
     assert snap.totals.answered == stats["agent_connect"] == 35
     assert snap.totals.abandoned == stats["queue_caller_abandon"] == 65
     assert snap.totals.waiting == 0 and len(snap.abandoned) == 65
+
+
+def _kpis(figures: Any) -> dict[str, Any]:
+    return {name: getattr(figures, name) if not isinstance(figures, dict) else figures[name]
+            for name in KPI_FIELDS}
+
+
+@pytest.mark.parametrize("capture", ALL_CAPTURES)
+async def test_replay_cli_and_desk_board_give_the_same_figures(fixtures_dir: Path, capture: str,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               tmp_path: Path) -> None:
+    """Every recorded capture through `hotline ami replay` and through the desk's board (the desk's
+    replay feeding the model the board listens to): every figure the board shows is the CLI's."""
+    monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "none.toml"))
+    path = fixtures_dir / capture
+    result = CliRunner().invoke(app, ["ami", "replay", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.stdout)
+    board = LiveBoard(LiveModel(clock=StreamClock()), mode="replay")
+    await LoopingReplay(path, board.model, speed=0, loop=False).run()
+    snap = board.snapshot()
+
+    assert _kpis(snap.totals) == _kpis(cli["kpis"]["overall"])
+    assert {q.name: _kpis(q) for q in snap.queues if q.offered} == {
+        name: _kpis(figures) for name, figures in cli["kpis"]["queues"].items()}
+    live = {q["name"]: q for q in cli["snapshot"]["queues"]}
+    for queue in snap.queues:
+        theirs = live.get(queue.name, {"callers": [], "members": [], "available": 0})
+        assert [c.uniqueid for c in queue.callers] == [c["uniqueid"] for c in theirs["callers"]]
+        assert [(m.interface, m.state, m.paused_reason, m.calls_taken) for m in queue.members] == [
+            (m["interface"], m["state"], m["paused_reason"], m["calls_taken"]) for m in theirs["members"]]
+        assert (queue.waiting, queue.logged_in, queue.available) == (
+            len(theirs["callers"]), len(theirs["members"]), theirs["available"])
+    assert sorted(a.linkedid for a in snap.abandoned) == sorted(
+        c["linkedid"] for c in cli["calls"] + cli["open_calls"] if c["outcome"] == "abandoned" and c["legs"])

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from agent_desk.live.board import LiveBoard
-from agent_desk.live.replay import capture_messages
+from ami.replay import ReplaySource
 from tests.agent_desk.conftest import DeskClient, LiveServer
 
 pytestmark = pytest.mark.anyio
@@ -19,8 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
-JOIN = {"Event": "QueueCallerJoin", "Queue": "hotline-12345", "Uniqueid": "1.1", "CallerIDNum": "13912345678",
-        "Position": "1"}
+JOIN = {"Event": "QueueCallerJoin", "Queue": "hotline-12345", "Uniqueid": "1.1", "Linkedid": "1.1",
+        "CallerIDNum": "13912345678", "Position": "1"}
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ async def test_stream_pushes_within_a_second_of_an_event(client: DeskClient, liv
         first = await anext(snapshots)
         assert first["mode"] == "replay" and first["totals"]["waiting"] == 0
         sent = time.monotonic()
-        board.apply(JOIN)
+        board.model.apply("pbx", JOIN)
         second = await asyncio.wait_for(anext(snapshots), 1.0)
         assert time.monotonic() - sent < 1.0
         assert second["totals"]["waiting"] == 1 and second["queues"][0]["name"] == "hotline-12345"
@@ -71,14 +71,13 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             assert "REPLAY" in await page.inner_text("#mode")
             # An AMI event reaches the page within a second.
             sent = time.monotonic()
-            board.apply(JOIN)
+            board.model.apply("pbx", JOIN)
             await page.wait_for_function(
                 "document.querySelector('[data-field=waiting]').textContent === '1'", timeout=1000)
             assert time.monotonic() - sent < 1.0
             # A whole recorded call: answered, then an abandoned caller appears masked.
             for name in ("call_answered", "call_abandoned"):
-                for message in capture_messages(fixtures_dir / "ami" / f"{name}.recv"):
-                    board.apply(message)
+                ReplaySource(fixtures_dir / "ami" / f"{name}.recv", board.model, server="pbx").feed_all()
             await page.wait_for_function(
                 "document.querySelector('#abandoned-list').textContent.includes('hotline-enterprise')",
                 timeout=2000)
@@ -99,7 +98,7 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             await live_server.stop()
             await page.wait_for_function("document.body.dataset.connection === 'reconnecting'", timeout=5000)
             assert "reconnecting" in await page.inner_text("#connection")
-            board.apply({**JOIN, "Uniqueid": "1.2", "Position": "2"})
+            board.model.apply("pbx", {**JOIN, "Uniqueid": "1.2", "Linkedid": "1.2", "Position": "2"})
             await live_server.start()
             await page.wait_for_function(
                 "document.querySelector('[data-field=waiting]').textContent === '2'", timeout=8000)
@@ -122,8 +121,7 @@ async def test_screen_pop_stream_over_http(client: DeskClient, live_server: Live
                 event = line.split(":", 1)[1].strip()
             if line.startswith("data:") and event == "hello":
                 break
-        for message in capture_messages(fixtures_dir / "ami" / "call_answered.recv"):
-            board.apply(message)
+        ReplaySource(fixtures_dir / "ami" / "call_answered.recv", board.model, server="pbx").feed_all()
         kinds = []
         async for line in lines:
             if line.startswith("data:"):

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from agent_desk.accounts import NewUser
-from agent_desk.live.board import AgentSignal, LiveBoard
+from agent_desk.live.board import LiveBoard
+from ami.events import AgentCall
 from tests.agent_desk.conftest import DeskClient, RecordingPbx
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Role, utcnow
 
@@ -17,8 +18,8 @@ ENTERPRISE = "hotline-enterprise"
 
 
 def member(board: LiveBoard, interface: str, queue: str) -> None:
-    board.apply({"Event": "QueueMemberAdded", "Queue": queue, "Interface": interface, "MemberName": interface,
-                 "Status": "1", "Paused": "0"})
+    board.model.apply("pbx0", {"Event": "QueueMemberAdded", "Queue": queue, "Interface": interface,
+                               "MemberName": interface, "Status": "1", "Paused": "0"})
 
 
 async def test_navigation_is_the_roles_and_pages_are_served(client: DeskClient) -> None:
@@ -137,8 +138,8 @@ async def test_current_pop_and_hang_up(client: DeskClient, pbx: RecordingPbx) ->
         call = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="02584200000",
                           queue="hotline-12345", agent="Local/agent1@agents", outcome=CallOutcome.UNKNOWN)
         session.add(call)
-    await client.desk.screen_pops.on_signal(AgentSignal("connected", "Local/agent1@agents", "agent1",
-                                                        "hotline-12345", "02584200000", None, "1795868623.2", "pbx0"))
+    await client.desk.screen_pops.on_signal(AgentCall("pbx0", "connected", "hotline-12345", "Local/agent1@agents",
+                                                      "agent1", "1795868623.2", "02584200000", None))
     pop = (await client.http.get("/api/agent/screen-pop/current", headers=h)).json()
     assert pop["call_id"] == call.id and pop["caller_area"] == "江苏省南京市" and pop["caller_region_code"] == "320100"
     assert (await client.http.get("/api/agent/screen-pop/current",
@@ -155,9 +156,10 @@ async def test_abandoned_callers_are_claimed_once_called_back_and_marked(client:
     member(board, "Local/agent1@agents", ENTERPRISE)
     member(board, "Local/agent3@agents", ENTERPRISE)
     member(board, "Local/agent2@agents", "hotline-12345")
-    board.apply({"Event": "QueueCallerJoin", "Queue": ENTERPRISE, "Uniqueid": "1795868636.10",
-                 "CallerIDNum": "13800138000", "Position": "1"})
-    board.apply({"Event": "QueueCallerAbandon", "Queue": ENTERPRISE, "Uniqueid": "1795868636.10", "HoldTime": "5"})
+    board.model.apply("pbx0", {"Event": "QueueCallerJoin", "Queue": ENTERPRISE, "Uniqueid": "1795868636.10",
+                               "CallerIDNum": "13800138000", "Position": "1"})
+    board.model.apply("pbx0", {"Event": "QueueCallerAbandon", "Queue": ENTERPRISE, "Uniqueid": "1795868636.10",
+                               "HoldTime": "5"})
     async with client.desk.sessions.begin() as session:
         call = CallRecord(server="pbx0", linkedid="1795868636.10", caller_number="13800138000", queue=ENTERPRISE,
                           outcome=CallOutcome.ABANDONED, entered_at=utcnow(), wait_seconds=5.0)

@@ -13,7 +13,11 @@ from ami.parser import AmiParser
 AMI_STREAMS = ["ami/login_and_status", "ami/call_answered", "ami/call_answered_direct",
                "ami/call_abandoned", "ami/agent_ops", "ami/load", "queue_log/example",
                "sip/sip_call.ami", "sip/sip_ivr.ami", "agi/fastagi_session.ami",
-               "agi/fastagi_session_en.ami"]
+               "agi/fastagi_session_en.ami", "ami/exit_with_key", "ami/redirect_waiting_to_queue",
+               "ami/redirect_bridged_to_queue", "ami/redirect_to_agent", "ami/resync_during_join",
+               "ami/asterisk_restart", "ami/callback_originate"]
+# Every capture as a replay reads it: the journal (recorded timing) where there is one.
+ALL_CAPTURES = [f"{name}.jsonl" if name != "queue_log/example" else f"{name}.recv" for name in AMI_STREAMS]
 
 
 def recorded_chunks(base: Path) -> list[bytes]:

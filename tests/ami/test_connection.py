@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from ami.client import AmiClient
-from ami.connection import AmiConnection, ConnectionPolicy
+from ami.connection import AmiConnection
 from ami.errors import AmiActionError, AmiAuthError, AmiNotConnected
 from ami.model import LiveModel
 from ami.settings import AmiServer, AmiSettings
 from tests.ami.peer import Peer, Script
 
 pytestmark = pytest.mark.anyio
-FAST = ConnectionPolicy(ping_interval=0.1, ping_timeout=0.2, action_timeout=1.0,
-                        connect_timeout=1.0, backoff_initial=0.05, backoff_max=0.2)
+FAST = AmiSettings(ping_interval=0.1, ping_timeout=0.2, action_timeout=1.0,
+                   connect_timeout=1.0, backoff_initial=0.05, backoff_max=0.2)
 
 
 def _script(fixtures_dir: Path, *names: str) -> Script:
@@ -24,10 +24,10 @@ def _script(fixtures_dir: Path, *names: str) -> Script:
 
 
 async def _connect(peer: Peer, model: LiveModel | None = None,
-                   policy: ConnectionPolicy = FAST) -> AmiConnection:
+                   settings: AmiSettings = FAST) -> AmiConnection:
     port = await peer.start()
-    conn = AmiConnection("pbx1", "127.0.0.1", port, "hotline", "hotline-secret",
-                         model=model or LiveModel(), policy=policy)
+    conn = AmiConnection(AmiServer(name="pbx1", port=port, secret="hotline-secret"),
+                         model=model or LiveModel(), settings=settings)
     conn.start()
     return conn
 
@@ -164,9 +164,8 @@ async def test_slow_subscriber_never_grows_memory(fixtures_dir: Path) -> None:
 
 async def test_backoff_grows_with_jitter_and_is_capped() -> None:
     import random
-    conn = AmiConnection("x", "127.0.0.1", 1, "u", "s", model=LiveModel(),
-                         policy=ConnectionPolicy(backoff_initial=1, backoff_max=8),
-                         rng=random.Random(7))
+    conn = AmiConnection(AmiServer(name="x", port=1), model=LiveModel(),
+                         settings=AmiSettings(backoff_initial=1, backoff_max=8), rng=random.Random(7))
     delays = [conn.next_backoff() for _ in range(6)]
     bases = [1, 2, 4, 8, 8, 8]
     assert all(b / 2 <= d <= b for d, b in zip(delays, bases, strict=True))
@@ -197,7 +196,7 @@ async def test_originate_queue_status_and_summary(fixtures_dir: Path) -> None:
 async def test_unanswered_action_times_out(fixtures_dir: Path) -> None:
     from ami.errors import AmiTimeout
     peer = Peer(_script(fixtures_dir, "login_and_status"), mode="mute_ping")
-    conn = await _connect(peer, policy=ConnectionPolicy(ping_interval=60, action_timeout=1))
+    conn = await _connect(peer, settings=AmiSettings(ping_interval=60, action_timeout=1))
     await asyncio.wait_for(conn.ready.wait(), 2)
     with pytest.raises(AmiTimeout, match="Ping on pbx1"):
         await conn.send({"Action": "Ping"}, timeout=0.1)

@@ -39,7 +39,7 @@ async def test_replay_runtime_stores_records_and_publishes_typed_events(
     assert "transferred" in left and "answered" in left
     row = await store.get("replay", "1795868644.12")
     assert row is not None and row.final and row.outcome.value == "answered"
-    assert [leg["outcome"] for leg in row.legs] == ["transferred", "answered"]
+    assert [leg.outcome for leg in row.legs] == ["transferred", "answered"]
     snapshot = runtime.client.snapshot()
     assert snapshot.queue("hotline-12345").longest_wait_seconds == 0.0
     json.dumps(snapshot.to_dict(), default=str)

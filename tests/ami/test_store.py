@@ -39,7 +39,7 @@ async def test_replaying_twice_never_duplicates(db: Database, fixtures_dir: Path
     assert await store.count() == 100
     rows = await store.between()
     kpis = compute_call_kpis(rows)
-    assert (kpis.overall["offered"], kpis.overall["answered"], kpis.overall["abandoned"]) == (100, 35, 65)
+    assert (kpis.overall.offered, kpis.overall.answered, kpis.overall.abandoned) == (100, 35, 65)
     abandoned = await store.abandoned()
     assert len(abandoned) == 65 and all(r.caller_number for r in abandoned)
 
@@ -53,7 +53,7 @@ async def test_fields_round_trip_and_final_is_not_overwritten(db: Database, fixt
         CallOutcome.ANSWERED, "agent1", 4.0, 0.0, "hotline-12345")
     assert row.recording and row.recording.endswith("1795868623.2.wav")
     assert row.ivr_result == "code=0000;quick"
-    assert row.legs[0]["agent"] == "agent1" and row.answered_at.tzinfo is not None
+    assert row.legs[0].agent == "agent1" and row.answered_at.tzinfo is not None
     stale = {"server": "pbx1", "linkedid": "1795868623.2", "outcome": CallOutcome.UNKNOWN,
              "final": False}
     await store.upsert(stale)

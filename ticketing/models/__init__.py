@@ -2,7 +2,7 @@
 
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
-from ticketing.models.call_record import CallOutcome, CallRecord
+from ticketing.models.call_record import CallLeg, CallOutcome, CallRecord
 from ticketing.models.call_survey import CallSurvey
 from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
@@ -16,6 +16,7 @@ __all__ = [
     "ApiClient",
     "AuditEntry",
     "Base",
+    "CallLeg",
     "CallOutcome",
     "CallRecord",
     "CallSurvey",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 04:35:52.328357
+Create Date: 2026-12-02 05:37:07.327401
 """
 
 from collections.abc import Sequence
@@ -175,11 +175,10 @@ def upgrade() -> None:
     sa.Column('agent', sa.String(length=64), nullable=True),
     sa.Column('answered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('talk_seconds', sa.Float(), nullable=True),
-    sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'transferred', 'unknown', 'self_service', name='calloutcome', native_enum=False, length=24), nullable=False),
+    sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'exit_with_key', 'transferred', 'unknown', 'self_service', name='calloutcome', native_enum=False, length=24), nullable=False),
     sa.Column('hangup_cause', sa.String(length=64), nullable=True),
     sa.Column('recording', sa.String(length=256), nullable=True),
     sa.Column('ended_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('legs', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('final', sa.Boolean(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
@@ -249,6 +248,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_events_ticket_id'), ['ticket_id'], unique=False)
+
+    op.create_table('call_legs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('queue', sa.String(length=64), nullable=False),
+    sa.Column('uniqueid', sa.String(length=64), nullable=False),
+    sa.Column('entered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('position', sa.Integer(), nullable=True),
+    sa.Column('wait_seconds', sa.Float(), nullable=True),
+    sa.Column('agent', sa.String(length=64), nullable=True),
+    sa.Column('interface', sa.String(length=128), nullable=True),
+    sa.Column('answered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('talk_seconds', sa.Float(), nullable=True),
+    sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'exit_with_key', 'transferred', 'unknown', 'self_service', name='calloutcome', native_enum=False, length=24), nullable=True),
+    sa.Column('left_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ring_no_answer', sa.Integer(), nullable=False),
+    sa.Column('complete_reason', sa.String(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['call_id'], ['call_records.id'], name=op.f('fk_call_legs_call_id_call_records'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_legs')),
+    sa.UniqueConstraint('call_id', 'seq', name=op.f('uq_call_legs_call_id_seq'))
+    )
+    with op.batch_alter_table('call_legs', schema=None) as batch_op:
+        batch_op.create_index('ix_call_legs_agent_answered', ['agent', 'answered_at'], unique=False)
+        batch_op.create_index('ix_call_legs_queue_entered', ['queue', 'entered_at'], unique=False)
 
     op.create_table('call_surveys',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -335,6 +359,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_call_surveys_call_linkedid'))
 
     op.drop_table('call_surveys')
+    with op.batch_alter_table('call_legs', schema=None) as batch_op:
+        batch_op.drop_index('ix_call_legs_queue_entered')
+        batch_op.drop_index('ix_call_legs_agent_answered')
+
+    op.drop_table('call_legs')
     with op.batch_alter_table('ticket_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_events_ticket_id'))
 
