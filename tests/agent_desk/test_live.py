@@ -17,8 +17,13 @@ from ami.clock import StreamClock
 from ami.events import AgentCall
 from ami.model import LiveModel
 from ami.replay import ReplaySource, read_chunks
-from tests.ami.helpers import ALL_CAPTURES
+from ami.runtime import AmiRuntime
+from ami.settings import AmiSettings
+from tests.agent_desk.conftest import DeskClient
+from tests.ami.helpers import ALL_CAPTURES, EMPTY_QUEUE, WITH_QUEUE_LOG, queue_log_truth
+from tests.conftest import FIXTURES
 from ticketing.call_kpis import CallKpis
+from ticketing.calls import CallStore
 
 pytestmark = pytest.mark.anyio
 KPI_FIELDS = set(CallKpis.model_fields)
@@ -177,3 +182,73 @@ async def test_replay_cli_and_desk_board_give_the_same_figures(fixtures_dir: Pat
             len(theirs["callers"]), len(theirs["members"]), theirs["available"])
     assert sorted(a.linkedid for a in snap.abandoned) == sorted(
         c["linkedid"] for c in cli["calls"] + cli["open_calls"] if c["outcome"] == "abandoned" and c["legs"])
+
+
+# Where AMI knows more than queue_log: (per-queue corrections, per-call outcome corrections).
+AMI_KNOWS_MORE: dict[str, tuple[dict[str, dict[str, Any]], dict[str, int]]] = {
+    # queue_log cannot tell a Redirect to an agent from an abandon (ABANDON); AMI sees the caller
+    # already in the transfer context when QueueCallerAbandon arrives, with no hang-up requested.
+    "ami/redirect_to_agent": ({"hotline-enterprise": {"abandoned": 0, "transferred": 1}},
+                              {"abandoned": 0, "transferred": 1}),
+    # queue_log's COMPLETECALLER of the first leg comes at the caller's final hang-up with the talk
+    # time of both agents (15 s); AMI ends that leg when agent1's channel hangs up, after 3 s.
+    "ami/redirect_bridged_to_queue": ({"hotline-12345": {"aht_seconds": 3.0}}, {}),
+}
+TRUTH_CAPTURES = [(name, "main") for name in WITH_QUEUE_LOG] + [("ami/resync_during_join", "resync")]
+ALL_TIME = {"since": "2026-01-01T00:00:00+00:00", "until": "2028-01-01T00:00:00+00:00"}
+
+
+@pytest.fixture
+def board() -> LiveBoard:
+    """The desk's board on a model that keeps the recording's clock (for `client`)."""
+    return LiveBoard(LiveModel(clock=StreamClock()), mode="replay")
+
+
+def _expected(name: str) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    queues, finals = queue_log_truth(FIXTURES / f"{name}.queue_log")
+    fixes, final_fixes = AMI_KNOWS_MORE.get(name, ({}, {}))
+    for queue, fix in fixes.items():
+        queues[queue].update(fix)
+    finals = {k: v for k, v in {**finals, **final_fixes}.items() if v}
+    return queues, finals
+
+
+def _queues(rows: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: {key: (row[key] if isinstance(row, dict) else getattr(row, key)) for key in EMPTY_QUEUE}
+            for name, row in rows.items()}
+
+
+def _finals(overall: Any) -> dict[str, int]:
+    get = overall.get if isinstance(overall, dict) else lambda key: getattr(overall, key)
+    return {k: get(k) for k in ("answered", "abandoned", "timeout", "exit_with_key", "transferred") if get(k)}
+
+
+@pytest.mark.parametrize(("name", "connection"), TRUTH_CAPTURES)
+async def test_calls_and_kpis_equal_queue_log_in_replay_api_and_wallboard(
+        client: DeskClient, name: str, connection: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Asterisk's queue_log is the arbiter: `hotline ami replay`, the API (from the stored records)
+    and the wallboard give its per-queue KPIs and final outcomes, except where AMI knows more."""
+    queues, finals = _expected(name)
+    path = FIXTURES / (f"{name}.jsonl" if name.startswith("ami/") else f"{name}.recv")
+
+    monkeypatch.setenv("HOTLINE_CONFIG", str(tmp_path / "none.toml"))
+    result = CliRunner().invoke(app, ["ami", "replay", str(path), "--connection", connection, "--json"])
+    cli = json.loads(result.stdout)
+    assert _queues(cli["kpis"]["queues"]) == queues
+    assert _finals(cli["kpis"]["overall"]) == finals
+    assert sum(finals.values()) == len(cli["calls"]) and cli["open_calls"] == []
+
+    runtime = AmiRuntime(AmiSettings(), CallStore(client.desk.sessions), model=client.desk.board.model)
+    ReplaySource(path, runtime.model, connections=[connection]).feed_all()
+    await runtime.writer.flush()
+    auth = client.auth("sup_province")
+    by_queue = (await client.http.get("/api/supervisor/kpi/calls", params={**ALL_TIME, "by": "queue"},
+                                      headers=auth)).json()["items"]
+    assert _queues({row["key"]: row for row in by_queue}) == queues
+    [overall] = (await client.http.get("/api/supervisor/kpi/calls", params=ALL_TIME, headers=auth)).json()["items"]
+    assert _finals(overall) == finals
+
+    wall = (await client.http.get("/api/wallboard/snapshot")).json()
+    assert _queues({q["name"]: q for q in wall["queues"] if q["offered"]}) == queues
+    assert _finals(wall["totals"]) == finals
+    assert len(wall["abandoned"]) == finals.get("abandoned", 0)

@@ -49,3 +49,56 @@ def summary(record: dict[str, Any]) -> tuple[Any, ...]:
             record["talk_seconds"], record["entry_position"],
             tuple((l["queue"], l["outcome"], l["wait_seconds"], l["position"], l["agent"],
                    l["talk_seconds"]) for l in record["legs"]))
+
+
+# Captures recorded together with Asterisk's own queue_log (the arbiter of call KPIs).
+WITH_QUEUE_LOG = ["ami/exit_with_key", "ami/redirect_waiting_to_queue", "ami/redirect_bridged_to_queue",
+                  "ami/redirect_to_agent", "ami/resync_during_join", "ami/asterisk_restart",
+                  "ami/callback_originate", "queue_log/example"]
+EMPTY_QUEUE: dict[str, Any] = {
+    **dict.fromkeys(("offered", "answered", "abandoned", "timeout", "exit_with_key", "transferred",
+                     "answered_within_15s", "answered_within_sl"), 0),
+    "asa_seconds": None, "aht_seconds": None}
+_FINAL = {"CONNECT": "answered", "ABANDON": "abandoned", "EXITWITHTIMEOUT": "timeout",
+          "EXITEMPTY": "timeout", "EXITWITHKEY": "exit_with_key"}
+
+
+def queue_log_truth(path: Path, service_level: int = 20) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """What Asterisk's queue_log alone says, by the rules the recordings' `truth.json` state: per
+    queue the KPIs the product reports, and how many calls ended with each final outcome. Written
+    independently of `ami.queue_log`; checked against every `truth.json`."""
+    lines = [line.split("|") for line in path.read_text().splitlines() if line]
+    queues: dict[str, dict[str, Any]] = {}
+    waits: dict[str, list[int]] = {}
+    talks: dict[str, list[int]] = {}
+    last: dict[str, str] = {}
+    for index, (_, callid, queue, _member, event, *params) in enumerate(lines):
+        if callid in ("NONE", "MANAGER"):
+            continue
+        q = queues.setdefault(queue, dict(EMPTY_QUEUE))
+        if event == "ENTERQUEUE":
+            q["offered"] += 1
+        elif event == "CONNECT":
+            hold = int(params[0])
+            q["answered"] += 1
+            q["answered_within_15s"] += hold <= 15
+            q["answered_within_sl"] += hold <= service_level
+            waits.setdefault(queue, []).append(hold)
+        elif event in ("COMPLETECALLER", "COMPLETEAGENT"):
+            talks.setdefault(queue, []).append(int(params[1]))
+        elif event == "ABANDON":
+            again = any(l[1] == callid and l[4] == "ENTERQUEUE" for l in lines[index + 1:])
+            q["transferred" if again else "abandoned"] += 1
+        elif event in ("EXITWITHTIMEOUT", "EXITEMPTY"):
+            q["timeout"] += 1
+        elif event == "EXITWITHKEY":
+            q["exit_with_key"] += 1
+        if event in _FINAL:
+            last[callid] = _FINAL[event]
+    for name, q in queues.items():
+        q["asa_seconds"] = round(sum(waits[name]) / len(waits[name]), 2) if waits.get(name) else None
+        q["aht_seconds"] = round(sum(talks[name]) / len(talks[name]), 2) if talks.get(name) else None
+    finals: dict[str, int] = {}
+    for outcome in last.values():
+        finals[outcome] = finals.get(outcome, 0) + 1
+    return queues, finals

@@ -2,7 +2,10 @@
 
 It reads a fixture pair (`.sent` actions, `.recv` replies): each action the client sends is
 matched to the first unused recorded action with the same name and parameters, and answered with
-the recorded reply blocks (response and list events) under the client's ActionID.
+the recorded reply blocks (response and list events) under the client's ActionID, followed by the
+events Asterisk sent after them. Where Asterisk closed the socket at the end of a recording (a
+restart, not a Logoff), the peer closes it after sending the recording's last bytes; a second
+script answers the connection that follows (`asterisk_restart` then `asterisk_restart.after`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def _fields(block: str) -> dict[str, str]:
 class Script:
     actions: list[tuple[str, dict[str, str]]]
     replies: dict[str, list[str]]
+    closes_after: str | None = None  # the recorded action whose reply ends with Asterisk closing
 
     @classmethod
     def merge(cls, *bases: Path) -> Script:
@@ -40,8 +44,8 @@ class Script:
 
     @classmethod
     def load(cls, base: Path) -> Script:
-        sent = base.with_suffix(".sent").read_bytes().decode("utf-8")
-        recv = base.with_suffix(".recv").read_bytes().decode("utf-8")
+        sent = Path(f"{base}.sent").read_bytes().decode("utf-8")
+        recv = Path(f"{base}.recv").read_bytes().decode("utf-8")
         recv = recv.split("\r\n", 1)[1] if recv.startswith("Asterisk Call Manager") else recv
         actions = []
         for block in _blocks(sent):
@@ -54,9 +58,10 @@ class Script:
             if action_id:
                 replies.setdefault(action_id, []).append(block)
                 last = action_id
-        return cls(actions, replies)
+        closed_by_asterisk = last is not None and not replies[last][-1].startswith("Response: Goodbye")
+        return cls(actions, replies, last if closed_by_asterisk else None)
 
-    def reply(self, incoming: dict[str, str], used: set[str]) -> list[str] | None:
+    def reply(self, incoming: dict[str, str], used: set[str]) -> tuple[str, list[str]] | None:
         name = incoming.get("Action", "").lower()
         params = {k.lower(): v for k, v in incoming.items() if k not in ("ActionID", "Secret")}
         for action_id, recorded in self.actions:
@@ -66,16 +71,18 @@ class Script:
             if all(rec.get(k) == v for k, v in params.items() if k in rec) or name in ("login", "ping"):
                 if name != "ping":
                     used.add(action_id)
-                return self.replies.get(action_id, [])
+                return action_id, self.replies.get(action_id, [])
         return None
 
 
 @dataclass
 class Peer:
-    """`mode`: "normal"; "mute_ping" (never answer Ping: a half-open link); "reject" (bad login)."""
+    """`mode`: "normal"; "mute_ping" (never answer Ping: a half-open link); "reject" (bad login).
+    `reconnect`: the script of every connection after the first (default: the same)."""
 
     script: Script
     mode: str = "normal"
+    reconnect: Script | None = None
     extra_after_login: bytes = b""
     received: list[dict[str, str]] = field(default_factory=list)
     connections: int = 0
@@ -105,6 +112,7 @@ class Peer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self.writers.append(writer)
+        script = self.reconnect if self.connections > 1 and self.reconnect is not None else self.script
         used: set[str] = set()
         writer.write(BANNER)
         try:
@@ -123,9 +131,9 @@ class Peer:
                     return
                 if name == "ping" and self.mode == "mute_ping":
                     continue
-                blocks = self.script.reply(incoming, used)
-                if blocks is None:
-                    blocks = ["Response: Error\r\nActionID: x\r\nMessage: Invalid/unknown command"]
+                found = script.reply(incoming, used)
+                recorded, blocks = found if found is not None else (
+                    "", ["Response: Error\r\nActionID: x\r\nMessage: Invalid/unknown command"])
                 out = []
                 for block in blocks:
                     lines = [f"ActionID: {action_id}" if l.startswith("ActionID: ") else l
@@ -135,5 +143,8 @@ class Peer:
                 if name == "login" and self.extra_after_login:
                     writer.write(self.extra_after_login)
                 await writer.drain()
+                if recorded and recorded == script.closes_after:
+                    writer.close()
+                    return
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

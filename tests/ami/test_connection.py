@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from ami.calldata import CallData
 from ami.client import AmiClient
 from ami.connection import AmiConnection
 from ami.errors import AmiActionError, AmiAuthError, AmiNotConnected
@@ -237,3 +239,58 @@ async def test_several_servers_one_model(fixtures_dir: Path) -> None:
     await client.stop()
     for peer in peers:
         await peer.close()
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 3.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def test_start_mid_traffic_then_asterisk_restarts(fixtures_dir: Path) -> None:
+    """asterisk_restart as the product sees it when it connects mid-traffic: its QueueStatus shows
+    a waiting caller, its CoreShowChannels a caller talking to agent4; both calls are adopted and
+    closed when they end (the restart hangs them up). Asterisk sends Shutdown and closes the
+    socket; the new connection's QueueStatus no longer lists agent4 and agent5, nor agent2's pause."""
+    base = fixtures_dir / "ami" / "asterisk_restart"
+    peer = Peer(Script.load(base), reconnect=Script.load(Path(f"{base}.after")))
+    calls: dict[str, CallData] = {}
+    model = LiveModel(on_call=lambda c: calls.__setitem__(c.linkedid, c))
+    conn = await _connect(peer, model)
+    await _until(lambda: peer.connections == 2 and conn.ready.is_set())
+    assert {c.linkedid: (c.final, c.outcome.value, [(leg.queue, leg.agent, leg.wait_seconds, leg.talk_seconds)
+                                                    for leg in c.legs]) for c in calls.values()} == {
+        "1796182094.106": (True, "answered", [("hotline-enterprise", "agent4", 0.0, 2.0)]),
+        "1796182094.110": (True, "abandoned", [("hotline-enterprise", None, 2.0, None)])}
+    assert calls["1796182094.110"].caller_number == "13800138002"
+    snapshot = model.snapshot()
+    assert snapshot.queue("hotline-enterprise").members == ()
+    assert sorted((m.name, m.paused) for m in snapshot.queue("hotline-12345").members) == [
+        ("agent1", False), ("agent2", False), ("agent3", False)]
+    assert model.open_calls() == []
+    await conn.stop()
+    await peer.close()
+
+
+async def test_a_login_during_a_burst_counts_every_caller_once(fixtures_dir: Path) -> None:
+    """resync_during_join's second connection: the product's resync gets the recorded lists
+    (callers 4-5 waiting, 1-3 talking), then Asterisk goes on as recorded: callers 6-10 join, a
+    second QueueStatus lists 4-10 again, three calls complete and seven callers give up. Ten calls,
+    each once, none `unknown`."""
+    base = fixtures_dir / "ami" / "resync_during_join.resync"
+    recv = Path(f"{base}.recv").read_bytes()
+    after_lists = recv.index(b"\r\n\r\n", recv.index(b"ActionID: rsj-resync-0003\r\nEventList: Complete")) + 4
+    peer = Peer(Script.load(base))
+    calls: dict[str, CallData] = {}
+    model = LiveModel(on_call=lambda c: calls.__setitem__(c.linkedid, c))
+    conn = await _connect(peer, model, AmiSettings(ping_interval=60))
+    await asyncio.wait_for(conn.ready.wait(), 2)
+    assert sorted(len(c.legs) for c in model.open_calls()) == [0] + [1] * 5  # caller 6 is not queued yet
+    peer.push(recv[after_lists:recv.rindex(b"Response: Goodbye")])
+    await _until(lambda: sum(c.final for c in calls.values()) == 10)
+    assert sorted(c.outcome.value for c in calls.values()) == ["abandoned"] * 7 + ["answered"] * 3
+    assert all(len(c.legs) == 1 for c in calls.values())
+    await conn.stop()
+    await peer.close()

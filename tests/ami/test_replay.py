@@ -3,17 +3,29 @@ call records the recorded calls imply; Asterisk's own counters and queue_log agr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from ami.calldata import CallData
 from ami.clock import StreamClock
 from ami.model import LiveModel
 from ami.parser import AmiParser
 from ami.queue_log import import_queue_log
 from ami.replay import ReplaySource, replay_file
-from tests.ami.helpers import AMI_STREAMS, recorded_chunks, records, replay_chunks, summary
+from tests.ami.helpers import (
+    AMI_STREAMS,
+    EMPTY_QUEUE,
+    WITH_QUEUE_LOG,
+    queue_log_truth,
+    recorded_chunks,
+    records,
+    replay_chunks,
+    summary,
+)
 from ticketing.call_kpis import CallKpis, compute_call_kpis
+from ticketing.models import CallOutcome
 
 
 def _base(fixtures_dir: Path, name: str) -> Path:
@@ -235,3 +247,98 @@ def test_variables_set_after_the_last_hangup_still_reach_the_record() -> None:
     assert last.final and last.ivr_path == "greeting>menu:2>progress:found>hangup"
     assert last.ticket_id == 42 and last.outcome.value == "self_service"
     assert model.open_calls() == []
+
+
+@pytest.mark.parametrize("name", [n for n in WITH_QUEUE_LOG if n.startswith("ami/")])
+def test_the_queue_log_truth_of_the_tests_is_the_recordings(fixtures_dir: Path, name: str) -> None:
+    """`queue_log_truth` reads each queue_log as the recordings' own truth.json does."""
+    recorded = json.loads((fixtures_dir / f"{name}.truth.json").read_text())
+    queues, finals = queue_log_truth(fixtures_dir / f"{name}.queue_log")
+    for queue, theirs in recorded["per_queue"].items():
+        ours = queues.get(queue, EMPTY_QUEUE)
+        assert (ours["offered"], ours["answered"], ours["abandoned"], ours["timeout"], ours["transferred"],
+                ours["exit_with_key"], ours["answered_within_15s"], ours["answered_within_sl"]) == (
+            theirs["offered"], theirs["answered"], theirs["abandoned"], theirs["timeouts"],
+            theirs["transfers_out"], theirs.get("other_EXITWITHKEY", 0), theirs["answered_within_15s"],
+            theirs["answered_within_20s"])
+        if theirs["offered"]:
+            assert (ours["asa_seconds"], ours["aht_seconds"]) == (
+                theirs["avg_holdtime_answered"], theirs["avg_talktime"])
+    names = {"answered": "answered", "ABANDON": "abandoned", "EXITWITHKEY": "exit_with_key",
+             "EXITWITHTIMEOUT": "timeout"}
+    assert finals == {names[k]: v for k, v in recorded["totals"]["final_outcome_per_distinct_call"].items()}
+
+
+def _journal(fixtures_dir: Path, name: str, connections: tuple[str, ...] = ("main",)) -> list[CallData]:
+    _, calls = replay_file(fixtures_dir / "ami" / f"{name}.jsonl", server="pbx1", connections=connections)
+    return calls
+
+
+def test_a_key_exit_is_its_own_outcome(fixtures_dir: Path) -> None:
+    """exit_with_key: only QueueCallerLeave, already at queue-exit,9; queue_log: EXITWITHKEY|9|1|1|5."""
+    [call] = _journal(fixtures_dir, "exit_with_key")
+    [leg] = call.legs
+    assert (call.outcome, leg.outcome, leg.wait_seconds) == (
+        CallOutcome.EXIT_WITH_KEY, CallOutcome.EXIT_WITH_KEY, 5.0)
+    [imported] = import_queue_log(fixtures_dir / "ami" / "exit_with_key.queue_log", server="pbx1").calls
+    assert (imported.outcome, imported.legs[0].wait_seconds) == (CallOutcome.EXIT_WITH_KEY, 5.0)
+
+
+def test_a_caller_redirected_while_talking_ends_its_first_leg_at_once(fixtures_dir: Path) -> None:
+    """redirect_bridged_to_queue: agent1's leg ends when agent1's channel hangs up (3 s of talk), not
+    at the late AgentComplete (TalkTime 15, after the caller's final hang-up, without Uniqueid)."""
+    states: list[tuple[float | None, bool, int]] = []
+    model = LiveModel(clock=StreamClock(), on_call=lambda c: states.append(
+        (c.legs[0].talk_seconds, c.final, len(c.legs)) if c.legs else None))
+    ReplaySource(fixtures_dir / "ami" / "redirect_bridged_to_queue.jsonl", model).feed_all()
+    first_closed = next(s for s in states if s[0] is not None)
+    assert first_closed == (3.0, False, 2)  # while the caller waits in, or talks to, hotline-enterprise
+    [call] = _journal(fixtures_dir, "redirect_bridged_to_queue")
+    assert [(leg.queue, leg.agent, leg.talk_seconds, leg.outcome) for leg in call.legs] == [
+        ("hotline-12345", "agent1", 3.0, CallOutcome.ANSWERED),
+        ("hotline-enterprise", "agent4", 12.0, CallOutcome.ANSWERED)]
+    assert call.legs[0].left_at == call.legs[1].entered_at
+
+
+def test_asa_counts_the_wait_in_the_answering_queue(fixtures_dir: Path) -> None:
+    """redirect_waiting_to_queue: 3 s in hotline-enterprise, then answered at once in hotline-12345."""
+    [call] = _journal(fixtures_dir, "redirect_waiting_to_queue")
+    kpis = compute_call_kpis([call.record_fields()])
+    assert call.record_fields()["wait_seconds"] == kpis.overall.asa_seconds == 0.0
+    assert (kpis.queues["hotline-enterprise"].transferred, kpis.queues["hotline-12345"].answered) == (1, 1)
+
+
+def test_a_snapshot_never_counts_a_caller_twice(fixtures_dir: Path) -> None:
+    """login_and_status: a caller joins, then QueueStatus lists it as a QueueEntry: one leg, offered
+    once. resync_during_join: the second QueueStatus lists seven callers already known."""
+    model, calls = replay_file(fixtures_dir / "ami" / "login_and_status.recv")
+    [call] = calls + model.open_calls()
+    assert len(call.legs) == 1
+    kpis = compute_call_kpis([c.record_fields() for c in _journal(fixtures_dir, "resync_during_join",
+                                                                   ("resync",))])
+    assert (kpis.overall.offered, kpis.queues["hotline-12345"].offered) == (10, 10)
+
+
+def test_a_late_login_adopts_what_only_the_snapshot_shows(fixtures_dir: Path) -> None:
+    """resync_during_join, the connection that logged in during the burst: callers 1-3 talk (only
+    CoreShowChannels shows them), 4-5 wait (QueueStatus), 6-10 join afterwards. All ten calls end
+    as queue_log says, none `unknown`: no snapshot closed what came after it."""
+    calls = _journal(fixtures_dir, "resync_during_join", ("resync",))
+    outcomes = sorted((c.outcome.value, c.legs[0].agent, c.legs[0].wait_seconds, c.legs[0].talk_seconds)
+                      for c in calls)
+    assert outcomes == [("abandoned", None, 13.0, None)] * 7 + [
+        ("answered", f"agent{i}", 0.0, 13.0) for i in (1, 2, 3)]
+    assert all(len(c.legs) == 1 and c.caller_number for c in calls)
+
+
+def test_after_an_asterisk_restart_the_fresh_queue_status_replaces_the_members(fixtures_dir: Path) -> None:
+    """asterisk_restart: Shutdown, then a new connection whose QueueStatus no longer lists the
+    dynamic members (agent4, agent5) nor agent2's pause; no event ever said so."""
+    model, _ = replay_file(fixtures_dir / "ami" / "asterisk_restart.jsonl", connections=("main", "after"))
+    snapshot = model.snapshot()
+    assert snapshot.queue("hotline-enterprise").members == ()
+    twelve = snapshot.queue("hotline-12345")
+    assert sorted((m.name, m.paused) for m in twelve.members) == [(f"agent{i}", False) for i in (1, 2, 3)]
+    ledger = model.agents.agents
+    assert ledger["agent2"].paused_since is None and set(ledger["agent2"].pause_seconds) == {"lunch"}
+    assert ledger["agent4"].queues == set() and ledger["agent4"].logged_in_since is None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ami.clock import StreamClock
 from ami.model import LiveModel
 from ami.parser import AmiParser
+from ami.queue_log import import_queue_log
+from ami.replay import replay_file
 from ami.sink import InMemoryCallStore, RecordWriter
-from tests.ami.helpers import recorded_chunks
+from tests.ami.helpers import ALL_CAPTURES, recorded_chunks
 from tests.conftest import Database
 from ticketing.call_kpis import compute_call_kpis
 from ticketing.calls import CallStore
@@ -90,3 +94,50 @@ async def test_in_memory_store_has_the_same_idempotency(fixtures_dir: Path) -> N
     await _store_stream(memory, chunks)  # type: ignore[arg-type]
     await _store_stream(memory, chunks)  # type: ignore[arg-type]
     assert len(memory.records) == 100
+
+
+async def test_queue_log_backfill_repairs_what_ami_missed_and_keeps_what_it_knew(
+        db: Database, fixtures_dir: Path) -> None:
+    """redirect_waiting_to_queue as if a resync had closed it `unknown` (its hang-up cause known):
+    queue_log repairs its legs and outcome and keeps the cause. redirect_to_agent, which AMI saw to
+    the end as a transfer, keeps it, though queue_log says ABANDON."""
+    store = CallStore(db.sessions)
+    _, [lost] = replay_file(fixtures_dir / "ami" / "redirect_waiting_to_queue.jsonl", server="pbx1")
+    lost.lost = True
+    _, [transfer] = replay_file(fixtures_dir / "ami" / "redirect_to_agent.jsonl", server="pbx1")
+    assert await store.upsert_many([lost.record_fields(), transfer.record_fields()]) == 2
+    imported = [call.record_fields() for name in ("redirect_waiting_to_queue", "redirect_to_agent")
+                for call in import_queue_log(fixtures_dir / "ami" / f"{name}.queue_log", server="pbx1").calls]
+    assert await store.backfill(imported) == 1
+    repaired = await store.get("pbx1", lost.linkedid)
+    assert repaired is not None and repaired.outcome is CallOutcome.ANSWERED
+    assert [(leg.queue, leg.outcome) for leg in repaired.legs] == [
+        ("hotline-enterprise", CallOutcome.TRANSFERRED), ("hotline-12345", CallOutcome.ANSWERED)]
+    assert repaired.hangup_cause == lost.hangup_cause == "16 Normal Clearing"
+    kept = await store.get("pbx1", transfer.linkedid)
+    assert kept is not None and kept.outcome is CallOutcome.TRANSFERRED and kept.hangup_cause
+
+
+async def test_stored_calls_give_the_kpis_of_the_replay_on_every_capture(db: Database, fixtures_dir: Path) -> None:
+    """The SQL form of every call KPI against the Python form, over the calls of every capture."""
+    from ticketing.call_kpis import CallDimension, CallKpiSettings, call_kpis
+
+    store = CallStore(db.sessions)
+    calls = []
+    for capture in ALL_CAPTURES:
+        model, finished = replay_file(fixtures_dir / capture, server=capture)
+        calls += finished + model.open_calls()
+    await store.upsert_many(c.record_fields() for c in calls)
+    settings = CallKpiSettings(service_level_seconds=3, short_abandon_seconds=10, wrapup_seconds=1.5)
+    reference = compute_call_kpis([c.record_fields() for c in calls], settings=settings, utc_offset_hours=8)
+    since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC)
+    async with db.sessions() as session:
+        def keyed(rows: list[Any]) -> dict[str | None, dict[str, Any]]:
+            return {row.key: row.model_dump(exclude={"key"}) for row in rows}
+
+        [overall] = await call_kpis(session, since=since, until=until, settings=settings)
+        assert overall.model_dump(exclude={"key"}) == reference.overall.model_dump()
+        for by, expected in ((CallDimension.QUEUE, reference.queues), (CallDimension.AGENT, reference.agents),
+                             (CallDimension.HOUR, reference.hours)):
+            rows = await call_kpis(session, since=since, until=until, settings=settings, by=by)
+            assert keyed(rows) == {k: v.model_dump() for k, v in expected.items()}, by
