@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from ami.agents import AgentLedger
@@ -164,7 +164,6 @@ class LiveModel:
         self._servers: dict[str, _Server] = {}
         self._sl_default = service_level_default
         self.agents = AgentLedger()
-        self.events_applied = 0
         self._handlers: dict[str, Callable[[_Server, Mapping[str, str]], None]] = {
             "Newchannel": self._newchannel,
             "Hangup": self._hangup,
@@ -214,12 +213,7 @@ class LiveModel:
         state = self._servers.get(server)
         if state is None:
             state = self._servers[server] = _Server(server)
-        self.events_applied += 1
         handler(state, message)
-
-    def apply_all(self, server: str, messages: Iterable[Mapping[str, str]]) -> None:
-        for message in messages:
-            self.apply(server, message)
 
     def subscribe(self, maxsize: int = 1000) -> Subscription[ChangeEvent]:
         return self._bus.subscribe(maxsize)
@@ -317,9 +311,9 @@ class LiveModel:
                 del state.open_legs[leg.uniqueid]
             if leg.outcome is None:
                 leg.outcome = CallOutcome.UNKNOWN
-        for channel, (_, leg) in list(state.agent_legs.items()):
-            if leg in call.legs:
-                del state.agent_legs[channel]
+            answered = state.agent_legs.get(leg.agent_channel or "")
+            if answered is not None and answered[1] is leg:
+                del state.agent_legs[leg.agent_channel or ""]
         ends = [leg.left_at for leg in call.legs if leg.left_at is not None]
         call.ended_at = max([now, *ends])
         call.final = True

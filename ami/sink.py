@@ -32,10 +32,8 @@ class InMemoryCallStore:
 
     def __init__(self) -> None:
         self.records: dict[Key, dict[str, Any]] = {}
-        self.writes = 0
 
     def put(self, record: Mapping[str, Any]) -> None:
-        self.writes += 1
         key = (record["server"], record["linkedid"])
         merged = merge_record(self.records.get(key), record)
         if merged is not None:

@@ -1,5 +1,6 @@
 """AMI throughput: load.recv looped to >= 1,000,000 events through parse -> model -> call records
--> in-memory store, on one core; and Panoramisk 1.4's own parser alone on the same bytes.
+-> in-memory store, on one core, without and with the desk's live board listening to the model;
+and Panoramisk 1.4's own parser alone on the same bytes.
 
 Run: .venv/bin/python bench/ami.py [--events 1000000] [--chunk 4096]
 Prints a small table and one JSON line.
@@ -18,19 +19,20 @@ sys.path.insert(0, str(ROOT))
 
 from panoramisk.ami_protocol import AMIProtocol
 
+from agent_desk.live.board import LiveBoard
 from ami.clock import StreamClock
 from ami.model import LiveModel
 from ami.parser import AmiParser
 from ami.sink import InMemoryCallStore
 
-LOAD = ROOT.parent / "shared" / "fixtures" / "asterisk" / "ami" / "load.recv"
+LOAD = ROOT / "tests" / "fixtures" / "asterisk" / "ami" / "load.recv"
 
 
 def chunks_of(data: bytes, size: int) -> list[bytes]:
     return [data[i:i + size] for i in range(0, len(data), size)]
 
 
-def ours(chunks: list[bytes], loops: int) -> tuple[float, int, int]:
+def ours(chunks: list[bytes], loops: int, *, board: bool = False) -> tuple[float, int, int]:
     store = InMemoryCallStore()
     records = 0
 
@@ -40,6 +42,8 @@ def ours(chunks: list[bytes], loops: int) -> tuple[float, int, int]:
         records += call.final
 
     model = LiveModel(clock=StreamClock(), on_call=on_call)
+    if board:
+        LiveBoard(model)
     apply = model.apply
     start = time.perf_counter()
     for _ in range(loops):
@@ -100,12 +104,15 @@ def main() -> None:
     events = per_loop * loops
     chunks = chunks_of(data, args.chunk)
     full_seconds, records, distinct = ours(chunks, loops)
+    board_seconds, _, _ = ours(chunks, loops, board=True)
     raw_seconds, raw_events = panoramisk_parse(chunks, loops)
     all_seconds, all_messages = ours_parse_everything(chunks, loops)
     result = {
         "events": events, "loops": loops, "bytes": len(data) * loops, "chunk_bytes": args.chunk,
         "full_path_seconds": round(full_seconds, 3),
         "full_path_events_per_s": round(events / full_seconds),
+        "with_board_seconds": round(board_seconds, 3),
+        "with_board_events_per_s": round(events / board_seconds),
         "call_records_finished": records, "distinct_records_stored": distinct,
         "panoramisk_parse_seconds": round(raw_seconds, 3),
         "panoramisk_parse_events_per_s": round(raw_events / raw_seconds),
@@ -116,6 +123,7 @@ def main() -> None:
     }
     print(f"{'path':<42}{'seconds':>10}{'events/s':>12}")
     print(f"{'parse+model+records+store (ours)':<42}{full_seconds:>10.2f}{events / full_seconds:>12,.0f}")
+    print(f"{'the same, the desk board listening':<42}{board_seconds:>10.2f}{events / board_seconds:>12,.0f}")
     print(f"{'panoramisk 1.4 parse only':<42}{raw_seconds:>10.2f}{raw_events / raw_seconds:>12,.0f}")
     print(f"{'our parser, every header of every event':<42}{all_seconds:>10.2f}"
           f"{all_messages / all_seconds:>12,.0f}")

@@ -130,8 +130,8 @@ def _asterisk_vs_ours(fixtures_dir: Path, name: str, baseline: dict[str, dict[st
     compare them with the model's at that very point of the stream."""
     model = LiveModel(clock=StreamClock())
     for queue, params in baseline.items():
-        model.apply_all("pbx1", [{"Event": "QueueParams", "Queue": queue, **params},
-                                 {"Event": "QueueStatusComplete"}])
+        model.apply("pbx1", {"Event": "QueueParams", "Queue": queue, **params})
+        model.apply("pbx1", {"Event": "QueueStatusComplete"})
     current: dict[str, str] = {}
     checked = 0
     for message in AmiParser().feed((fixtures_dir / f"{name}.recv").read_bytes()):
