@@ -5,6 +5,7 @@ from ami.calldata import CallData, QueueLeg
 from ami.client import AmiClient, OriginateResult
 from ami.errors import AmiActionError, AmiAuthError, AmiError, AmiNotConnected, AmiTimeout
 from ami.events import (
+    AgentCall,
     CallerJoined,
     CallerLeft,
     CallUpdated,
@@ -21,7 +22,7 @@ from ami.runtime import AmiRuntime
 from ami.state import MemberState, MemberStatus, QueueView, Snapshot
 
 __all__ = [
-    "AmiActionError", "AmiAuthError", "AmiClient", "AmiError", "AmiNotConnected", "AmiRuntime",
+    "AgentCall", "AmiActionError", "AmiAuthError", "AmiClient", "AmiError", "AmiNotConnected", "AmiRuntime",
     "AmiTimeout", "CallData", "CallUpdated", "CallerJoined", "CallerLeft", "ChangeEvent",
     "ConnectionChanged", "LiveModel", "MemberChanged", "MemberRemoved", "MemberState",
     "MemberStatus", "OriginateResult", "QueueLeg", "QueueParamsChanged", "QueueView",

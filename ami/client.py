@@ -130,15 +130,15 @@ class AmiClient:
 
     async def queue_status(self, queue: str | None = None, *,
                            server: str | None = None) -> list[Message]:
-        """QueueStatus list events (QueueParams, QueueMember, QueueEntry); the model updates too."""
-        fields = {"Action": "QueueStatus", **({"Queue": queue} if queue else {})}
-        messages = await self._connection(server, self.model.server_of_queue(queue or "")).send(
-            fields, until="QueueStatusComplete")
-        return messages[1:-1]
+        """QueueStatus list events (QueueParams, QueueMember, QueueEntry); the model applies them too."""
+        return await self._list("QueueStatus", queue, server)
 
     async def queue_summary(self, queue: str | None = None, *,
                             server: str | None = None) -> list[Message]:
-        fields = {"Action": "QueueSummary", **({"Queue": queue} if queue else {})}
+        return await self._list("QueueSummary", queue, server)
+
+    async def _list(self, action: str, queue: str | None, server: str | None) -> list[Message]:
+        fields = {"Action": action, **({"Queue": queue} if queue else {})}
         messages = await self._connection(server, self.model.server_of_queue(queue or "")).send(
-            fields, until="QueueSummaryComplete")
+            fields, until=f"{action}Complete")
         return messages[1:-1]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from ami.agents import AgentLedger
@@ -50,7 +51,6 @@ from ami.events import (
     Resynced,
 )
 from ami.state import (
-    CallerView,
     MemberState,
     MemberStatus,
     QueueParams,
@@ -235,8 +235,7 @@ class LiveModel:
         for server in self._servers.values():
             for queue in server.queues.values():
                 callers = tuple(
-                    CallerView(c.uniqueid, c.linkedid, c.channel, c.caller_number, c.caller_name,
-                               c.position, c.joined_at, c.wait_seconds(now))
+                    replace(c, wait_seconds=max(0.0, (now - c.joined_at).total_seconds()))
                     for c in sorted(queue.callers.values(), key=lambda c: c.position)
                 )
                 members = tuple(MemberState(**{k: getattr(m, k) for k in MemberState.__slots__})

@@ -72,9 +72,7 @@ class WaitingCaller:
     caller_name: str | None
     position: int
     joined_at: datetime
-
-    def wait_seconds(self, now: datetime) -> float:
-        return max(0.0, (now - self.joined_at).total_seconds())
+    wait_seconds: float = 0.0  # as of the snapshot that copied it
 
 
 @dataclass(slots=True)
@@ -102,23 +100,11 @@ class QueueState:
 
 
 @dataclass(frozen=True, slots=True)
-class CallerView:
-    uniqueid: str
-    linkedid: str
-    channel: str
-    caller_number: str | None
-    caller_name: str | None
-    position: int
-    joined_at: datetime
-    wait_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
 class QueueView:
     server: str
     name: str
     params: QueueParams
-    callers: tuple[CallerView, ...]
+    callers: tuple[WaitingCaller, ...]
     members: tuple[MemberState, ...]
     longest_wait_seconds: float
 

@@ -17,7 +17,7 @@ from ami.sink import InMemoryCallStore, RecordWriter
 from tests.ami.helpers import ALL_CAPTURES, recorded_chunks
 from tests.conftest import Database
 from ticketing.call_kpis import compute_call_kpis
-from ticketing.calls import CallStore
+from ticketing.calls import COLUMNS, KEPT_IF_NULL, CallStore
 from ticketing.models import CallOutcome
 
 pytestmark = pytest.mark.anyio
@@ -141,3 +141,22 @@ async def test_stored_calls_give_the_kpis_of_the_replay_on_every_capture(db: Dat
                              (CallDimension.HOUR, reference.hours)):
             rows = await call_kpis(session, since=since, until=until, settings=settings, by=by)
             assert keyed(rows) == {k: v.model_dump() for k, v in expected.items()}, by
+
+
+async def test_the_in_memory_store_keeps_what_the_database_keeps(db: Database, fixtures_dir: Path) -> None:
+    """The same updates through `InMemoryCallStore` and `CallStore` leave the same call record: a
+    stale in-progress update loses to the final one, and a later update without the IVR's variables,
+    the recording or the hangup cause keeps them."""
+    _, [call] = replay_file(fixtures_dir / "ami" / "call_answered.recv", server="pbx1")
+    final = call.record_fields()
+    stale = {"server": "pbx1", "linkedid": call.linkedid, "outcome": CallOutcome.UNKNOWN, "final": False}
+    bare = {**final, **dict.fromkeys(KEPT_IF_NULL)}
+    memory, database = InMemoryCallStore(), CallStore(db.sessions)
+    for update in (final, stale, bare):
+        memory.put(update)
+        await database.upsert(update)
+    row = await database.get("pbx1", call.linkedid)
+    assert row is not None
+    stored = memory.records[("pbx1", call.linkedid)]
+    assert {key: getattr(row, key) for key in COLUMNS} == {key: stored[key] for key in COLUMNS}
+    assert stored["ivr_result"] == final["ivr_result"] and stored["hangup_cause"] == final["hangup_cause"]
