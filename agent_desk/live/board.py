@@ -122,9 +122,10 @@ class LiveBoard:
         key = call.key
         facts = CallFacts.of(call.record_fields())
         old = self._open.pop(key, None) or self._final.pop(key, None)
-        if old is not None:
-            self._book.add(old, -1)
-        self._book.add(facts)
+        if old != facts:
+            if old is not None:
+                self._book.add(old, -1)
+            self._book.add(facts)
         if call.final:
             self._final[key] = facts
             if len(self._final) > RECENT_CALLS:
