@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class AmiServer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(..., min_length=1, description="server name carried by every call record")
     host: str = "127.0.0.1"
     port: int = Field(5038, ge=1, le=65535)
@@ -14,6 +16,10 @@ class AmiServer(BaseModel):
 
 
 class AmiSettings(BaseModel):
+    """The KPI thresholds are the desk's (`desk.supervision`): an old `[ami]` one is refused by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
     servers: list[AmiServer] = Field(default_factory=list, description="empty: no PBX connected")
     ping_interval: float = Field(10.0, gt=0, description="seconds between keepalive Pings")
     ping_timeout: float = Field(5.0, gt=0, description="no Pong within this: the link is dead")

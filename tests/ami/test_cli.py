@@ -92,3 +92,11 @@ def test_status_prints_queues_and_members(config: Path, live_peer: int) -> None:
     assert data["servers"] == {"pbx1": "ready"}
     names = {q["name"]: [m["name"] for m in q["members"]] for q in data["queues"]}
     assert sorted(names["hotline-12345"]) == ["agent1", "agent2", "agent3"]
+
+
+def test_a_kpi_threshold_left_under_ami_is_refused_by_name(fixtures_dir: Path, config: Path) -> None:
+    """The thresholds live in [desk.supervision] only: one source per setting."""
+    config.write_text("[ami]\nshort_abandon_seconds = 5\n")
+    result = runner.invoke(app, ["ami", "replay", str(fixtures_dir / "ami" / "call_abandoned.recv")])
+    assert result.exit_code != 0
+    assert "ami.short_abandon_seconds" in result.output
