@@ -14,6 +14,7 @@ has_recording  # agent_desk/api/calls.py
 service_name, service_notice, status_notes, agency_responsible, zipcode  # Open311 GeoReport v2 fields
 requested_datetime, updated_datetime, expected_datetime  # Open311
 answered_within_15s, abandoned_within_sl, raw_answer_rate, answered_within_15s_rate, service_level2  # call KPIs
+timely_seconds  # ticketing/call_kpis.py: a threshold a Count names, read with getattr
 window_start, calls_last_hour, agents_needed, predicted_service_level, predicted_asa_seconds  # staffing advice
 agents_logged_in, agents_available, county_name, callback_url  # agent_desk/api/supervisor.py
 suggested_departments  # agent_desk/api/tickets.py
@@ -37,14 +38,9 @@ dotenv_settings, file_secret_settings  # pydantic-settings passes them to settin
 jurisdiction_id  # Open311: accepted and ignored (one jurisdiction per deployment)
 impl, cache_ok, process_bind_param, process_result_value, type_annotation_map, inherit_cache  # SQLAlchemy
 connection_lost  # asyncio.Protocol
-_on_queueparams, _on_queuememberremoved, _on_queuecallerleave, _on_queuecallerabandon  # live board: by event name
-_on_agentcalled, _on_agentconnect, _on_agentcomplete  # agent_desk/live/board.py: getattr(f"_on_{event}")
 should_exit  # uvicorn.Server, set by the tests to stop it
 forgetable_actions, awaiting_actions, encoding  # bench/ami.py: Panoramisk's protocol attributes
 postgres_target  # tests/ticketing/test_migrations.py: a fixture requested for its skip
 
-# Found unused, in code the AMI/live-board change (issue 9) is rewriting; remove with it.
-queue_names  # agent_desk/live/board.py
-auth_error, events_applied, apply_all, writes, written, event_backlog  # ami/
-asterisk_completed, asterisk_abandoned, for_caller  # ticketing/call_kpis.py, ticketing/calls.py
+# Found unused, in code another change is rewriting; remove with it.
 _by_code  # asr/extraction/places.py

@@ -81,7 +81,6 @@ class AmiConnection:
         self.ready = asyncio.Event()
         self.attempts = 0
         self.connects = 0
-        self.auth_error: AmiAuthError | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> asyncio.Task[None]:
@@ -106,7 +105,6 @@ class AmiConnection:
             try:
                 await self._session()
             except AmiAuthError as exc:
-                self.auth_error = exc
                 self._set_state("auth_failed", str(exc))
                 raise
             except (OSError, AmiTimeout, AmiNotConnected, AmiActionError, ConnectionError) as exc:

@@ -56,7 +56,6 @@ class RecordWriter:
         self._wake = asyncio.Event()
         self._closed = False
         self.dropped = 0
-        self.written = 0
 
     def submit(self, call: CallData) -> None:
         key = call.key
@@ -84,7 +83,7 @@ class RecordWriter:
             while self._backlog and len(batch) < self._batch:
                 batch.append(self._backlog.popitem(last=False)[1])
             try:
-                self.written += await self._store.upsert_many(batch)
+                await self._store.upsert_many(batch)
             except BaseException:  # also on cancellation: stop() flushes what is left
                 for record in batch:  # keep them, unless a newer update arrived meanwhile
                     self._backlog.setdefault((record["server"], record["linkedid"]), record)

@@ -84,31 +84,35 @@ class Count:
 
 
 class CallCounts(BaseModel):
-    """The additive counters. A leg or call still in the queue is offered and `in_queue`."""
+    """The additive counters; docs/metrics.md states each description as it is here."""
 
-    offered: Annotated[int, Count(), Field(description="legs (calls) that entered the queue")] = 0
-    answered: Annotated[int, Count((ANSWERED,))] = 0
-    abandoned: Annotated[int, Count((ABANDONED,)), Field(
-        description="the caller hung up while waiting")] = 0
-    short_abandoned: Annotated[int, Count((ABANDONED,), wait_below="short_abandon_seconds"), Field(
-        description="abandoned with a wait under short_abandon_seconds")] = 0
-    timeout: Annotated[int, Count((CallOutcome.TIMEOUT,)), Field(
-        description="the queue gave up (timeout, leave-when-empty): not an abandon")] = 0
-    exit_with_key: Annotated[int, Count((CallOutcome.EXIT_WITH_KEY,)), Field(
-        description="the caller left by a key (EXITWITHKEY): not an abandon")] = 0
-    transferred: Annotated[int, Count((CallOutcome.TRANSFERRED,)), Field(
-        description="redirected out of the queue while waiting")] = 0
-    unknown: Annotated[int, Count((CallOutcome.UNKNOWN,)), Field(
-        description="ended unseen (link down)")] = 0
-    in_queue: Annotated[int, Count((None,)), Field(description="still waiting")] = 0
-    answered_within_15s: Annotated[int, Count((ANSWERED,), wait_at_most="timely_seconds")] = 0
-    answered_within_sl: Annotated[int, Count((ANSWERED,), wait_at_most="service_level_seconds")] = 0
-    abandoned_within_sl: Annotated[int, Count((ABANDONED,), wait_at_most="service_level_seconds")] = 0
-    answered_wait_seconds: Annotated[float, Count((ANSWERED,), sums="wait"), Field(
-        description="total wait of the answered, in the answering queue")] = 0.0
-    talk_seconds: Annotated[float, Count((ANSWERED,), sums="talk")] = 0.0
-    talked: Annotated[int, Count((ANSWERED,), sums="talked"), Field(
-        description="answered with a known talk time")] = 0
+    offered: Annotated[int, Count()] = Field(0, description=(
+        "legs (per queue) or calls (overall) that entered the queue"))
+    answered: Annotated[int, Count((ANSWERED,))] = Field(0, description="answered by a member")
+    abandoned: Annotated[int, Count((ABANDONED,))] = Field(0, description="the caller hung up while waiting")
+    short_abandoned: Annotated[int, Count((ABANDONED,), wait_below="short_abandon_seconds")] = Field(
+        0, description="abandoned with a wait under short_abandon_seconds")
+    timeout: Annotated[int, Count((CallOutcome.TIMEOUT,))] = Field(0, description=(
+        "the queue gave up (Queue() timeout, leave-when-empty): not an abandon"))
+    exit_with_key: Annotated[int, Count((CallOutcome.EXIT_WITH_KEY,))] = Field(0, description=(
+        "the caller left by a key (EXITWITHKEY): not an abandon"))
+    transferred: Annotated[int, Count((CallOutcome.TRANSFERRED,))] = Field(0, description=(
+        "redirected out of the queue while waiting (a leg: counted again where it went)"))
+    unknown: Annotated[int, Count((CallOutcome.UNKNOWN,))] = Field(0, description=(
+        "ended while the AMI link was down"))
+    in_queue: Annotated[int, Count((None,))] = Field(0, description="still waiting: no outcome yet")
+    answered_within_15s: Annotated[int, Count((ANSWERED,), wait_at_most="timely_seconds")] = Field(
+        0, description="answered with a wait ≤ 15 s")
+    answered_within_sl: Annotated[int, Count((ANSWERED,), wait_at_most="service_level_seconds")] = Field(
+        0, description="answered with a wait ≤ T (service_level_seconds)")
+    abandoned_within_sl: Annotated[int, Count((ABANDONED,), wait_at_most="service_level_seconds")] = Field(
+        0, description="abandoned with a wait ≤ T")
+    answered_wait_seconds: Annotated[float, Count((ANSWERED,), sums="wait")] = Field(0.0, description=(
+        "the summed wait of the answered, in the answering queue"))
+    talk_seconds: Annotated[float, Count((ANSWERED,), sums="talk")] = Field(
+        0.0, description="the summed talk time of the answered")
+    talked: Annotated[int, Count((ANSWERED,), sums="talked")] = Field(
+        0, description="answered with a known talk time")
 
 
 COUNTS: dict[str, Count] = {
@@ -122,17 +126,20 @@ def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
 
 
 class CallKpis(CallCounts):
-    """Counters and the rates derived from them (docs/metrics.md)."""
+    """Counters and the rates derived from them (null where the divisor is 0)."""
 
     answer_rate: float | None = Field(None, description=(
-        "接通率: answered ÷ (answered + abandoned − short abandons + timeout + exit_with_key)"))
+        "接通率: answered ÷ (answered + abandoned − short_abandoned + timeout + exit_with_key)"))
     raw_answer_rate: float | None = Field(None, description="answered ÷ (offered − in_queue)")
-    answered_within_15s_rate: float | None = Field(None, description="人工应答及时率: ≤ 15 s ÷ answered")
-    service_level: float | None = Field(None, description="answered within T ÷ answered")
+    answered_within_15s_rate: float | None = Field(None, description=(
+        "人工应答及时率: answered_within_15s ÷ answered"))
+    service_level: float | None = Field(None, description=(
+        "answered_within_sl ÷ answered, as Asterisk's servicelevel"))
     service_level2: float | None = Field(None, description=(
-        "(answered + abandoned within T) ÷ (answered + abandoned), as Asterisk's ServicelevelPerf2"))
-    asa_seconds: float | None = Field(None, description="mean wait of the answered, in the answering queue")
-    aht_seconds: float | None = Field(None, description="mean talk time plus wrapup_seconds")
+        "(answered_within_sl + abandoned_within_sl) ÷ (answered + abandoned), as Asterisk's ServicelevelPerf2"))
+    asa_seconds: float | None = Field(None, description=(
+        "answered_wait_seconds ÷ answered: the mean wait in the answering queue"))
+    aht_seconds: float | None = Field(None, description="talk_seconds ÷ talked + wrapup_seconds")
 
     @classmethod
     def of(cls, counts: CallCounts, settings: CallKpiSettings) -> CallKpis:
@@ -152,7 +159,7 @@ class CallKpis(CallCounts):
 
 
 class _Key(BaseModel):
-    key: str | None = None
+    key: str | None = Field(None, description="the queue, agent, local hour or day; null: overall")
 
 
 class KeyedCallKpis(CallKpis, _Key):

@@ -12,6 +12,7 @@ from ami.calldata import CallData
 from ami.client import AmiClient
 from ami.connection import AmiConnection
 from ami.errors import AmiActionError, AmiAuthError, AmiNotConnected
+from ami.events import Resynced
 from ami.model import LiveModel
 from ami.settings import AmiServer, AmiSettings
 from tests.ami.peer import Peer, Script
@@ -92,6 +93,8 @@ async def test_disconnect_reconnects_and_resync_closes_calls_that_ended(fixtures
     peer = Peer(script)
     calls = []
     model = LiveModel(on_call=calls.append)
+    resyncs: list[Resynced] = []
+    model.listen(lambda event: resyncs.append(event) if isinstance(event, Resynced) else None)
     conn = await _connect(peer, model)
     await asyncio.wait_for(conn.ready.wait(), 2)
     peer.push(join[start:end])  # a caller joins the queue, then the link drops
@@ -110,6 +113,7 @@ async def test_disconnect_reconnects_and_resync_closes_calls_that_ended(fixtures
     assert conn.connects == 2
     finals = list({id(c): c for c in calls if c.final}.values())  # updates share one object
     assert len(finals) == 1 and finals[0].outcome.value == "unknown" and finals[0].lost
+    assert [e.closed_calls for e in resyncs if e.closed_calls] == [1]
     assert model.open_calls() == []
     await conn.stop()
     await peer.close()

@@ -160,3 +160,13 @@ async def test_the_in_memory_store_keeps_what_the_database_keeps(db: Database, f
     stored = memory.records[("pbx1", call.linkedid)]
     assert {key: getattr(row, key) for key in COLUMNS} == {key: stored[key] for key in COLUMNS}
     assert stored["ivr_result"] == final["ivr_result"] and stored["hangup_cause"] == final["hangup_cause"]
+
+
+def test_the_docs_state_each_call_kpi_as_the_code_defines_it() -> None:
+    from ticketing.call_kpis import CallKpis
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text("utf-8")
+    section = text.split("## Call KPIs", 1)[1].split("\n## ", 1)[0].split("### Fields", 1)[1].split("\n### ", 1)[0]
+    rows = {cells[0].strip("` "): cells[1].strip() for line in section.splitlines() if line.startswith("| `")
+            for cells in [line.strip("|").split(" | ")]}
+    assert rows == {name: field.description for name, field in CallKpis.model_fields.items()}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:37:07.327401
+Create Date: 2026-12-02 05:37:24.889238
 """
 
 from collections.abc import Sequence
