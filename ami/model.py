@@ -701,22 +701,25 @@ class LiveModel:
         current = state.open_legs.get(uniqueid)
         if current is not None and current[1].queue == queue.name and current[1].outcome is None:
             call, leg = current
+            adopted = False
         else:  # QueueEntry has no Linkedid: unless the channel is known, it is the call's first one
             linkedid = state.channels.get(channel, (uniqueid, uniqueid))[1]
-            call = state.calls.get(linkedid) or state.calls.setdefault(linkedid, CallData(state.name, linkedid))
+            call = state.calls.setdefault(linkedid, CallData(state.name, linkedid))
             leg = QueueLeg(queue.name, uniqueid, now - timedelta(seconds=_int(row.get("Wait"))), position)
             call.legs.append(leg)
             state.open_legs[uniqueid] = (call, leg)
             call.started_at = call.started_at or leg.entered_at
-        call.caller_number = call.caller_number or known_caller_id(row.get("CallerIDNum"))
-        call.caller_name = call.caller_name or known_caller_id(row.get("CallerIDName"))
+            call.caller_number = call.caller_number or known_caller_id(row.get("CallerIDNum"))
+            call.caller_name = call.caller_name or known_caller_id(row.get("CallerIDName"))
+            adopted = True
         caller = queue.callers.get(uniqueid)
         if caller is not None:
             caller.position = position
         else:
             queue.callers[uniqueid] = WaitingCaller(uniqueid, call.linkedid, channel, call.caller_number,
                                                     call.caller_name, position, leg.entered_at or now)
-        self._emit(call)
+        if adopted:
+            self._emit(call)
 
     def _core_show_channels(self, state: _Server, m: Mapping[str, str]) -> None:
         """A CoreShowChannels list, whole: the channels that are up. Calls with none left ended

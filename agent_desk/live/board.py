@@ -11,7 +11,7 @@ they are the figures `hotline ami replay` prints for the same calls. Abandoned c
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Literal
@@ -105,7 +105,8 @@ class LiveBoard:
         self._clock = clock
         self._book = KpiBook(kpis or CallKpiSettings())
         self._open: dict[Key, CallFacts] = {}
-        self._final: OrderedDict[Key, CallFacts] = OrderedDict()  # the model re-emits only recent calls
+        # per server, as many ended calls as the model may still update (it re-emits only recent ones)
+        self._final: defaultdict[str, OrderedDict[Key, CallFacts]] = defaultdict(OrderedDict)
         self._abandoned: OrderedDict[Key, AbandonedCall] = OrderedDict()
         self._abandoned_kept = abandoned_kept
         self._last_event_at: datetime | None = None
@@ -121,15 +122,16 @@ class LiveBoard:
     def _count(self, call: CallData) -> None:
         key = call.key
         facts = CallFacts.of(call.record_fields())
-        old = self._open.pop(key, None) or self._final.pop(key, None)
+        ended = self._final[call.server]
+        old = self._open.pop(key, None) or ended.pop(key, None)
         if old != facts:
             if old is not None:
                 self._book.add(old, -1)
             self._book.add(facts)
         if call.final:
-            self._final[key] = facts
-            if len(self._final) > RECENT_CALLS:
-                self._final.popitem(last=False)
+            ended[key] = facts
+            if len(ended) > RECENT_CALLS:
+                ended.popitem(last=False)
         else:
             self._open[key] = facts
         self._list_abandoned(call, facts)
