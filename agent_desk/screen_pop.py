@@ -34,6 +34,7 @@ class DraftView(BaseModel):
     region_code: str | None
     address: str | None
     department_type: str | None
+    department_reason: str | None  # why that department: 停水 → 供水, matter table row 1
     suggested_unit_id: str | None
     summary: str | None
     callback_requested: bool
@@ -44,7 +45,8 @@ class DraftView(BaseModel):
     def of(cls, draft: Draft) -> DraftView:
         return cls(id=draft.id, status=draft.status, transcript=draft.transcript, category=draft.category,
                    region_code=draft.region_code, address=draft.address,
-                   department_type=draft.department_type, suggested_unit_id=draft.suggested_unit_id,
+                   department_type=draft.department_type, department_reason=draft.department_reason,
+                   suggested_unit_id=draft.suggested_unit_id,
                    summary=draft.summary, callback_requested=draft.callback_requested,
                    extraction=draft.extraction or {}, ticket_id=draft.ticket_id)
 

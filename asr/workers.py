@@ -141,12 +141,8 @@ class TranscriptionWorkers:
                    "low_confidence": confidence is not None
                    and confidence < self.settings.min_confidence}
         extraction = self.extractor.extract(text, caller_number=caller_number)
-        fields = extraction.fields()
         return DraftFields(
-            transcript=text, words=words, category=fields["category"],
-            region_code=fields["region_code"], address=fields["address"],
-            department_type=fields["department_type"],
-            suggested_unit_id=fields["suggested_unit_id"], summary=fields["summary"],
+            transcript=text, words=words, **extraction.fields(),
             extraction={**extraction.evidence(), "audio": audio, "quality": quality},
         ), DraftStatus.READY, None
 

@@ -51,6 +51,7 @@ class DraftFields:
     region_code: str | None = None
     address: str | None = None
     department_type: str | None = None
+    department_reason: str | None = None  # why that department: 停水 → 供水, matter table row 1
     suggested_unit_id: str | None = None
     summary: str | None = None
     extraction: dict[str, Any] = field(default_factory=dict)
@@ -75,6 +76,7 @@ class DraftView(BaseModel):
     region_code: str | None
     address: str | None
     department_type: str | None
+    department_reason: str | None
     suggested_unit_id: str | None
     summary: str | None
     extraction: dict[str, Any]
@@ -278,6 +280,7 @@ def _apply(draft: Draft, fields: DraftFields, now: datetime) -> None:
     draft.region_code = fields.region_code
     draft.address = fields.address
     draft.department_type = fields.department_type
+    draft.department_reason = fields.department_reason
     draft.suggested_unit_id = fields.suggested_unit_id
     draft.summary = fields.summary
     draft.extraction = dict(fields.extraction)

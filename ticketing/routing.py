@@ -1,15 +1,17 @@
 """Routing: a pure function from (place, category, departments, involved regions) to a decision.
 
 The rules are data (`ticketing/data/routing.toml`, replaceable through settings): an ordered list
-of (condition, lead, co-handlers) drawn from a small fixed vocabulary, plus the keyword table
-that suggests department types from a caller's words.
+of (condition, lead, co-handlers) drawn from a small fixed vocabulary. The matter table
+(`ticketing/data/matters.toml`, see `ticketing.matters`) suggests department types from a caller's
+words. A department type that exists only at province level is relayed to the province; one with
+`via` (a basin authority's office) is reached through that provincial department.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -21,10 +23,9 @@ from ticketing.directory import (
     platform_id,
 )
 from ticketing.errors import RoutingError
+from ticketing.matters import PROVINCIAL, DepartmentSuggestion, MatterTable, leading
 from ticketing.models.region import RegionLevel
 from ticketing.regions import JIANGSU, RegionRecord, province_records
-
-PROVINCIAL = "province:"
 
 
 @dataclass(frozen=True)
@@ -55,24 +56,12 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class DepartmentSuggestion:
-    dept_type: str  # "water_supply", or "province:highways"
-    keyword: str
-    position: int  # where the keyword first appears in the text
-
-    @property
-    def provincial(self) -> bool:
-        return self.dept_type.startswith(PROVINCIAL)
-
-
-@dataclass(frozen=True)
 class RoutingTable:
     rules: tuple[Rule, ...]
-    keywords: Mapping[str, tuple[str, ...]]
+    matters: MatterTable
     regions: Mapping[str, RegionRecord]
     departments: Mapping[str, DepartmentType]
     province_code: str = JIANGSU
-    _keyword_index: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def load(cls, path: Path | None = None, province_code: str = JIANGSU,
@@ -81,25 +70,17 @@ class RoutingTable:
         data = tomllib.loads(raw)
         rules = tuple(Rule(**rule) for rule in data["rules"])
         departments = load_department_types(departments_path)
-        keywords = {k: tuple(v) for k, v in data.get("keywords", {}).items()}
         for rule in rules:
             _validate_rule(rule)
-        for dept in keywords:
-            if dept.removeprefix(PROVINCIAL) not in departments:
-                raise RoutingError(f"routing keywords name unknown department type {dept!r}")
-        index = tuple(sorted(((word, dept) for dept, words in keywords.items() for word in words),
-                             key=lambda pair: -len(pair[0])))
+        # An operator's routing file may name its own matter table, relative to itself.
+        matters_path = (path.parent / data["matters"]) if path and "matters" in data else None
+        matters = MatterTable.load(departments, matters_path)
         regions = {r.code: r for r in province_records(province_code)}
-        return cls(rules, keywords, regions, departments, province_code, index)
+        return cls(rules, matters, regions, departments, province_code)
 
     def suggest_departments(self, text: str) -> list[DepartmentSuggestion]:
-        """Department types whose keywords occur in `text`, in order of first appearance."""
-        found: dict[str, DepartmentSuggestion] = {}
-        for word, dept in self._keyword_index:
-            position = text.find(word)
-            if position >= 0 and (dept not in found or position < found[dept].position):
-                found[dept] = DepartmentSuggestion(dept, word, position)
-        return sorted(found.values(), key=lambda s: s.position)
+        """The department types `text` points to most strongly, in the order they were said."""
+        return leading(self.matters.suggest(text))
 
     def route(self, request: RoutingRequest) -> RoutingDecision:
         return route(request, self)
@@ -146,7 +127,11 @@ def _facts(request: RoutingRequest, table: RoutingTable) -> _Facts:
         base = dept.removeprefix(PROVINCIAL)
         if base not in table.departments:
             raise RoutingError(f"unknown department type {base!r}")
-        (provincial if dept.startswith(PROVINCIAL) else local).append(base)
+        spec = table.departments[base]
+        # The province's own matter (江苏省的高考政策) goes to the provincial department, if there is one.
+        provincial_place = place is not None and place.level is RegionLevel.PROVINCE and spec.province
+        relayed = dept.startswith(PROVINCIAL) or spec.provincial_only or bool(provincial_place)
+        (provincial if relayed else local).append(base)
     caller = table.regions.get(request.caller_area or "")
     return _Facts(place, tuple(cities), tuple(provincial), tuple(local),
                   caller.city_code if caller else None)
@@ -178,9 +163,16 @@ def _apply(rule: Rule, facts: _Facts, table: RoutingTable) -> RoutingDecision:
     if rule.lead == "province_platform":
         lead, level = platform_id(province), RegionLevel.PROVINCE
     elif rule.lead == "province_department":
-        lead, level = department_id(province, facts.provincial[0]), RegionLevel.PROVINCE
-        departments = facts.provincial[1:] + facts.local
-        reasons.append(f"lead: {table.departments[facts.provincial[0]].province}")
+        first = table.departments[facts.provincial[0]]
+        if first.via:
+            relay = table.departments[first.via]
+            lead, level = department_id(province, relay.code), RegionLevel.PROVINCE
+            departments = facts.provincial + facts.local
+            reasons.append(f"lead: {relay.province}, which relays to {first.province}")
+        else:
+            lead, level = department_id(province, first.code), RegionLevel.PROVINCE
+            departments = facts.provincial[1:] + facts.local
+            reasons.append(f"lead: {first.province}")
     elif rule.lead == "caller_city_platform":
         assert facts.caller_city is not None
         lead, level = platform_id(facts.caller_city), RegionLevel.CITY

@@ -47,6 +47,7 @@ def _print_fields(extraction: Extraction) -> None:
     typer.echo(f"  address:    {place.address or '-'}")
     typer.echo(f"  digits:     {', '.join(extraction.digits) or '-'}")
     typer.echo(f"  department: {depts or '-'}")
+    typer.echo(f"  reason:     {extraction.department_reason or '-'}")
     typer.echo(f"  unit:       {extraction.suggested_unit_id or '-'}")
     typer.echo(f"  summary:    {extraction.summary or '-'}")
 

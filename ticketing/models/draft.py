@@ -37,6 +37,7 @@ class Draft(Base):
     region_code: Mapped[str | None] = mapped_column(String(6))
     address: Mapped[str | None] = mapped_column(String(256))
     department_type: Mapped[str | None] = mapped_column(String(32))
+    department_reason: Mapped[str | None] = mapped_column(String(256))  # 停水 → 供水, matter table row 1
     suggested_unit_id: Mapped[str | None] = mapped_column(String(48))
     summary: Mapped[str | None] = mapped_column(String(256))
     extraction: Mapped[dict[str, Any]] = mapped_column(default=dict)  # evidence, digits, ambiguity
