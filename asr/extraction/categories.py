@@ -1,13 +1,23 @@
-"""Category from operator-editable weighted keywords, with the evidence kept for the agent."""
+"""Category from operator-editable weighted phrases of intent, with the evidence kept for the agent.
+
+Each phrase found in the caller's words adds its weight to its category; the heaviest category wins.
+A phrase inside a longer phrase that was found does not count on its own (问问 inside 帮我问问, 不满
+inside 不满意), whichever category the longer one belongs to. A phrase written `A…B` matches A
+followed by B within a few characters (帮我…查 matches 帮我查一下 and 帮我去查查).
+"""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from ticketing.vocabulary import Category
+
+GAP = "…"
+MAX_GAP = 6  # characters allowed between the parts of an `A…B` phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +39,36 @@ class CategoryMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class CategoryRules:
-    """Category → {keyword: weight}, in file order (ties go to the earlier category)."""
+class _Hit:
+    start: int
+    end: int
+    keyword: str
+    category: int  # index into the rules
+    weight: float
 
-    rules: tuple[tuple[Category, tuple[tuple[str, float], ...]], ...]
-    default: Category
+
+class CategoryRules:
+    """Category → {phrase: weight}, in file order (ties go to the earlier category)."""
+
+    def __init__(self, rules: tuple[tuple[Category, tuple[tuple[str, float], ...]], ...],
+                 default: Category) -> None:
+        self.rules = rules
+        self.default = default
+        literal: dict[str, list[tuple[int, float]]] = {}
+        gapped: list[tuple[re.Pattern[str], str, int, float]] = []
+        for index, (_, keywords) in enumerate(rules):
+            for keyword, weight in keywords:
+                if GAP in keyword:
+                    parts = [re.escape(p) for p in keyword.split(GAP)]
+                    gapped.append((re.compile(f".{{0,{MAX_GAP}}}?".join(parts)), keyword, index, weight))
+                else:
+                    literal.setdefault(keyword, []).append((index, weight))
+        self._literal = literal
+        self._gapped = tuple(gapped)
+        lengths: dict[str, set[int]] = {}
+        for keyword in literal:
+            lengths.setdefault(keyword[0], set()).add(len(keyword))
+        self._lengths = {first: tuple(sorted(found, reverse=True)) for first, found in lengths.items()}
 
     @classmethod
     def load(cls, path: Path | None = None) -> CategoryRules:
@@ -52,8 +87,10 @@ class CategoryRules:
                     raise ValueError(f"[{label}] must be a table of keyword = weight")  # noqa: TRY004  # a config error
                 weights = []
                 for keyword, weight in keywords.items():
-                    if not isinstance(weight, int | float) or weight <= 0:
+                    if not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0:
                         raise ValueError(f"[{label}] {keyword} = {weight!r}: weight must be > 0")
+                    if any(not part for part in keyword.split(GAP)):
+                        raise ValueError(f"[{label}] {keyword!r}: `{GAP}` must stand between two words")
                     weights.append((keyword, float(weight)))
                 rules.append((Category.from_label(label), tuple(weights)))
         except ValueError as exc:
@@ -61,30 +98,40 @@ class CategoryRules:
         return cls(tuple(rules), default)
 
     def classify(self, text: str) -> CategoryMatch:
-        best: tuple[Category, float, tuple[Evidence, ...]] | None = None
+        hits = _outermost(self._hits(text))
+        evidence: list[list[Evidence]] = [[] for _ in self.rules]
+        for hit in hits:
+            if all(e.keyword != hit.keyword for e in evidence[hit.category]):
+                evidence[hit.category].append(Evidence(hit.keyword, hit.weight, hit.start))
         scores: dict[str, float] = {}
-        for category, keywords in self.rules:
-            evidence = []
-            for keyword, weight in keywords:
-                position = text.find(keyword)
-                if position >= 0 and not _inside_longer(text, position, keyword, keywords):
-                    evidence.append(Evidence(keyword, weight, position))
-            score = sum(e.weight for e in evidence)
-            if score:
-                scores[category.label] = score
-            if score and (best is None or score > best[1]):
-                best = (category, score, tuple(sorted(evidence, key=lambda e: e.position)))
+        best: int | None = None
+        totals = [sum(e.weight for e in found) for found in evidence]
+        for index, total in enumerate(totals):
+            if total:
+                scores[self.rules[index][0].label] = total
+                if best is None or total > totals[best]:
+                    best = index
         if best is None:
             return CategoryMatch(self.default, 0.0, (), scores)
-        return CategoryMatch(best[0], best[1], best[2], scores)
+        found = tuple(sorted(evidence[best], key=lambda e: e.position))
+        return CategoryMatch(self.rules[best][0], totals[best], found, scores)
+
+    def _hits(self, text: str) -> list[_Hit]:
+        hits = []
+        for start, char in enumerate(text):
+            for length in self._lengths.get(char, ()):
+                keyword = text[start:start + length]
+                for index, weight in self._literal.get(keyword, ()):
+                    hits.append(_Hit(start, start + length, keyword, index, weight))
+        for pattern, keyword, index, weight in self._gapped:
+            match = pattern.search(text)
+            if match:
+                hits.append(_Hit(match.start(), match.end(), keyword, index, weight))
+        return hits
 
 
-def _inside_longer(text: str, position: int, keyword: str,
-                   keywords: tuple[tuple[str, float], ...]) -> bool:
-    """`不满` inside `不满意` counts once, as the longer keyword of the same category."""
-    for other, _ in keywords:
-        if len(other) > len(keyword) and keyword in other:
-            start = text.find(other)
-            if start >= 0 and start <= position < start + len(other):
-                return True
-    return False
+def _outermost(hits: list[_Hit]) -> list[_Hit]:
+    """Drop a phrase found inside a longer phrase that was found (不满 inside 不满意)."""
+    return [h for h in hits
+            if not any(o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
+                       for o in hits)]

@@ -105,6 +105,8 @@ class PlaceResolver:
         return False
 
     def _zone_city(self, token: str) -> list[RegionRecord] | None:
+        if not token.endswith(_ZONE_SUFFIXES):
+            return None
         for suffix in _ZONE_SUFFIXES:
             if token.endswith(suffix) and len(token) > len(suffix):
                 records = self._index.get(token[: -len(suffix)])
@@ -119,6 +121,7 @@ class PlaceResolver:
         cities = [c for m in mentions for c in m.candidates if c.level is RegionLevel.CITY]
         city_codes = {c.code for c in cities}
         resolved: list[tuple[RegionRecord, str]] = []
+        spoken_at: dict[str, list[PlaceMention]] = {}  # region code → the mentions resolved to it
         ambiguous: tuple[str, ...] = ()
         for mention in mentions:
             counties = [c for c in mention.candidates if c.level is RegionLevel.COUNTY]
@@ -126,16 +129,23 @@ class PlaceResolver:
                 continue
             if len(counties) == 1:
                 resolved.append((counties[0], "county"))
+                spoken_at.setdefault(counties[0].code, []).append(mention)
                 continue
             by_city = [c for c in counties if c.city_code in city_codes]
             by_caller = [c for c in counties if caller_area and c.city_code == caller_area]
             if len(by_city) == 1:
                 resolved.append((by_city[0], "city_mentioned"))
+                spoken_at.setdefault(by_city[0].code, []).append(mention)
             elif len(by_caller) == 1:
                 resolved.append((by_caller[0], "caller_area"))
+                spoken_at.setdefault(by_caller[0].code, []).append(mention)
             elif not ambiguous:
                 ambiguous = tuple(c.code for c in counties)
-        involved = tuple(dict.fromkeys([r.code for r, _ in resolved] + [c.code for c in cities]))
+        for mention in mentions:
+            for city in mention.candidates:
+                if city.level is RegionLevel.CITY:
+                    spoken_at.setdefault(city.code, []).append(mention)
+        involved = _involved([r.code for r, _ in resolved] + [c.code for c in cities], spoken_at, text)
         if resolved:
             record, how = resolved[0]
         elif ambiguous:
@@ -149,6 +159,23 @@ class PlaceResolver:
                 return PlaceResolution(None, None, "none", names, (), address, involved)
             record, how = province, "province"
         return PlaceResolution(record.code, record.name, how, names, (), address, involved)
+
+
+# 我是徐州的, 老家盐城: where the caller is from, not a place their matter involves.
+_ORIGIN_BEFORE = ("我是", "老家是", "老家", "我们是")
+_ORIGIN_AFTER = ("的", "人")
+
+
+def _involved(codes: list[str], spoken_at: dict[str, list[PlaceMention]], text: str) -> tuple[str, ...]:
+    """The regions the matter involves: every region said, except one said only as the caller's
+    origin when another place is said too (我是徐州的，在昆山打工 involves 昆山 only)."""
+    def origin(mention: PlaceMention) -> bool:
+        before = text[max(0, mention.start - 3):mention.start]
+        return before.endswith(_ORIGIN_BEFORE) and (
+            before.endswith("老家") or text.startswith(_ORIGIN_AFTER, mention.end))
+    unique = list(dict.fromkeys(codes))
+    matter = [code for code in unique if not all(origin(m) for m in spoken_at.get(code, []))]
+    return tuple(matter or unique)
 
 
 def free_address(text: str, mentions: list[PlaceMention]) -> str:

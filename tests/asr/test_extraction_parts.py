@@ -131,7 +131,7 @@ def test_bad_rules_name_the_problem(raw: str, message: str) -> None:
 def test_evidence_counts_a_longer_keyword_once() -> None:
     match = CategoryRules.load().classify("我对处理结果不满意")
     assert [e.keyword for e in match.evidence] == ["不满意"]
-    assert match.category is Category.COMPLAINT and match.score == 3
+    assert match.category is Category.COMPLAINT and match.score == 4
 
 
 @pytest.mark.parametrize("text, summary", [
