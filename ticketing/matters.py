@@ -75,8 +75,7 @@ class MatterTable:
         for matter in self.matters:
             for word in matter.words:
                 self._rows_by_word.setdefault(word, []).append(matter)
-        self._vocabulary = frozenset(self._named) | frozenset(self._rows_by_word) | frozenset(
-            word for matter in self.matters for word in matter.context)
+        self._vocabulary = frozenset(self._named) | frozenset(self._rows_by_word)
         lengths: dict[str, set[int]] = {}
         for word in self._vocabulary:
             lengths.setdefault(word[0], set()).add(len(word))
@@ -113,7 +112,7 @@ class MatterTable:
                 _offer(offers, DepartmentSuggestion(dept, word, position, self.named_weight, None,
                                                     self._labels[dept]))
             for matter in self._rows_by_word.get(word, ()):
-                if matter.context and not any(c in said for c in matter.context):
+                if matter.context and not any(c in text for c in matter.context):
                     continue
                 if any(u in text for u in matter.unless):
                     continue

@@ -51,16 +51,18 @@ class CategoryRules:
     """Category → {phrase: weight}, in file order (ties go to the earlier category)."""
 
     def __init__(self, rules: tuple[tuple[Category, tuple[tuple[str, float], ...]], ...],
-                 default: Category) -> None:
+                 default: Category, matter_default: Category | None = None) -> None:
         self.rules = rules
-        self.default = default
+        self.default = default  # no phrase at all
+        self.matter_default = matter_default or default  # no phrase, but a matter is stated
         literal: dict[str, list[tuple[int, float]]] = {}
-        gapped: list[tuple[re.Pattern[str], str, int, float]] = []
+        gapped: list[tuple[str, re.Pattern[str], str, int, float]] = []
         for index, (_, keywords) in enumerate(rules):
             for keyword, weight in keywords:
                 if GAP in keyword:
                     parts = [re.escape(p) for p in keyword.split(GAP)]
-                    gapped.append((re.compile(f".{{0,{MAX_GAP}}}?".join(parts)), keyword, index, weight))
+                    pattern = re.compile(f".{{0,{MAX_GAP}}}?".join(parts))
+                    gapped.append((keyword.split(GAP)[0], pattern, keyword, index, weight))
                 else:
                     literal.setdefault(keyword, []).append((index, weight))
         self._literal = literal
@@ -81,6 +83,7 @@ class CategoryRules:
         table = tomllib.loads(raw)
         try:
             default = Category.from_label(str(table.pop("default", "咨询")))
+            matter_default = Category.from_label(str(table.pop("matter_default", default.label)))
             rules = []
             for label, keywords in table.items():
                 if not isinstance(keywords, dict):
@@ -95,9 +98,11 @@ class CategoryRules:
                 rules.append((Category.from_label(label), tuple(weights)))
         except ValueError as exc:
             raise ValueError(f"{source}: {exc}") from None
-        return cls(tuple(rules), default)
+        return cls(tuple(rules), default, matter_default)
 
-    def classify(self, text: str) -> CategoryMatch:
+    def classify(self, text: str, *, states_a_matter: bool = False) -> CategoryMatch:
+        """`states_a_matter`: the text names a matter (a department was found); without any phrase
+        of intent, such a statement takes `matter_default` rather than `default`."""
         hits = _outermost(self._hits(text))
         evidence: list[list[Evidence]] = [[] for _ in self.rules]
         for hit in hits:
@@ -112,7 +117,7 @@ class CategoryRules:
                 if best is None or total > totals[best]:
                     best = index
         if best is None:
-            return CategoryMatch(self.default, 0.0, (), scores)
+            return CategoryMatch(self.matter_default if states_a_matter else self.default, 0.0, (), scores)
         found = tuple(sorted(evidence[best], key=lambda e: e.position))
         return CategoryMatch(self.rules[best][0], totals[best], found, scores)
 
@@ -123,8 +128,8 @@ class CategoryRules:
                 keyword = text[start:start + length]
                 for index, weight in self._literal.get(keyword, ()):
                     hits.append(_Hit(start, start + length, keyword, index, weight))
-        for pattern, keyword, index, weight in self._gapped:
-            match = pattern.search(text)
+        for first, pattern, keyword, index, weight in self._gapped:
+            match = pattern.search(text) if first in text else None
             if match:
                 hits.append(_Hit(match.start(), match.end(), keyword, index, weight))
         return hits

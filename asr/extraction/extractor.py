@@ -88,9 +88,9 @@ class Extractor:
         numbers = tuple(find_numbers(text))
         normalised = normalise_numbers(text)
         area = caller_area(caller_number)
-        category = self.rules.classify(normalised)
-        place = self.places.resolve(normalised, caller_area=area)
         departments = tuple(self.routing.matters.suggest(normalised))
+        category = self.rules.classify(normalised, states_a_matter=bool(departments))
+        place = self.places.resolve(normalised, caller_area=area)
         unit, reasons = self._suggest_unit(place, category, leading(list(departments)), area)
         return Extraction(normalised, category, place, area, numbers, departments, unit, reasons,
                           summarise(normalised))

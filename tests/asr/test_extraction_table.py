@@ -76,7 +76,7 @@ CASES: list[tuple[str, str | None, str, str | None, str, str | None]] = [
      "help", "320113", "仙林街道学海路", "water_supply"),
     ("六合区的化肥价格是不是太高了", None, "consultation", "320116", "", "agriculture"),
     ("溧水区的土地规划能不能公开一下", None, "consultation", "320117", "", "natural_resources"),
-    ("高淳区防汛的堤防有安全隐患", None, "consultation", "320118", "", "water_resources"),
+    ("高淳区防汛的堤防有安全隐患", None, "report", "320118", "", "water_resources"),
     ("锡山区的发票怎么开", None, "consultation", "320205", "", "taxation"),
     ("我想问问相城区的养老保险怎么交", None, "consultation", "320507", "", "human_resources"),
     ("姑苏区平江路上的商家强制消费", None,
@@ -89,7 +89,7 @@ CASES: list[tuple[str, str | None, str, str | None, str, str | None]] = [
     ("鼓楼区中央路三百号那里有人售假", None, "report", None, "中央路300号", "market_regulation"),
     ("徐州市鼓楼区的消防通道被堵了", None, "help", "320302", "", "fire_rescue"),
     ("海门区的疫苗什么时候能打", None, "consultation", "320614", "", "health"),
-    ("如皋市的学校附近有网吧", None, "consultation", "320682", "", "culture_tourism"),
+    ("如皋市的学校附近有网吧", None, "report", "320682", "", "culture_tourism"),
 ]
 
 
