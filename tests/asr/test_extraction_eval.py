@@ -1,0 +1,71 @@
+"""Extraction measured on the labelled utterances (tests/asr/utterances): per-field accuracy floors
+on the tuning and the held-out split, every suggested unit seeded, every department explained."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from asr.extraction.extractor import Extractor
+from tests.asr.utterances import FIELDS, SPLITS, Score, evaluate, load
+from tests.conftest import Database
+from ticketing.models import Unit
+
+# Measured (docs/asr.md: dev 96.4 / 98.9 / 99.1 / 94.8 %, held-out 89.0 / 100 / 96.3 / 89.0 %) and
+# kept as floors a little below; the region stays right on every held-out utterance.
+FLOORS = {
+    "dev": {"category": 0.95, "region": 0.98, "department": 0.98, "unit": 0.93},
+    "heldout": {"category": 0.87, "region": 1.0, "department": 0.95, "unit": 0.87},
+}
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor.build()
+
+
+@pytest.fixture(scope="module")
+def scores(extractor: Extractor) -> dict[str, Score]:
+    return {split: evaluate(extractor, load(split)) for split in SPLITS}
+
+
+def test_the_set_is_broad_enough() -> None:
+    utterances = [u for split in SPLITS for u in load(split)]
+    assert len(utterances) >= 400
+    cities = {code[:4] + "00" for u in utterances for code in u.regions if code and code != "320000"}
+    assert len(cities) == 13
+    assert {u.category for u in utterances} == {"咨询", "求助", "投诉", "举报", "建议", "表扬"}
+    notes = {note for u in utterances for note in u.notes}
+    assert {"late", "landmark", "two", "asr", "named", "plea"} <= notes
+    assert len({u.text for u in utterances}) == len(utterances)  # no utterance in both splits
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_accuracy_floor(scores: dict[str, Score], split: str, field: str) -> None:
+    score = scores[split]
+    misses = [(v.utterance.line, v.utterance.text) for v in score.misses[field]]
+    assert score.accuracy(field) >= FLOORS[split][field], misses
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_department_explains_itself(extractor: Extractor, split: str) -> None:
+    for utterance in load(split):
+        result = extractor.extract(utterance.text, caller_number=utterance.caller)
+        if result.department_type is None:
+            assert result.department_reason is None
+            continue
+        reason = result.department_reason
+        assert reason is not None and result.departments[0].keyword in result.text, utterance.text
+        assert reason.startswith(result.departments[0].keyword + " → "), reason
+        assert result.evidence()["departments"][0]["reason"] == reason
+
+
+@pytest.mark.anyio
+async def test_every_suggested_unit_is_seeded(db: Database, extractor: Extractor) -> None:
+    async with db.sessions() as session:
+        units = set((await session.scalars(select(Unit.id))).all())
+    for split in SPLITS:
+        for utterance in load(split):
+            unit = extractor.extract(utterance.text, caller_number=utterance.caller).suggested_unit_id
+            assert unit in units, (utterance.text, unit)
