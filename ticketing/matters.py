@@ -5,8 +5,7 @@ each naming the department whose published responsibilities (三定) cover it. A
 (`called` and the names in `departments.toml`: 派出所, 昆山市民政局) outweighs any matter. Every
 suggestion carries its reason ("停水 → 供水, matter table row 1") for the agent.
 
-Matching is one pass over the text with a dictionary of every word, indexed by first character: no
-regular expressions, no model, thousands of utterances per second.
+Matching is one pass over the text (`ticketing.phrases`): no regular expressions, no model.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ticketing.directory import DepartmentType
+from ticketing.phrases import PhraseIndex, outermost
 
 PROVINCIAL = "province:"
 DEFAULT_WEIGHT = 2.0
@@ -75,11 +75,7 @@ class MatterTable:
         for matter in self.matters:
             for word in matter.words:
                 self._rows_by_word.setdefault(word, []).append(matter)
-        self._vocabulary = frozenset(self._named) | frozenset(self._rows_by_word)
-        lengths: dict[str, set[int]] = {}
-        for word in self._vocabulary:
-            lengths.setdefault(word[0], set()).add(len(word))
-        self._lengths = {first: tuple(sorted(found, reverse=True)) for first, found in lengths.items()}
+        self._index = PhraseIndex([*self._named, *self._rows_by_word])
 
     @classmethod
     def load(cls, departments: Mapping[str, DepartmentType], path: Path | None = None) -> MatterTable:
@@ -125,18 +121,9 @@ class MatterTable:
 
     def _said(self, text: str) -> dict[str, int]:
         """Each known word in the text → where it first stands on its own (not inside a longer one)."""
-        hits: list[tuple[int, int, str]] = []
-        lengths = self._lengths
-        for start, char in enumerate(text):
-            for length in lengths.get(char, ()):
-                word = text[start:start + length]
-                if word in self._vocabulary:
-                    hits.append((start, start + length, word))
         said: dict[str, int] = {}
-        for start, end, word in hits:
-            inside = any(s <= start and end <= e and e - s > end - start for s, e, _ in hits)
-            if not inside and word not in said:
-                said[word] = start
+        for hit in outermost(self._index.find(text)):
+            said.setdefault(hit.phrase, hit.start)
         return said
 
 

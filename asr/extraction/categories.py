@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
+from ticketing.phrases import PhraseIndex, outermost
 from ticketing.vocabulary import Category
 
 GAP = "…"
@@ -67,10 +68,7 @@ class CategoryRules:
                     literal.setdefault(keyword, []).append((index, weight))
         self._literal = literal
         self._gapped = tuple(gapped)
-        lengths: dict[str, set[int]] = {}
-        for keyword in literal:
-            lengths.setdefault(keyword[0], set()).add(len(keyword))
-        self._lengths = {first: tuple(sorted(found, reverse=True)) for first, found in lengths.items()}
+        self._index = PhraseIndex(literal)
 
     @classmethod
     def load(cls, path: Path | None = None) -> CategoryRules:
@@ -103,7 +101,7 @@ class CategoryRules:
     def classify(self, text: str, *, states_a_matter: bool = False) -> CategoryMatch:
         """`states_a_matter`: the text names a matter (a department was found); without any phrase
         of intent, such a statement takes `matter_default` rather than `default`."""
-        hits = _outermost(self._hits(text))
+        hits = outermost(self._hits(text))
         evidence: list[list[Evidence]] = [[] for _ in self.rules]
         for hit in hits:
             if all(e.keyword != hit.keyword for e in evidence[hit.category]):
@@ -122,21 +120,10 @@ class CategoryRules:
         return CategoryMatch(self.rules[best][0], totals[best], found, scores)
 
     def _hits(self, text: str) -> list[_Hit]:
-        hits = []
-        for start, char in enumerate(text):
-            for length in self._lengths.get(char, ()):
-                keyword = text[start:start + length]
-                for index, weight in self._literal.get(keyword, ()):
-                    hits.append(_Hit(start, start + length, keyword, index, weight))
+        hits = [_Hit(hit.start, hit.end, hit.phrase, index, weight)
+                for hit in self._index.find(text) for index, weight in self._literal[hit.phrase]]
         for first, pattern, keyword, index, weight in self._gapped:
             match = pattern.search(text) if first in text else None
             if match:
                 hits.append(_Hit(match.start(), match.end(), keyword, index, weight))
         return hits
-
-
-def _outermost(hits: list[_Hit]) -> list[_Hit]:
-    """Drop a phrase found inside a longer phrase that was found (不满 inside 不满意)."""
-    return [h for h in hits
-            if not any(o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
-                       for o in hits)]

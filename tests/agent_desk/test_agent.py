@@ -75,7 +75,8 @@ async def test_screen_pop_has_history_draft_ivr_and_recording(client: DeskClient
                                outcome=CallOutcome.UNKNOWN))
         session.add(Draft(server="pbx0", call_linkedid="1795868623.2", caller_number="13800138000",
                           channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区又停水了",
-                          category="help", region_code="320102"))
+                          category="help", region_code="320102", department_type="water_supply",
+                          department_reason="停水 → 供水, matter table row 1"))
     pops = client.desk.screen_pops
     signal = AgentCall("pbx0", "connected", "hotline-12345", "Local/agent1@agents", "agent1",
                        "1795868623.2", "13800138000", "Citizen")
@@ -86,6 +87,7 @@ async def test_screen_pop_has_history_draft_ivr_and_recording(client: DeskClient
     assert pop.caller_number == "13800138000" and pop.ivr_choice == "menu:1>report"
     assert pop.recording_url == f"/api/calls/{pop.call_id}/recording"
     assert pop.draft is not None and pop.draft.transcript == "玄武区又停水了"
+    assert pop.draft.department_reason == "停水 → 供水, matter table row 1"  # why, for the agent
     assert [t.description for t in pop.recent_tickets] == ["上次停水"]
     # When ASR finishes later, the agent on the call gets the draft again.
     async with pops.listen("Local/agent1@agents") as queue:

@@ -38,12 +38,13 @@ async def test_claim_complete_and_a_second_claim_finds_nothing(db) -> None:
     assert await store.heartbeat(job)
     fields = DraftFields("路灯坏了", [{"word": "路灯", "start": 0.0, "end": 0.4, "conf": 0.9}],
                          category="help", region_code="320106", address="中山路",
-                         department_type="urban_management",
+                         department_type="urban_management", department_reason="路灯 → 城管, matter table row 40",
                          suggested_unit_id="dept:320106:urban_management", summary="路灯坏了",
                          extraction={"category": {"evidence": []}})
     view = await store.complete(job, fields)
     assert view is not None and view.status is DraftStatus.READY
     assert view.words[0]["word"] == "路灯" and view.region_code == "320106"
+    assert view.department_reason == "路灯 → 城管, matter table row 40"
     assert (await store.job(job_id)).state is JobState.DONE
     assert await store.claim_job("w2", lease=LEASE) is None
     assert not await store.heartbeat(job)

@@ -128,6 +128,41 @@ def test_bad_rules_name_the_problem(raw: str, message: str) -> None:
         CategoryRules.parse(raw, source="rules.toml")
 
 
+def test_intent_decides_the_category() -> None:
+    rules = CategoryRules.load()
+    # A plea is 求助, though it asks a question or carries a grievance.
+    for plea in ("帮我问问社保怎么转", "帮我查一下我的公积金", "帮帮我，老板三个月没发工资", "你帮我去查查违章"):
+        assert rules.classify(plea).category is Category.HELP, plea
+    assert rules.classify("请问社保怎么转").category is Category.CONSULTATION
+    # 投诉: a grievance against a party; 举报: somebody else's violation, often anonymous.
+    assert rules.classify("那家店卖给我的东西坏了还不给退").category is Category.COMPLAINT
+    assert rules.classify("有人偷偷往河里倒垃圾，我不想留名字").category is Category.REPORT
+    # Naming the category decides.
+    assert rules.classify("我要投诉，有人在河里电鱼").category is Category.COMPLAINT
+    assert rules.classify("我要表扬派出所，他们帮我找到了孩子").category is Category.PRAISE
+
+
+def test_a_phrase_inside_a_longer_one_of_another_category_does_not_count() -> None:
+    match = CategoryRules.load().classify("帮我问问")
+    assert [e.keyword for e in match.evidence] == ["帮我问问"] and "咨询" not in match.scores
+
+
+def test_a_stated_matter_without_intent_takes_the_matter_default() -> None:
+    rules = CategoryRules.parse('default = "咨询"\nmatter_default = "投诉"\n["表扬"]\n"表扬" = 20\n')
+    assert rules.classify("小区门口的摊子").category is Category.CONSULTATION
+    assert rules.classify("小区门口的摊子", states_a_matter=True).category is Category.COMPLAINT
+    assert rules.classify("表扬城管", states_a_matter=True).category is Category.PRAISE
+    assert Extractor.build().extract("楼下饭店的油烟").category.category is Category.COMPLAINT
+
+
+def test_gap_phrases() -> None:
+    rules = CategoryRules.parse('["求助"]\n"帮我…查" = 8\n')
+    assert rules.classify("帮我去查查违章").evidence[0].keyword == "帮我…查"
+    assert rules.classify("帮我把这个问题转给街道，再查").category is Category.CONSULTATION  # too far apart
+    with pytest.raises(ValueError, match="must stand between two words"):
+        CategoryRules.parse('["求助"]\n"帮我…" = 8\n')
+
+
 def test_evidence_counts_a_longer_keyword_once() -> None:
     match = CategoryRules.load().classify("我对处理结果不满意")
     assert [e.keyword for e in match.evidence] == ["不满意"]

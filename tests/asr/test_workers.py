@@ -52,6 +52,7 @@ async def test_a_transcribed_job_fills_the_draft_and_notifies(db, extractor) -> 
     assert view.category == "complaint" and view.region_code == "320106"
     assert view.address == "中山路" and view.department_type == "urban_management"
     assert view.suggested_unit_id == "dept:320106:urban_management"
+    assert view.department_reason is not None and view.department_reason.startswith("路灯 → 城管, matter table row")
     assert view.extraction["category"]["evidence"][0]["keyword"] == "投诉"
     assert view.extraction["quality"] == {"mean_confidence": 0.9, "low_confidence": False}
     assert [w["word"] for w in view.words][:2] == ["你好", "我"]
