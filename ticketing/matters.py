@@ -17,6 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ticketing.directory import DepartmentType
+from ticketing.errors import RoutingError
 from ticketing.phrases import PhraseIndex, outermost
 
 PROVINCIAL = "province:"
@@ -154,9 +155,9 @@ def _matter(entry: object, departments: Mapping[str, DepartmentType], source: st
     dept = entry.get("dept")
     base = str(dept).removeprefix(PROVINCIAL)
     if not isinstance(dept, str) or base not in departments:
-        raise ValueError(f"{where}: dept = {dept!r} is not a department type of departments.toml")
+        raise RoutingError(f"{where}: dept = {dept!r} is not a department type of departments.toml")
     if dept.startswith(PROVINCIAL) and departments[base].province is None:
-        raise ValueError(f"{where}: dept = {dept!r} but {base} has no provincial unit")
+        raise RoutingError(f"{where}: dept = {dept!r} but {base} has no provincial unit")
     lists = {}
     for key in ("words", "with", "unless"):
         value = entry.get(key, [])

@@ -11,6 +11,7 @@ from asr.extraction.categories import CategoryMatch, CategoryRules
 from asr.extraction.numbers import SpokenNumber, find_numbers, normalise_numbers
 from asr.extraction.places import PlaceResolution, PlaceResolver
 from asr.extraction.summary import summarise
+from ticketing.errors import RoutingError
 from ticketing.matters import DepartmentSuggestion, leading
 from ticketing.regions import JIANGSU, province_records
 from ticketing.routing import RoutingRequest, RoutingTable, route
@@ -105,6 +106,6 @@ class Extractor:
             caller_area=area)
         try:
             decision = route(request, self.routing)
-        except ValueError as exc:
+        except RoutingError as exc:
             return None, (f"no suggestion: {exc}",)
         return decision.lead_unit_id, decision.reasons

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from tests.conftest import Database
 from ticketing.directory import load_department_types
+from ticketing.errors import RoutingError
 from ticketing.matters import MatterTable, leading
 from ticketing.models import Unit
 from ticketing.routing import RoutingRequest, RoutingTable
@@ -70,10 +71,17 @@ def _row(word: str) -> int:
 
 @pytest.mark.parametrize(("raw", "message"), [
     ('[[matter]]\nrow = 1\ndept = "spaceport"\nwords = ["火箭"]\n', "dept = 'spaceport' is not a department type"),
-    (('[[matter]]\nrow = 1\ndept = "water_supply"\nwords = ["停水"]\n'
-     '[[matter]]\nrow = 1\ndept = "power_supply"\nwords = ["停电"]\n'), "row 1 appears twice"),
     ('[[matter]]\nrow = 1\ndept = "province:administrative_approval"\nwords = ["审批"]\n',
      "administrative_approval has no provincial unit"),
+])
+def test_a_matter_naming_no_department_is_a_routing_error(raw: str, message: str) -> None:
+    with pytest.raises(RoutingError, match=message):
+        MatterTable.parse(raw, DEPARTMENTS, source="matters.toml")
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (('[[matter]]\nrow = 1\ndept = "water_supply"\nwords = ["停水"]\n'
+     '[[matter]]\nrow = 1\ndept = "power_supply"\nwords = ["停电"]\n'), "row 1 appears twice"),
     ('[[matter]]\nrow = 1\ndept = "water_supply"\nwords = []\n', "`words` is empty"),
     ('[[matter]]\nrow = 1\ndept = "water_supply"\nwords = ["停水"]\nweight = 0\n', "weight = 0 must be a number > 0"),
     ('[[matter]]\nrow = 1\ndept = "water_supply"\nwords = ["停水"]\nwhen = ["夜里"]\n', "unknown key 'when'"),
