@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:37:24.889238
+Create Date: 2026-12-02 05:42:36.306222
 """
 
 from collections.abc import Sequence
@@ -208,6 +208,7 @@ def upgrade() -> None:
     sa.Column('region_code', sa.String(length=6), nullable=True),
     sa.Column('address', sa.String(length=256), nullable=True),
     sa.Column('department_type', sa.String(length=32), nullable=True),
+    sa.Column('department_reason', sa.String(length=256), nullable=True),
     sa.Column('suggested_unit_id', sa.String(length=48), nullable=True),
     sa.Column('summary', sa.String(length=256), nullable=True),
     sa.Column('extraction', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
