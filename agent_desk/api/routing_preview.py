@@ -7,7 +7,7 @@ decision (and the routing explanation) before creating the ticket. Creating with
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -62,11 +62,8 @@ async def preview(body: PreviewRequest, desk: DeskDep, who: DeskStaff) -> Routin
                        for s in routing.suggest_departments(body.description)]
     else:
         departments = [DepartmentRef(dept_type=d, keyword=None) for d in body.departments if d]
-    try:
-        decision = desk.tickets.route(RoutingRequest(body.region_code, body.category.value,
-                                                     tuple(d.dept_type for d in departments)))
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from None
+    decision = desk.tickets.route(RoutingRequest(body.region_code, body.category.value,
+                                                 tuple(d.dept_type for d in departments)))
     ids = [decision.lead_unit_id, *decision.co_handler_ids]
     async with desk.sessions() as session:
         names = dict((await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))).all())
@@ -79,6 +76,6 @@ async def preview(body: PreviewRequest, desk: DeskDep, who: DeskStaff) -> Routin
 @router.get("/departments", response_model=Page[DepartmentType], responses=responses(*AUTHED))
 async def departments(desk: DeskDep, who: DeskStaff) -> Page[DepartmentType]:
     """The department types a ticket can be routed by (one page: the directory is short)."""
-    items = [DepartmentType(dept_type=code, name=(spec.city or spec.county or spec.province).replace("{place}", ""))
+    items = [DepartmentType(dept_type=code, name=spec.label)
              for code, spec in sorted(desk.tickets.routing.departments.items())]
     return Page[DepartmentType](items=items, next_cursor=None)
