@@ -69,3 +69,22 @@ class InvalidAction(TicketingError):
 
 class RoutingError(TicketingError):
     """Routing rules or a routing request name a region or department type that does not exist."""
+
+
+class ArticleNotFound(TicketingError, LookupError):
+    def __init__(self, article_id: int) -> None:
+        super().__init__(f"knowledge article {article_id} not found")
+        self.article_id = article_id
+
+
+class StaleRevision(TicketingError):
+    """The article moved on since the revision the editor read. Reload and redo; nothing was changed."""
+
+    def __init__(self, article_id: int, current: int) -> None:
+        super().__init__(f"knowledge article {article_id} is at revision {current}; reload it and edit again")
+        self.article_id = article_id
+        self.current = current
+
+
+class InvalidKnowledgeRequest(TicketingError):
+    """An article or a search that cannot be taken as given (unknown region, dates the wrong way …)."""

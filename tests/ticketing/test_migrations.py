@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_URL, DatabaseTarget
 from ticketing.migrations.runner import downgrade, upgrade
+from ticketing.migrations.search_index import include_name
 from ticketing.models import Base
 
 
@@ -21,7 +22,7 @@ def _diff(sync_url: str, schema: str | None = None) -> list[object]:
         with engine.connect() as conn:
             if schema:
                 conn.execute(text(f'SET search_path TO "{schema}"'))
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
             return list(compare_metadata(context, Base.metadata))
     finally:
         engine.dispose()

@@ -1,4 +1,5 @@
-"""Alembic environment: async engines, batch mode on SQLite (ALTER TABLE is limited there)."""
+"""Alembic environment: async engines, batch mode on SQLite (ALTER TABLE is limited there), and the
+knowledge base's full-text index, which the models cannot describe (`search_index`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from ticketing.db import make_engine
+from ticketing.migrations.search_index import include_name
 from ticketing.models import Base
 
 config = context.config
@@ -20,6 +22,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,11 +1,13 @@
 """All tables. Each concept lives in its own module; this package gathers them for Alembic."""
 
+import ticketing.models.knowledge_index  # noqa: F401  (the full-text index DDL joins create_all)
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallLeg, CallOutcome, CallRecord
 from ticketing.models.call_survey import CallSurvey
 from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
+from ticketing.models.knowledge import KbArticle, KbArticleRegion, KbArticleUnit, KbRevision
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
 from ticketing.models.transcription_job import JobState, TranscriptionJob
@@ -25,6 +27,10 @@ __all__ = [
     "Draft",
     "DraftStatus",
     "JobState",
+    "KbArticle",
+    "KbArticleRegion",
+    "KbArticleUnit",
+    "KbRevision",
     "Region",
     "RegionLevel",
     "Role",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:42:36.306222
+Create Date: 2026-12-02 05:51:44.424090
 """
 
 from collections.abc import Sequence
@@ -14,6 +14,7 @@ from sqlalchemy import Text  # noqa: F401  (autogenerate renders JSONB(astext_ty
 import ticketing.models.base
 
 from sqlalchemy.dialects import postgresql
+import ticketing.models.knowledge_index
 revision: str = '0001'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -50,6 +51,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_log_target', ['target_type', 'target_id'], unique=False)
 
+    op.create_table('kb_articles',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('category', sa.Enum('consultation', 'help', 'complaint', 'report', 'suggestion', 'praise', name='category', native_enum=False, length=24), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('retired', sa.Boolean(), nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.Column('search_title', sa.Text(), nullable=False),
+    sa.Column('search_body', sa.Text(), nullable=False),
+    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_articles'))
+    )
+    with op.batch_alter_table('kb_articles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kb_articles_category'), ['category'], unique=False)
+        batch_op.create_index('ix_kb_articles_hits', ['hits', 'id'], unique=False)
+
     op.create_table('regions',
     sa.Column('code', sa.String(length=6), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -70,6 +93,37 @@ def upgrade() -> None:
     sa.Column('last', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_ticket_sequences'))
     )
+    op.create_table('kb_article_regions',
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('region_code', sa.String(length=6), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], name=op.f('fk_kb_article_regions_article_id_kb_articles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_kb_article_regions_region_code_regions')),
+    sa.PrimaryKeyConstraint('article_id', 'region_code', name=op.f('pk_kb_article_regions'))
+    )
+    with op.batch_alter_table('kb_article_regions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kb_article_regions_region_code'), ['region_code'], unique=False)
+
+    op.create_table('kb_revisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('changed', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('category', sa.Enum('consultation', 'help', 'complaint', 'report', 'suggestion', 'praise', name='category', native_enum=False, length=24), nullable=False),
+    sa.Column('region_codes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('unit_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('retired', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], name=op.f('fk_kb_revisions_article_id_kb_articles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_revisions')),
+    sa.UniqueConstraint('article_id', 'revision', name=op.f('uq_kb_revisions_article_id_revision'))
+    )
     op.create_table('units',
     sa.Column('id', sa.String(length=48), nullable=False),
     sa.Column('name', sa.String(length=128), nullable=False),
@@ -83,6 +137,16 @@ def upgrade() -> None:
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_units_dept_type'), ['dept_type'], unique=False)
         batch_op.create_index(batch_op.f('ix_units_region_code'), ['region_code'], unique=False)
+
+    op.create_table('kb_article_units',
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.String(length=48), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['kb_articles.id'], name=op.f('fk_kb_article_units_article_id_kb_articles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_kb_article_units_unit_id_units')),
+    sa.PrimaryKeyConstraint('article_id', 'unit_id', name=op.f('pk_kb_article_units'))
+    )
+    with op.batch_alter_table('kb_article_units', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kb_article_units_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -337,11 +401,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_transcription_jobs_claim', ['state', 'run_after'], unique=False)
         batch_op.create_index(batch_op.f('ix_transcription_jobs_draft_id'), ['draft_id'], unique=False)
 
+    ticketing.models.knowledge_index.create(op.get_bind())
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    ticketing.models.knowledge_index.drop(op.get_bind())
     with op.batch_alter_table('transcription_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transcription_jobs_draft_id'))
         batch_op.drop_index('ix_transcription_jobs_claim')
@@ -398,17 +464,31 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tickets_caller_created')
 
     op.drop_table('tickets')
+    with op.batch_alter_table('kb_article_units', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kb_article_units_unit_id'))
+
+    op.drop_table('kb_article_units')
     with op.batch_alter_table('units', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_units_region_code'))
         batch_op.drop_index(batch_op.f('ix_units_dept_type'))
 
     op.drop_table('units')
+    op.drop_table('kb_revisions')
+    with op.batch_alter_table('kb_article_regions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kb_article_regions_region_code'))
+
+    op.drop_table('kb_article_regions')
     op.drop_table('ticket_sequences')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_short_name'))
         batch_op.drop_index(batch_op.f('ix_regions_parent_code'))
 
     op.drop_table('regions')
+    with op.batch_alter_table('kb_articles', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_articles_hits')
+        batch_op.drop_index(batch_op.f('ix_kb_articles_category'))
+
+    op.drop_table('kb_articles')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_target')
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
