@@ -1,7 +1,8 @@
 """The composition root: builds the object graph by hand and runs the long-lived parts in the lifespan.
 
-Lifespan order: database → ticketing service → live model and board (fed by AMI, a replay, or
-nothing) → screen pops → SLA sweep → adapters (as configured). Shutdown runs in reverse.
+Lifespan order: database → ticketing service and knowledge base → live model and board (fed by
+AMI, a replay, or nothing) → screen pops → SLA sweep → adapters (as configured). Shutdown runs in
+reverse.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agent_desk.api import (
     callbacks,
     calls,
     inbox,
+    knowledge,
     open311,
     pages,
     regions,
@@ -50,6 +52,7 @@ from agent_desk.telephony import NoTelephony, Telephony
 from ami.events import AgentCall
 from ami.model import LiveModel
 from ticketing.db import make_engine, make_session_factory
+from ticketing.knowledge import KnowledgeBase
 from ticketing.service import TicketService
 from ticketing.sweep import SlaSweeper
 
@@ -76,6 +79,7 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
         board = LiveBoard(model, kpis=sup.call_kpis(), mode=mode, source=source)
     return Desk(
         settings=settings, sessions=sessions, tickets=service,
+        knowledge=KnowledgeBase(sessions, service.routing.regions, tz=service.sla.worktime.tz),
         tokens=TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
                            access_ttl=timedelta(minutes=auth_settings.access_minutes),
                            refresh_ttl=timedelta(hours=auth_settings.refresh_hours)),
@@ -122,6 +126,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
                 stack.push_async_callback(db_engine.dispose)
             pump = asyncio.create_task(_screen_pop_pump(desk), name="screen-pops")
             stack.push_async_callback(_cancel, pump)
+            warm = asyncio.create_task(desk.knowledge.warm(), name="kb-segmenter")
+            stack.push_async_callback(_cancel, warm)
             if run_sweep:
                 sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds)
                 sweeper.start()
@@ -144,7 +150,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         return {"status": "ok"}
 
     for module in (auth, tickets, ticket_search, routing_preview, regions, inbox, calls, agent, callbacks,
-                   supervisor, wallboard, open311, pages):
+                   knowledge, supervisor, wallboard, open311, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -14,6 +14,7 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
 from ticketing.db import SessionFactory
+from ticketing.knowledge import KnowledgeBase
 from ticketing.models import utcnow
 from ticketing.service import TicketService
 
@@ -23,6 +24,7 @@ class Desk:
     settings: Settings
     sessions: SessionFactory
     tickets: TicketService
+    knowledge: KnowledgeBase
     tokens: TokenIssuer
     throttle: LoginThrottle
     audit: AuditLog

@@ -13,12 +13,15 @@ from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 from ticketing.errors import (
     ActionForbidden,
     AlreadyLinked,
+    ArticleNotFound,
     CallNotFound,
     ConcurrentUpdate,
     DraftNotFound,
     IllegalTransition,
     InvalidAction,
+    InvalidKnowledgeRequest,
     RoutingError,
+    StaleRevision,
     TicketNotFound,
 )
 
@@ -31,6 +34,7 @@ class ErrorBody(BaseModel):
     state: str | None = Field(None, description="409 on a ticket action: the ticket's current state")
     ticket_id: int | None = Field(None, description="409 on intake: the ticket the draft or call already belongs to")
     ticket_number: str | None = Field(None, description="… and its number")
+    revision: int | None = Field(None, description="409 on a knowledge-base edit: the article's current revision")
 
 
 _DESCRIPTIONS = {
@@ -39,7 +43,8 @@ _DESCRIPTIONS = {
     403: "Your role may not do this",
     404: "Not found, or outside your scope",
     409: "Conflict: the action is not allowed in the current state (see allowed_actions), a concurrent "
-         "update, or the draft or call already belongs to a ticket (see ticket_id, ticket_number)",
+         "update, the draft or call already belongs to a ticket (see ticket_id, ticket_number), or a "
+         "knowledge-base edit was made from an old revision (see revision)",
     429: "Too many attempts; retry after the Retry-After header's seconds",
     503: "The telephony system is not connected",
     502: "The telephony system refused the action",
@@ -56,7 +61,8 @@ AUTHED = (401, 403)
 # Errors whose message is the whole answer, by status.
 _PLAIN: dict[type[Exception], int] = {
     DraftNotFound: 404, CallNotFound: 404, ActionForbidden: 403, ConcurrentUpdate: 409, InvalidAction: 400,
-    RoutingError: 400, AccountError: 400, TelephonyUnavailable: 503,
+    RoutingError: 400, AccountError: 400, TelephonyUnavailable: 503, ArticleNotFound: 404,
+    InvalidKnowledgeRequest: 400,
 }
 
 
@@ -81,6 +87,10 @@ def install_handlers(app: FastAPI) -> None:
     async def _already_linked(_: Request, exc: AlreadyLinked) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "ticket_id": exc.ticket_id, "ticket_number": exc.ticket_number},
                             status_code=409)
+
+    @app.exception_handler(StaleRevision)
+    async def _stale(_: Request, exc: StaleRevision) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "revision": exc.current}, status_code=409)
 
     @app.exception_handler(UnicodeEncodeError)
     async def _surrogates(_: Request, exc: UnicodeEncodeError) -> JSONResponse:

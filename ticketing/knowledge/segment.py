@@ -78,3 +78,6 @@ class Segmenter:
 def _words(tokens: Iterable[str]) -> Iterable[str]:
     """Tokens with a letter or a digit in them, lower-cased (both databases fold case too)."""
     return (token.strip().lower() for token in tokens if any(ch.isalnum() for ch in token))
+
+
+SEGMENTER = Segmenter()  # jieba's dictionary is big: one per process

@@ -11,7 +11,7 @@ the actor.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any, cast
@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ticketing.db import SessionFactory
 from ticketing.errors import ArticleNotFound, InvalidKnowledgeRequest, StaleRevision
 from ticketing.knowledge.search import Mode, match
-from ticketing.knowledge.segment import QueryWord, Segmenter
+from ticketing.knowledge.segment import SEGMENTER, QueryWord, Segmenter
 from ticketing.knowledge.snippet import snippet
 from ticketing.knowledge.views import ArticleSummary, ArticleView, RevisionView
 from ticketing.models import KbArticle, KbArticleRegion, KbArticleUnit, KbRevision, Unit, utcnow
@@ -75,7 +75,7 @@ class KnowledgeBase:
         self._regions = regions
         self._tz = tz
         self._clock = clock
-        self._segmenter = segmenter or Segmenter()
+        self._segmenter = segmenter or SEGMENTER
 
     def today(self) -> date:
         return self._clock().astimezone(self._tz).date()
@@ -123,6 +123,26 @@ class KnowledgeBase:
         if not page.items and after is None and sort is Mode.ALL and len(words) > 1:
             page = await self._page(where, words, Mode.ANY, None, limit)
         return page
+
+    async def every(self, wanted: SearchFilter, *, batch: int = 200) -> AsyncIterator[ArticleView]:
+        """Every article the search finds, in its order, in full (for an export)."""
+        after: Sequence[Any] | None = None
+        while True:
+            page = await self.search(wanted, after=after, limit=batch)
+            ids = [item.id for item in page.items]
+            async with self._sessions() as session:
+                found = {a.id: a for a in await session.scalars(
+                    select(KbArticle).where(KbArticle.id.in_(ids)).options(*_LOAD))}
+                views = [ArticleView.of(found[i]) for i in ids if i in found]
+            for view in views:
+                yield view
+            if page.next_key is None:
+                return
+            after = page.next_key
+
+    async def warm(self) -> None:
+        """Load the segmenter now, so the first search does not wait for it."""
+        await self._ready()
 
     # ---- commands ------------------------------------------------------------------------
 
