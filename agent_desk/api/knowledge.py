@@ -8,7 +8,6 @@ or unretires must already list its unit. Admins keep every article. Each write i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
@@ -83,7 +82,7 @@ async def list_articles(
     wanted = SearchFilter(q=q, category=category, region_code=region_code, unit_id=unit_id, valid_on=valid_on,
                           include_inactive=include_inactive)
     if format == "csv":
-        return csv_response(ArticleView, desk.knowledge.every(wanted), "knowledge-base")
+        return csv_response(ArticleView, await desk.knowledge.every(wanted), "knowledge-base")
     after = decode_cursor(cursor, 3) if cursor else None
     page = await desk.knowledge.search(wanted, after=after, limit=limit)
     next_cursor = encode_cursor(*page.next_key) if page.next_key else None
@@ -139,7 +138,8 @@ async def article_revisions(article_id: ArticleId, desk: DeskDep, who: Caller, c
                             format: Format = "json") -> Any:
     """Every version of the article, newest first: its content then, who, when, what changed."""
     if format == "csv":
-        return csv_response(RevisionView, _all_revisions(desk, article_id), f"kb-article-{article_id}-revisions")
+        every = await desk.knowledge.revisions(article_id, limit=2**31 - 1)
+        return csv_response(RevisionView, every, f"kb-article-{article_id}-revisions")
     before = None
     if cursor:
         (before,) = decode_cursor(cursor, 1)
@@ -149,11 +149,6 @@ async def article_revisions(article_id: ArticleId, desk: DeskDep, who: Caller, c
     items = rows[:limit]
     next_cursor = encode_cursor(items[-1].revision) if len(rows) > limit else None
     return json_page(Page[RevisionView](items=items, next_cursor=next_cursor))
-
-
-async def _all_revisions(desk: Desk, article_id: int) -> AsyncIterator[RevisionView]:
-    for revision in await desk.knowledge.revisions(article_id, limit=2**31 - 1):
-        yield revision
 
 
 async def _may_change(desk: Desk, who: Principal, article_id: int) -> None:

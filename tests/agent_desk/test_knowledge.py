@@ -108,7 +108,9 @@ async def test_a_retired_article_leaves_the_search_but_not_the_record(client: De
 async def test_bad_requests_get_clear_answers(client: DeskClient) -> None:
     admin = client.auth("admin")
     assert (await client.http.get("/api/kb/articles/424242", headers=admin)).status_code == 404
-    assert (await client.http.get("/api/kb/articles/424242/revisions", headers=admin)).status_code == 404
+    for params in ({}, {"format": "csv"}):
+        missing = await client.http.get("/api/kb/articles/424242/revisions", params=params, headers=admin)
+        assert missing.status_code == 404
     assert (await client.http.put("/api/kb/articles/424242", json={**FUND, "revision": 1},
                                   headers=admin)).status_code == 404
     for bad in ({**FUND, "region_codes": ["999999"]}, {**FUND, "unit_ids": ["dept:nowhere"]},
@@ -118,7 +120,8 @@ async def test_bad_requests_get_clear_answers(client: DeskClient) -> None:
         assert response.json()["detail"]
     assert (await client.http.post("/api/kb/articles", json={**FUND, "region_codes": ["32"]},
                                    headers=admin)).status_code == 422
-    for params in ({"cursor": "not-a-cursor"}, {"region_code": "999999"}, {"q": "公积金", "cursor": "WyJoaXRzIiwwLDFd"}):
+    for params in ({"cursor": "not-a-cursor"}, {"region_code": "999999"}, {"region_code": "999999", "format": "csv"},
+                   {"q": "公积金", "cursor": "WyJoaXRzIiwwLDFd"}):
         response = await client.http.get("/api/kb/articles", params=params, headers=admin)
         assert response.status_code == 400, (params, response.text)
     assert (await client.http.get("/api/kb/articles")).status_code == 401

@@ -125,10 +125,12 @@ class KnowledgeBase:
         return page
 
     async def every(self, wanted: SearchFilter, *, batch: int = 200) -> AsyncIterator[ArticleView]:
-        """Every article the search finds, in its order, in full (for an export)."""
-        after: Sequence[Any] | None = None
+        """Every article the search finds, in its order, in full (for an export). The first page is
+        read here, so a bad filter raises before the caller starts sending anything."""
+        return self._every(wanted, await self.search(wanted, limit=batch), batch)
+
+    async def _every(self, wanted: SearchFilter, page: SearchPage, batch: int) -> AsyncIterator[ArticleView]:
         while True:
-            page = await self.search(wanted, after=after, limit=batch)
             ids = [item.id for item in page.items]
             async with self._sessions() as session:
                 found = {a.id: a for a in await session.scalars(
@@ -138,7 +140,7 @@ class KnowledgeBase:
                 yield view
             if page.next_key is None:
                 return
-            after = page.next_key
+            page = await self.search(wanted, after=page.next_key, limit=batch)
 
     async def warm(self) -> None:
         """Load the segmenter now, so the first search does not wait for it."""
