@@ -1,10 +1,13 @@
-"""Demo data for a first run: one user per role (passwords printed once), an Open311 client and a few
-tickets, so `make run` shows something. Idempotent: existing users and tickets are left alone."""
+"""Demo data for a first run: one user per role (passwords printed once), an Open311 client, a few
+tickets and knowledge-base articles, so `make run` shows something. Idempotent: existing users,
+tickets and articles are left alone."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,10 +19,12 @@ from agent_desk.security.passwords import new_password
 from agent_desk.settings import Settings
 from ticketing.actions import Action, CloseDirect, Dispatch, FollowUp
 from ticketing.db import SessionFactory
+from ticketing.knowledge import ArticleInput, KnowledgeBase
 from ticketing.models import (
     ApiClient,
     Draft,
     DraftStatus,
+    KbArticle,
     Role,
     Ticket,
     TicketEvent,
@@ -116,6 +121,22 @@ async def seed_demo_draft(sessions: SessionFactory) -> bool:
     return True
 
 
+async def seed_demo_articles(sessions: SessionFactory, knowledge: KnowledgeBase) -> int:
+    """The articles of `agent_desk/data/demo_articles.toml`, unless demo articles exist already."""
+    async with sessions() as session:
+        if await session.scalar(select(KbArticle.id).where(KbArticle.created_by == "demo-seed").limit(1)):
+            return 0
+    table = tomllib.loads(files("agent_desk.data").joinpath("demo_articles.toml").read_text("utf-8"))
+    today = knowledge.today()
+    for spec in table["article"]:
+        days = spec.get("valid_for_days")
+        await knowledge.create(ArticleInput(
+            spec["title"], spec["body"], Category(spec["category"]), tuple(spec.get("region_codes", ())),
+            tuple(spec.get("unit_ids", ())), today if days else None, today + timedelta(days=days) if days else None,
+        ), "demo-seed")
+    return len(table["article"])
+
+
 async def _fixed_ticket(sessions: SessionFactory) -> int | None:
     digits = FIXED_NUMBER[2:].replace("-", "")
     day, seq = digits[:8], int(digits[8:])
@@ -157,6 +178,8 @@ async def seed_demo(config: Settings) -> None:
         service = TicketService.from_settings(sessions, config.ticketing)
         tickets = await seed_demo_tickets(sessions, service)
         draft = await seed_demo_draft(sessions)
+        articles = await seed_demo_articles(sessions, KnowledgeBase(sessions, service.routing.regions,
+                                                                    tz=service.sla.worktime.tz))
     finally:
         await engine.dispose()
     if users:
@@ -171,3 +194,5 @@ async def seed_demo(config: Settings) -> None:
         print(f"demo tickets: {', '.join(tickets)}")
     if draft:
         print(f"demo draft for the replayed call {DEMO_CALL_LINKEDID} (demo-agent's screen pop)")
+    if articles:
+        print(f"demo knowledge base: {articles} articles")

@@ -1,1 +1,1 @@
-"""Package data: the bundled AMI capture for `hotline serve --replay`."""
+"""Package data: the bundled AMI capture for `hotline serve --replay`, demo knowledge-base articles."""

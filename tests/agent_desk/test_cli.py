@@ -71,8 +71,10 @@ def test_seed_demo_users_prints_passwords_once_and_seeds_tickets(db_url: str) ->
     for name in ("demo-agent", "demo-dispatcher", "demo-handler", "demo-supervisor", "demo-admin"):
         assert name in first.output
     assert "JS20261128-000123" in first.output and "api_key" in first.output
+    assert "demo knowledge base: 12 articles" in first.output
     second = runner.invoke(app, ["seed", "--demo-users"])
     assert "already present" in second.output and "api_key" not in second.output
+    assert "knowledge base" not in second.output
     users, tickets, _ = asyncio.run(_rows(db_url))
     assert sorted(u.role.value for u in users) == ["admin", "agent", "dispatcher", "handler", "supervisor"]
     numbers = {t.number for t in tickets}

@@ -9,6 +9,7 @@ import io
 import pytest
 from sqlalchemy import select
 
+from agent_desk.demo import seed_demo_articles
 from tests.agent_desk.conftest import NANJING, SUZHOU, XUANWU, DeskClient
 from ticketing.models import AuditEntry
 
@@ -143,3 +144,15 @@ async def test_pages_and_csv_export(client: DeskClient) -> None:
     revisions = await client.http.get(f"/api/kb/articles/{ids[0]}/revisions", params={"format": "csv"},
                                       headers=client.auth("agent1"))
     assert len(list(csv.DictReader(io.StringIO(revisions.text.lstrip("\ufeff"))))) == 1
+
+
+async def test_the_demo_articles_answer_typical_consultations(client: DeskClient) -> None:
+    assert await seed_demo_articles(client.desk.sessions, client.desk.knowledge) == 12
+    assert await seed_demo_articles(client.desk.sessions, client.desk.knowledge) == 0
+    asked = {"公积金怎么提取": "南京市住房公积金提取条件", "社保卡丢了": "社保卡（社会保障卡）丢失补领、损坏换领",
+             "孩子上小学怎么登记": "玄武区义务教育新生入学登记", "停水": "玄武区计划停水通知",
+             "异地就医": "职工医保异地就医备案办理", "新生儿落户": "新生儿户口登记（入户）办理"}
+    for question, title in asked.items():
+        found = await search(client, q=question, region_code=XUANWU)
+        assert found["items"] and found["items"][0]["title"] == title, (question, found)  # type: ignore[index]
+    assert "苏州市积分入学办理" not in [i["title"] for i in (await search(client, q="入学", region_code=XUANWU))["items"]]  # type: ignore[index]
