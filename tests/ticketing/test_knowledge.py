@@ -70,6 +70,14 @@ async def test_a_phrase_cut_as_one_word_finds_text_where_it_is_two(db: Database)
     kb = knowledge(db)
     await kb.create(article("玄武区计划停水", "因管网改造，11月30日玄武区部分区域停水，停水的通知已在小区张贴。"), "admin")
     assert await titles(kb, "停水通知") == ["玄武区计划停水"]
+    await kb.create(article("鼓楼区水压低", "高层住户水压低、停水时可联系物业。"), "admin")
+    assert await titles(kb, "停水通知") == ["玄武区计划停水"]  # only one has both parts
+
+
+async def test_a_word_none_has_whole_falls_back_to_its_parts(db: Database) -> None:
+    kb = knowledge(db)
+    await kb.create(article("鼓楼区水压低", "高层住户水压低、停水时可联系物业。"), "admin")
+    assert await titles(kb, "停水通知") == ["鼓楼区水压低"]  # no 通知 anywhere: 停水 will do
 
 
 async def test_title_matches_rank_first_and_a_query_wants_every_word(db: Database) -> None:

@@ -1,7 +1,7 @@
 """Full-text match and rank over the knowledge base, in each database's own terms.
 
-A query is a list of words (`segment.QueryWord`); `all` mode wants every word, `any` mode one of
-them. A word is found as itself or as all of its parts. The score is higher for a better match:
+A query is a list of words (`segment.QueryWord`). `all` mode wants every word, each found as
+itself or as all of its parts (停水通知: or 停水 and 通知); `any` mode wants any word or part. The score is higher for a better match:
 SQLite's bm25 (negated: FTS5 returns lower-is-better) with the title weighing TITLE_WEIGHT times
 the body, PostgreSQL's ts_rank over the title (weight A) and body (weight B) lexemes, normalised
 by document length.
@@ -66,14 +66,18 @@ def match(dialect: str, words: Sequence[QueryWord], mode: Mode) -> Match:
         score = -func.bm25(_FTS_TABLE, TITLE_WEIGHT, 1.0)
         return Match(_FTS, _FTS.c.rowid == KbArticle.id, _FTS_TABLE.bool_op("MATCH")(expression), score)
     vector: ColumnClause[Any] = literal_column(f"{KbArticle.__tablename__}.{VECTOR}")
-    query = _pg_combine([_pg_word(word) for word in words], mode)
+    if mode is Mode.ANY:
+        query = _pg_combine([_pg_term(term) for word in words for term in word.terms], Mode.ANY)
+    else:
+        query = _pg_combine([_pg_word(word) for word in words], Mode.ALL)
     return Match(None, None, vector.bool_op("@@")(query), func.ts_rank(vector, query, _LENGTH_NORMALISATION))
 
 
 def fts5_query(words: Sequence[QueryWord], mode: Mode) -> str:
     """An FTS5 query string. Every term is a quoted string, so nothing a user types is syntax."""
-    joiner = " AND " if mode is Mode.ALL else " OR "
-    return joiner.join(_fts5_word(word) for word in words)
+    if mode is Mode.ANY:
+        return " OR ".join(_quoted(term) for word in words for term in word.terms)
+    return " AND ".join(_fts5_word(word) for word in words)
 
 
 def _fts5_word(word: QueryWord) -> str:

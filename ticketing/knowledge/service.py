@@ -112,15 +112,16 @@ class KnowledgeBase:
 
     async def search(self, wanted: SearchFilter, *, after: Sequence[Any] | None = None,
                      limit: int = 20) -> SearchPage:
-        """A page of articles: ranked by relevance with a query (every word first, then any word
-        if no article has them all), by hits without one. `after` is the last page's `next_key`."""
+        """A page of articles: ranked by relevance with a query (every word first, then any word or
+        part of one if no article has them all), by hits without one. `after` is the last page's
+        `next_key`."""
         where = self._filters(wanted)
         words = await self._query_words(wanted.q) if wanted.q.strip() else []
         if wanted.q.strip() and not words:
             return SearchPage([])  # punctuation only: nothing to look for
         sort = self._sort_of(after, bool(words))
         page = await self._page(where, words, sort, after, limit)
-        if not page.items and after is None and sort is Mode.ALL and len(words) > 1:
+        if not page.items and after is None and sort is Mode.ALL and sum(len(w.terms) for w in words) > 1:
             page = await self._page(where, words, Mode.ANY, None, limit)
         return page
 
