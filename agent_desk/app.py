@@ -79,7 +79,7 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
         board = LiveBoard(model, kpis=sup.call_kpis(), mode=mode, source=source)
     return Desk(
         settings=settings, sessions=sessions, tickets=service,
-        knowledge=KnowledgeBase(sessions, service.routing.regions, tz=service.sla.worktime.tz),
+        knowledge=KnowledgeBase.from_settings(sessions, settings.ticketing),
         tokens=TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
                            access_ttl=timedelta(minutes=auth_settings.access_minutes),
                            refresh_ttl=timedelta(hours=auth_settings.refresh_hours)),

@@ -178,8 +178,7 @@ async def seed_demo(config: Settings) -> None:
         service = TicketService.from_settings(sessions, config.ticketing)
         tickets = await seed_demo_tickets(sessions, service)
         draft = await seed_demo_draft(sessions)
-        articles = await seed_demo_articles(sessions, KnowledgeBase(sessions, service.routing.regions,
-                                                                    tz=service.sla.worktime.tz))
+        articles = await seed_demo_articles(sessions, KnowledgeBase.from_settings(sessions, config.ticketing))
     finally:
         await engine.dispose()
     if users:

@@ -5,6 +5,7 @@ from agent_desk.cli import (  # noqa: F401  (registers commands)
     asr,
     db,
     ivr,
+    knowledge,
     serve,
     ticketing,
     users,

@@ -51,3 +51,7 @@ def test_route_explain(cli_env: CliRunner) -> None:
 def test_kpi_tickets_json(cli_env: CliRunner) -> None:
     rows = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--since", "2026-01-01", "--json"))
     assert isinstance(rows, list)
+
+
+def test_kb_reindex_on_an_empty_knowledge_base(cli_env: CliRunner) -> None:
+    assert "articles re-segmented: 0" in run(cli_env, "kb", "reindex")

@@ -168,6 +168,11 @@ async def test_the_index_follows_edits(db: Database) -> None:
     assert await titles(kb, "社保卡") == []
     assert await titles(kb, "电子凭证") == ["医保电子凭证"]
     assert await kb.reindex() == 0
+    async with db.sessions.begin() as session:  # as if segmented by an older jieba
+        await session.execute(text("UPDATE kb_articles SET search_body = 'x', search_title = 'x'"))
+    assert await titles(kb, "电子凭证") == []
+    assert await kb.reindex() == 1
+    assert await titles(kb, "电子凭证") == ["医保电子凭证"]
 
 
 async def test_two_editors_of_one_revision_cannot_both_win(db: Database) -> None:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,8 @@ from ticketing.knowledge.segment import SEGMENTER, QueryWord, Segmenter
 from ticketing.knowledge.snippet import snippet
 from ticketing.knowledge.views import ArticleSummary, ArticleView, RevisionView
 from ticketing.models import KbArticle, KbArticleRegion, KbArticleUnit, KbRevision, Unit, utcnow
-from ticketing.regions import RegionRecord
+from ticketing.regions import RegionRecord, province_records
+from ticketing.settings import TicketingSettings
 from ticketing.vocabulary import Category
 
 _ARTICLES = cast(Table, KbArticle.__table__)
@@ -76,6 +78,11 @@ class KnowledgeBase:
         self._tz = tz
         self._clock = clock
         self._segmenter = segmenter or SEGMENTER
+
+    @classmethod
+    def from_settings(cls, sessions: SessionFactory, settings: TicketingSettings) -> KnowledgeBase:
+        regions = {r.code: r for r in province_records(settings.province_code)}
+        return cls(sessions, regions, tz=ZoneInfo(settings.calendar.timezone))
 
     def today(self) -> date:
         return self._clock().astimezone(self._tz).date()
