@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.errors import ActionForbidden, IllegalTransition, InvalidAction
+from ticketing.knowledge import count_use
 from ticketing.models import Role, Ticket, TicketCoHandler, Unit
 from ticketing.routing import RoutingDecision, RoutingRequest, RoutingTable
 from ticketing.sla import SlaPolicy
@@ -146,14 +147,23 @@ class CloseDirect(Action):
 
     action: Literal["close_direct"] = "close_direct"
     answer: Answer
+    article_id: int | None = Field(None, ge=1, le=2**31 - 1, description=(
+        "the knowledge-base article the answer came from: the ticket keeps it, and the article's hits rise"))
 
     moves = {S.ACCEPTED: S.CLOSED}
     roles = DESK
 
     async def apply(self, ticket: Ticket, ctx: ActionContext) -> Effect:
+        data: dict[str, Any] = {}
+        if self.article_id is not None:  # before the ticket changes: this UPDATE would flush it
+            revision = await count_use(ctx.session, self.article_id)
+            if revision is None:
+                raise InvalidAction(f"knowledge article {self.article_id} does not exist or is retired")
+            data = {"article_id": self.article_id, "article_revision": revision}
         ticket.answer = self.answer
         ticket.replied_at = ticket.closed_at = ctx.now
-        return Effect()
+        ticket.kb_article_id = self.article_id
+        return Effect(data)
 
 
 class Sign(Action):

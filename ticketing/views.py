@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.actions import allowed_actions
 from ticketing.models import Ticket, TicketEvent
@@ -44,6 +44,7 @@ class TicketView(BaseModel):
     replied_at: datetime | None
     closed_at: datetime | None
     answer: str | None
+    kb_article_id: int | None = Field(description="the knowledge-base article a direct answer came from")
     rating: Rating | None
     redo_count: int
     extension_count: int
@@ -67,7 +68,8 @@ class TicketView(BaseModel):
             co_handler_ids=co, created_by=ticket.created_by, created_at=ticket.created_at,
             dispatched_at=ticket.dispatched_at, sign_due_at=ticket.sign_due_at,
             signed_at=ticket.signed_at, due_at=ticket.due_at, replied_at=ticket.replied_at,
-            closed_at=ticket.closed_at, answer=ticket.answer, rating=ticket.rating,
+            closed_at=ticket.closed_at, answer=ticket.answer, kb_article_id=ticket.kb_article_id,
+            rating=ticket.rating,
             redo_count=ticket.redo_count, extension_count=ticket.extension_count,
             extension_until=ticket.extension_until, callback_requested=ticket.callback_requested,
             light=light(ticket.state, now=now, created_at=ticket.created_at, sign_due_at=ticket.sign_due_at,

@@ -156,3 +156,23 @@ async def test_the_demo_articles_answer_typical_consultations(client: DeskClient
         found = await search(client, q=question, region_code=XUANWU)
         assert found["items"] and found["items"][0]["title"] == title, (question, found)  # type: ignore[index]
     assert "苏州市积分入学办理" not in [i["title"] for i in (await search(client, q="入学", region_code=XUANWU))["items"]]  # type: ignore[index]
+
+
+async def test_an_agent_answers_from_an_article_and_it_moves_up(client: DeskClient) -> None:
+    fund = await post(client, "admin", FUND)
+    other = await post(client, "admin", {**FUND, "title": "住房公积金贷款额度", "body": "公积金贷款额度按余额计算。"})
+    assert [i["id"] for i in (await search(client))["items"]] == [other["id"], fund["id"]]  # ties: newest first
+    ticket = (await client.http.post("/api/tickets", json={"category": "consultation", "description": "咨询公积金提取",
+                                                            "region_code": XUANWU}, headers=client.auth("agent1"))).json()
+    closed = await client.http.post(f"/api/tickets/{ticket['id']}/actions/close_direct",
+                                    json={"answer": "可申请提取，请携带身份证。", "article_id": fund["id"]},
+                                    headers=client.auth("agent1"))
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["kb_article_id"] == fund["id"] and closed.json()["state"] == "closed"
+    listed = (await search(client))["items"]
+    assert [(i["id"], i["hits"]) for i in listed] == [(fund["id"], 1), (other["id"], 0)]  # type: ignore[index]
+    second = (await client.http.post("/api/tickets", json={"category": "consultation", "description": "又一个咨询"},
+                                      headers=client.auth("agent1"))).json()
+    unknown = await client.http.post(f"/api/tickets/{second['id']}/actions/close_direct",
+                                     json={"answer": "答复", "article_id": 424242}, headers=client.auth("agent1"))
+    assert unknown.status_code == 400 and "424242" in unknown.json()["detail"]

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Database
-from tests.ticketing.helpers import Clock
+from tests.ticketing.helpers import Clock, new_ticket, service
+from ticketing.actions import CloseDirect, FollowUp
 from ticketing.db import make_session_factory
-from ticketing.errors import ArticleNotFound, InvalidKnowledgeRequest, StaleRevision
+from ticketing.errors import ArticleNotFound, InvalidAction, InvalidKnowledgeRequest, StaleRevision
 from ticketing.knowledge import ArticleInput, KnowledgeBase, SearchFilter, Segmenter, count_use
 from ticketing.regions import province_records
-from ticketing.vocabulary import Category
+from ticketing.vocabulary import Category, Rating, TicketState
 
 pytestmark = pytest.mark.anyio
 
@@ -265,3 +266,31 @@ async def test_a_migrated_database_has_a_working_index(db: Database, tmp_path: P
         if db.backend == "postgres":
             async with db.engine.begin() as conn:
                 await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def test_a_direct_answer_from_an_article_counts_one_use(db: Database) -> None:
+    kb, tickets = knowledge(db), service(db.sessions)
+    fund = await kb.create(FUND, "admin")
+    await kb.edit(fund.id, 1, article(FUND.title, FUND.body + "租房提取可按月办理。"), "admin")
+    ticket = await tickets.create(new_ticket(category=Category.CONSULTATION, description="咨询公积金提取"), "agent1")
+    closed = await tickets.act(ticket.id, CloseDirect(answer="可以提取，需身份证。", article_id=fund.id), "agent1")
+    assert closed.state is TicketState.CLOSED and closed.kb_article_id == fund.id
+    assert (await kb.get(fund.id)).hits == 1 and (await kb.get(fund.id)).revision == 2  # a use is no edit
+    close_event = (await tickets.history(ticket.id))[-1]
+    assert close_event.data == {"article_id": fund.id, "article_revision": 2}
+    # 重办 after an unsatisfied rating; the second answer cites nothing, and the ticket says so.
+    await tickets.act(ticket.id, FollowUp(rating=Rating.UNSATISFIED), "agent1")
+    again = await tickets.act(ticket.id, CloseDirect(answer="已电话说明。"), "agent1")
+    assert again.kb_article_id is None and (await kb.get(fund.id)).hits == 1
+
+
+async def test_a_retired_or_unknown_article_answers_nothing(db: Database) -> None:
+    kb, tickets = knowledge(db), service(db.sessions)
+    fund = await kb.create(FUND, "admin")
+    await kb.retire(fund.id, 1, "admin")
+    ticket = await tickets.create(new_ticket(category=Category.CONSULTATION), "agent1")
+    for article_id in (fund.id, 999_999):
+        with pytest.raises(InvalidAction):
+            await tickets.act(ticket.id, CloseDirect(answer="答复", article_id=article_id), "agent1")
+    assert (await tickets.get(ticket.id)).state is TicketState.ACCEPTED  # nothing changed
+    assert (await kb.get(fund.id)).hits == 0

@@ -50,6 +50,7 @@ class Ticket(Base):
     replied_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     answer: Mapped[str | None] = mapped_column(Text)  # direct answer or the unit's reply
+    kb_article_id: Mapped[int | None] = mapped_column(ForeignKey("kb_articles.id"), index=True)  # its source
     rating: Mapped[Rating | None] = mapped_column(enum_type(Rating))
     redo_count: Mapped[int] = mapped_column(Integer, default=0)
     extension_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:51:44.424090
+Create Date: 2026-12-02 05:51:45.205746
 """
 
 from collections.abc import Sequence
@@ -175,6 +175,7 @@ def upgrade() -> None:
     sa.Column('replied_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('answer', sa.Text(), nullable=True),
+    sa.Column('kb_article_id', sa.Integer(), nullable=True),
     sa.Column('rating', sa.Enum('satisfied', 'basically_satisfied', 'unsatisfied', name='rating', native_enum=False, length=24), nullable=True),
     sa.Column('redo_count', sa.Integer(), nullable=False),
     sa.Column('extension_count', sa.Integer(), nullable=False),
@@ -188,6 +189,7 @@ def upgrade() -> None:
     sa.Column('handling_seconds', sa.Float(), nullable=True),
     sa.Column('red_after', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['kb_article_id'], ['kb_articles.id'], name=op.f('fk_tickets_kb_article_id_kb_articles')),
     sa.ForeignKeyConstraint(['lead_unit_id'], ['units.id'], name=op.f('fk_tickets_lead_unit_id_units')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_tickets_region_code_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets')),
@@ -199,6 +201,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'sign_ok', 'close_ok', 'satisfied', 'created_at', 'handling_seconds', 'red_after'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_created_by'), ['created_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_kb_article_id'), ['kb_article_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_lead_unit_id'), ['lead_unit_id'], unique=False)
         batch_op.create_index('ix_tickets_state_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_tickets_state_sign_due', ['state', 'sign_due_at'], unique=False)
@@ -458,6 +461,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tickets_state_sign_due')
         batch_op.drop_index('ix_tickets_state_due')
         batch_op.drop_index(batch_op.f('ix_tickets_lead_unit_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_kb_article_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_created_by'))
         batch_op.drop_index(batch_op.f('ix_tickets_county_code'))
         batch_op.drop_index('ix_tickets_city_kpi')
