@@ -116,18 +116,20 @@ async def edit_article(article_id: ArticleId, body: ArticleEdit, desk: DeskDep, 
              responses=responses(404, 409, *AUTHED))
 async def retire_article(article_id: ArticleId, body: RevisionRef, desk: DeskDep, who: Keeper) -> ArticleView:
     """Withdraw it from agents' searches. It stays readable by id, with its history and its tickets."""
-    await _may_change(desk, who, article_id)
-    view = await desk.knowledge.retire(article_id, body.revision, who.username, note=body.note)
-    await desk.audit.record(who.username, "kb.retire", "kb_article", article_id, revision=view.revision)
-    return view
+    return await _set_retired(desk, who, article_id, body, True)
 
 
 @router.post("/articles/{article_id}/unretire", response_model=ArticleView,
              responses=responses(404, 409, *AUTHED))
 async def unretire_article(article_id: ArticleId, body: RevisionRef, desk: DeskDep, who: Keeper) -> ArticleView:
+    return await _set_retired(desk, who, article_id, body, False)
+
+
+async def _set_retired(desk: Desk, who: Principal, article_id: int, body: RevisionRef, retired: bool) -> ArticleView:
     await _may_change(desk, who, article_id)
-    view = await desk.knowledge.unretire(article_id, body.revision, who.username, note=body.note)
-    await desk.audit.record(who.username, "kb.unretire", "kb_article", article_id, revision=view.revision)
+    view = await desk.knowledge.set_retired(article_id, body.revision, retired, who.username, note=body.note)
+    await desk.audit.record(who.username, "kb.retire" if retired else "kb.unretire", "kb_article", article_id,
+                            revision=view.revision)
     return view
 
 

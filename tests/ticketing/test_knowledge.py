@@ -109,7 +109,7 @@ async def test_only_articles_valid_today_and_not_retired_by_default(db: Database
     await kb.create(article("停水通知乙", "明日停水", valid_until=today - timedelta(days=1)), "a")
     await kb.create(article("停水通知丙", "明日停水", valid_from=today + timedelta(days=1)), "a")
     retired = await kb.create(article("停水通知丁", "明日停水"), "a")
-    await kb.retire(retired.id, retired.revision, "a")
+    await kb.set_retired(retired.id, retired.revision, True, "a")
     assert await titles(kb, "停水") == ["停水通知甲"]
     assert await titles(kb) == ["停水通知甲"]
     assert await titles(kb, "停水", valid_on=today + timedelta(days=1)) == ["停水通知丙"]
@@ -147,7 +147,7 @@ async def test_every_edit_is_a_revision_and_a_stale_one_is_refused(db: Database)
     assert stale.value.current == 2
     unchanged = await kb.edit(created.id, 2, article(FUND.title, edited.body, region_codes=(XUANWU, NANJING)), "x")
     assert unchanged.revision == 2  # nothing changed: no revision
-    retired = await kb.retire(created.id, 2, "admin", note="政策废止")
+    retired = await kb.set_retired(created.id, 2, True, "admin", note="政策废止")
     assert (retired.retired, retired.revision) == (True, 3)
     history = await kb.revisions(created.id)
     assert [(r.revision, r.action, r.actor) for r in history] == [
@@ -156,7 +156,7 @@ async def test_every_edit_is_a_revision_and_a_stale_one_is_refused(db: Database)
     assert "3个月" in history[2].body and "6个月" in history[1].body
     assert history[2].unit_ids == ["dept:320100:housing_fund"]
     assert [r.revision for r in await kb.revisions(created.id, before=3, limit=1)] == [2]
-    restored = await kb.unretire(created.id, 3, "admin")
+    restored = await kb.set_retired(created.id, 3, False, "admin")
     assert (restored.retired, restored.revision) == (False, 4)
     with pytest.raises(ArticleNotFound):
         await kb.revisions(999_999)
@@ -234,7 +234,7 @@ async def test_without_a_query_the_most_used_come_first(db: Database) -> None:
     assert [(i.id, i.hits) for i in listed.items] == [(ids[1], 2), (ids[2], 1)]
     rest = await kb.search(SearchFilter(), after=listed.next_key, limit=2)
     assert [i.id for i in rest.items] == [ids[0]] and rest.next_key is None
-    retired = await kb.retire(ids[0], 1, "a")
+    retired = await kb.set_retired(ids[0], 1, True, "a")
     async with db.sessions.begin() as session:
         assert await count_use(session, retired.id) is None  # a retired article answers nothing
 
@@ -287,7 +287,7 @@ async def test_a_direct_answer_from_an_article_counts_one_use(db: Database) -> N
 async def test_a_retired_or_unknown_article_answers_nothing(db: Database) -> None:
     kb, tickets = knowledge(db), service(db.sessions)
     fund = await kb.create(FUND, "admin")
-    await kb.retire(fund.id, 1, "admin")
+    await kb.set_retired(fund.id, 1, True, "admin")
     ticket = await tickets.create(new_ticket(category=Category.CONSULTATION), "agent1")
     for article_id in (fund.id, 999_999):
         with pytest.raises(InvalidAction):

@@ -196,12 +196,17 @@ class KnowledgeBase:
 
         return await self._revise(article_id, revision, actor, note, "edit", change)
 
-    async def retire(self, article_id: int, revision: int, actor: str, *, note: str | None = None) -> ArticleView:
-        """Withdraw the article from agents' searches. Its history and the tickets citing it stay."""
-        return await self._set_retired(article_id, revision, actor, note, True)
+    async def set_retired(self, article_id: int, revision: int, retired: bool, actor: str, *,
+                          note: str | None = None) -> ArticleView:
+        """Retire (withdraw from searches; its history and the tickets citing it stay) or bring back."""
 
-    async def unretire(self, article_id: int, revision: int, actor: str, *, note: str | None = None) -> ArticleView:
-        return await self._set_retired(article_id, revision, actor, note, False)
+        async def change(_: AsyncSession, article: KbArticle) -> list[str]:
+            if article.retired is retired:
+                return []
+            article.retired = retired
+            return ["retired"]
+
+        return await self._revise(article_id, revision, actor, note, "retire" if retired else "unretire", change)
 
     async def reindex(self) -> int:
         """Segment every article again (after a jieba upgrade, say); returns how many changed."""
@@ -239,16 +244,6 @@ class KnowledgeBase:
                 return ArticleView.of(article)
         except StaleDataError:
             raise StaleRevision(article_id, await self._current_revision(article_id)) from None
-
-    async def _set_retired(self, article_id: int, revision: int, actor: str, note: str | None,
-                           retired: bool) -> ArticleView:
-        async def change(_: AsyncSession, article: KbArticle) -> list[str]:
-            if article.retired is retired:
-                return []
-            article.retired = retired
-            return ["retired"]
-
-        return await self._revise(article_id, revision, actor, note, "retire" if retired else "unretire", change)
 
     async def _current_revision(self, article_id: int) -> int:
         async with self._sessions() as session:

@@ -29,19 +29,24 @@ class ArticleSummary(BaseModel):
     revision: int
 
 
-class ArticleView(BaseModel):
+class ArticleContent(BaseModel):
+    """What an article says and where and when it applies: the part every revision keeps."""
+
     model_config = ConfigDict(frozen=True)
 
-    id: int
     title: str
     body: str
     category: Category
-    region_codes: list[str]
-    unit_ids: list[str]
-    valid_from: date | None
-    valid_until: date | None
+    region_codes: list[str] = Field(description="regions it applies to; empty: the whole province")
+    unit_ids: list[str] = Field(description="the units that keep it")
+    valid_from: date | None = Field(description="first day it applies (local date); none: always did")
+    valid_until: date | None = Field(description="last day it applies (local date); none: open-ended")
     retired: bool
-    hits: int
+
+
+class ArticleView(ArticleContent):
+    id: int
+    hits: int = Field(description="direct answers (直接办结) given with this article")
     revision: int = Field(description="send it back with an edit; a stale one answers 409")
     created_at: datetime
     created_by: str
@@ -59,7 +64,7 @@ class ArticleView(BaseModel):
         )
 
 
-class RevisionView(BaseModel):
+class RevisionView(ArticleContent):
     """One version of an article: its full content then, who made it, when, and what changed."""
 
     model_config = ConfigDict(frozen=True, from_attributes=True)
@@ -71,14 +76,6 @@ class RevisionView(BaseModel):
     action: str = Field(description="create, edit, retire or unretire")
     changed: list[str] = Field(description="the fields this revision changed")
     note: str | None
-    title: str
-    body: str
-    category: Category
-    region_codes: list[str]
-    unit_ids: list[str]
-    valid_from: date | None
-    valid_until: date | None
-    retired: bool
 
     @classmethod
     def of(cls, revision: KbRevision) -> RevisionView:
