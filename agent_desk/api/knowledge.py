@@ -145,7 +145,7 @@ async def article_revisions(article_id: ArticleId, desk: DeskDep, who: Caller, c
     before = None
     if cursor:
         (before,) = decode_cursor(cursor, 1)
-        if not isinstance(before, int):
+        if type(before) is not int or not 0 < before < 2**31:
             raise HTTPException(400, "malformed cursor")
     rows = await desk.knowledge.revisions(article_id, before=before, limit=limit + 1)
     items = rows[:limit]

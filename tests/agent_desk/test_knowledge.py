@@ -112,6 +112,11 @@ async def test_bad_requests_get_clear_answers(client: DeskClient) -> None:
     for params in ({}, {"format": "csv"}):
         missing = await client.http.get("/api/kb/articles/424242/revisions", params=params, headers=admin)
         assert missing.status_code == 404
+    article_id = (await post(client, "admin", FUND))["id"]
+    for cursor in ("WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwXQ", "WyIxIl0"):  # [10**22], ["1"]
+        history = await client.http.get(f"/api/kb/articles/{article_id}/revisions", params={"cursor": cursor},
+                                        headers=admin)
+        assert history.status_code == 400
     assert (await client.http.put("/api/kb/articles/424242", json={**FUND, "revision": 1},
                                   headers=admin)).status_code == 404
     for bad in ({**FUND, "region_codes": ["999999"]}, {**FUND, "unit_ids": ["dept:nowhere"]},
@@ -122,7 +127,10 @@ async def test_bad_requests_get_clear_answers(client: DeskClient) -> None:
     assert (await client.http.post("/api/kb/articles", json={**FUND, "region_codes": ["32"]},
                                    headers=admin)).status_code == 422
     for params in ({"cursor": "not-a-cursor"}, {"region_code": "999999"}, {"region_code": "999999", "format": "csv"},
-                   {"q": "公积金", "cursor": "WyJoaXRzIiwwLDFd"}):
+                   {"q": "公积金", "cursor": "WyJoaXRzIiwwLDFd"},  # a list's cursor on a search
+                   {"q": "公积金", "cursor": "WyJhbGwiLEluZmluaXR5LDFd"},  # ["all", Infinity, 1]
+                   {"cursor": "WyJoaXRzIiwxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwLDFd"},  # ["hits", 10**30, 1]
+                   {"q": "公积金", "cursor": "WyJhbGwiLDAuNSwtMV0"}):  # ["all", 0.5, -1]
         response = await client.http.get("/api/kb/articles", params=params, headers=admin)
         assert response.status_code == 400, (params, response.text)
     assert (await client.http.get("/api/kb/articles")).status_code == 401

@@ -11,6 +11,7 @@ the actor.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -306,7 +307,9 @@ class KnowledgeBase:
             return Mode.ALL if searching else HITS
         sort, value, last_id = after
         allowed = (Mode.ALL.value, Mode.ANY.value) if searching else (HITS,)
-        if sort not in allowed or not isinstance(value, (int, float)) or not isinstance(last_id, int):
+        # Scores are floats, hits and ids database integers; anything else was not made by us.
+        value_ok = isinstance(value, float) and math.isfinite(value) if searching else _is_int32(value)
+        if sort not in allowed or not value_ok or not _is_int32(last_id):
             raise InvalidKnowledgeRequest("the cursor does not belong to this search")
         return Mode(sort) if searching else HITS
 
@@ -342,6 +345,10 @@ async def count_use(session: AsyncSession, article_id: int) -> int | None:
         .values(hits=_ARTICLES.c.hits + 1).returning(_ARTICLES.c.revision))
     revision: int | None = result.scalar_one_or_none()
     return revision
+
+
+def _is_int32(value: Any) -> bool:
+    return type(value) is int and 0 <= value < 2**31
 
 
 def _content(article: KbArticle) -> dict[str, Any]:
