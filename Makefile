@@ -47,6 +47,7 @@ migration: install-dev
 
 bench: install-dev
 	$(BIN)/python bench/tickets.py
+	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/ami.py
 	$(BIN)/python bench/ivr.py
 	$(BIN)/python bench/asr.py
