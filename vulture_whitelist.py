@@ -37,6 +37,7 @@ api_only  # agent_desk/asgi.py: uvicorn's --factory target
 dotenv_settings, file_secret_settings  # pydantic-settings passes them to settings_customise_sources
 jurisdiction_id  # Open311: accepted and ignored (one jurisdiction per deployment)
 impl, cache_ok, process_bind_param, process_result_value, type_annotation_map, inherit_cache  # SQLAlchemy
+reverse, to_diff_tuple  # Alembic's MigrateOperation: ticketing/migrations/search_index.py
 connection_lost  # asyncio.Protocol
 should_exit  # uvicorn.Server, set by the tests to stop it
 forgetable_actions, awaiting_actions, encoding  # bench/ami.py: Panoramisk's protocol attributes
