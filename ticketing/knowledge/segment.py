@@ -16,8 +16,10 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import jieba
+if TYPE_CHECKING:
+    import jieba
 
 # Words that carry no topic in a consultation query: particles, pronouns, question words.
 _STOP_WORDS = (
@@ -40,7 +42,8 @@ class QueryWord:
 
 
 class Segmenter:
-    """One jieba tokenizer, loaded on first use (about a second) and shared afterwards."""
+    """One jieba tokenizer, loaded on first use (about a second) and shared afterwards. jieba itself is
+    imported then too, so commands that never search do not pay for it (nor see its import warning)."""
 
     def __init__(self) -> None:
         self._tokenizer: jieba.Tokenizer | None = None
@@ -53,6 +56,8 @@ class Segmenter:
     def load(self) -> jieba.Tokenizer:
         with self._lock:
             if self._tokenizer is None:
+                import jieba
+
                 jieba.setLogLevel(logging.WARNING)
                 tokenizer = jieba.Tokenizer()
                 tokenizer.initialize()
