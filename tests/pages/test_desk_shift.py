@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from tests.ami.peer import Peer, Script
 from tests.pages.conftest import Product, Serve, Shots, assert_no_page_errors, log_in
+from ticketing.knowledge import ArticleInput
 from ticketing.models import CallbackClaim, CallOutcome, CallRecord, Draft, DraftStatus, Ticket
 from ticketing.vocabulary import Channel, TicketState
 
@@ -144,18 +145,29 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await a.wait_for_selector("#timeline-calls")
     await shots(a, "ticket-created")
 
-    # 5. A consultation answered on the spot, closed directly.
+    # 5. A consultation answered from the knowledge base, closed directly: the ticket cites the article.
+    article = await product.desk.knowledge.create(ArticleInput(
+        "南京市居住证申领", "在南京居住半年以上可申领居住证。需要材料：身份证、居住证明和照片，可在网上预约办理。",
+        region_codes=("320100",)), "admin")
     await a.click("#clear-button")
     await a.get_by_label("类别").select_option("consultation")
     await a.get_by_label("诉求内容").fill("咨询南京市居住证办理需要哪些材料")
-    await a.get_by_label("答复内容").fill("身份证、居住证明和照片，可在网上办理。")
+    await a.keyboard.press("Alt+K")
+    await a.keyboard.type("居住证要什么材料")
+    await a.keyboard.press("Enter")
+    await a.wait_for_selector(f"#kb-results li[data-article='{article.id}']")
+    await a.click(f"#kb-results li[data-article='{article.id}'] button")
+    await a.click("#kb-insert")
+    assert await a.input_value("#t-answer") == article.body
+    await shots(a, "knowledge-base-answer")
     await a.get_by_role("button", name=re.compile("直接办结")).click()
     await a.wait_for_function("document.querySelector('#shell-messages').innerText.includes('Closed directly')")
     async with product.desk.sessions() as session:
         consultation = await session.scalar(select(Ticket).where(Ticket.category == "consultation",
                                                                   Ticket.created_by == "agent1"))
     assert consultation is not None and consultation.state is TicketState.CLOSED
-    assert consultation.answer == "身份证、居住证明和照片，可在网上办理。"
+    assert consultation.answer == article.body and consultation.kb_article_id == article.id
+    assert (await product.desk.knowledge.get(article.id)).hits == 1
     await shots(a, "consultation-closed")
 
     # 6. Transfer the caller to the enterprise queue (Redirect); agent4 gets them.
