@@ -127,9 +127,9 @@ class AmiConnection:
         self._set_state("connecting", f"{self.host}:{self.port}")
         loop = asyncio.get_running_loop()
         self._lost = asyncio.Event()
-        await asyncio.wait_for(
-            loop.create_connection(lambda: _Protocol(self), self.host, self.port),
-            self.settings.connect_timeout)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation.
+        async with asyncio.timeout(self.settings.connect_timeout):
+            await loop.create_connection(lambda: _Protocol(self), self.host, self.port)
         self._set_state("connected")
         await self._login()
         self._set_state("resyncing")
@@ -196,7 +196,8 @@ class AmiConnection:
         self._pending[action_id] = _Pending(name, future, until)
         try:
             protocol.transport.write(str(action).encode("utf-8"))
-            return await asyncio.wait_for(future, timeout or self.settings.action_timeout)
+            async with asyncio.timeout(timeout or self.settings.action_timeout):
+                return await future
         except TimeoutError:
             raise AmiTimeout(f"{name} on {self.name}: no answer within "
                              f"{timeout or self.settings.action_timeout:.1f}s") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,19 @@ FAST = AmiSettings(ping_interval=0.1, ping_timeout=0.2, action_timeout=1.0,
                    connect_timeout=1.0, backoff_initial=0.05, backoff_max=0.2)
 
 
+_OPEN: list[tuple[AmiConnection, Peer]] = []
+
+
+@pytest.fixture(autouse=True)
+async def _stopped_after_each_test() -> AsyncIterator[None]:
+    """A failed assertion must not leave a connection reconnecting forever in the event loop."""
+    yield
+    while _OPEN:
+        conn, peer = _OPEN.pop()
+        await conn.stop()
+        await peer.close()
+
+
 def _script(fixtures_dir: Path, *names: str) -> Script:
     return Script.merge(*(fixtures_dir / "ami" / name for name in names))
 
@@ -32,6 +45,7 @@ async def _connect(peer: Peer, model: LiveModel | None = None,
     conn = AmiConnection(AmiServer(name="pbx1", port=port, secret="hotline-secret"),
                          model=model or LiveModel(), settings=settings)
     conn.start()
+    _OPEN.append((conn, peer))
     return conn
 
 
