@@ -97,7 +97,8 @@ class IvrApp:
             raise
         except Exception:
             # Our bug must not strand the caller: send them to a person, then let the server log it.
-            if call.queue is None and call.result not in ("message", "survey"):
+            # (Not from a message or the survey: the caller was queued already, or chose not to be.)
+            if call.queue is None and call.result != "message" and flow is not satisfaction_survey:
                 settings = self.deps.settings.queues
                 call.send_to_queue("agent", settings.main, settings.priority)
             call.step("error")

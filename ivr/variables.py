@@ -13,5 +13,5 @@ HOTLINE_PRIORITY = "HOTLINE_PRIORITY"  # the caller's queue priority
 QUEUE_PRIO = "QUEUE_PRIO"  # Asterisk's own Queue() priority variable, set to HOTLINE_PRIORITY
 HOTLINE_SURVEY = "HOTLINE_SURVEY"  # satisfied | basically_satisfied | unsatisfied
 
-RESULTS = ("report", "progress", "enterprise", "agent", "message", "survey")
+RESULTS = ("report", "progress", "enterprise", "agent", "message")
 MAX_PATH_LENGTH = 128  # call_records.ivr_path

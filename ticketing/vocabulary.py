@@ -99,8 +99,8 @@ class Light(enum.StrEnum):
 
 
 # Channel variables the IVR sets on the caller's channel; the AMI client reads them from VarSet.
-IVR_RESULT = "IVR_RESULT"  # report | progress | enterprise | agent | message | survey
-IVR_PATH = "IVR_PATH"  # the steps taken, e.g. greeting>menu:1>record
+IVR_RESULT = "IVR_RESULT"  # the call's first decision: report | progress | enterprise | agent | message
+IVR_PATH = "IVR_PATH"  # the steps of every session of the call, e.g. greeting>menu:1>record>survey:1
 HOTLINE_DRAFT_ID = "HOTLINE_DRAFT_ID"  # draft made from the caller's recording (screen pop)
 HOTLINE_TICKET_ID = "HOTLINE_TICKET_ID"  # ticket linked to the call (repeat caller, progress query)
 

@@ -18,7 +18,7 @@ from ivr.settings import IvrSettings
 
 log = logging.getLogger(__name__)
 
-Result = Literal["report", "progress", "enterprise", "agent", "message", "survey"]
+Result = Literal["report", "progress", "enterprise", "agent", "message"]
 
 
 @dataclass
@@ -53,8 +53,9 @@ class Call:
     def step(self, name: str) -> None:
         self.path.append(name)
 
-    def path_text(self) -> str:
-        text = ">".join(self.path)
+    def path_text(self, earlier: str | None = None) -> str:
+        """The call's path: an earlier session's path (if any), then this session's steps."""
+        text = ">".join([earlier, *self.path] if earlier else self.path)
         if len(text) > var.MAX_PATH_LENGTH:
             text = text[: var.MAX_PATH_LENGTH - 2] + ">~"
         return text
@@ -94,7 +95,12 @@ class Call:
         await self.channel.set_variable(name, value)
 
     async def finish(self) -> None:
-        """Leave the outcome on the channel for the dialplan and the call record. Never raises."""
+        """Leave the outcome on the channel for the dialplan and the call record. Never raises.
+
+        A call can run several sessions (the IVR, then a message after the queue, then the
+        survey): each appends its steps to the call's IVR_PATH, and IVR_RESULT keeps the first
+        decision, so the call record (the last VarSet of each) describes the whole call.
+        """
         if self.channel.closed:
             return
         try:
@@ -102,8 +108,9 @@ class Call:
                 await self.channel.set_variable(var.HOTLINE_QUEUE, self.queue)
                 await self.channel.set_variable(var.HOTLINE_PRIORITY, self.priority)
                 await self.channel.set_variable(var.QUEUE_PRIO, self.priority)
-            await self.channel.set_variable(var.IVR_PATH, self.path_text())
-            if self.result:
+            earlier = await self.channel.get_variable(var.IVR_PATH)
+            await self.channel.set_variable(var.IVR_PATH, self.path_text(earlier))
+            if self.result and not await self.channel.get_variable(var.IVR_RESULT):
                 await self.channel.set_variable(var.IVR_RESULT, self.result)
         except AgiError as exc:
             log.info("call %s: could not leave its variables: %s", self.channel.env.uniqueid, exc)

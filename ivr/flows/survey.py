@@ -15,7 +15,7 @@ RATINGS = {"1": Rating.SATISFIED, "2": Rating.BASICALLY_SATISFIED, "3": Rating.U
 
 
 async def satisfaction_survey(call: Call) -> None:
-    call.result = "survey"
+    """The answer goes to HOTLINE_SURVEY and `call_surveys`; IVR_RESULT stays the call's first decision."""
     settings = call.settings.survey
     await call.channel.answer()
     ticket_id = await _id_from(call, "ticket", var.HOTLINE_TICKET_ID)

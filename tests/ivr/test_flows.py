@@ -293,7 +293,7 @@ async def test_survey(harness: Harness, key: str, rating: Rating) -> None:
     log = await harness.call("survey", channel)
     (answer,) = harness.backend.surveys
     assert (answer.rating, answer.ticket_id, answer.draft_id) == (rating, 42, 7)
-    assert channel.variables["HOTLINE_SURVEY"] == rating.value and channel.variables["IVR_RESULT"] == "survey"
+    assert channel.variables["HOTLINE_SURVEY"] == rating.value and "IVR_RESULT" not in channel.variables
     assert media(log.commands) == ["ANSWER", "GET DATA hotline/survey 6000 1", 'STREAM FILE hotline/survey-thanks ""']
 
 
@@ -321,7 +321,48 @@ async def test_survey_never_answered(harness: Harness) -> None:
     channel = SimulatedChannel([Silence(), Silence(), Silence()])
     await harness.call("survey", channel)
     assert harness.backend.surveys == [] and "HOTLINE_SURVEY" not in channel.variables
-    assert channel.variables["IVR_RESULT"] == "survey"
+    assert channel.variables["IVR_PATH"] == "survey:timeout>survey:timeout>survey:timeout"
+
+
+# ---- one call, several AGI sessions ------------------------------------------------------------------
+
+
+def results_set(commands: list[str]) -> list[str]:
+    return [c for c in commands if c.startswith("SET VARIABLE IVR_RESULT ")]
+
+
+async def test_the_survey_appends_to_the_calls_path_and_keeps_its_result(harness: Harness) -> None:
+    """[hotline]: AGI(ivr) → Queue() → the agent hangs up → AGI(survey), on the same channel."""
+    channel = SimulatedChannel([Listen(), Press("1"), Speak()])
+    first = await harness.call("ivr", channel)
+    channel.caller = [Press("1")]
+    survey = await harness.call("survey", channel)
+    assert channel.variables["IVR_RESULT"] == "report"
+    assert channel.variables["IVR_PATH"] == "greeting>menu:1>record:timeout>survey:1"
+    assert channel.variables["HOTLINE_SURVEY"] == "satisfied"
+    assert harness.backend.surveys[0].draft_id == 501  # the draft the first session made
+    # The AMI model keeps the last VarSet of each: one IVR_RESULT, and a last IVR_PATH that is whole.
+    assert results_set(first.commands + survey.commands) == ['SET VARIABLE IVR_RESULT "report"']
+    last_path = [c for c in survey.commands if c.startswith("SET VARIABLE IVR_PATH ")][-1]
+    assert last_path == 'SET VARIABLE IVR_PATH "greeting>menu:1>record:timeout>survey:1"'
+
+
+async def test_a_message_after_the_queue_appends_and_keeps_the_result(harness: Harness) -> None:
+    """[hotline]: AGI(ivr) → Queue() times out → message,1 → AGI(message)."""
+    channel = SimulatedChannel([Press("0")])
+    await harness.call("ivr", channel)
+    channel.caller = [Speak(samples=16000, end_key="#")]
+    await harness.call("message", channel)
+    assert channel.variables["IVR_RESULT"] == "agent"
+    assert channel.variables["IVR_PATH"] == "greeting>menu:0>message>record"
+    assert channel.variables["HOTLINE_DRAFT_ID"] == "501" and harness.backend.recordings[0].callback_requested
+
+
+async def test_a_session_that_runs_first_sets_the_result(harness: Harness) -> None:
+    channel = SimulatedChannel([Speak(samples=8000, end_key="#")])
+    log = await harness.call("message", channel)  # e.g. an after-hours branch straight to a message
+    assert results_set(log.commands) == ['SET VARIABLE IVR_RESULT "message"']
+    assert log.commands.index("GET VARIABLE IVR_PATH") < log.commands.index('SET VARIABLE IVR_PATH "message>record"')
 
 
 # ---- robustness -------------------------------------------------------------------------------------
