@@ -3,7 +3,8 @@
 Asterisk writes `HANGUP` on its own when the channel goes away (before the reply to whatever
 command is pending, or between commands). From then on only the commands res_agi allows on a
 dead channel are sent; any other raises `AgiHangup` without a round trip. A `511` reply or the
-connection closing also raise `AgiHangup`.
+connection closing also raise `AgiHangup`. A `-1` that can mean a sound Asterisk could not play
+as well as a hang-up is settled with one NOOP before anything else is sent.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from ivr.protocol import (
 
 log = logging.getLogger(__name__)
 
-# res_agi's command table marks these as allowed on a dead channel.
+# res_agi's command table marks these as allowed on a dead channel (CHANNEL STATUS is not).
 DEAD_CHANNEL_COMMANDS = frozenset({
     "SET VARIABLE", "GET VARIABLE", "GET FULL VARIABLE", "VERBOSE", "NOOP", "EXEC",
-    "DATABASE GET", "DATABASE PUT", "DATABASE DEL", "DATABASE DELTREE", "CHANNEL STATUS",
+    "DATABASE GET", "DATABASE PUT", "DATABASE DEL", "DATABASE DELTREE",
 })
 _MAX_USAGE_LINES = 200
 
@@ -47,13 +48,15 @@ class Playback:
 
 @dataclass(frozen=True)
 class Recording:
-    """RECORD FILE's outcome. `ended_by` is dtmf, timeout (limit or silence), hangup or error."""
+    """RECORD FILE's outcome. `ended_by` is dtmf, timeout (limit or silence), hangup or error;
+    `error` is Asterisk's word for an error: randomerror (the beep), writefile or waitfor."""
 
     path: str
     format: str
     ended_by: str
     digit: str | None
     endpos: int
+    error: str | None = None
 
     @property
     def has_audio(self) -> bool:
@@ -169,6 +172,16 @@ class AgiChannel:
         self.closed = True
         raise AgiProtocolError("520 usage text never ended")
 
+    async def hung_up_after_failure(self) -> bool:
+        """Did a `-1` mean that the caller hung up, rather than a sound that could not be played?
+
+        Asterisk answers both the same way. On a hung-up channel res_agi writes `HANGUP` before it
+        reads another command, so one NOOP (allowed on a dead channel) tells them apart.
+        """
+        if not (self.hung_up or self.closed):
+            await self.command("NOOP")
+        return self.hung_up or self.closed
+
     # ---- typed commands ------------------------------------------------------------------
 
     async def answer(self) -> None:
@@ -184,6 +197,8 @@ class AgiChannel:
         reply = await self.command(command_line(*words))
         if reply.failed and (reply.endpos or 0) > (offset or 0):
             raise AgiHangup(f"playback of {name} broke off at sample {reply.endpos}")  # it had started
+        if reply.failed and await self.hung_up_after_failure():
+            raise AgiHangup(f"caller hung up before {name} played")
         return Playback(reply.digit if reply.code > 0 else None, reply.endpos, not reply.failed)
 
     async def get_data(self, prompt: str, timeout_ms: int, max_digits: int) -> Input:
@@ -193,11 +208,11 @@ class AgiChannel:
         the keys are collected again without the prompt, so a missing sound never loses the caller.
         """
         reply = await self.command(command_line("GET DATA", word(prompt), timeout_ms, max_digits))
-        if reply.failed and prompt:
-            log.warning("GET DATA %s failed (missing prompt?); asking again without it", prompt)
+        if reply.failed and prompt and not await self.hung_up_after_failure():
+            log.warning("call %s: GET DATA could not play %s; asking again without it", self.env.uniqueid, prompt)
             reply = await self.command(command_line("GET DATA", word(""), timeout_ms, max_digits))
         if reply.failed:
-            raise AgiHangup("GET DATA failed")
+            raise AgiHangup("GET DATA failed: the caller hung up")
         digits = "".join(ch for ch in reply.result if ch.isdigit() or ch in "*#ABCDabcd")
         return Input(digits, reply.data == "timeout")
 
@@ -232,16 +247,24 @@ class AgiChannel:
         elif data == "timeout":
             ended_by = "timeout"
         else:
-            ended_by = "error"  # writefile, randomerror, waitfor
+            ended_by = "error"  # randomerror: the beep could not be played or was cut short
+        if ended_by == "error" and data == "randomerror" and await self.hung_up_after_failure():
+            ended_by = "hangup"  # during the beep, before anything was recorded
         digit = reply.digit if ended_by == "dtmf" else None
-        return Recording(path, fmt, ended_by, digit, max(reply.endpos or 0, 0))
+        return Recording(path, fmt, ended_by, digit, max(reply.endpos or 0, 0),
+                         (data or "unknown") if ended_by == "error" else None)
 
     async def say_digits(self, digits: str, escape_digits: str = "") -> Playback:
-        reply = await self.command(command_line("SAY DIGITS", digits, quote(escape_digits)))
-        return Playback(reply.digit if reply.code > 0 else None, None, not reply.failed)
+        return await self._say(command_line("SAY DIGITS", digits, quote(escape_digits)))
 
     async def say_number(self, number: int, escape_digits: str = "") -> Playback:
-        reply = await self.command(command_line("SAY NUMBER", int(number), quote(escape_digits)))
+        return await self._say(command_line("SAY NUMBER", int(number), quote(escape_digits)))
+
+    async def _say(self, line: str) -> Playback:
+        """SAY *: `-1` is a missing digits/* sound, or a hang-up."""
+        reply = await self.command(line)
+        if reply.failed and await self.hung_up_after_failure():
+            raise AgiHangup(f"caller hung up during {_verb(line)}")
         return Playback(reply.digit if reply.code > 0 else None, None, not reply.failed)
 
     async def set_variable(self, name: str, value: str | int) -> None:

@@ -21,12 +21,14 @@ def recording_base(call: Call, suffix: str = "") -> str:
 
 async def record_and_submit(call: Call, *, max_seconds: int, purpose: str, callback: bool,
                             suffix: str = "") -> Recording:
-    """RECORD FILE, then submit whatever audio there is; sets HOTLINE_DRAFT_ID when a draft exists."""
-    settings = call.settings.recordings
-    recording = await call.channel.record_file(
-        recording_base(call, suffix), settings.format, escape_digits="#", timeout_ms=max_seconds * 1000,
-        beep=True, silence_seconds=settings.silence_seconds or None,
-    )
+    """RECORD FILE, then submit whatever audio there is; sets HOTLINE_DRAFT_ID when a draft exists.
+
+    When the beep cannot be played (`randomerror`), Asterisk records nothing: the caller is
+    recorded again without the beep, so what they say still becomes a draft.
+    """
+    recording = await _record(call, suffix, max_seconds, beep=True)
+    if recording.error == "randomerror":
+        recording = await _record(call, suffix, max_seconds, beep=False)
     call.step(f"record:{recording.ended_by}" if recording.ended_by != "dtmf" else "record")
     if not recording.has_audio:
         return recording
@@ -47,4 +49,19 @@ async def record_and_submit(call: Call, *, max_seconds: int, purpose: str, callb
     except AgiError as exc:
         log.info("call %s: draft %s made but not set on the channel: %s",
                  call.channel.env.uniqueid, call.draft_id, exc)
+    return recording
+
+
+async def _record(call: Call, suffix: str, max_seconds: int, *, beep: bool) -> Recording:
+    settings = call.settings.recordings
+    recording = await call.channel.record_file(
+        recording_base(call, suffix), settings.format, escape_digits="#", timeout_ms=max_seconds * 1000,
+        beep=beep, silence_seconds=settings.silence_seconds or None,
+    )
+    if recording.error is not None:
+        env = call.channel.env
+        hint = (" (is the beep sound missing? see `hotline prompts check`)"
+                if recording.error == "randomerror" else "")
+        log.warning("call %s on %s: RECORD FILE %s%s failed: %s%s", env.uniqueid, env.channel,
+                    recording.path, " BEEP" if beep else "", recording.error, hint)
     return recording

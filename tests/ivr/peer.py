@@ -160,7 +160,10 @@ class Speak:
 
 @dataclass(frozen=True)
 class HangUp:
-    """The caller hangs up during the next media command."""
+    """The caller hangs up during the next media command (for RECORD FILE: while it records, or
+    `during_beep`, before anything is recorded)."""
+
+    during_beep: bool = False
 
 
 Action = Press | Silence | Listen | Speak | HangUp
@@ -180,9 +183,12 @@ class SimulatedChannel:
     media_count: int = 0
     _notice_pending: bool = False
     media_after_hangup: list[str] = field(default_factory=list)
+    after_hangup: list[str] = field(default_factory=list)  # every command sent once the caller was gone
 
     def __call__(self, line: str) -> bytes:
         verb, argv = check_command(line)
+        if self.dead:
+            self.after_hangup.append(line)
         prefix = ""
         if self._notice_pending:
             prefix, self._notice_pending = "HANGUP\n", False
@@ -218,8 +224,10 @@ class SimulatedChannel:
             return "200 result=0" if value is None else f"200 result=1 ({value})"
         if verb == "GET FULL VARIABLE":
             return f"200 result=1 ({self.linkedid})" if argv[3] == "${CHANNEL(linkedid)}" else "200 result=1 ()"
-        if verb in ("VERBOSE", "NOOP"):
-            return "200 result=1"
+        if verb == "VERBOSE":
+            return "200 result=1"  # agi/fastagi_session.recv
+        if verb == "NOOP":
+            return "200 result=0"  # res_agi handle_noop
         if verb == "EXEC":
             return "200 result=0"
         if verb == "ANSWER":
@@ -301,9 +309,18 @@ class SimulatedChannel:
 
     def _record(self, argv: list[str]) -> str:
         action = self._next()
+        beep = argv[7:8] == ["BEEP"]
+        # res_agi handle_recordfile: when the beep cannot be played (no file, or the caller hangs up
+        # during it) nothing is recorded: "200 result=%d (randomerror) endpos=%ld", -1, the offset sent.
+        if beep and isinstance(action, HangUp) and action.during_beep:
+            self._hang_up()
+            return f"200 result=-1 (randomerror) endpos={argv[6]}"
         if isinstance(action, HangUp):
             self._hang_up()
             return "200 result=-1 (hangup) endpos=40000"  # res_agi: "(hangup) endpos=%ld"
+        if beep and "beep" in self.missing_files:
+            self.caller.insert(0, action)
+            return f"200 result=-1 (randomerror) endpos={argv[6]}"
         if isinstance(action, Speak):
             if action.end_key:
                 return f"200 result={ord(action.end_key)} (dtmf) endpos={action.samples}"

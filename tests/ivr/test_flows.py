@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 
@@ -9,7 +10,7 @@ import pytest
 
 from ivr.settings import IvrSettings, ServiceHours, ServiceWindow
 from tests.ivr.conftest import Harness, handling_ticket
-from tests.ivr.peer import Action, Listen, Press, Silence, SimulatedChannel, Speak
+from tests.ivr.peer import Action, HangUp, Listen, Press, Silence, SimulatedChannel, Speak
 from ticketing.vocabulary import Rating, TicketState
 
 pytestmark = pytest.mark.anyio
@@ -216,7 +217,7 @@ async def test_the_lab_ivr_progress_caller_on_the_progress_script(harness: Harne
     assert harness.backend.lookups == ["20261128000123"]
     assert channel.variables["IVR_RESULT"] == "progress"
     assert channel.variables["IVR_PATH"] == "greeting>menu:2>progress:found>hangup"
-    assert len(channel.media_after_hangup) <= 1  # at most one refused with 511; nothing after it
+    assert channel.media_after_hangup == []
 
 
 async def test_progress_script_ignores_service_hours(harness: Harness) -> None:
@@ -383,6 +384,56 @@ async def test_missing_prompts_do_not_fail_the_call(harness: Harness) -> None:
     assert channel.variables["IVR_RESULT"] == "enterprise"
 
 
+async def test_a_missing_beep_is_logged_and_the_caller_recorded_without_it(
+        harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    channel = SimulatedChannel([Press("1"), Speak()], missing_files={"beep"})
+    with caplog.at_level(logging.WARNING, logger="ivr"):
+        log = await harness.call("ivr", channel)
+    records = [c for c in log.commands if c.startswith(("RECORD FILE", "NOOP"))]
+    assert records == [f'RECORD FILE {UID_FILE} wav "#" 60000 0 BEEP s=3', "NOOP",
+                       f'RECORD FILE {UID_FILE} wav "#" 60000 0 s=3']
+    assert channel.variables["IVR_PATH"] == "greeting>menu:1>record:timeout"
+    assert channel.variables["HOTLINE_DRAFT_ID"] == "501" and len(harness.backend.recordings) == 1
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "Local/ivr@caller-sim-00000008;1" in warning.getMessage()  # the channel, from agi_channel
+    assert "randomerror" in warning.getMessage() and "hotline prompts check" in warning.getMessage()
+
+
+async def test_a_hangup_during_the_beep_is_a_hangup_not_a_missing_beep(
+        harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    channel = SimulatedChannel([Press("1"), Listen(), HangUp(during_beep=True)])
+    with caplog.at_level(logging.WARNING, logger="ivr"):
+        log = await harness.call("ivr", channel)
+    assert [c for c in log.commands if c.startswith("RECORD FILE")] == [
+        f'RECORD FILE {UID_FILE} wav "#" 60000 0 BEEP s=3']
+    assert channel.variables["IVR_PATH"] == "greeting>menu:1>record:hangup>hangup"
+    assert channel.media_after_hangup == [] and harness.backend.recordings == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_after_a_hangup_in_get_data_nothing_but_the_variables_is_sent(
+        harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """GET DATA answers -1 for a hang-up as for a prompt it cannot play; HANGUP follows the first."""
+    channel = SimulatedChannel([Listen(), HangUp()])
+    with caplog.at_level(logging.WARNING, logger="ivr"):
+        log = await harness.call("ivr", channel)
+    after = log.commands[log.commands.index("GET DATA hotline/menu 10000 1") + 1:]
+    assert after == ["NOOP", "GET VARIABLE IVR_PATH", 'SET VARIABLE IVR_PATH "greeting>hangup"']
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no "missing prompt"
+
+
+async def test_what_is_left_on_the_channel_after_a_hangup(harness: Harness) -> None:
+    """Before a decision: only IVR_PATH. After one (here: during the recording): the result too,
+    sent after Asterisk said HANGUP (SET VARIABLE runs on a dead channel)."""
+    early = SimulatedChannel([], hangup_at=2)  # during the greeting
+    await harness.call("ivr", early)
+    assert early.variables == {"IVR_PATH": "greeting>hangup"}
+    late = SimulatedChannel([Press("1"), Listen(), HangUp()])
+    await harness.call("ivr", late)
+    assert late.variables["IVR_RESULT"] == "report" and 'SET VARIABLE IVR_RESULT "report"' in late.after_hangup
+    assert late.variables["IVR_PATH"] == "greeting>menu:1>record:hangup>hangup"
+
+
 async def test_a_backend_bug_sends_the_caller_to_an_agent(harness: Harness) -> None:
     async def broken(digits: str) -> None:
         raise ZeroDivisionError
@@ -421,7 +472,7 @@ async def test_hangup_at_every_step(harness: Harness, name: str) -> None:
         channel = SimulatedChannel(caller(), hangup_at=step)
         await harness.call(script, channel)
         assert harness.last_stats.failed == 0, f"hang-up at {step} crashed the flow"
-        assert len(channel.media_after_hangup) <= 1, f"kept talking to a dead channel after step {step}"
+        assert channel.media_after_hangup == [], f"kept talking to a dead channel after step {step}"
         assert channel.variables["IVR_PATH"].endswith("hangup"), (step, channel.variables)
         assert "IVR_PATH" in channel.variables  # cleanup ran on the dead channel
         if name == "report" and step == 5:  # during RECORD FILE: the audio is still handed over
