@@ -1,13 +1,16 @@
-"""The prompt catalogue (id → Mandarin text), the start-up check for missing files, and the builder.
+"""The prompt catalogue (id → Mandarin text), the check for missing sounds, and the builder.
 
 Prompts live in Asterisk's sounds directory under `<directory>/<id>.<ext>` and are played as
-`STREAM FILE <directory>/<id>`. The builder renders text with espeak-ng and converts it to
-8 kHz mono 16-bit WAV with sox. It records what it wrote in a manifest, so it re-renders its own
-files when the text changes but never overwrites a file an operator put there (a studio recording).
+`STREAM FILE <directory>/<id>`. The flows also play Asterisk's own `beep` (RECORD FILE … BEEP) and,
+with `channel_language` set, `digits/*` in that language (SAY DIGITS / SAY NUMBER). The builder
+renders text with espeak-ng (the beep with sox) to 8 kHz mono 16-bit WAV. It records what it wrote
+in a manifest, so it re-renders its own files when the text changes but never overwrites a file an
+operator put there (a studio recording).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 SOUND_EXTENSIONS = ("wav", "WAV", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "wav16", "mp3", "ogg")
 MANIFEST = ".hotline-prompts.json"
 SAMPLE_RATE = 8000
+BEEP = "beep"  # what RECORD FILE … BEEP plays; without it Asterisk answers (randomerror) and records nothing
+BEEP_TONE = "sine 1000 Hz, 0.25 s"
 
 
 class PromptBuildError(RuntimeError):
@@ -88,17 +93,26 @@ def _language_dirs(sounds_dir: Path) -> Iterable[Path]:
     return (child for child in sounds_dir.iterdir() if child.is_dir() and len(child.name) <= 5)
 
 
-def missing_prompts(catalogue: PromptCatalogue, sounds_dir: Path) -> list[str]:
-    return [pid for pid in catalogue.ids if not prompt_present(sounds_dir, catalogue.name(pid))]
+def sounds_used(catalogue: PromptCatalogue, language: str | None = None) -> list[str]:
+    """Every sound the flows play, as paths under the sounds directory without an extension: the
+    prompts and `beep` (in any language directory or none), and when the IVR sets the channel's
+    language, that language's `digits/*` for SAY DIGITS / SAY NUMBER."""
+    digits = [f"{language}/digits/{name}" for name in sorted(catalogue.digits)] if language else []
+    return [*(catalogue.name(pid) for pid in catalogue.ids), BEEP, *digits]
 
 
-def report_missing_prompts(catalogue: PromptCatalogue, sounds_dir: Path) -> list[str]:
-    """Log (once, at start-up) which prompts have no sound file. Calls still go on without them."""
-    missing = missing_prompts(catalogue, sounds_dir)
+def missing_sounds(catalogue: PromptCatalogue, sounds_dir: Path, language: str | None = None) -> list[str]:
+    """The sounds in `sounds_used` that have no file Asterisk would play."""
+    return [name for name in sounds_used(catalogue, language) if not prompt_present(sounds_dir, name)]
+
+
+def report_missing_sounds(catalogue: PromptCatalogue, sounds_dir: Path, language: str | None = None) -> list[str]:
+    """Log (once, at start-up) which sounds have no file. Calls still go on without them."""
+    missing = missing_sounds(catalogue, sounds_dir, language)
     if missing:
         log.warning(
-            "%d of %d IVR prompts have no sound file under %s/%s: %s (run `hotline prompts build`)",
-            len(missing), len(catalogue.ids), sounds_dir, catalogue.directory, ", ".join(missing),
+            "%d of %d IVR sounds have no file under %s: %s (run `hotline prompts build`)",
+            len(missing), len(sounds_used(catalogue, language)), sounds_dir, ", ".join(missing),
         )
     return missing
 
@@ -138,6 +152,19 @@ def render(text: str, out: Path, *, voice: str, speed: int) -> None:
         partial = Path(tmp) / "out.wav"
         _run([sox, "-q", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
               str(partial)])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(partial, out)
+
+
+def render_beep(out: Path) -> None:
+    """The beep (`BEEP_TONE`) as 8 kHz mono 16-bit signed PCM WAV."""
+    sox = shutil.which("sox")
+    if sox is None:
+        raise PromptBuildError("sox is needed (Debian: apt install sox)")
+    with tempfile.TemporaryDirectory(prefix="hotline-prompt-") as tmp:
+        partial = Path(tmp) / "out.wav"
+        _run([sox, "-q", "-n", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
+              str(partial), "synth", "0.25", "sine", "1000", "vol", "0.5"])
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(partial, out)
 
@@ -189,6 +216,24 @@ def build_digit_sounds(
                         speed=speed, force=force, on_progress=on_progress)
 
 
+def build_beep(
+    sounds_dir: Path,
+    *,
+    force: bool = False,
+    on_progress: Callable[[BuildResult], None] | None = None,
+) -> BuildResult:
+    """Write `<sounds_dir>/beep.wav` (found whatever the channel's language) unless Asterisk has a
+    beep already, e.g. its core sounds' `en/beep.gsm`."""
+    ours = sounds_dir / f"{BEEP}.wav"
+    if not force and not ours.exists() and prompt_present(sounds_dir, BEEP):
+        result = BuildResult(BEEP, ours, "kept", "Asterisk has its own beep")
+        if on_progress is not None:
+            on_progress(result)
+        return result
+    (result,) = _build([_Sound(BEEP, BEEP_TONE, render_beep)], sounds_dir, force=force, on_progress=on_progress)
+    return result
+
+
 def build_sounds(
     texts: dict[str, str],
     target: Path,
@@ -199,24 +244,39 @@ def build_sounds(
     on_progress: Callable[[BuildResult], None] | None = None,
 ) -> list[BuildResult]:
     """Render `name → text` to `<target>/<name>.wav`, keeping files the builder did not write."""
+    sounds = [_Sound(name, text, functools.partial(render, text, voice=voice, speed=speed), f"{voice}\0{speed}\0")
+              for name, text in texts.items()]
+    return _build(sounds, target, force=force, on_progress=on_progress)
+
+
+@dataclass(frozen=True)
+class _Sound:
+    name: str
+    text: str  # what it says (or is), kept in the manifest
+    render: Callable[[Path], None]
+    how: str = ""  # with the text, what a change of forces a new rendering (voice, speed)
+
+
+def _build(sounds: list[_Sound], target: Path, *, force: bool,
+           on_progress: Callable[[BuildResult], None] | None) -> list[BuildResult]:
     target.mkdir(parents=True, exist_ok=True)
     manifest = _load_manifest(target)
     results: list[BuildResult] = []
-    for pid, text in texts.items():
-        out = target / f"{pid}.wav"
-        source = _digest(f"{voice}\0{speed}\0{text}".encode())
-        entry = manifest.get(pid, {})
+    for sound in sounds:
+        out = target / f"{sound.name}.wav"
+        source = _digest(f"{sound.how}{sound.text}".encode())
+        entry = manifest.get(sound.name, {})
         result: BuildResult
         if out.exists() and not force:
             ours = entry.get("audio") == _digest(out.read_bytes())
             if ours and entry.get("source") == source:
-                result = BuildResult(pid, out, "unchanged")
+                result = BuildResult(sound.name, out, "unchanged")
             elif not ours:
-                result = BuildResult(pid, out, "kept", "not written by the builder; --force replaces it")
+                result = BuildResult(sound.name, out, "kept", "not written by the builder; --force replaces it")
             else:
-                result = _render_one(pid, text, out, voice, speed, source, manifest)
+                result = _render_one(sound, out, source, manifest)
         else:
-            result = _render_one(pid, text, out, voice, speed, source, manifest)
+            result = _render_one(sound, out, source, manifest)
         results.append(result)
         if on_progress is not None:
             on_progress(result)
@@ -224,11 +284,10 @@ def build_sounds(
     return results
 
 
-def _render_one(pid: str, text: str, out: Path, voice: str, speed: int, source: str,
-                manifest: dict[str, dict[str, str]]) -> BuildResult:
+def _render_one(sound: _Sound, out: Path, source: str, manifest: dict[str, dict[str, str]]) -> BuildResult:
     try:
-        render(text, out, voice=voice, speed=speed)
+        sound.render(out)
     except (PromptBuildError, subprocess.TimeoutExpired, OSError) as exc:
-        return BuildResult(pid, out, "failed", str(exc))
-    manifest[pid] = {"source": source, "audio": _digest(out.read_bytes()), "text": text}
-    return BuildResult(pid, out, "built")
+        return BuildResult(sound.name, out, "failed", str(exc))
+    manifest[sound.name] = {"source": source, "audio": _digest(out.read_bytes()), "text": sound.text}
+    return BuildResult(sound.name, out, "built")

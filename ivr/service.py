@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from ivr.app import IvrApp
 from ivr.backend import IvrBackend, WaitEstimator
 from ivr.channel import CommandObserver
-from ivr.prompts import catalogue_from_settings, report_missing_prompts
+from ivr.prompts import catalogue_from_settings, report_missing_sounds
 from ivr.server import FastAgiServer
 from ivr.settings import IvrSettings
 from ticketing.models import utcnow
@@ -40,10 +40,11 @@ class IvrService:
             environment_timeout=settings.environment_timeout_seconds,
             reply_timeout=settings.reply_timeout_seconds, observer=observer,
         )
-        self.missing_prompts: list[str] = []
+        self.missing_sounds: list[str] = []
 
     async def start(self) -> None:
-        self.missing_prompts = report_missing_prompts(self.prompts, self.settings.prompts.sounds_dir)
+        self.missing_sounds = report_missing_sounds(self.prompts, self.settings.prompts.sounds_dir,
+                                                    self.settings.channel_language)
         await self.server.start()
 
     async def stop(self, grace: float = 5.0) -> None:

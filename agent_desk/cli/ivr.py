@@ -13,10 +13,12 @@ from rich.table import Table
 from agent_desk.cli.app import app, emit_json, settings
 from ivr.prompts import (
     BuildResult,
+    build_beep,
     build_digit_sounds,
     build_prompts,
     catalogue_from_settings,
-    missing_prompts,
+    missing_sounds,
+    sounds_used,
 )
 
 prompts_app = typer.Typer(no_args_is_help=True, help="IVR voice prompts (espeak-ng → 8 kHz WAV).")
@@ -35,7 +37,8 @@ def build(
     digits: Annotated[bool, typer.Option(help="also the Mandarin digits/* for SAY DIGITS / SAY NUMBER")] = True,
     json: JsonOption = False,
 ) -> None:
-    """Render every prompt with espeak-ng (voice cmn-latn-pinyin) to 8 kHz mono 16-bit WAV."""
+    """Render every prompt with espeak-ng (voice cmn-latn-pinyin) to 8 kHz mono 16-bit WAV, and the
+    beep RECORD FILE plays when Asterisk has none."""
     config = settings().ivr
     catalogue = catalogue_from_settings(config.prompts)
     target = sounds_dir or config.prompts.sounds_dir
@@ -48,8 +51,10 @@ def build(
     with Progress(TextColumn("[bold]prompts[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                   disable=json) as progress:
-        with_digits = digits and only is None
-        task = progress.add_task("", total=len(wanted) + (len(catalogue.digits) if with_digits else 0))
+        everything_asked = only is None
+        with_digits = digits and everything_asked
+        task = progress.add_task("", total=len(wanted) + (len(catalogue.digits) if with_digits else 0)
+                                 + everything_asked)
 
         def advance(result: BuildResult) -> None:
             progress.update(task, advance=1, description=f"{result.prompt_id} ({result.action})")
@@ -64,16 +69,17 @@ def build(
                 digit_results = build_digit_sounds(catalogue, target, language=config.prompts.language,
                                               voice=config.prompts.voice, speed=config.prompts.speed,
                                               force=force, on_progress=advance)
+            beep = [build_beep(target, force=force, on_progress=advance)] if everything_asked else []
         except OSError as exc:
             typer.echo(f"cannot write prompts under {target}: {exc}", err=True)
             raise typer.Exit(1) from None
-    failed = [r for r in results + digit_results if r.action == "failed"]
+    everything = results + digit_results + beep
+    failed = [r for r in everything if r.action == "failed"]
     if json:
         emit_json({"directory": str(target / catalogue.directory), "prompts": _rows(results),
                    "digits_directory": str(target / config.prompts.language / "digits") if with_digits else None,
-                   "digits": _rows(digit_results)})
+                   "digits": _rows(digit_results), "beep": _rows(beep)[0] if beep else None})
     else:
-        everything = results + digit_results
         counts = {action: sum(r.action == action for r in everything) for action in ("built", "unchanged", "kept")}
         typer.echo(f"{target}: " + ", ".join(f"{n} {a}" for a, n in counts.items())
                    + (f", {len(failed)} failed" if failed else ""))
@@ -90,19 +96,19 @@ def _rows(results: list[BuildResult]) -> list[dict[str, str]]:
 
 @prompts_app.command("check")
 def check(sounds_dir: SoundsOption = None, json: JsonOption = False) -> None:
-    """List prompts that have no sound file (exit 1 if any), as the IVR reports at start-up."""
+    """List the sounds the flows play that have no file (exit 1 if any), as the IVR reports at
+    start-up: the prompts, the beep, and the digits of ivr.channel_language when it is set."""
     config = settings().ivr
     catalogue = catalogue_from_settings(config.prompts)
     target = sounds_dir or config.prompts.sounds_dir
-    missing = missing_prompts(catalogue, target)
+    used = sounds_used(catalogue, config.channel_language)
+    missing = missing_sounds(catalogue, target, config.channel_language)
     if json:
-        emit_json({"directory": str(target / catalogue.directory), "missing": missing,
-                   "total": len(catalogue.ids)})
+        emit_json({"directory": str(target), "missing": missing, "total": len(used)})
     elif missing:
-        typer.echo(f"{len(missing)} of {len(catalogue.ids)} prompts missing under {target / catalogue.directory}: "
-                   + ", ".join(missing))
+        typer.echo(f"{len(missing)} of {len(used)} sounds missing under {target}: " + ", ".join(missing))
     else:
-        typer.echo(f"all {len(catalogue.ids)} prompts present under {target / catalogue.directory}")
+        typer.echo(f"all {len(used)} sounds present under {target}")
     if missing:
         raise typer.Exit(1)
 

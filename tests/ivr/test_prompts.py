@@ -11,7 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from agent_desk.cli import app
-from ivr.prompts import build_prompts, load_catalogue, missing_prompts, report_missing_prompts
+from ivr.prompts import (
+    build_beep,
+    build_prompts,
+    load_catalogue,
+    missing_sounds,
+    report_missing_sounds,
+    sounds_used,
+)
 from ivr.settings import IvrSettings
 from ticketing.vocabulary import TicketState
 
@@ -67,37 +74,64 @@ def test_the_pinyin_voice_reads_mandarin_not_english_tone_digits(tmp_path: Path)
     assert pinyin < english_digits  # "ri4" versus "r i four"-style reading
 
 
-def test_missing_prompts_are_reported_at_start_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_missing_sounds_are_reported_at_start_up(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     catalogue = load_catalogue()
     (tmp_path / "hotline").mkdir()
     (tmp_path / "hotline" / "greeting.wav").write_bytes(b"x")
     (tmp_path / "zh" / "hotline").mkdir(parents=True)
     (tmp_path / "zh" / "hotline" / "menu.gsm").write_bytes(b"x")
     with caplog.at_level(logging.WARNING, logger="ivr.prompts"):
-        missing = report_missing_prompts(catalogue, tmp_path)
-    assert "greeting" not in missing and "menu" not in missing and "goodbye" in missing
-    assert len(missing) == len(catalogue.ids) - 2
+        missing = report_missing_sounds(catalogue, tmp_path)
+    assert "hotline/greeting" not in missing and "hotline/menu" not in missing
+    assert "hotline/goodbye" in missing and "beep" in missing  # RECORD FILE … BEEP plays Asterisk's beep
+    assert len(missing) == len(catalogue.ids) - 2 + 1
     assert "hotline prompts build" in caplog.text
-    assert missing_prompts(catalogue, tmp_path / "nowhere") == catalogue.ids
+    assert missing_sounds(catalogue, tmp_path / "nowhere") == sounds_used(catalogue)
 
 
-def test_service_reports_missing_prompts_when_it_starts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_digits_are_checked_in_the_language_the_ivr_sets(tmp_path: Path) -> None:
+    catalogue = load_catalogue()
+    (tmp_path / "en" / "digits").mkdir(parents=True)
+    (tmp_path / "en" / "digits" / "7.gsm").write_bytes(b"x")  # Asterisk's core sounds: not Mandarin
+    (tmp_path / "en" / "beep.gsm").write_bytes(b"x")
+    assert not [name for name in missing_sounds(catalogue, tmp_path) if "digits" in name or name == "beep"]
+    missing = missing_sounds(catalogue, tmp_path, "zh")
+    assert "zh/digits/7" in missing and "zh/digits/wan" in missing
+    assert len([name for name in missing if name.startswith("zh/digits/")]) == len(catalogue.digits)
+
+
+def test_the_beep_is_built_unless_asterisk_has_one(tmp_path: Path) -> None:
+    built = build_beep(tmp_path)
+    assert (built.action, built.path) == ("built", tmp_path / "beep.wav")
+    rate, channels, width, seconds = _wav(tmp_path / "beep.wav")
+    assert (rate, channels, width) == (8000, 1, 2) and 0.2 < seconds < 0.3
+    assert build_beep(tmp_path).action == "unchanged"
+    core = tmp_path / "core"
+    (core / "en").mkdir(parents=True)
+    (core / "en" / "beep.gsm").write_bytes(b"x")
+    kept = build_beep(core)
+    assert kept.action == "kept" and not (core / "beep.wav").exists()
+
+
+def test_service_reports_missing_sounds_when_it_starts(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import asyncio
 
     from ivr.service import IvrService
     from tests.ivr.conftest import LOCAL, MemoryBackend
 
-    settings = IvrSettings.model_validate({"port": 0, "prompts": {"sounds_dir": str(tmp_path)}})
+    settings = IvrSettings.model_validate({"port": 0, "prompts": {"sounds_dir": str(tmp_path)},
+                                           "channel_language": "zh"})
 
     async def run() -> list[str]:
         service = IvrService(settings, MemoryBackend(), tz=LOCAL)
         await service.start()
         await service.stop()
-        return service.missing_prompts
+        return service.missing_sounds
 
     with caplog.at_level(logging.WARNING, logger="ivr.prompts"):
-        assert len(asyncio.run(run())) == len(load_catalogue().ids)
-    assert "IVR prompts have no sound file" in caplog.text
+        catalogue = load_catalogue()
+        assert len(asyncio.run(run())) == len(catalogue.ids) + 1 + len(catalogue.digits)
+    assert "IVR sounds have no file" in caplog.text and "beep" in caplog.text
 
 
 @pytest.fixture
@@ -106,7 +140,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     return CliRunner()
 
 
-def test_cli_build_check_and_list(cli: CliRunner, tmp_path: Path) -> None:
+def test_cli_build_check_and_list(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sounds = tmp_path / "sounds"
     result = cli.invoke(app, ["prompts", "check", "--sounds-dir", str(sounds)])
     assert result.exit_code == 1 and "missing" in result.output
@@ -118,8 +152,16 @@ def test_cli_build_check_and_list(cli: CliRunner, tmp_path: Path) -> None:
     assert len(report["digits"]) == len(load_catalogue().digits) >= 20  # Mandarin digits/* for SAY DIGITS
     assert _wav(sounds / "zh" / "digits" / "7.wav")[:3] == (8000, 1, 2)
     assert (sounds / "zh" / "digits" / "wan.wav").is_file()
+    assert report["beep"]["action"] == "built" and _wav(sounds / "beep.wav")[:3] == (8000, 1, 2)
     result = cli.invoke(app, ["prompts", "check", "--sounds-dir", str(sounds), "--json"])
     assert result.exit_code == 0 and json.loads(result.output)["missing"] == []
+    monkeypatch.setenv("HOTLINE_IVR__CHANNEL_LANGUAGE", "zh")  # the digits count too now
+    result = cli.invoke(app, ["prompts", "check", "--sounds-dir", str(sounds), "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)["total"] == len(report["prompts"]) + 1 + len(
+        report["digits"])
+    (sounds / "beep.wav").unlink()
+    result = cli.invoke(app, ["prompts", "check", "--sounds-dir", str(sounds)])
+    assert result.exit_code == 1 and "missing" in result.output and "beep" in result.output
     result = cli.invoke(app, ["prompts", "build", "--sounds-dir", str(sounds), "--only", "nope"])
     assert result.exit_code == 2
     result = cli.invoke(app, ["prompts", "list", "--json"])
