@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,14 +24,23 @@ from asr.settings import AsrSettings
 from ivr.settings import IvrSettings
 from ticketing.settings import DatabaseSettings, TicketingSettings
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
 
 class DeskSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    log_level: LogLevel = Field("INFO", description="what `hotline serve` logs: INFO shows the AMI link "
+                                "going down and up and every IVR session; WARNING only problems")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     agents: AgentSettings = Field(default_factory=AgentSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     replay: ReplaySettings = Field(default_factory=ReplaySettings)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):

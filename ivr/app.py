@@ -109,3 +109,6 @@ class IvrApp:
             raise
         finally:
             await call.finish()
+            env = channel.env
+            log.info("IVR %s session of call %s on %s: %s, %s", env.script, env.uniqueid, env.channel,
+                     call.result or "no decision", call.path_text() or "no step")

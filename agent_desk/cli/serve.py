@@ -10,6 +10,7 @@ import uvicorn
 from agent_desk.app import create_app
 from agent_desk.cli.app import app, settings
 from agent_desk.live.replay import bundled_capture
+from agent_desk.logs import configure_logging
 from agent_desk.wiring import adapter_parts
 
 
@@ -29,10 +30,12 @@ def serve(
 ) -> None:
     """Run the API, and whatever adapters the settings enable, in one process."""
     config = settings()
+    level = config.desk.log_level
+    logging_config = configure_logging(level)
     if workers > 1:
         typer.echo(f"{workers} API-only workers (adapters, replay and the SLA sweep are off here)")
         uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
-                    port=port or config.desk.port, log_level="warning")
+                    port=port or config.desk.port, log_config=logging_config, log_level=level.lower())
         return
     chosen = replay_source(replay, config.desk.replay.file, pbx_configured=bool(config.ami.servers),
                            no_replay=no_replay)
@@ -43,7 +46,7 @@ def serve(
         typer.echo(f"replaying {chosen.name} at {config.desk.replay.speed:g}x instead of a PBX "
                    "(the wallboard says REPLAY)")
     uvicorn.run(create_app(config, parts=adapter_parts(config)), host=host or config.desk.host,
-                port=port or config.desk.port, log_level="info")
+                port=port or config.desk.port, log_config=logging_config, log_level=level.lower())
 
 
 

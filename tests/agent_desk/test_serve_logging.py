@@ -1,0 +1,165 @@
+"""`hotline serve` tells an operator what happens: the AMI link going down and up, every IVR session,
+in plain lines on stderr, at the level `desk.log_level` sets.
+
+The real command runs in a subprocess against the loopback AMI peer (recorded `login_and_status`
+bytes) and is called by the FastAGI peer (a recorded environment block).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agent_desk.settings import load_settings
+from tests.agent_desk.conftest import free_port
+from tests.ami.peer import Peer, Script
+from tests.ivr.peer import HangUp, SimulatedChannel, Transcript, run_call
+from ticketing.db import make_engine
+from ticketing.models import Base
+
+pytestmark = pytest.mark.anyio
+
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
+
+
+class Output:
+    """The lines a process writes to stderr, read as they come and matched in order."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.stream = stream
+        self.lines: list[str] = []
+        self._next = 0  # the first line the next wait_for looks at
+
+    async def wait_for(self, pattern: str, timeout: float = 20.0, *, anywhere: bool = False) -> re.Match[str]:
+        """The next line matching `pattern` after the last one matched (`anywhere`: from the start)."""
+        wanted = re.compile(pattern)
+        index = 0 if anywhere else self._next
+        async with asyncio.timeout(timeout):
+            while True:
+                while index < len(self.lines):
+                    index += 1
+                    if found := wanted.search(self.lines[index - 1]):
+                        self._next = max(self._next, index)
+                        return found
+                raw = await self.stream.readline()
+                if not raw:
+                    break
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+        raise AssertionError(f"{pattern!r} never logged; got:\n" + "\n".join(self.lines))
+
+
+async def _schema(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def peer(fixtures_dir: Path) -> AsyncIterator[Peer]:
+    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
+    await peer.start()
+    yield peer
+    await peer.close()
+
+
+async def serve(tmp_path: Path, peer: Peer, level: str | None) -> tuple[asyncio.subprocess.Process, Output]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+    await _schema(url)
+    assert peer.server is not None
+    ami_port = peer.server.sockets[0].getsockname()[1]
+    config = tmp_path / "hotline.toml"
+    config.write_text(f"""
+[db]
+url = "{url}"
+
+[[ami.servers]]
+name = "pbx1"
+port = {ami_port}
+secret = "hotline-secret"
+
+[ivr]
+enabled = true
+port = 0
+prompts = {{ sounds_dir = "{tmp_path / 'sounds'}" }}
+
+[desk]
+port = {free_port()}
+""" + (f'log_level = "{level}"\n' if level else ""), "utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")} | {"HOTLINE_CONFIG": str(config)}
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "hotline"), "serve", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    assert process.stderr is not None
+    return process, Output(process.stderr)
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def test_serve_logs_the_ami_link_and_every_ivr_session(tmp_path: Path, peer: Peer) -> None:
+    process, out = await serve(tmp_path, peer, level=None)  # the default: INFO
+    try:
+        await out.wait_for(r"INFO uvicorn\.error: Application startup complete")
+        listening = await out.wait_for(r"INFO ivr\.server: FastAGI listening on 127\.0\.0\.1:(\d+)", anywhere=True)
+        await out.wait_for(r"INFO ami\.connection: ami pbx1: resyncing -> ready", anywhere=True)
+
+        peer.drop_all()  # the link goes down …
+        await out.wait_for(r"INFO ami\.connection: ami pbx1: ready -> disconnected")
+        await out.wait_for(r"INFO ami\.connection: ami pbx1: reconnecting in")
+        await out.wait_for(r"INFO ami\.connection: ami pbx1: resyncing -> ready")  # … and up again
+        assert peer.connections == 2
+
+        session = Transcript.load("agi/fastagi_session")
+        channel = SimulatedChannel([HangUp()])  # the caller hangs up at once
+        await run_call(int(listening.group(1)), session.environment_for("ivr"), channel)
+        logged = await out.wait_for(r"INFO ivr\.app: IVR ivr session of call (\S+) on (\S+): no decision, hangup")
+        assert logged.groups() == ("1795868652.16", "Local/ivr@caller-sim-00000008;1")  # from agi_* block
+    finally:
+        await stop(process)
+    await out.wait_for(r"INFO ami\.connection: ami pbx1: \w+ -> stopped")
+    assert all(LINE.match(line) for line in out.lines), "\n".join(out.lines)  # plain lines, nothing else
+
+
+async def test_at_warning_the_link_and_the_sessions_are_not_logged(tmp_path: Path, peer: Peer) -> None:
+    process, _ = await serve(tmp_path, peer, level="warning")
+    try:
+        await asyncio.wait_for(_until_connections(peer, 1), 20)
+        await asyncio.sleep(0.5)  # logged in and resynced
+        peer.drop_all()
+        await asyncio.wait_for(_until_connections(peer, 2), 20)
+    finally:
+        await stop(process)
+    assert process.stderr is not None
+    logged = (await process.stderr.read()).decode()
+    assert " INFO " not in logged, logged
+
+
+async def _until_connections(peer: Peer, count: int) -> None:
+    while peer.connections < count:
+        await asyncio.sleep(0.05)
+
+
+def test_log_level_setting_accepts_any_case_and_refuses_others() -> None:
+    from agent_desk.settings import SettingsError
+
+    assert load_settings(desk={"log_level": "debug"}).desk.log_level == "DEBUG"
+    assert load_settings().desk.log_level == "INFO"
+    with pytest.raises(SettingsError, match="desk.log_level"):
+        load_settings(desk={"log_level": "chatty"})
