@@ -209,7 +209,8 @@ class AgiChannel:
         """
         reply = await self.command(command_line("GET DATA", word(prompt), timeout_ms, max_digits))
         if reply.failed and prompt and not await self.hung_up_after_failure():
-            log.warning("call %s: GET DATA could not play %s; asking again without it", self.env.uniqueid, prompt)
+            log.warning("call %s: GET DATA could not play %s; asking again without it",
+                        self.env.uniqueid, prompt)
             reply = await self.command(command_line("GET DATA", word(""), timeout_ms, max_digits))
         if reply.failed:
             raise AgiHangup("GET DATA failed: the caller hung up")

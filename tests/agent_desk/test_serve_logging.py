@@ -113,6 +113,7 @@ async def stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
+@pytest.mark.slow
 async def test_serve_logs_the_ami_link_and_every_ivr_session(tmp_path: Path, peer: Peer) -> None:
     process, out = await serve(tmp_path, peer, level=None)  # the default: INFO
     try:
@@ -137,6 +138,7 @@ async def test_serve_logs_the_ami_link_and_every_ivr_session(tmp_path: Path, pee
     assert all(LINE.match(line) for line in out.lines), "\n".join(out.lines)  # plain lines, nothing else
 
 
+@pytest.mark.slow
 async def test_at_warning_the_link_and_the_sessions_are_not_logged(tmp_path: Path, peer: Peer) -> None:
     process, _ = await serve(tmp_path, peer, level="warning")
     try:
