@@ -103,6 +103,7 @@ class CallData:
             "entry_position": first.position if first else None,
             "wait_seconds": last.wait_seconds if last else None,
             "agent": answered.agent if answered else None,
+            "agent_interface": answered.interface if answered else None,
             "answered_at": answered.answered_at if answered else None,
             "talk_seconds": answered.talk_seconds if answered else None,
             "outcome": self.outcome,

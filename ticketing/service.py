@@ -66,6 +66,8 @@ class NewTicket:
     departments: tuple[str, ...] = ()  # for routing: department types, "province:TYPE" for provincial
     involved_regions: tuple[str, ...] = ()
     caller_area: str | None = None
+    creator_id: int | None = None  # the desk user who keyed it in (scopes an agent's tickets)
+    public: bool = False  # the submitter agreed to publication
 
 
 def routing_table(settings: TicketingSettings) -> RoutingTable:
@@ -165,7 +167,8 @@ class TicketService:
             "region_code": new.region_code, "city_code": region.city_code if region else None,
             "county_code": region.code if region and region.level is RegionLevel.COUNTY else None,
             "address": new.address, "priority": new.priority, "state": TicketState.ACCEPTED,
-            "level": None, "lead_unit_id": None, "created_by": actor, "created_at": now,
+            "level": None, "lead_unit_id": None, "created_by": actor, "creator_id": new.creator_id,
+            "public": new.public, "created_at": now,
             "updated_at": now, "dispatched_at": None, "sign_due_at": None, "signed_at": None,
             "due_at": None, "replied_at": None, "closed_at": None, "answer": None, "kb_article_id": None,
             "rating": None, "redo_count": 0, "extension_count": 0, "extension_until": None,

@@ -50,6 +50,7 @@ class TicketView(BaseModel):
     extension_count: int
     extension_until: datetime | None
     callback_requested: bool
+    public: bool
     light: Light
     sign_light: Light
     allowed_actions: list[str]
@@ -72,6 +73,7 @@ class TicketView(BaseModel):
             rating=ticket.rating,
             redo_count=ticket.redo_count, extension_count=ticket.extension_count,
             extension_until=ticket.extension_until, callback_requested=ticket.callback_requested,
+            public=ticket.public,
             light=light(ticket.state, now=now, created_at=ticket.created_at, sign_due_at=ticket.sign_due_at,
                         signed_at=ticket.signed_at, due_at=ticket.due_at,
                         replied_at=ticket.replied_at),

@@ -9,10 +9,11 @@ from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
 from ticketing.models.knowledge import KbArticle, KbArticleRegion, KbArticleUnit, KbRevision
 from ticketing.models.region import Region, RegionLevel
+from ticketing.models.throttle import ThrottleAttempt
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
 from ticketing.models.transcription_job import JobState, TranscriptionJob
 from ticketing.models.unit import Unit, UnitKind
-from ticketing.models.user import ApiClient, Role, User
+from ticketing.models.user import ApiClient, KioskKey, LoginSession, Role, User
 
 __all__ = [
     "ApiClient",
@@ -31,9 +32,12 @@ __all__ = [
     "KbArticleRegion",
     "KbArticleUnit",
     "KbRevision",
+    "KioskKey",
+    "LoginSession",
     "Region",
     "RegionLevel",
     "Role",
+    "ThrottleAttempt",
     "Ticket",
     "TicketCoHandler",
     "TicketEvent",

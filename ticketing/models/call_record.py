@@ -2,8 +2,8 @@
 one `CallLeg` per queue visit (a Redirect between queues makes two).
 
 A call's `queue`, `outcome` and `wait_seconds` are those of its last leg (the queue it ended in,
-its final outcome, the wait in that queue); `agent`, `answered_at` and `talk_seconds` those of the
-last leg an agent answered; `entered_at`/`entry_position` those of the first queue it entered.
+its final outcome, the wait in that queue); `agent`, `agent_interface`, `answered_at` and `talk_seconds` those of
+the last leg an agent answered; `entered_at`/`entry_position` those of the first queue it entered.
 Per-queue KPIs count legs, per-call KPIs count records (docs/metrics.md). `final` is false while
 the call is still up.
 """
@@ -51,7 +51,8 @@ class CallRecord(Base):
     entered_at: Mapped[datetime | None]
     entry_position: Mapped[int | None] = mapped_column(Integer)
     wait_seconds: Mapped[float | None] = mapped_column(Float)
-    agent: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64))  # the member name (MemberName) that answered
+    agent_interface: Mapped[str | None] = mapped_column(String(128), index=True)  # … and its queue interface
     answered_at: Mapped[datetime | None]
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[CallOutcome] = mapped_column(enum_type(CallOutcome))

@@ -40,7 +40,10 @@ class Ticket(Base):
     state: Mapped[TicketState] = mapped_column(enum_type(TicketState), default=TicketState.ACCEPTED)
     level: Mapped[RegionLevel | None] = mapped_column(enum_type(RegionLevel))
     lead_unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
-    created_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_by: Mapped[str | None] = mapped_column(String(64), index=True)  # who, for people to read
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # who, for scoping
+    # The submitter agreed to publication (Open311 lists it, masked). 举报 never is public.
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     dispatched_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 05:51:45.205746
+Create Date: 2026-12-02 06:30:30.855050
 """
 
 from collections.abc import Sequence
@@ -73,6 +73,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_kb_articles_category'), ['category'], unique=False)
         batch_op.create_index('ix_kb_articles_hits', ['hits', 'id'], unique=False)
 
+    op.create_table('kiosk_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kiosk_keys')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_kiosk_keys_key_hash')),
+    sa.UniqueConstraint('name', name=op.f('uq_kiosk_keys_name'))
+    )
     op.create_table('regions',
     sa.Column('code', sa.String(length=6), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -87,6 +97,19 @@ def upgrade() -> None:
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_regions_parent_code'), ['parent_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_regions_short_name'), ['short_name'], unique=False)
+
+    op.create_table('throttle_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('subject', sa.String(length=64), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_throttle_attempts'))
+    )
+    with op.batch_alter_table('throttle_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_throttle_attempts_address_at', ['kind', 'address', 'at'], unique=False)
+        batch_op.create_index('ix_throttle_attempts_kind_at', ['kind', 'at'], unique=False)
+        batch_op.create_index('ix_throttle_attempts_subject_at', ['kind', 'subject', 'at'], unique=False)
 
     op.create_table('ticket_sequences',
     sa.Column('day', sa.String(length=8), nullable=False),
@@ -148,6 +171,38 @@ def upgrade() -> None:
     with op.batch_alter_table('kb_article_units', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kb_article_units_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('display_name', sa.String(length=64), nullable=False),
+    sa.Column('role', sa.Enum('agent', 'dispatcher', 'handler', 'supervisor', 'admin', name='role', native_enum=False, length=24), nullable=False),
+    sa.Column('password_hash', sa.String(length=256), nullable=False),
+    sa.Column('unit_id', sa.String(length=48), nullable=True),
+    sa.Column('region_code', sa.String(length=6), nullable=True),
+    sa.Column('agent_interface', sa.String(length=64), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('token_generation', sa.Integer(), nullable=False),
+    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_users_region_code_regions')),
+    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_users_unit_id_units')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('agent_interface', name=op.f('uq_users_agent_interface')),
+    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    )
+    op.create_table('login_sessions',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('refresh_jti', sa.String(length=32), nullable=False),
+    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_reason', sa.String(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_login_sessions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_sessions'))
+    )
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=24), nullable=False),
@@ -166,6 +221,8 @@ def upgrade() -> None:
     sa.Column('level', sa.Enum('province', 'city', 'county', name='regionlevel', native_enum=False, length=24), nullable=True),
     sa.Column('lead_unit_id', sa.String(length=48), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('creator_id', sa.Integer(), nullable=True),
+    sa.Column('public', sa.Boolean(), nullable=False),
     sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('dispatched_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -189,6 +246,7 @@ def upgrade() -> None:
     sa.Column('handling_seconds', sa.Float(), nullable=True),
     sa.Column('red_after', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['creator_id'], ['users.id'], name=op.f('fk_tickets_creator_id_users')),
     sa.ForeignKeyConstraint(['kb_article_id'], ['kb_articles.id'], name=op.f('fk_tickets_kb_article_id_kb_articles')),
     sa.ForeignKeyConstraint(['lead_unit_id'], ['units.id'], name=op.f('fk_tickets_lead_unit_id_units')),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_tickets_region_code_regions')),
@@ -201,29 +259,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'sign_ok', 'close_ok', 'satisfied', 'created_at', 'handling_seconds', 'red_after'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_created_by'), ['created_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tickets_creator_id'), ['creator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_kb_article_id'), ['kb_article_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_lead_unit_id'), ['lead_unit_id'], unique=False)
         batch_op.create_index('ix_tickets_state_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_tickets_state_sign_due', ['state', 'sign_due_at'], unique=False)
 
-    op.create_table('users',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=64), nullable=False),
-    sa.Column('display_name', sa.String(length=64), nullable=False),
-    sa.Column('role', sa.Enum('agent', 'dispatcher', 'handler', 'supervisor', 'admin', name='role', native_enum=False, length=24), nullable=False),
-    sa.Column('password_hash', sa.String(length=256), nullable=False),
-    sa.Column('unit_id', sa.String(length=48), nullable=True),
-    sa.Column('region_code', sa.String(length=6), nullable=True),
-    sa.Column('agent_interface', sa.String(length=64), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('token_generation', sa.Integer(), nullable=False),
-    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_users_region_code_regions')),
-    sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_users_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('agent_interface', name=op.f('uq_users_agent_interface')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
-    )
     op.create_table('call_records',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('server', sa.String(length=64), nullable=False),
@@ -240,6 +281,7 @@ def upgrade() -> None:
     sa.Column('entry_position', sa.Integer(), nullable=True),
     sa.Column('wait_seconds', sa.Float(), nullable=True),
     sa.Column('agent', sa.String(length=64), nullable=True),
+    sa.Column('agent_interface', sa.String(length=128), nullable=True),
     sa.Column('answered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('talk_seconds', sa.Float(), nullable=True),
     sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'exit_with_key', 'transferred', 'unknown', 'self_service', name='calloutcome', native_enum=False, length=24), nullable=False),
@@ -255,6 +297,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('call_records', schema=None) as batch_op:
         batch_op.create_index('ix_call_records_agent_answered', ['agent', 'answered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_records_agent_interface'), ['agent_interface'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_records_caller_number'), ['caller_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_records_draft_id'), ['draft_id'], unique=False)
         batch_op.create_index('ix_call_records_queue_entered', ['queue', 'entered_at'], unique=False)
@@ -453,21 +496,27 @@ def downgrade() -> None:
         batch_op.drop_index('ix_call_records_queue_entered')
         batch_op.drop_index(batch_op.f('ix_call_records_draft_id'))
         batch_op.drop_index(batch_op.f('ix_call_records_caller_number'))
+        batch_op.drop_index(batch_op.f('ix_call_records_agent_interface'))
         batch_op.drop_index('ix_call_records_agent_answered')
 
     op.drop_table('call_records')
-    op.drop_table('users')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_state_sign_due')
         batch_op.drop_index('ix_tickets_state_due')
         batch_op.drop_index(batch_op.f('ix_tickets_lead_unit_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_kb_article_id'))
+        batch_op.drop_index(batch_op.f('ix_tickets_creator_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_created_by'))
         batch_op.drop_index(batch_op.f('ix_tickets_county_code'))
         batch_op.drop_index('ix_tickets_city_kpi')
         batch_op.drop_index('ix_tickets_caller_created')
 
     op.drop_table('tickets')
+    with op.batch_alter_table('login_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_sessions_user_id'))
+
+    op.drop_table('login_sessions')
+    op.drop_table('users')
     with op.batch_alter_table('kb_article_units', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_kb_article_units_unit_id'))
 
@@ -483,11 +532,18 @@ def downgrade() -> None:
 
     op.drop_table('kb_article_regions')
     op.drop_table('ticket_sequences')
+    with op.batch_alter_table('throttle_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_throttle_attempts_subject_at')
+        batch_op.drop_index('ix_throttle_attempts_kind_at')
+        batch_op.drop_index('ix_throttle_attempts_address_at')
+
+    op.drop_table('throttle_attempts')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_short_name'))
         batch_op.drop_index(batch_op.f('ix_regions_parent_code'))
 
     op.drop_table('regions')
+    op.drop_table('kiosk_keys')
     with op.batch_alter_table('kb_articles', schema=None) as batch_op:
         batch_op.drop_index('ix_kb_articles_hits')
         batch_op.drop_index(batch_op.f('ix_kb_articles_category'))
