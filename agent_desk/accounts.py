@@ -1,23 +1,30 @@
-"""User accounts and API clients: creation with validation, authentication, principals."""
+"""User accounts, API clients and kiosk keys: creation with validation, authentication, revocation."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from agent_desk.security.passwords import hash_password, verify_password
+from agent_desk.security.passwords import hash_password, password_problem, verify_password
 from agent_desk.security.principal import Principal
 from ticketing.db import SessionFactory
-from ticketing.models import ApiClient, Region, RegionLevel, Role, Unit, User
+from ticketing.models import ApiClient, KioskKey, Region, RegionLevel, Role, Unit, User
 from ticketing.vocabulary import Channel
+
+# Actors that write ticket history and the audit log without being users. System actors with a
+# prefix (`api:<client>`, `cli:<login>`, `system:sla-sweep`) are kept apart by the colon, which a
+# username may not contain; these have no prefix, so they are reserved by name.
+RESERVED_USERNAMES = frozenset({"ivr", "demo-seed", "system", "asr", "ami", "citizen", "anonymous"})
+_USERNAME = re.compile(r"[\w.\-]{1,64}")
 
 
 class AccountError(ValueError):
-    """A user or client cannot be created as asked; the message says why."""
+    """A user, client or key cannot be created or changed as asked; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,22 @@ class NewUser:
     agent_interface: str | None = None
 
 
+def username_problem(username: str) -> str | None:
+    if not _USERNAME.fullmatch(username):
+        return "username must be 1-64 letters, digits, '.', '_' or '-'"
+    if username.casefold() in RESERVED_USERNAMES:
+        return f"username {username!r} is reserved for a system actor"
+    return None
+
+
 async def add_user(sessions: SessionFactory, new: NewUser) -> User:
-    if not new.username or len(new.username) > 64 or not new.username.isprintable():
-        raise AccountError("username must be 1-64 printable characters")
-    if len(new.password) < 8:
-        raise AccountError("password must have at least 8 characters")
+    problem = username_problem(new.username) or password_problem(new.password, new.username)
+    if problem:
+        raise AccountError(problem)
+    if new.role is Role.AGENT and not new.agent_interface:
+        raise AccountError("an agent needs its queue --interface, e.g. PJSIP/1001")
+    if new.agent_interface and new.role is not Role.AGENT:
+        raise AccountError("only agents have a queue interface")
     async with sessions.begin() as session:
         if new.role is Role.HANDLER:
             if not new.unit_id or await session.get(Unit, new.unit_id) is None:
@@ -48,8 +66,8 @@ async def add_user(sessions: SessionFactory, new: NewUser) -> User:
                 raise AccountError(f"a supervisor needs a city or province --region (got {new.region_code!r})")
         elif new.region_code:
             raise AccountError("only supervisors are bound to a region")
-        if new.agent_interface and new.role is not Role.AGENT:
-            raise AccountError("only agents have a queue interface")
+        if await session.scalar(select(User.id).where(func.lower(User.username) == new.username.lower())):
+            raise AccountError(f"user {new.username!r} already exists")
         user = User(username=new.username, role=new.role, password_hash=hash_password(new.password),
                     display_name=new.display_name or new.username, unit_id=new.unit_id,
                     region_code=new.region_code, agent_interface=new.agent_interface)
@@ -61,6 +79,30 @@ async def add_user(sessions: SessionFactory, new: NewUser) -> User:
     return user
 
 
+async def set_password(sessions: SessionFactory, username: str, password: str) -> User:
+    """Change a user's password; every token issued before stops working."""
+    problem = password_problem(password, username)
+    if problem:
+        raise AccountError(problem)
+    return await _change_user(sessions, username, password_hash=hash_password(password))
+
+
+async def set_active(sessions: SessionFactory, username: str, active: bool) -> User:
+    """Enable or disable a user. Disabling ends its sessions and tokens at once; enabling does not
+    bring them back (the user logs in again)."""
+    return await _change_user(sessions, username, active=active)
+
+
+async def _change_user(sessions: SessionFactory, username: str, **values: object) -> User:
+    async with sessions.begin() as session:
+        user = await session.scalar(
+            update(User).where(User.username == username)
+            .values(token_generation=User.token_generation + 1, **values).returning(User))
+    if user is None:
+        raise AccountError(f"no user {username!r}")
+    return user
+
+
 async def authenticate(sessions: SessionFactory, username: str, password: str) -> User | None:
     async with sessions() as session:
         user = await session.scalar(select(User).where(User.username == username))
@@ -68,24 +110,18 @@ async def authenticate(sessions: SessionFactory, username: str, password: str) -
     return user if ok and user is not None and user.active else None
 
 
-async def active_user(sessions: SessionFactory, user_id: int) -> User | None:
-    async with sessions() as session:
-        user = await session.get(User, user_id)
-    return user if user is not None and user.active else None
-
-
-async def principal_of(sessions: SessionFactory, user: User) -> Principal:
+async def principal_of(sessions: SessionFactory, user: User, session_id: str | None = None) -> Principal:
     city = None
     if user.role is Role.SUPERVISOR and user.region_code:
         async with sessions() as session:
             region = await session.get(Region, user.region_code)
         city = region.code if region is not None and region.level is RegionLevel.CITY else None
     return Principal(user.id, user.username, user.role, user.unit_id, user.region_code, city,
-                     user.agent_interface)
+                     user.agent_interface, session_id)
 
 
-def key_digest(api_key: str) -> str:
-    return hashlib.sha256(api_key.encode()).hexdigest()
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 async def add_api_client(sessions: SessionFactory, name: str, channel: Channel = Channel.OPEN311) -> str:
@@ -104,3 +140,36 @@ async def api_client_for(sessions: SessionFactory, api_key: str) -> ApiClient | 
     async with sessions() as session:
         client = await session.scalar(select(ApiClient).where(ApiClient.key_hash == key_digest(api_key)))
     return client if client is not None and client.active else None
+
+
+async def revoke_api_client(sessions: SessionFactory, name: str) -> None:
+    """The client's key stops working at once (it is checked on every request)."""
+    async with sessions.begin() as session:
+        result = await session.execute(update(ApiClient).where(ApiClient.name == name).values(active=False))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise AccountError(f"no API client {name!r}")
+
+
+async def add_kiosk_key(sessions: SessionFactory, name: str) -> str:
+    """A new wallboard kiosk key (shown once; only a digest is stored)."""
+    key = secrets.token_urlsafe(24)
+    async with sessions.begin() as session:
+        session.add(KioskKey(name=name, key_hash=key_digest(key)))
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise AccountError(f"kiosk {name!r} already exists") from None
+    return key
+
+
+async def kiosk_for(sessions: SessionFactory, key: str) -> KioskKey | None:
+    async with sessions() as session:
+        kiosk = await session.scalar(select(KioskKey).where(KioskKey.key_hash == key_digest(key)))
+    return kiosk if kiosk is not None and kiosk.active else None
+
+
+async def revoke_kiosk_key(sessions: SessionFactory, name: str) -> None:
+    async with sessions.begin() as session:
+        result = await session.execute(update(KioskKey).where(KioskKey.name == name).values(active=False))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise AccountError(f"no kiosk {name!r}")

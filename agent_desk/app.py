@@ -13,21 +13,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_desk.api import (
     agent,
     auth,
     callbacks,
     calls,
+    citizen,
     inbox,
+    kiosk,
     knowledge,
     open311,
     pages,
@@ -39,12 +39,15 @@ from agent_desk.api import (
     wallboard,
 )
 from agent_desk.api.errors import install_handlers
-from agent_desk.api.nul_guard import NulGuard
+from agent_desk.api.input_guard import InputGuard
 from agent_desk.audit import AuditLog
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
 from agent_desk.screen_pop import ScreenPops
-from agent_desk.security.throttle import LoginThrottle
+from agent_desk.security.headers import DOCS_PATH, SecurityHeaders
+from agent_desk.security.kiosk import KioskKeys
+from agent_desk.security.sessions import LoginSessions
+from agent_desk.security.throttle import Throttle
 from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.supervision.cache import TtlCache
@@ -77,13 +80,20 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
         source = settings.desk.replay.file.name if mode == "replay" and settings.desk.replay.file else None
         model = LiveModel(service_level_default=int(sup.service_level_seconds))
         board = LiveBoard(model, kpis=sup.call_kpis(), mode=mode, source=source)
+    tokens = TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
+                         access_ttl=timedelta(minutes=auth_settings.access_minutes),
+                         refresh_ttl=timedelta(hours=auth_settings.refresh_hours))
     return Desk(
-        settings=settings, sessions=sessions, tickets=service,
+        settings=settings, sessions=sessions, tickets=service, tokens=tokens,
         knowledge=KnowledgeBase.from_settings(sessions, settings.ticketing),
-        tokens=TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
-                           access_ttl=timedelta(minutes=auth_settings.access_minutes),
-                           refresh_ttl=timedelta(hours=auth_settings.refresh_hours)),
-        throttle=LoginThrottle(auth_settings.login_attempts, auth_settings.login_window_seconds),
+        logins=LoginSessions(sessions, tokens, check_seconds=auth_settings.session_check_seconds),
+        throttle=Throttle(sessions, "login", per_subject=auth_settings.login_attempts,
+                          per_address=auth_settings.login_attempts_per_address,
+                          window_seconds=auth_settings.login_window_seconds),
+        lookups=Throttle(sessions, "lookup", per_subject=auth_settings.lookup_attempts,
+                         per_address=auth_settings.lookup_attempts_per_address,
+                         window_seconds=auth_settings.lookup_window_seconds),
+        kiosks=KioskKeys(sessions, check_seconds=auth_settings.session_check_seconds),
         audit=AuditLog(sessions), board=board,
         screen_pops=ScreenPops(sessions, service, history_days=settings.desk.agents.screen_pop_days),
         telephony=telephony or NoTelephony(
@@ -140,19 +150,26 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         title="12345 hotline contact center", version="0.1.0", lifespan=lifespan,
         description="Agent desk, handler inbox, supervisor analytics, wallboard and Open311 intake. "
                     "All timestamps are ISO 8601 with a time zone (UTC). Lists page by cursor.",
+        docs_url=None, redoc_url=None,
     )
     install_handlers(app)
-    app.add_middleware(NulGuard)
-    _install_open311_errors(app)
+    open311.install_errors(app)
+    app.add_middleware(InputGuard)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get(DOCS_PATH, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
+
     for module in (auth, tickets, ticket_search, routing_preview, regions, inbox, calls, agent, callbacks,
-                   knowledge, supervisor, wallboard, open311, pages):
+                   knowledge, supervisor, kiosk, wallboard, open311, citizen, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
+    app.mount("/docs/static", StaticFiles(directory=STATIC_DIR / "docs"), name="docs-static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
@@ -160,28 +177,3 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-def _install_open311_errors(app: FastAPI) -> None:
-    """Under /open311/ every error is the GeoReport array `[{code, description}]`; validation → 400."""
-    # FastAPI's own handlers are coroutines answering JSON.
-    default_http = cast(Callable[[Request, Exception], Awaitable[JSONResponse]] | None,
-                        app.exception_handlers.get(StarletteHTTPException))
-    default_validation = cast(Callable[[Request, Exception], Awaitable[JSONResponse]] | None,
-                              app.exception_handlers.get(RequestValidationError))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if request.url.path.startswith(open311.PREFIX):
-            first = exc.errors()[0] if exc.errors() else {}
-            where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-            return open311.error(400, f"{where}: {first.get('msg', 'invalid')}")
-        assert default_validation is not None
-        return await default_validation(request, exc)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if request.url.path.startswith(open311.PREFIX):
-            return open311.error(exc.status_code, str(exc.detail))
-        assert default_http is not None
-        return await default_http(request, exc)

@@ -182,7 +182,7 @@ async def seed_demo(config: Settings) -> None:
     finally:
         await engine.dispose()
     if users:
-        print("demo users (these passwords are shown once; change them with `hotline users`):")
+        print("demo users (these passwords are shown once; change them with `hotline users passwd NAME`):")
         for user in users:
             print(f"  {user.username:<16} {user.role.value:<11} {user.password}   scope: {user.scope}")
     else:

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from agent_desk.audit import AuditLog
 from agent_desk.live.board import LiveBoard
 from agent_desk.screen_pop import ScreenPops
-from agent_desk.security.throttle import LoginThrottle
+from agent_desk.security.kiosk import KioskKeys
+from agent_desk.security.sessions import LoginSessions
+from agent_desk.security.throttle import Throttle
 from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
@@ -26,7 +28,10 @@ class Desk:
     tickets: TicketService
     knowledge: KnowledgeBase
     tokens: TokenIssuer
-    throttle: LoginThrottle
+    logins: LoginSessions
+    throttle: Throttle  # log-ins: per username and per address
+    lookups: Throttle  # citizens reading their request: per request number and per address
+    kiosks: KioskKeys
     audit: AuditLog
     board: LiveBoard
     screen_pops: ScreenPops

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr
@@ -15,9 +16,17 @@ class AuthSettings(BaseModel):
         description="HS256 signing key; empty: a random key per process (tokens die on restart)",
     )
     access_minutes: float = Field(15, gt=0, le=24 * 60)
-    refresh_hours: float = Field(12, gt=0, le=24 * 30)
-    login_attempts: int = Field(5, ge=1, description="login attempts allowed per user and address …")
+    refresh_hours: float = Field(12, gt=0, le=24 * 30, description="a log-in lasts this long at most")
+    session_check_seconds: float = Field(
+        2, ge=0, le=30, description="a revoked user or session is refused within this (per-request check cache)")
+    login_attempts: int = Field(5, ge=1, description="failed log-ins per username (from any address) …")
+    login_attempts_per_address: int = Field(10, ge=1, description="… and per address (across usernames) …")
     login_window_seconds: float = Field(60, gt=0, description="… within this window")
+    lookup_attempts: int = Field(5, ge=1, description="citizens' failed look-ups per request number …")
+    lookup_attempts_per_address: int = Field(10, ge=1, description="… and per address …")
+    lookup_window_seconds: float = Field(600, gt=0, description="… within this window")
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default_factory=list, description="reverse proxies whose X-Forwarded-For is believed, e.g. 10.0.0.2/32")
 
 
 class AgentSettings(BaseModel):
@@ -36,6 +45,8 @@ class AgentSettings(BaseModel):
     callback_context: str = Field("callback", description="context the answered caller is connected in")
     callback_queue: str = Field("hotline-12345", description="where a supervisor's call-back is connected")
     callback_caller_id: str = "12345"
+    recordings_dir: Path = Field(Path("/var/spool/asterisk/monitor"),
+                                 description="call recordings (MixMonitor files) are served from under here only")
 
 
 class SupervisionSettings(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -9,11 +10,14 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from agent_desk.desk import Desk
+from agent_desk.security.addresses import client_address
 from agent_desk.security.principal import Principal
 from agent_desk.security.tokens import InvalidToken
 from ticketing.models import Role
 
+log = logging.getLogger(__name__)
 bearer = HTTPBearer(auto_error=False, description="an access token from POST /api/auth/login")
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
 def get_desk(request: Request) -> Desk:
@@ -22,17 +26,19 @@ def get_desk(request: Request) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def current_principal(
-    desk: DeskDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Principal:
+async def current_principal(desk: DeskDep, credentials: Credentials) -> Principal:
+    """The caller behind a valid, unrevoked access token. Why a token is refused goes to the log,
+    never to the client."""
     if credentials is None:
-        raise HTTPException(401, "not authenticated", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "not authenticated", headers=UNAUTHORIZED)
     try:
-        return desk.tokens.principal(credentials.credentials)
+        return await desk.logins.principal(credentials.credentials)
     except InvalidToken as exc:
-        raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from None
+        log.info("access token refused: %s", exc)
+        raise HTTPException(401, "invalid or expired token", headers=UNAUTHORIZED) from None
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -57,4 +63,7 @@ SupervisorCaller = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.DI
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; `X-Forwarded-For` counts only from `desk.auth.trusted_proxies`."""
+    desk: Desk = request.app.state.desk
+    return client_address(request.client.host if request.client else None,
+                          request.headers.get("x-forwarded-for"), desk.settings.desk.auth.trusted_proxies)

@@ -4,6 +4,7 @@
 of the live model (an AMI event, real or replayed), and at least every 2 s so waits keep counting.
 The figures are the live board's (`agent_desk.live.board`, docs/metrics.md). Caller numbers are
 masked and waiting callers are not listed: the board is meant for a wall, where anyone can read it.
+The data is not public: a kiosk key or a province-wide staff token opens it (`agent_desk.api.kiosk`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from importlib.resources import files
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import DeskDep
+from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.kiosk import WallboardViewer, wallboard_viewer
 from agent_desk.desk import Desk
 from agent_desk.live.board import QueueFigures
 from agent_desk.supervision.cache import TtlCache
@@ -158,22 +161,27 @@ async def wallboard_page() -> HTMLResponse:
     return HTMLResponse(STATIC.joinpath("wallboard.html").read_text("utf-8"))
 
 
-@router.get("/api/wallboard/snapshot", response_model=WallboardSnapshot)
+@router.get("/api/wallboard/snapshot", response_model=WallboardSnapshot, responses=responses(*AUTHED),
+            dependencies=[Depends(wallboard_viewer)])
 async def snapshot(request: Request, desk: DeskDep) -> WallboardSnapshot:
+    """The wallboard's figures now (a kiosk key or a province-wide staff token)."""
     return await wallboard_snapshot(desk, request.app.state.city_lights)
 
 
 @router.get("/api/wallboard/stream", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                             "description": "`snapshot` events carrying a WallboardSnapshot"}})
-async def stream(request: Request, desk: DeskDep) -> EventSourceResponse:
+                             "description": "`snapshot` events carrying a WallboardSnapshot"},
+                       **responses(*AUTHED)})
+async def stream(request: Request, desk: DeskDep, viewer: WallboardViewer) -> EventSourceResponse:
+    """`snapshot` events: one at once, then on every live change and at least every 2 s. The stream
+    ends when the key or token that opened it is revoked."""
     cities: TtlCache[CityPanels] = request.app.state.city_lights
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async with desk.board.model.subscribe(maxsize=1) as changes:
             yield ServerSentEvent(event="snapshot", retry=1000,
                                   data=(await wallboard_snapshot(desk, cities)).model_dump_json())
-            while not await request.is_disconnected():
+            while not await request.is_disconnected() and await viewer.still_allowed():
                 try:
                     await asyncio.wait_for(changes.get(), timeout=2.0)
                     await asyncio.sleep(0.1)  # coalesce a burst of events into one update

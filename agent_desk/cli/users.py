@@ -1,56 +1,87 @@
-"""`hotline users add|list|api-client`: people and Open311 clients."""
+"""`hotline users …`: people, their passwords and access; Open311 clients; wallboard kiosk keys."""
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import typer
 from sqlalchemy import select
 
-from agent_desk.accounts import AccountError, NewUser, add_api_client, add_user
+from agent_desk.accounts import (
+    AccountError,
+    NewUser,
+    add_api_client,
+    add_kiosk_key,
+    add_user,
+    revoke_api_client,
+    revoke_kiosk_key,
+    set_active,
+    set_password,
+)
 from agent_desk.audit import AuditLog
 from agent_desk.cli.app import app, emit_json, settings
 from agent_desk.security.passwords import new_password
-from ticketing.db import make_engine, make_session_factory
-from ticketing.models import Role, User
+from ticketing.db import SessionFactory, make_engine, make_session_factory
+from ticketing.models import ApiClient, KioskKey, Role, User
 from ticketing.vocabulary import Channel
 
+T = TypeVar("T")
 users_app = typer.Typer(no_args_is_help=True, help="Users (agents, dispatchers, handlers, supervisors, admins).")
+clients_app = typer.Typer(no_args_is_help=True, help="Open311 API clients (web forms, WeChat, apps).")
+kiosks_app = typer.Typer(no_args_is_help=True, help="Wallboard kiosk keys (wall screens without a user).")
 app.add_typer(users_app, name="users")
+users_app.add_typer(clients_app, name="api-client")
+users_app.add_typer(kiosks_app, name="kiosk")
+PASSWORD_OPTION = typer.Option(None, help="default: generate one and print it once", envvar="HOTLINE_NEW_PASSWORD")
 
 
-@users_app.command("add")
-def users_add(
-    username: str = typer.Argument(..., help="login name"),
-    role: Role = typer.Option(..., help="agent, dispatcher, handler, supervisor or admin"),
-    unit: str | None = typer.Option(None, help="handlers: the unit id, e.g. dept:320102:water_supply"),
-    region: str | None = typer.Option(None, help="supervisors: a city code (320100) or the province (320000)"),
-    interface: str | None = typer.Option(None, help="agents: the queue member interface, e.g. PJSIP/1001"),
-    name: str = typer.Option("", help="display name"),
-    password: str | None = typer.Option(None, help="default: generate one and print it once",
-                                        envvar="HOTLINE_NEW_PASSWORD"),
-    json_output: bool = typer.Option(False, "--json"),
-) -> None:
-    """Create a user. The password is generated and shown once unless given."""
+def _run(work: Callable[[SessionFactory, AuditLog], Awaitable[T]]) -> T:
+    """Run `work` against the configured database; an AccountError ends the command with its message."""
     config = settings()
-    secret = password or new_password()
 
-    async def run() -> None:
+    async def run() -> T:
         engine = make_engine(config.db.url)
         try:
             sessions = make_session_factory(engine)
-            user = await add_user(sessions, NewUser(username, role, secret, name, unit, region, interface))
-            await AuditLog(sessions).record(f"cli:{getpass.getuser()}", "user.create", "user", user.id,
-                                            username=username, role=role.value, unit=unit, region=region)
+            return await work(sessions, AuditLog(sessions))
         finally:
             await engine.dispose()
 
     try:
-        asyncio.run(run())
+        return asyncio.run(run())
     except AccountError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="login name: letters, digits, '.', '_' or '-'"),
+    role: Role = typer.Option(..., help="agent, dispatcher, handler, supervisor or admin"),
+    unit: str | None = typer.Option(None, help="handlers: the unit id, e.g. dept:320102:water_supply"),
+    region: str | None = typer.Option(None, help="supervisors: a city code (320100) or the province (320000)"),
+    interface: str | None = typer.Option(None, help="agents (required): the queue member interface, e.g. PJSIP/1001"),
+    name: str = typer.Option("", help="display name"),
+    password: str | None = PASSWORD_OPTION,
+    json_output: bool = typer.Option(False, "--json"),
+) -> None:
+    """Create a user. The password is generated and shown once unless given (at least 10
+    characters, not a common password)."""
+    secret = password or new_password()
+
+    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
+        user = await add_user(sessions, NewUser(username, role, secret, name, unit, region, interface))
+        await audit.record(_actor(), "user.create", "user", user.id, username=username, role=role.value,
+                           unit=unit, region=region)
+
+    _run(work)
     if json_output:
         emit_json({"username": username, "role": role.value, "password": None if password else secret})
     else:
@@ -60,49 +91,137 @@ def users_add(
 @users_app.command("list")
 def users_list(json_output: bool = typer.Option(False, "--json")) -> None:
     """List users with their role and scope (never their hashes)."""
-    config = settings()
 
-    async def run() -> list[User]:
-        engine = make_engine(config.db.url)
-        try:
-            async with make_session_factory(engine)() as session:
-                return list((await session.scalars(select(User).order_by(User.username))).all())
-        finally:
-            await engine.dispose()
+    async def work(sessions: SessionFactory, _: AuditLog) -> list[User]:
+        async with sessions() as session:
+            return list((await session.scalars(select(User).order_by(User.username))).all())
 
-    users = asyncio.run(run())
     rows = [{"username": u.username, "role": u.role.value, "unit": u.unit_id, "region": u.region_code,
-             "interface": u.agent_interface, "active": u.active} for u in users]
+             "interface": u.agent_interface, "active": u.active} for u in _run(work)]
     if json_output:
         emit_json(rows)
         return
     for row in rows:
         scope = row["unit"] or row["region"] or row["interface"] or ""
-        typer.echo(f"{row['username']:<24} {row['role']:<11} {scope}" + ("" if row["active"] else " (inactive)"))
+        typer.echo(f"{row['username']:<24} {row['role']:<11} {scope}" + ("" if row["active"] else " (disabled)"))
 
 
-@users_app.command("api-client")
-def users_api_client(
+@users_app.command("passwd")
+def users_passwd(username: str = typer.Argument(..., help="login name"),
+                 password: str | None = PASSWORD_OPTION) -> None:
+    """Set a new password (generated and shown once unless given). The user's sessions end."""
+    secret = password or new_password()
+
+    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
+        user = await set_password(sessions, username, secret)
+        await audit.record(_actor(), "user.passwd", "user", user.id, username=username)
+
+    _run(work)
+    typer.echo(f"password of {username} changed; its sessions have ended" + ("" if password else f"; password: {secret}"))
+
+
+def _set_active(username: str, active: bool) -> None:
+    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
+        user = await set_active(sessions, username, active)
+        await audit.record(_actor(), "user.enable" if active else "user.disable", "user", user.id, username=username)
+
+    _run(work)
+
+
+@users_app.command("disable")
+def users_disable(username: str = typer.Argument(..., help="login name")) -> None:
+    """Stop a user: log-in is refused and every token of it stops working at once."""
+    _set_active(username, False)
+    typer.echo(f"disabled {username}; its sessions have ended")
+
+
+@users_app.command("enable")
+def users_enable(username: str = typer.Argument(..., help="login name")) -> None:
+    """Let a disabled user log in again (its old sessions stay ended)."""
+    _set_active(username, True)
+    typer.echo(f"enabled {username}")
+
+
+@clients_app.command("add")
+def clients_add(
     name: str = typer.Argument(..., help="client name, e.g. wechat-backend"),
     channel: Channel = typer.Option(Channel.OPEN311, help="channel its requests enter with"),
 ) -> None:
     """Register an Open311 client; prints its api_key once."""
-    config = settings()
 
-    async def run() -> str:
-        engine = make_engine(config.db.url)
-        try:
-            sessions = make_session_factory(engine)
-            key = await add_api_client(sessions, name, channel)
-            await AuditLog(sessions).record(f"cli:{getpass.getuser()}", "api_client.create", "api_client", name,
-                                            channel=channel.value)
-            return key
-        finally:
-            await engine.dispose()
+    async def work(sessions: SessionFactory, audit: AuditLog) -> str:
+        key = await add_api_client(sessions, name, channel)
+        await audit.record(_actor(), "api_client.create", "api_client", name, channel=channel.value)
+        return key
 
-    try:
-        key = asyncio.run(run())
-    except AccountError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    key = _run(work)
     typer.echo(f"api_key for {name} ({channel.value}): {key}")
+
+
+@clients_app.command("list")
+def clients_list(json_output: bool = typer.Option(False, "--json")) -> None:
+    """List Open311 clients (never their keys)."""
+
+    async def work(sessions: SessionFactory, _: AuditLog) -> list[ApiClient]:
+        async with sessions() as session:
+            return list((await session.scalars(select(ApiClient).order_by(ApiClient.name))).all())
+
+    rows = [{"name": c.name, "channel": c.channel.value, "active": c.active} for c in _run(work)]
+    if json_output:
+        emit_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['name']:<24} {row['channel']:<8}" + ("" if row["active"] else " (revoked)"))
+
+
+@clients_app.command("revoke")
+def clients_revoke(name: str = typer.Argument(..., help="client name")) -> None:
+    """Revoke an Open311 client's key: its requests are refused (403) from now on."""
+
+    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
+        await revoke_api_client(sessions, name)
+        await audit.record(_actor(), "api_client.revoke", "api_client", name)
+
+    _run(work)
+    typer.echo(f"revoked API client {name}")
+
+
+@kiosks_app.command("add")
+def kiosks_add(name: str = typer.Argument(..., help="the screen, e.g. nanjing-hall")) -> None:
+    """Create a wallboard kiosk key; prints it once. Open /wallboard#kiosk=KEY on the screen."""
+
+    async def work(sessions: SessionFactory, audit: AuditLog) -> str:
+        key = await add_kiosk_key(sessions, name)
+        await audit.record(_actor(), "kiosk.create", "kiosk", name)
+        return key
+
+    key = _run(work)
+    typer.echo(f"kiosk key for {name}: {key}\nopen /wallboard#kiosk={key} on that screen")
+
+
+@kiosks_app.command("list")
+def kiosks_list(json_output: bool = typer.Option(False, "--json")) -> None:
+    """List kiosk keys (never the keys themselves)."""
+
+    async def work(sessions: SessionFactory, _: AuditLog) -> list[KioskKey]:
+        async with sessions() as session:
+            return list((await session.scalars(select(KioskKey).order_by(KioskKey.name))).all())
+
+    rows = [{"name": k.name, "active": k.active} for k in _run(work)]
+    if json_output:
+        emit_json(rows)
+        return
+    for row in rows:
+        typer.echo(f"{row['name']}" + ("" if row["active"] else " (revoked)"))
+
+
+@kiosks_app.command("revoke")
+def kiosks_revoke(name: str = typer.Argument(..., help="the screen's name")) -> None:
+    """Revoke a kiosk key: the screen's wallboard stops within seconds."""
+
+    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
+        await revoke_kiosk_key(sessions, name)
+        await audit.record(_actor(), "kiosk.revoke", "kiosk", name)
+
+    _run(work)
+    typer.echo(f"revoked kiosk {name}")

@@ -16,6 +16,7 @@ class Principal:
     region_code: str | None = None  # supervisors: a city code, or the province code
     city_scope: str | None = None  # supervisors bound to a city (None: the whole province)
     agent_interface: str | None = None  # agents: the queue member they answer as
+    session_id: str | None = None  # the log-in session the token belongs to
 
     @property
     def sees_everything(self) -> bool:

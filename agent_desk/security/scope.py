@@ -4,7 +4,8 @@
 - city supervisor: tickets of its city and the counties under it; calls of its city's queues
   (`desk.supervision.queue_cities`) or attached to its tickets;
 - handler: tickets where its unit is the lead or a co-handler; calls attached to those tickets;
-- agent: the tickets it created and the calls it took.
+- agent: the tickets it created (by user id, never by name) and the calls answered at its exact
+  queue interface.
 
 Rows outside the scope do not exist for the caller: the API answers 404, never 403.
 """
@@ -30,7 +31,7 @@ def ticket_scope(who: Principal) -> ColumnElement[bool]:
         co = select(TicketCoHandler.ticket_id).where(TicketCoHandler.unit_id == who.unit_id)
         return or_(Ticket.lead_unit_id == who.unit_id, Ticket.id.in_(co))
     if who.role is Role.AGENT:
-        return Ticket.created_by == who.username
+        return Ticket.creator_id == who.user_id
     return false()
 
 
@@ -38,7 +39,7 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     if who.sees_everything:
         return true()
     if who.role is Role.AGENT:
-        return CallRecord.agent.in_(agent_names(who)) if who.agent_interface else false()
+        return CallRecord.agent_interface == who.agent_interface if who.agent_interface else false()
     visible_tickets = select(Ticket.id).where(ticket_scope(who))
     attached = CallRecord.ticket_id.in_(visible_tickets)
     if who.role is Role.SUPERVISOR:
@@ -47,14 +48,6 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     if who.role is Role.HANDLER:
         return attached
     return false()
-
-
-def agent_names(who: Principal) -> list[str]:
-    """What a call record may name this agent by: the queue interface, the member name the desk
-    logs it in with (its username), or the interface's extension (static members: agent1)."""
-    assert who.agent_interface is not None
-    extension = who.agent_interface.split("/", 1)[-1].split("@", 1)[0]
-    return sorted({who.agent_interface, who.username, extension})
 
 
 def may_see_live_queue(who: Principal, queue: str, queue_cities: Mapping[str, str] | None = None) -> bool:

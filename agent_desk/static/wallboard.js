@@ -1,7 +1,11 @@
 // Wallboard client: one EventSource; re-created if the browser gives up; numbers, colour and text.
+// A wall screen opens /wallboard#kiosk=KEY: the key goes once in a header to /api/wallboard/kiosk,
+// which sets an HttpOnly cookie for the snapshot and the stream; the key then leaves the address bar.
 (function () {
   "use strict";
   const STREAM = "/api/wallboard/stream";
+  const SNAPSHOT = "/api/wallboard/snapshot";
+  const KIOSK = "/api/wallboard/kiosk";
   const $ = (sel) => document.querySelector(sel);
   const field = (name) => document.querySelector('[data-field="' + name + '"]');
   const pct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(1) + "%");
@@ -105,6 +109,33 @@
     document.body.dataset.updated = snap.at;
   }
 
+  async function kioskLogin() {
+    const match = /(?:^#|&)kiosk=([^&]+)/.exec(location.hash);
+    if (!match) return;
+    history.replaceState(null, "", location.pathname + location.search);
+    await fetch(KIOSK, { method: "POST", credentials: "same-origin",
+                         headers: { "X-Kiosk-Key": decodeURIComponent(match[1]) } });
+  }
+
+  // False when the server refuses this screen (no key, or a revoked one); a network error is not a refusal.
+  async function allowed() {
+    try {
+      const response = await fetch(SNAPSHOT, { credentials: "same-origin" });
+      if (response.status === 401 || response.status === 403) {
+        setConnection("locked", "需要大屏密钥 kiosk key needed: open /wallboard#kiosk=KEY");
+        return false;
+      }
+      if (response.ok) render(await response.json());
+    } catch (e) { /* the stream's reconnection handles an unreachable server */ }
+    return true;
+  }
+
+  async function reconnect() {
+    retryTimer = null;
+    if (await allowed()) connect();
+    else retryTimer = setTimeout(reconnect, 10000);
+  }
+
   function connect() {
     if (source) source.close();
     source = new EventSource(STREAM);
@@ -113,11 +144,11 @@
     source.addEventListener("error", () => {
       setConnection("reconnecting", "连接中断，重连中 connection lost, reconnecting…");
       if (source.readyState === EventSource.CLOSED && !retryTimer) {
-        retryTimer = setTimeout(() => { retryTimer = null; connect(); }, 2000);
+        retryTimer = setTimeout(reconnect, 2000);
       }
     });
   }
 
   setInterval(() => text($("#clock"), new Date().toLocaleTimeString("zh-CN", { hour12: false })), 1000);
-  connect();
+  kioskLogin().catch(() => {}).then(reconnect);
 })();

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from agent_desk.accounts import NewUser, add_api_client, principal_of
+from agent_desk.accounts import NewUser, add_api_client, add_kiosk_key
 from agent_desk.app import create_app
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
@@ -48,6 +48,12 @@ class DeskClient:
     db: Database
     tokens: dict[str, str] = field(default_factory=dict)
     api_key: str = ""
+    kiosk_key: str = ""
+
+    @property
+    def kiosk(self) -> dict[str, str]:
+        """Headers that open the wallboard, as a wall screen's kiosk key."""
+        return {"X-Kiosk-Key": self.kiosk_key}
 
     def auth(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
@@ -62,15 +68,15 @@ class DeskClient:
     async def add_handler(self, username: str, unit_id: str) -> None:
         await self.add(NewUser(username, Role.HANDLER, PASSWORD, unit_id=unit_id))
 
-    async def add(self, new: NewUser) -> None:
-        """Create a user (with the session's one precomputed hash) and mint its access token."""
+    async def add(self, new: NewUser) -> User:
+        """Create a user (with the session's one precomputed hash) and log it in (a real session)."""
         async with self.desk.sessions.begin() as session:
             user = User(username=new.username, role=new.role, password_hash=password_hash(),
                         display_name=new.username, unit_id=new.unit_id, region_code=new.region_code,
-                        agent_interface=new.agent_interface)
+                        agent_interface=new.agent_interface, active=True, token_generation=0)
             session.add(user)
-        who = await principal_of(self.desk.sessions, user)
-        self.tokens[new.username], _ = self.desk.tokens.issue(user.id, "access", principal=who)
+        self.tokens[new.username] = (await self.desk.logins.start(user)).access.token
+        return user
 
 
 class RecordingPbx:
@@ -133,6 +139,7 @@ async def client(db: Database, board: LiveBoard) -> AsyncIterator[DeskClient]:
             for new in USERS.values():
                 await dc.add(new)
             dc.api_key = await add_api_client(dc.desk.sessions, "wechat-backend", Channel.WECHAT)
+            dc.kiosk_key = await add_kiosk_key(dc.desk.sessions, "hall")
             yield dc
 
 

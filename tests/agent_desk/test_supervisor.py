@@ -151,7 +151,7 @@ async def test_hot_spot_shows_on_the_wallboard(client: DeskClient) -> None:
     for _ in range(5):
         await client.http.post("/api/tickets", json={"category": "help", "description": "停水了",
                                                       "region_code": "320102"}, headers=client.auth("agent1"))
-    board = (await client.http.get("/api/wallboard/snapshot")).json()
+    board = (await client.http.get("/api/wallboard/snapshot", headers=client.kiosk)).json()
     assert [(h["county_name"], h["category_label"], h["last_hour"]) for h in board["hotspots"]] == [
         ("玄武区", "求助", 5)]
     assert board["cities"][0]["code"] == "320100" and board["cities"][0]["open_on_time"] == 5

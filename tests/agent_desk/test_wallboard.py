@@ -41,7 +41,7 @@ async def read_snapshots(response: httpx.Response):  # type: ignore[no-untyped-d
 async def test_stream_pushes_within_a_second_of_an_event(client: DeskClient, live_server: LiveServer,
                                                          board: LiveBoard) -> None:
     async with (httpx.AsyncClient(base_url=live_server.url, timeout=10) as http,
-                http.stream("GET", "/api/wallboard/stream") as response):
+                http.stream("GET", "/api/wallboard/stream", headers=client.kiosk) as response):
         snapshots = read_snapshots(response)
         first = await anext(snapshots)
         assert first["mode"] == "replay" and first["totals"]["waiting"] == 0
@@ -66,20 +66,20 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-            await page.goto(f"{live_server.url}/wallboard")
-            await page.wait_for_function("document.body.dataset.connection === 'live'", timeout=5000)
+            await page.goto(f"{live_server.url}/wallboard#kiosk={client.kiosk_key}")
+            await page.wait_for_function("() => document.body.dataset.connection === 'live'", timeout=5000)
             assert "REPLAY" in await page.inner_text("#mode")
             # An AMI event reaches the page within a second.
             sent = time.monotonic()
             board.model.apply("pbx", JOIN)
             await page.wait_for_function(
-                "document.querySelector('[data-field=waiting]').textContent === '1'", timeout=1000)
+                "() => document.querySelector('[data-field=waiting]').textContent === '1'", timeout=1000)
             assert time.monotonic() - sent < 1.0
             # A whole recorded call: answered, then an abandoned caller appears masked.
             for name in ("call_answered", "call_abandoned"):
                 ReplaySource(fixtures_dir / "ami" / f"{name}.recv", board.model, server="pbx").feed_all()
             await page.wait_for_function(
-                "document.querySelector('#abandoned-list').textContent.includes('hotline-enterprise')",
+                "() => document.querySelector('#abandoned-list').textContent.includes('hotline-enterprise')",
                 timeout=2000)
             abandoned = await page.inner_text("#abandoned-list")
             assert "*" in abandoned and "13800138000" not in abandoned
@@ -96,12 +96,12 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
 
             # The connection drops: the page says so, then comes back by itself.
             await live_server.stop()
-            await page.wait_for_function("document.body.dataset.connection === 'reconnecting'", timeout=5000)
+            await page.wait_for_function("() => document.body.dataset.connection === 'reconnecting'", timeout=5000)
             assert "reconnecting" in await page.inner_text("#connection")
             board.model.apply("pbx", {**JOIN, "Uniqueid": "1.2", "Linkedid": "1.2", "Position": "2"})
             await live_server.start()
             await page.wait_for_function(
-                "document.querySelector('[data-field=waiting]').textContent === '2'", timeout=8000)
+                "() => document.querySelector('[data-field=waiting]').textContent === '2'", timeout=8000)
             assert await page.evaluate("document.body.dataset.connection") == "live"
             await page.screenshot(path=str(ARTIFACTS / "wallboard-reconnected.png"))
         finally:

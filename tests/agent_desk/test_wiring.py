@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from agent_desk.accounts import add_kiosk_key
 from agent_desk.app import create_app
 from agent_desk.live.replay import DEMO_CALL_LINKEDID, bundled_capture
 from agent_desk.settings import load_settings
@@ -33,8 +34,9 @@ async def test_replay_moves_board_and_call_records(db: Database) -> None:
             if desk.board.snapshot().totals.answered == 2:
                 break
             await asyncio.sleep(0.02)
+        kiosk = {"X-Kiosk-Key": await add_kiosk_key(desk.sessions, "wall")}
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-            board = (await http.get("/api/wallboard/snapshot")).json()
+            board = (await http.get("/api/wallboard/snapshot", headers=kiosk)).json()
         assert board["mode"] == "replay" and board["totals"]["answered"] == 2
         for _ in range(200):
             async with desk.sessions() as session:
@@ -67,7 +69,6 @@ async def test_ivr_part_listens_and_stops(db: Database) -> None:
 async def test_a_live_pbx_is_driven_from_the_desk(db: Database, fixtures_dir: Path) -> None:
     """The live branch: the AMI runtime against a loopback peer that answers as the recorded Asterisk,
     its model teed into the desk's board, and the agent's HTTP actions reaching it as AMI actions."""
-    from agent_desk.accounts import principal_of
     from agent_desk.security.passwords import hash_password
     from agent_desk.wiring import AmiTelephony
     from tests.ami.peer import Peer, Script
@@ -91,9 +92,10 @@ async def test_a_live_pbx_is_driven_from_the_desk(db: Database, fixtures_dir: Pa
             assert "Local/agent1@agents" in desk.board.members()
             async with desk.sessions.begin() as session:
                 user = User(username="agent4", role=Role.AGENT, password_hash=hash_password("pw-pw-pw-pw-pw"),
-                            display_name="agent4", agent_interface="Local/agent4@agents")
+                            display_name="agent4", agent_interface="Local/agent4@agents", active=True,
+                            token_generation=0)
                 session.add(user)
-            token, _ = desk.tokens.issue(user.id, "access", principal=await principal_of(desk.sessions, user))
+            token = (await desk.logins.start(user)).access.token
             auth = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
                 login = await http.post("/api/agent/queues/hotline-enterprise/login", headers=auth)

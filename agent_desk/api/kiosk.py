@@ -1,0 +1,78 @@
+"""Who may watch the wallboard: staff who see the whole province (bearer token), or a kiosk key.
+
+A wall screen opens `/wallboard#kiosk=KEY`; the page sends the key once in a header to
+`POST /api/wallboard/kiosk`, which answers with an HttpOnly cookie, so the key never travels in a
+URL (the fragment stays in the browser) and the page's `EventSource` is let in by the cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader
+
+from agent_desk.api.deps import Credentials, DeskDep, current_principal
+from agent_desk.api.errors import AUTHED, responses
+from agent_desk.security.tokens import InvalidToken
+
+router = APIRouter(prefix="/api/wallboard", tags=["wallboard"])
+COOKIE = "hotline_kiosk"
+kiosk_header = APIKeyHeader(name="X-Kiosk-Key", auto_error=False,
+                            description="a kiosk key from `hotline users kiosk add NAME`")
+kiosk_cookie = APIKeyCookie(name=COOKIE, auto_error=False, description="set by POST /api/wallboard/kiosk")
+COOKIE_SECONDS = 366 * 24 * 3600  # until revoked, in practice
+
+
+@dataclass(frozen=True)
+class Viewer:
+    name: str  # a username, or "kiosk:<name>"
+    still_allowed: Callable[[], Awaitable[bool]]  # re-checked by long streams
+
+
+async def wallboard_viewer(desk: DeskDep, credentials: Credentials,
+                           header_key: Annotated[str | None, Security(kiosk_header)],
+                           cookie_key: Annotated[str | None, Security(kiosk_cookie)]) -> Viewer:
+    if credentials is not None:
+        who = await current_principal(desk, credentials)
+        if not who.sees_everything:
+            raise HTTPException(403, "the wallboard shows the whole province: a city or unit account may not "
+                                     "open it; use the supervisor pages")
+        token = credentials.credentials
+
+        async def token_valid() -> bool:
+            try:
+                await desk.logins.principal(token)
+            except InvalidToken:
+                return False
+            return True
+
+        return Viewer(who.username, token_valid)
+    key = header_key or cookie_key
+    name = await desk.kiosks.name_of(key) if key else None
+    if key is None or name is None:
+        raise HTTPException(401, "the wallboard needs a kiosk key (open /wallboard#kiosk=KEY) or a staff token",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+    async def key_valid() -> bool:
+        return await desk.kiosks.name_of(key) is not None
+
+    return Viewer(f"kiosk:{name}", key_valid)
+
+
+WallboardViewer = Annotated[Viewer, Depends(wallboard_viewer)]
+
+
+@router.post("/kiosk", status_code=204, responses=responses(*AUTHED))
+async def kiosk_session(request: Request, desk: DeskDep,
+                        key: Annotated[str | None, Security(kiosk_header)]) -> Response:
+    """Exchange a kiosk key (header `X-Kiosk-Key`) for an HttpOnly cookie that opens the wallboard's
+    snapshot and stream on this screen until the key is revoked."""
+    if not key or await desk.kiosks.name_of(key) is None:
+        raise HTTPException(401, "unknown or revoked kiosk key", headers={"WWW-Authenticate": "Bearer"})
+    response = Response(status_code=204)
+    response.set_cookie(COOKIE, key, max_age=COOKIE_SECONDS, path="/api/wallboard", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response

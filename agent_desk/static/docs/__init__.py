@@ -1,0 +1,1 @@
+"""Swagger UI, served at /docs from the package (no CDN)."""
