@@ -3,14 +3,17 @@
 Asterisk connects, writes the `agi_*` block and a blank line, then waits for commands. The block
 is read line by line under one deadline; a peer that closes early, stops half-way, floods or
 sends something that is not an AGI environment is dropped and counted, and the server goes on.
+Only the configured Asterisk addresses may connect, and at most `max_sessions` at once; a refused
+or dropped connection is logged at WARNING.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Self
 
 from ivr.channel import AgiChannel, CommandObserver
@@ -36,6 +39,7 @@ class ServerStats:
     failed: int = 0
     dropped: int = 0  # closed early, half a block, garbage, too slow
     unrouted: int = 0
+    rejected: int = 0  # not an allowed peer, or too many sessions (never accepted)
 
     @property
     def active(self) -> int:
@@ -80,7 +84,10 @@ class FastAgiServer:
         reply_timeout: float = 900.0,
         observer: CommandObserver | None = None,
         line_limit: int = 64 * 1024,
+        allowed_peers: Sequence[IPv4Network | IPv6Network] | None = None,
+        max_sessions: int | None = None,
     ) -> None:
+        """`allowed_peers` None: any address may connect; `max_sessions` None: no cap."""
         self._router = router
         self.host = host
         self.port = port
@@ -88,6 +95,8 @@ class FastAgiServer:
         self.reply_timeout = reply_timeout
         self._observer = observer
         self._line_limit = line_limit
+        self._allowed_peers = allowed_peers
+        self._max_sessions = max_sessions
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
         self.stats = ServerStats()
@@ -128,7 +137,29 @@ class FastAgiServer:
     async def __aexit__(self, *_: object) -> None:
         await self.stop()
 
+    def _refusal(self, peer: object) -> str | None:
+        """Why a connection from `peer` is refused, or None."""
+        host = peer[0] if isinstance(peer, tuple) and peer else None
+        if self._allowed_peers is not None:
+            try:
+                address = ip_address(str(host))
+            except ValueError:
+                return "no peer address"
+            if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+                address = address.ipv4_mapped
+            if not any(address in net for net in self._allowed_peers):
+                return "not an allowed Asterisk address (ivr.allowed_peers)"
+        if self._max_sessions is not None and len(self._calls) >= self._max_sessions:
+            return f"{len(self._calls)} sessions already (ivr.max_sessions)"
+        return None
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        refusal = self._refusal(writer.get_extra_info("peername"))
+        if refusal is not None:
+            self.stats.rejected += 1
+            log.warning("refused FastAGI connection from %s: %s", writer.get_extra_info("peername"), refusal)
+            writer.close()
+            return
         # asyncio runs this callback as its own task: one task per call.
         task = asyncio.current_task()
         assert task is not None
@@ -149,13 +180,9 @@ class FastAgiServer:
         peer = writer.get_extra_info("peername")
         try:
             env = await read_environment(reader, self.environment_timeout)
-        except AgiEnvironmentError as exc:
+        except (AgiEnvironmentError, ConnectionError) as exc:
             self.stats.dropped += 1
-            log.info("dropped FastAGI connection from %s: %s", peer, exc)
-            return
-        except ConnectionError as exc:
-            self.stats.dropped += 1
-            log.info("dropped FastAGI connection from %s: %s", peer, exc)
+            log.warning("dropped FastAGI connection from %s: %s", peer, exc)
             return
         handler = self._router(env)
         if handler is None:

@@ -39,6 +39,7 @@ class IvrService:
             self.app.route, host=settings.host, port=settings.port,
             environment_timeout=settings.environment_timeout_seconds,
             reply_timeout=settings.reply_timeout_seconds, observer=observer,
+            allowed_peers=settings.allowed_peers, max_sessions=settings.max_sessions,
         )
         self.missing_sounds: list[str] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -92,10 +93,18 @@ class PromptSettings(BaseModel):
     speed: int = Field(default=165, ge=80, le=450, description="espeak-ng words per minute")
 
 
+LOOPBACK: tuple[IPv4Network | IPv6Network, ...] = (IPv4Network("127.0.0.1/32"), IPv6Network("::1/128"))
+
+
 class IvrSettings(BaseModel):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=4573, ge=0, le=65535, description="0: any free port (tests)")
+    allowed_peers: list[IPv4Network | IPv6Network] = Field(
+        default_factory=lambda: list(LOOPBACK),
+        description="addresses of the Asterisk servers allowed to connect; others are refused (logged)")
+    max_sessions: int = Field(default=500, ge=1, le=100_000,
+                              description="concurrent FastAGI sessions; connections beyond are refused (logged)")
     server_name: str | None = Field(default=None,
                                     description="Asterisk server name stamped on drafts (ami.servers[].name)")
     channel_language: str | None = Field(

@@ -7,32 +7,28 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, select, update
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
-from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff
+from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff, require
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import (
-    CursorParam,
-    LimitParam,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    json_page,
-)
+from agent_desk.api.inputs import Instant
+from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
 from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope
 from ticketing.actions import Note
-from ticketing.errors import TicketNotFound
 from ticketing.models import CallOutcome, CallRecord, Role
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
+NEWEST_FIRST = Keyset((CallRecord.id,), (int,), descending=True)
 CallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+# Who may have the PBX dial a caller back (the role table in docs/agent_desk.md): not handlers.
+CallBackCaller = Annotated[Principal, Depends(require(Role.AGENT, Role.SUPERVISOR, Role.DISPATCHER))]
 
 
 class CallView(BaseModel):
@@ -107,21 +103,13 @@ def call_filters(who: Principal, desk: Desk, queue: str | None, outcome: CallOut
 async def list_calls(desk: DeskDep, who: Caller, cursor: CursorParam = None, limit: LimitParam = 50,
                      format: Format = "json", queue: Annotated[str | None, Query(max_length=64)] = None,
                      outcome: CallOutcome | None = None, agent: Annotated[str | None, Query(max_length=64)] = None,
-                     since: AwareDatetime | None = None, until: AwareDatetime | None = None) -> Any:
+                     since: Instant | None = None, until: Instant | None = None) -> Any:
     """Call records in your scope (agents: the calls they took), newest first."""
-    query = (select(CallRecord).where(*call_filters(who, desk, queue, outcome, agent, since, until))
-             .order_by(CallRecord.id.desc()))
+    query = select(CallRecord).where(*call_filters(who, desk, queue, outcome, agent, since, until))
     if format == "csv":
-        return csv_response(CallView, _stream(desk, query), "calls")
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise HTTPException(400, "malformed cursor")
-        query = query.where(CallRecord.id < last_id)
-    async with desk.sessions() as session:
-        rows = (await session.scalars(query.limit(limit + 1))).all()
-    items = [CallView.of(c) for c in rows[:limit]]
-    return json_page(Page[CallView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None))
+        return csv_response(CallView, _stream(desk, NEWEST_FIRST.ordered(query)), "calls")
+    return json_page(await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
+                                       key=lambda c: (c.id,), view=CallView.of))
 
 
 async def _stream(desk: Desk, query: Any) -> AsyncIterator[CallView]:
@@ -137,17 +125,10 @@ async def get_call(call_id: CallId, desk: DeskDep, who: Caller) -> CallView:
 
 @router.post("/{call_id}/attach", response_model=CallView, responses=responses(404, 409, *AUTHED))
 async def attach_call(call_id: CallId, body: AttachRequest, desk: DeskDep, who: DeskStaff) -> CallView:
-    """Attach the call record to an existing ticket. Repeating it changes nothing; attaching a call
-    that already belongs to another ticket answers 409."""
+    """Attach the call record to an existing ticket you can see. Repeating it changes nothing;
+    attaching a call that already belongs to another ticket answers 409."""
     call = await scoped_call(desk, who, call_id)
-    # An agent may attach its call to any existing ticket the caller names (e.g. a repeat call).
-    if who.role is Role.AGENT:
-        try:
-            await desk.tickets.get(body.ticket_id)
-        except TicketNotFound:
-            raise HTTPException(404, "ticket not found") from None
-    else:
-        await scoped_ticket(desk, who, body.ticket_id)
+    await scoped_ticket(desk, who, body.ticket_id)
     if call.ticket_id == body.ticket_id:
         return CallView.of(call)
     if call.ticket_id is not None:
@@ -191,7 +172,7 @@ async def hang_up(call_id: CallId, desk: DeskDep, who: AgentCaller) -> Accepted:
 
 @router.post("/{call_id}/callback", response_model=Accepted, status_code=202,
              responses=responses(404, 409, 502, 503, *AUTHED))
-async def call_back(call_id: CallId, desk: DeskDep, who: Caller) -> Accepted:
+async def call_back(call_id: CallId, desk: DeskDep, who: CallBackCaller) -> Accepted:
     """Call an abandoned caller back (AMI Originate): the caller's line is dialled first
     (`desk.agents.callback_channel`), then connected in `callback_context` to you — an agent's own
     extension — or, for supervisors and dispatchers, to `callback_queue`."""
@@ -222,8 +203,21 @@ def _extension_of(interface: str) -> str:
             responses={200: {"content": {"audio/wav": {}}, "description": "the call's recording"},
                        **responses(404, *AUTHED)})
 async def recording(call_id: CallId, desk: DeskDep, who: Caller) -> FileResponse:
+    """The call's recording, if it is a file under `desk.agents.recordings_dir`."""
     call = await scoped_call(desk, who, call_id)
-    path = FsPath(call.recording) if call.recording else None
-    if path is None or not path.is_file():
+    path = _recording_file(desk.settings.desk.agents.recordings_dir, call.recording)
+    if path is None:
         raise HTTPException(404, "no recording for this call")
     return FileResponse(path, media_type="audio/wav", filename=path.name)
+
+
+def _recording_file(root: FsPath, stored: str | None) -> FsPath | None:
+    """The stored path as a file inside `root` (links resolved), or None: a call record never
+    makes the desk serve a file from anywhere else."""
+    if not stored:
+        return None
+    try:
+        path = FsPath(stored).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if path.is_relative_to(root.resolve()) and path.is_file() else None

@@ -1,4 +1,8 @@
-"""CSV export of any table the API lists: same filters and scope, every row, streamed."""
+"""CSV export of any table the API lists: same filters and scope, every row, streamed.
+
+The file is meant for spreadsheets, which run a cell starting with = + - @ (or a tab or carriage
+return before one) as a formula: such text cells get a leading apostrophe, so they stay text.
+"""
 
 from __future__ import annotations
 
@@ -20,16 +24,22 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, (bool, int, float)):
+        return str(value)  # a negative number is a number, not a formula
     if isinstance(value, Enum):
-        return str(value.value)
+        value = value.value
     if isinstance(value, (list, tuple)):
-        return ";".join(_cell(v) for v in value)
-    return str(value)
+        value = ";".join(str(v.value if isinstance(v, Enum) else v) for v in value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _drain(buffer: io.StringIO) -> str:

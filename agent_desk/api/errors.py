@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -56,6 +58,28 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 AUTHED = (401, 403)
+# Inputs never echoed back in an error, whatever their length.
+SECRET_FIELDS = frozenset({"password", "refresh_token", "api_key", "access_token", "token", "phone"})
+MAX_ECHO = 64
+MAX_ERRORS = 20
+
+
+def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's errors as a client may see them: type, where and why; the input only when it is
+    short, plain and not a secret (a 5 MB description or a password is never sent back)."""
+    shown = []
+    for error in errors[:MAX_ERRORS]:
+        loc = [p if isinstance(p, (str, int)) else str(p) for p in error.get("loc", ())]
+        item: dict[str, Any] = {"type": error.get("type", "value_error"), "loc": loc,
+                                "msg": str(error.get("msg", "invalid"))[:300]}
+        value = error.get("input")
+        secret = any(isinstance(p, str) and p in SECRET_FIELDS for p in loc)
+        if not secret and (value is None or isinstance(value, (bool, int, float))):
+            item["input"] = value
+        elif not secret and isinstance(value, str):
+            item["input"] = value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…"
+        shown.append(item)
+    return shown
 
 
 # Errors whose message is the whole answer, by status.
@@ -73,6 +97,10 @@ def install_handlers(app: FastAPI) -> None:
 
     for error in _PLAIN:
         app.add_exception_handler(error, _plain)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_errors(exc.errors())}, status_code=422)
 
     @app.exception_handler(TicketNotFound)
     async def _not_found(_: Request, exc: TicketNotFound) -> JSONResponse:

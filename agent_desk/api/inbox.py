@@ -6,29 +6,24 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import and_, func, or_, select, type_coerce
+from fastapi import APIRouter, Query
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, HandlerCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import (
-    CursorParam,
-    LimitParam,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    json_page,
-)
+from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
 from agent_desk.api.tickets import light_condition
 from agent_desk.security.scope import ticket_scope
-from ticketing.models import Ticket, UTCDateTime, utcnow
+from ticketing.models import Ticket, utcnow
 from ticketing.views import TicketView
 from ticketing.vocabulary import Light, TicketState
 
 router = APIRouter(prefix="/api/inbox", tags=["handlers"])
 INBOX_STATES = (TicketState.DISPATCHED, TicketState.HANDLING, TicketState.EXTENSION_REQUESTED)
+DEADLINE = func.coalesce(Ticket.due_at, Ticket.sign_due_at)
+MOST_URGENT_FIRST = Keyset((DEADLINE, Ticket.id), (datetime, int))
 
 
 @router.get("", response_model=Page[TicketView], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
@@ -40,37 +35,20 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
     """Tickets waiting for your unit: to sign (by the sign-off deadline) or in hand (by the due
     date). Sorted by deadline, so overdue (red) ones come first."""
     now = utcnow()
-    deadline = func.coalesce(Ticket.due_at, Ticket.sign_due_at)
-    where = [ticket_scope(who), Ticket.state.in_(state or INBOX_STATES), deadline.is_not(None)]
+    where = [ticket_scope(who), Ticket.state.in_(state or INBOX_STATES), DEADLINE.is_not(None)]
     if light is not None:
         where.append(light_condition(light, now))
     if role == "lead":
         where.append(Ticket.lead_unit_id == who.unit_id)
     elif role == "co":
         where.append(or_(Ticket.lead_unit_id.is_(None), Ticket.lead_unit_id != who.unit_id))
-    query = (select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
-             .order_by(deadline, Ticket.id))
+    query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
     if format == "csv":
         async def every_row() -> AsyncIterator[TicketView]:
             async with desk.sessions() as session:
-                for t in (await session.scalars(query)).all():
+                for t in (await session.scalars(MOST_URGENT_FIRST.ordered(query))).all():
                     yield TicketView.of(t, now)
         return csv_response(TicketView, every_row(), "inbox")
-    if cursor:
-        at, last_id = decode_cursor(cursor, 2)
-        try:
-            after = datetime.fromisoformat(at)
-        except (TypeError, ValueError):
-            raise HTTPException(400, "malformed cursor") from None
-        if after.tzinfo is None or not isinstance(last_id, int):
-            raise HTTPException(400, "malformed cursor")
-        bound = type_coerce(after, UTCDateTime())
-        query = query.where(or_(deadline > bound, and_(deadline == bound, Ticket.id > last_id)))
-    async with desk.sessions() as session:
-        rows = (await session.scalars(query.limit(limit + 1))).all()
-    items = [TicketView.of(t, now) for t in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor((last.due_at or last.sign_due_at).isoformat(), last.id)  # type: ignore[union-attr]
-    return json_page(Page[TicketView](items=items, next_cursor=next_cursor))
+    return json_page(await keyset_page(desk.sessions, query, MOST_URGENT_FIRST, cursor=cursor, limit=limit,
+                                       key=lambda t: (t.due_at or t.sign_due_at, t.id),
+                                       view=lambda t: TicketView.of(t, now)))

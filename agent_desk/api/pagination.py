@@ -1,17 +1,27 @@
 """Cursor pagination: every list answers `{items, next_cursor}`; pass `cursor` back for the next page.
 
-A cursor is opaque to clients (base64url of the last row's sort key). Keyset pagination keeps
-page N as fast as page 1 on a million rows.
+A cursor is opaque to clients: base64url of a JSON array, the last row's sort key (`Keyset`, for
+lists read from the database page by page) or an offset (`list_page`, for short computed lists).
+Keyset pagination keeps page N as fast as page 1 on a million rows. Every cursor is validated
+against the types of its key before it reaches a query: a forged one answers 400.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import HTTPException, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict, TypeAdapter, ValidationError
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.sql.elements import SQLColumnExpression
+
+from agent_desk.api.inputs import Instant
+from ticketing.db import SessionFactory
 
 T = TypeVar("T")
 
@@ -24,6 +34,9 @@ class Page(BaseModel, Generic[T]):
 CursorParam = Annotated[str | None, Query(description="opaque cursor from a previous page's next_cursor",
                                           max_length=512)]
 LimitParam = Annotated[int, Query(ge=1, le=500, description="page size")]
+# What a cursor may hold: row ids and offsets (32-bit, as the tables store them) and instants.
+CursorInt = Annotated[int, Strict(), Field(ge=0, le=2**31 - 1)]
+_KINDS: dict[type, TypeAdapter[Any]] = {int: TypeAdapter(CursorInt), datetime: TypeAdapter(Instant)}
 
 
 def json_page(page: Page[Any]) -> Response:
@@ -33,15 +46,56 @@ def json_page(page: Page[Any]) -> Response:
 
 
 def encode_cursor(*key: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+    plain = [k.isoformat() if isinstance(k, datetime) else k for k in key]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
+def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
+    """The key a cursor holds, each part validated as its kind (int or datetime); else 400."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("wrong shape")
+        return tuple(_KINDS[kind].validate_python(part) for part, kind in zip(raw, kinds, strict=True))
+    except (ValueError, ValidationError, UnicodeDecodeError, RecursionError):
         raise HTTPException(400, "malformed cursor") from None
-    if not isinstance(key, list) or len(key) != arity:
-        raise HTTPException(400, "malformed cursor")
-    return key
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The sort key of a keyset-paginated list: columns or expressions, all ascending or all descending,
+    the last one unique (the row id)."""
+
+    columns: tuple[SQLColumnExpression[Any], ...]
+    kinds: tuple[type, ...]
+    descending: bool = False
+
+    def ordered(self, query: Select[Any]) -> Select[Any]:
+        return query.order_by(*(c.desc() if self.descending else c.asc() for c in self.columns))
+
+    def after(self, key: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows that come after `key` in this order: (a, b) > (x, y) spelled out for every database."""
+        values = list(key)  # bound with each column's own type (UTC timestamps included)
+        past = [c < v if self.descending else c > v for c, v in zip(self.columns, values, strict=True)]
+        clauses = [and_(*(c == v for c, v in zip(self.columns[:i], values[:i], strict=True)), past[i])
+                   for i in range(len(self.columns))]
+        return or_(*clauses)
+
+
+async def keyset_page(sessions: SessionFactory, query: Select[Any], keyset: Keyset, *, cursor: str | None,
+                      limit: int, key: Callable[[Any], tuple[Any, ...]], view: Callable[[Any], T]) -> Page[T]:
+    """One page of `query` (which must not be ordered yet) in `keyset` order after `cursor`.
+    `key` gives a row's sort key, `view` what the page lists for it."""
+    if cursor:
+        query = query.where(keyset.after(decode_cursor(cursor, keyset.kinds)))
+    async with sessions() as session:
+        rows = (await session.scalars(keyset.ordered(query).limit(limit + 1))).all()
+    items = [view(r) for r in rows[:limit]]
+    return Page[T](items=items, next_cursor=encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None)
+
+
+def list_page(rows: Sequence[T], cursor: str | None, limit: int) -> Page[T]:
+    """One page of a list computed in full (KPI rows, a ticket's history): the cursor is an offset."""
+    (start,) = decode_cursor(cursor, (int,)) if cursor else (0,)
+    page = list(rows[start:start + limit])
+    return Page[T](items=page, next_cursor=encode_cursor(start + limit) if start + limit < len(rows) else None)

@@ -12,14 +12,15 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy import select
 
-from agent_desk.api.calls import CallView, call_filters
+from agent_desk.api.calls import NEWEST_FIRST, CallView, call_filters
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, SupervisorCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.api.inputs import Instant
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, keyset_page, list_page
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveSnapshot
 from agent_desk.security.principal import Principal
@@ -86,16 +87,6 @@ def _kpi_filter(who: Principal, since: datetime, until: datetime) -> KpiFilter:
     return KpiFilter(since=since, until=until, region_codes=[who.city_scope] if who.city_scope else None)
 
 
-def _page(rows: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
-    start = 0
-    if cursor:
-        (start,) = decode_cursor(cursor, 1)
-        if not isinstance(start, int) or start < 0:
-            raise HTTPException(400, "malformed cursor")
-    page = rows[start:start + limit]
-    return page, encode_cursor(start + limit) if start + limit < len(rows) else None
-
-
 def _offset_hours(desk: Desk) -> int:
     offset = utcnow().astimezone(ZoneInfo(desk.settings.ticketing.calendar.timezone)).utcoffset()
     return int(offset.total_seconds() // 3600) if offset else 0
@@ -148,8 +139,8 @@ async def dashboard(request: Request, desk: DeskDep, who: SupervisorCaller) -> D
 
 
 @router.get("/kpi/calls", response_model=Page[KeyedCallKpis], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
-async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
-                    until: AwareDatetime | None = None, by: CallDimension | None = None,
+async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: Instant | None = None,
+                    until: Instant | None = None, by: CallDimension | None = None,
                     cursor: CursorParam = None, limit: LimitParam = 100, format: Format = "json") -> Any:
     """Call KPIs as docs/metrics.md defines them — offered, answered, abandoned (and short), timeouts,
     key exits, transfers, answer rate, answered within 15 s, service level (and SL2), ASA, AHT.
@@ -160,14 +151,13 @@ async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime |
     rows = await _call_rows(desk, who, start, end, by)
     if format == "csv":
         return csv_response(KeyedCallKpis, rows, "call-kpi")
-    page, next_cursor = _page(rows, cursor, limit)
-    return Page[KeyedCallKpis](items=page, next_cursor=next_cursor)
+    return list_page(rows, cursor, limit)
 
 
 @router.get("/kpi/tickets", response_model=Page[TicketKpi],
             responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
-async def kpi_tickets(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
-                      until: AwareDatetime | None = None, by: Dimension | None = None,
+async def kpi_tickets(desk: DeskDep, who: SupervisorCaller, since: Instant | None = None,
+                      until: Instant | None = None, by: Dimension | None = None,
                       cursor: CursorParam = None, limit: LimitParam = 100, format: Format = "json") -> Any:
     """On-time sign-off, on-time completion (按时办结率), satisfaction (满意率), counts by light, average
     handling time — overall or by city, county, unit, category, channel, day or hour."""
@@ -175,8 +165,7 @@ async def kpi_tickets(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime
     rows = await _ticket_rows(desk, who, start, end, by)
     if format == "csv":
         return csv_response(TicketKpi, rows, "ticket-kpi")
-    page, next_cursor = _page(rows, cursor, limit)
-    return Page[TicketKpi](items=page, next_cursor=next_cursor)
+    return list_page(rows, cursor, limit)
 
 
 @router.get("/staffing", response_model=StaffingAdvice, responses=responses(*AUTHED))
@@ -216,28 +205,23 @@ async def hotspots(desk: DeskDep, who: SupervisorCaller, cursor: CursorParam = N
                        last_hour=s.last_hour, usual_per_hour=s.usual_per_hour, factor=s.factor) for s in spots]
     if format == "csv":
         return csv_response(HotSpotRow, rows, "hotspots")
-    page, next_cursor = _page(rows, cursor, limit)
-    return Page[HotSpotRow](items=page, next_cursor=next_cursor)
+    return list_page(rows, cursor, limit)
 
 
 @router.get("/abandoned", response_model=Page[AbandonedRow], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
-async def abandoned(desk: DeskDep, who: SupervisorCaller, since: AwareDatetime | None = None,
-                    until: AwareDatetime | None = None, queue: Annotated[str | None, Query(max_length=64)] = None,
+async def abandoned(desk: DeskDep, who: SupervisorCaller, since: Instant | None = None,
+                    until: Instant | None = None, queue: Annotated[str | None, Query(max_length=64)] = None,
                     cursor: CursorParam = None, limit: LimitParam = 50, format: Format = "json") -> Any:
     """Abandoned calls, newest first, each with its one-click callback (POST callback_url)."""
     start, end = _period(desk, since, until)
-    query = (select(CallRecord).where(*call_filters(who, desk, queue, CallOutcome.ABANDONED, None, start, end))
-             .order_by(CallRecord.id.desc()))
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise HTTPException(400, "malformed cursor")
-        query = query.where(CallRecord.id < last_id)
-    fetch = None if format == "csv" else limit + 1
-    async with desk.sessions() as session:
-        calls = (await session.scalars(query.limit(fetch))).all()
-    rows = [AbandonedRow(**CallView.of(c).model_dump(), callback_url=f"/api/calls/{c.id}/callback") for c in calls]
+    query = select(CallRecord).where(*call_filters(who, desk, queue, CallOutcome.ABANDONED, None, start, end))
+
+    def row(call: CallRecord) -> AbandonedRow:
+        return AbandonedRow(**CallView.of(call).model_dump(), callback_url=f"/api/calls/{call.id}/callback")
+
     if format == "csv":
-        return csv_response(AbandonedRow, rows, "abandoned")
-    items = rows[:limit]
-    return Page[AbandonedRow](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None)
+        async with desk.sessions() as session:
+            calls = (await session.scalars(NEWEST_FIRST.ordered(query))).all()
+        return csv_response(AbandonedRow, [row(c) for c in calls], "abandoned")
+    return await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
+                             key=lambda c: (c.id,), view=row)

@@ -14,20 +14,22 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, not_, or_, select
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import Caller, DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.inputs import Instant, Phone
 from agent_desk.api.pagination import (
     CursorParam,
+    Keyset,
     LimitParam,
     Page,
-    decode_cursor,
-    encode_cursor,
     json_page,
+    keyset_page,
+    list_page,
 )
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
@@ -41,14 +43,16 @@ from ticketing.vocabulary import Category, Channel, Light, TicketState
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
 CLOSED = (TicketState.CLOSED, TicketState.ARCHIVED)
+NEWEST_FIRST = Keyset((Ticket.id,), (int,), descending=True)
 
 
 class TicketCreate(BaseModel):
     category: Category
     description: str = Field(min_length=1, max_length=4000)
     channel: Channel = Channel.PHONE
-    caller_number: str | None = Field(None, max_length=32)
+    caller_number: Phone | None = Field(None, max_length=32)
     caller_name: str | None = Field(None, max_length=64)
+    public: bool = Field(False, description="the caller agreed to publication (masked, on Open311); never for report")
     region_code: str | None = Field(None, pattern=r"^\d{6}$")
     address: str = Field("", max_length=256)
     priority: int = Field(0, ge=0, le=3)
@@ -108,7 +112,7 @@ async def list_tickets(
     unit_id: Annotated[str | None, Query(max_length=48, description="lead or co-handler")] = None,
     light: Light | None = None,
     caller_number: Annotated[str | None, Query(max_length=32)] = None,
-    created_from: AwareDatetime | None = None, created_to: AwareDatetime | None = None,
+    created_from: Instant | None = None, created_to: Instant | None = None,
 ) -> Any:
     """Tickets in your scope, newest first."""
     now = utcnow()
@@ -134,18 +138,11 @@ async def list_tickets(
         where.append(Ticket.created_at >= created_from)
     if created_to:
         where.append(Ticket.created_at < created_to)
-    query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers)).order_by(Ticket.id.desc())
+    query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
     if format == "csv":
-        return csv_response(TicketView, _stream(desk, query, now), "tickets")
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise HTTPException(400, "malformed cursor")
-        query = query.where(Ticket.id < last_id)
-    async with desk.sessions() as session:
-        rows = (await session.scalars(query.limit(limit + 1))).all()
-    items = [TicketView.of(t, now) for t in rows[:limit]]
-    return json_page(Page[TicketView](items=items, next_cursor=encode_cursor(items[-1].id) if len(rows) > limit else None))
+        return csv_response(TicketView, _stream(desk, NEWEST_FIRST.ordered(query), now), "tickets")
+    return json_page(await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
+                                       key=lambda t: (t.id,), view=lambda t: TicketView.of(t, now)))
 
 
 async def _stream(desk: Desk, query: Any, now: datetime) -> AsyncIterator[TicketView]:
@@ -171,7 +168,8 @@ async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff) -> Ti
     new = NewTicket(channel=body.channel, category=body.category, description=body.description,
                     caller_number=body.caller_number, caller_name=body.caller_name,
                     region_code=body.region_code, address=body.address, priority=body.priority,
-                    callback_requested=body.callback_requested, departments=tuple(body.departments))
+                    callback_requested=body.callback_requested, departments=tuple(body.departments),
+                    creator_id=who.user_id, public=body.public)
     view = await desk.tickets.create(new, who.username, dispatch=body.dispatch, call_id=body.call_id,
                                      draft_id=body.draft_id)
     await desk.audit.record(who.username, "ticket.create", "ticket", view.id, number=view.number,
@@ -196,13 +194,7 @@ async def ticket_events(ticket_id: TicketId, desk: DeskDep, who: Caller, cursor:
     events = await desk.tickets.history(ticket_id)
     if format == "csv":
         return csv_response(EventView, events, f"ticket-{ticket_id}-events")
-    start = 0
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        start = next((i + 1 for i, e in enumerate(events) if e.id == last_id), len(events))
-    page = events[start:start + limit]
-    more = start + limit < len(events)
-    return Page[EventView](items=page, next_cursor=encode_cursor(page[-1].id) if more and page else None)
+    return list_page(events, cursor, limit)
 
 
 @router.get("/{ticket_id}/routing", response_model=RoutingAdvice, responses=responses(404, *AUTHED))

@@ -47,9 +47,11 @@ async def test_queue_login_pause_unpause_logout(client: DeskClient, pbx: Recordi
 async def test_transfer_and_callback(client: DeskClient, pbx: RecordingPbx) -> None:
     async with client.desk.sessions.begin() as session:
         live = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000", queue="hotline-12345",
-                          agent="Local/agent1@agents", outcome=CallOutcome.ANSWERED, entered_at=utcnow())
+                          agent="agent1", agent_interface="Local/agent1@agents", outcome=CallOutcome.ANSWERED,
+                          entered_at=utcnow())
         gone = CallRecord(server="pbx0", linkedid="1795868700.9", caller_number="13900000000", queue="hotline-12345",
-                          agent="Local/agent1@agents", outcome=CallOutcome.ABANDONED, entered_at=utcnow())
+                          agent="agent1", agent_interface="Local/agent1@agents", outcome=CallOutcome.ABANDONED,
+                          entered_at=utcnow())
         session.add_all([live, gone])
     h = client.auth("agent1")
     moved = await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"}, headers=h)

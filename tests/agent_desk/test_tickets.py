@@ -121,7 +121,8 @@ async def test_create_from_draft_and_attach_call(client: DeskClient) -> None:
     async with client.desk.sessions.begin() as session:
         call = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000",
                           queue="hotline-12345", entered_at=now, answered_at=now, wait_seconds=3,
-                          agent="Local/agent1@agents", talk_seconds=40, outcome=CallOutcome.ANSWERED)
+                          agent="agent1", agent_interface="Local/agent1@agents", talk_seconds=40,
+                          outcome=CallOutcome.ANSWERED)
         draft = Draft(server="pbx0", call_linkedid="1795868623.2", caller_number="13800138000",
                       channel=Channel.PHONE, status=DraftStatus.READY, transcript="玄武区停水了",
                       category="help", region_code=XUANWU)
@@ -147,12 +148,14 @@ async def test_create_from_draft_and_attach_call(client: DeskClient) -> None:
     assert conflict.status_code == 409
     # Agent 2 did not take this call.
     assert (await client.http.get(f"/api/calls/{call.id}", headers=client.auth("agent2"))).status_code == 404
-    # Call records from the AMI adapter name static members by MemberName (agent1): still agent 1's.
+    # A call is the agent's by the exact interface that answered it, never by a member name or an
+    # extension that happens to match the username (PJSIP/agent1 is another phone).
     async with client.desk.sessions.begin() as session:
         session.add(CallRecord(server="pbx0", linkedid="1795868999.1", caller_number="13700000000",
-                               queue="hotline-12345", agent="agent1", outcome=CallOutcome.ANSWERED))
+                               queue="hotline-12345", agent="agent1", agent_interface="PJSIP/agent1",
+                               outcome=CallOutcome.ANSWERED))
     mine = (await client.http.get("/api/calls", headers=client.auth("agent1"))).json()["items"]
-    assert sorted(c["linkedid"] for c in mine) == ["1795868623.2", "1795868999.1"]
+    assert [c["linkedid"] for c in mine] == ["1795868623.2"]
     assert (await client.http.get("/api/calls", headers=client.auth("agent2"))).json()["items"] == []
     async with client.desk.sessions() as session:
         assert (await session.get(Draft, draft.id)).ticket_id == first["id"]  # type: ignore[union-attr]
