@@ -55,7 +55,11 @@ class LoginSessions:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._db = db
         self._tokens = tokens
+        self._check_seconds = check_seconds
+        self._clock = clock
         self._live: TtlCache[_Live | None] = TtlCache(check_seconds, clock)
+        # Sessions this process ended within the cache's lifetime: refused here without waiting for it.
+        self._ended_here: dict[str, float] = {}
 
     async def start(self, user: User) -> SessionTokens:
         """Open a session for a user who has just proven its password."""
@@ -103,10 +107,15 @@ class LoginSessions:
             await db.execute(update(LoginSession)
                              .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
                              .values(revoked_at=utcnow(), revoked_reason=reason))
+        now = self._clock()
+        self._ended_here = {sid: at for sid, at in self._ended_here.items() if now - at <= self._check_seconds}
+        self._ended_here[session_id] = now
 
     async def principal(self, access_token: str) -> Principal:
         """The caller of a request, if its token is valid and nothing revoked it since."""
         claims = self._tokens.decode(access_token, "access")
+        if claims.session_id in self._ended_here:
+            raise InvalidToken("session ended")
         live = await self._live.get((claims.user_id, claims.session_id),
                                     lambda: self._load(claims.user_id, claims.session_id))
         if live is None or not live.active or not live.session_open or live.generation != claims.generation:
