@@ -44,7 +44,7 @@ from agent_desk.audit import AuditLog
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
 from agent_desk.screen_pop import ScreenPops
-from agent_desk.security.headers import DOCS_PATH, SecurityHeaders
+from agent_desk.security.headers import SecurityHeaders
 from agent_desk.security.kiosk import KioskKeys
 from agent_desk.security.sessions import LoginSessions
 from agent_desk.security.throttle import Throttle
@@ -161,7 +161,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get(DOCS_PATH, include_in_schema=False)
+    @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 

@@ -1,17 +1,15 @@
 """Security headers on every response: what the browser may load, frame or send along.
 
-The pages ship their scripts and styles as files of the package (no inline script, no CDN), so
-the policy allows only the product's own origin. Swagger UI at /docs sets element styles from its
-script, which CSP counts as inline style: that one page also gets 'unsafe-inline' for styles.
+The pages ship their scripts and styles as files of the package (no inline script or style, no
+CDN, Swagger UI at /docs included), so the policy allows only the product's own origin.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'{styles}; img-src 'self' data:; "
-           "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-           "frame-ancestors 'none'")
+CSP = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       b"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -19,9 +17,6 @@ _COMMON = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-CSP = _POLICY.format(styles="").encode()
-DOCS_CSP = _POLICY.format(styles=" 'unsafe-inline'").encode()
-DOCS_PATH = "/docs"
 
 
 class SecurityHeaders:
@@ -32,13 +27,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CSP if scope.get("path") == DOCS_PATH else CSP
-
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in [(b"content-security-policy", policy), *_COMMON] if k not in present]
+                headers += [(k, v) for k, v in [(b"content-security-policy", CSP), *_COMMON] if k not in present]
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -116,3 +116,45 @@ def test_commands_without_audio_neither_load_nor_warn_about_it(tmp_path: Path) -
                               text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
         assert done.stderr == "[]\n", (command, done.stderr)
+
+
+def test_users_passwd_disable_enable_and_revocations(db_url: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["users", "add", "zhang", "--role", "dispatcher"]).exit_code == 0
+    weak = runner.invoke(app, ["users", "passwd", "zhang", "--password", "password123"])
+    assert weak.exit_code == 1 and "too common" in weak.output
+    changed = runner.invoke(app, ["users", "passwd", "zhang"])
+    assert changed.exit_code == 0 and "password:" in changed.output and "sessions have ended" in changed.output
+    assert runner.invoke(app, ["users", "disable", "zhang"]).exit_code == 0
+    assert "(disabled)" in runner.invoke(app, ["users", "list"]).output
+    assert runner.invoke(app, ["users", "enable", "zhang"]).exit_code == 0
+    assert "(disabled)" not in runner.invoke(app, ["users", "list"]).output
+    missing = runner.invoke(app, ["users", "disable", "nobody"])
+    assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
+    users, _, audit = asyncio.run(_rows(db_url))
+    assert users[0].token_generation == 3  # each change revoked the tokens issued before
+    assert [a.action for a in audit] == ["user.create", "user.passwd", "user.disable", "user.enable"]
+
+    added = runner.invoke(app, ["users", "api-client", "add", "wechat-backend", "--channel", "wechat"])
+    assert added.exit_code == 0 and "api_key for wechat-backend (wechat):" in added.output
+    assert runner.invoke(app, ["users", "api-client", "revoke", "wechat-backend"]).exit_code == 0
+    assert "(revoked)" in runner.invoke(app, ["users", "api-client", "list"]).output
+    kiosk = runner.invoke(app, ["users", "kiosk", "add", "nanjing-hall"])
+    assert kiosk.exit_code == 0 and "/wallboard#kiosk=" in kiosk.output
+    assert runner.invoke(app, ["users", "kiosk", "revoke", "nanjing-hall"]).exit_code == 0
+    assert runner.invoke(app, ["users", "kiosk", "list", "--json"]).output.strip() == \
+        '[{"name": "nanjing-hall", "active": false}]'
+    assert runner.invoke(app, ["users", "kiosk", "revoke", "nowhere"]).exit_code == 1
+
+
+def test_users_add_refuses_system_names_weak_passwords_and_agents_without_interface(db_url: str) -> None:
+    runner = CliRunner()
+    for args, message in (
+        (["api:demo-webform", "--role", "dispatcher"], "letters, digits"),
+        (["demo-seed", "--role", "dispatcher"], "reserved"),
+        (["agent7", "--role", "agent"], "--interface"),
+        (["liu", "--role", "dispatcher", "--password", "          "], "whitespace"),
+        (["liu", "--role", "dispatcher", "--password", "qwertyuiop"], "too common"),
+    ):
+        result = runner.invoke(app, ["users", "add", *args])
+        assert result.exit_code == 1 and message in result.output, (args, result.output)
