@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from agent_desk.accounts import NewUser, add_api_client, add_user
+from agent_desk.accounts import NewUser, add_api_client, add_kiosk_key, add_user
 from agent_desk.live.replay import DEMO_CALL_LINKEDID
 from agent_desk.security.passwords import new_password
 from agent_desk.settings import Settings
@@ -25,6 +25,7 @@ from ticketing.models import (
     Draft,
     DraftStatus,
     KbArticle,
+    KioskKey,
     Role,
     Ticket,
     TicketEvent,
@@ -77,6 +78,14 @@ async def seed_demo_api_client(sessions: SessionFactory) -> str | None:
         if await session.scalar(select(ApiClient.id).where(ApiClient.name == "demo-webform")):
             return None
     return await add_api_client(sessions, "demo-webform", Channel.WEB)
+
+
+async def seed_demo_kiosk(sessions: SessionFactory) -> str | None:
+    """A wallboard kiosk key for the demo wall screen, if there is none yet."""
+    async with sessions() as session:
+        if await session.scalar(select(KioskKey.id).where(KioskKey.name == "demo-wall")):
+            return None
+    return await add_kiosk_key(sessions, "demo-wall")
 
 
 async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) -> list[str]:
@@ -175,6 +184,7 @@ async def seed_demo(config: Settings) -> None:
         sessions = make_session_factory(engine)
         users = await seed_demo_users(sessions)
         key = await seed_demo_api_client(sessions)
+        kiosk = await seed_demo_kiosk(sessions)
         service = TicketService.from_settings(sessions, config.ticketing)
         tickets = await seed_demo_tickets(sessions, service)
         draft = await seed_demo_draft(sessions)
@@ -189,6 +199,8 @@ async def seed_demo(config: Settings) -> None:
         print("demo users: already present (passwords were printed when they were created)")
     if key:
         print(f"demo Open311 api_key (client demo-webform, channel web): {key}")
+    if kiosk:
+        print(f"demo wallboard (kiosk demo-wall): http://{config.desk.host}:{config.desk.port}/wallboard#kiosk={kiosk}")
     if tickets:
         print(f"demo tickets: {', '.join(tickets)}")
     if draft:

@@ -35,7 +35,8 @@ def serve(
     if workers > 1:
         typer.echo(f"{workers} API-only workers (adapters, replay and the SLA sweep are off here)")
         uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
-                    port=port or config.desk.port, log_config=logging_config, log_level=level.lower())
+                    port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
+                    proxy_headers=False, server_header=False)
         return
     chosen = replay_source(replay, config.desk.replay.file, pbx_configured=bool(config.ami.servers),
                            no_replay=no_replay)
@@ -45,8 +46,11 @@ def serve(
     if chosen is not None:
         typer.echo(f"replaying {chosen.name} at {config.desk.replay.speed:g}x instead of a PBX "
                    "(the wallboard says REPLAY)")
+    # The desk reads X-Forwarded-For itself, from `desk.auth.trusted_proxies` only: uvicorn's own
+    # proxy handling would believe it from any loopback peer.
     uvicorn.run(create_app(config, parts=adapter_parts(config)), host=host or config.desk.host,
-                port=port or config.desk.port, log_config=logging_config, log_level=level.lower())
+                port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
+                proxy_headers=False, server_header=False)
 
 
 

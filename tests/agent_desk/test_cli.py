@@ -72,8 +72,9 @@ def test_seed_demo_users_prints_passwords_once_and_seeds_tickets(db_url: str) ->
         assert name in first.output
     assert "JS20261128-000123" in first.output and "api_key" in first.output
     assert "demo knowledge base: 12 articles" in first.output
+    assert "http://127.0.0.1:8000/wallboard#kiosk=" in first.output
     second = runner.invoke(app, ["seed", "--demo-users"])
-    assert "already present" in second.output and "api_key" not in second.output
+    assert "already present" in second.output and "api_key" not in second.output and "kiosk=" not in second.output
     assert "knowledge base" not in second.output
     users, tickets, _ = asyncio.run(_rows(db_url))
     assert sorted(u.role.value for u in users) == ["admin", "agent", "dispatcher", "handler", "supervisor"]
@@ -158,3 +159,16 @@ def test_users_add_refuses_system_names_weak_passwords_and_agents_without_interf
     ):
         result = runner.invoke(app, ["users", "add", *args])
         assert result.exit_code == 1 and message in result.output, (args, result.output)
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_serve_leaves_x_forwarded_for_to_the_desk(db_url: str, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """uvicorn believes X-Forwarded-For from any loopback peer by default; the desk believes it only
+    from `desk.auth.trusted_proxies`, so serve turns uvicorn's handling off."""
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    result = CliRunner().invoke(app, ["serve", "--no-replay", "--workers", workers])
+    assert result.exit_code == 0, result.output
+    assert seen["proxy_headers"] is False and seen["server_header"] is False

@@ -4,6 +4,8 @@ violations. The app runs in a real uvicorn (own thread and loop) on a fresh seed
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import threading
 import time
 import uuid
@@ -139,3 +141,38 @@ def test_openapi_document_is_complete(api_server: str) -> None:
 def test_bundled_page_assets_exist() -> None:
     static = Path(__file__).resolve().parents[2] / "agent_desk" / "static"
     assert {p.name for p in static.iterdir()} >= {"wallboard.html", "wallboard.js", "wallboard.css"}
+
+
+# What the probes of issue 10 sent to every list: dates past the calendar once their offset is
+# applied, and cursors holding a 300-digit number or a boolean. Each must answer a documented 4xx.
+HOSTILE = {
+    "date-time": ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"],
+    "cursor": [base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+               for key in ([int("9" * 300)], [True])],
+}
+
+
+def test_hostile_dates_and_cursors_conform(api_schema: schemathesis.BaseSchema, admin_headers: dict[str, str]) -> None:
+    """Every operation with a date-time or cursor query parameter, called with the hostile values
+    through schemathesis's own checks: no 5xx, and the 4xx is one the operation documents."""
+    failures: list[str] = []
+    probed = 0
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+        path_parameters = {p.name: ("json" if p.name == "fmt" else 1) for p in operation.path_parameters}
+        for parameter in operation.query:
+            schema = str(parameter.definition.get("schema"))
+            kind = "cursor" if parameter.name == "cursor" else "date-time" if "date-time" in schema else None
+            if kind is None:
+                continue
+            for value in HOSTILE[kind]:
+                probed += 1
+                case = operation.Case(path_parameters=path_parameters, query={parameter.name: value})
+                try:
+                    response = case.call_and_validate(headers=admin_headers,
+                                                      excluded_checks=[positive_data_acceptance])
+                    assert 400 <= response.status_code < 500, response.status_code
+                except BaseException as exc:  # noqa: BLE001  # report every operation at once
+                    failures.append(f"{operation.method.upper()} {operation.path} {parameter.name}={value}: {exc}"[:800])
+    assert probed >= 30
+    assert not failures, "\n\n".join(failures)

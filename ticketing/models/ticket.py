@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ticketing.models.base import Base, enum_type, utcnow
@@ -43,7 +43,7 @@ class Ticket(Base):
     created_by: Mapped[str | None] = mapped_column(String(64), index=True)  # who, for people to read
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # who, for scoping
     # The submitter agreed to publication (Open311 lists it, masked). 举报 never is public.
-    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     dispatched_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:30:30.855050
+Create Date: 2026-12-02 06:30:45.323167
 """
 
 from collections.abc import Sequence
@@ -222,7 +222,7 @@ def upgrade() -> None:
     sa.Column('lead_unit_id', sa.String(length=48), nullable=True),
     sa.Column('created_by', sa.String(length=64), nullable=True),
     sa.Column('creator_id', sa.Integer(), nullable=True),
-    sa.Column('public', sa.Boolean(), nullable=False),
+    sa.Column('public', sa.Boolean(), server_default=sa.text('(false)'), nullable=False),
     sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('dispatched_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
