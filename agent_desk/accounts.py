@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -126,50 +128,55 @@ def key_digest(key: str) -> str:
 
 async def add_api_client(sessions: SessionFactory, name: str, channel: Channel = Channel.OPEN311) -> str:
     """Register an Open311 client and return its new key (shown once; only a digest is stored)."""
-    key = secrets.token_urlsafe(24)
-    async with sessions.begin() as session:
-        session.add(ApiClient(name=name, key_hash=key_digest(key), channel=channel))
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise AccountError(f"API client {name!r} already exists") from None
-    return key
+    return await _new_key(sessions, lambda digest: ApiClient(name=name, key_hash=digest, channel=channel),
+                          f"API client {name!r}")
 
 
 async def api_client_for(sessions: SessionFactory, api_key: str) -> ApiClient | None:
-    async with sessions() as session:
-        client = await session.scalar(select(ApiClient).where(ApiClient.key_hash == key_digest(api_key)))
-    return client if client is not None and client.active else None
+    return await _holder(sessions, ApiClient, api_key)
 
 
 async def revoke_api_client(sessions: SessionFactory, name: str) -> None:
     """The client's key stops working at once (it is checked on every request)."""
-    async with sessions.begin() as session:
-        result = await session.execute(update(ApiClient).where(ApiClient.name == name).values(active=False))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise AccountError(f"no API client {name!r}")
+    await _deactivate(sessions, ApiClient, name, f"API client {name!r}")
 
 
 async def add_kiosk_key(sessions: SessionFactory, name: str) -> str:
     """A new wallboard kiosk key (shown once; only a digest is stored)."""
-    key = secrets.token_urlsafe(24)
-    async with sessions.begin() as session:
-        session.add(KioskKey(name=name, key_hash=key_digest(key)))
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise AccountError(f"kiosk {name!r} already exists") from None
-    return key
+    return await _new_key(sessions, lambda digest: KioskKey(name=name, key_hash=digest), f"kiosk {name!r}")
 
 
 async def kiosk_for(sessions: SessionFactory, key: str) -> KioskKey | None:
-    async with sessions() as session:
-        kiosk = await session.scalar(select(KioskKey).where(KioskKey.key_hash == key_digest(key)))
-    return kiosk if kiosk is not None and kiosk.active else None
+    return await _holder(sessions, KioskKey, key)
 
 
 async def revoke_kiosk_key(sessions: SessionFactory, name: str) -> None:
+    await _deactivate(sessions, KioskKey, name, f"kiosk {name!r}")
+
+
+KeyHolder = TypeVar("KeyHolder", ApiClient, KioskKey)
+
+
+async def _new_key(sessions: SessionFactory, holder: Callable[[str], ApiClient | KioskKey], what: str) -> str:
+    key = secrets.token_urlsafe(24)
     async with sessions.begin() as session:
-        result = await session.execute(update(KioskKey).where(KioskKey.name == name).values(active=False))
+        session.add(holder(key_digest(key)))
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise AccountError(f"{what} already exists") from None
+    return key
+
+
+async def _holder(sessions: SessionFactory, model: type[KeyHolder], key: str) -> KeyHolder | None:
+    """The active client or kiosk of a key."""
+    async with sessions() as session:
+        found = await session.scalar(select(model).where(model.key_hash == key_digest(key)))
+    return found if found is not None and found.active else None
+
+
+async def _deactivate(sessions: SessionFactory, model: type[KeyHolder], name: str, what: str) -> None:
+    async with sessions.begin() as session:
+        result = await session.execute(update(model).where(model.name == name).values(active=False))
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise AccountError(f"no kiosk {name!r}")
+        raise AccountError(f"no {what}")
