@@ -20,11 +20,12 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.errors import ActionForbidden, IllegalTransition, InvalidAction
+from ticketing.instants import Instant
 from ticketing.knowledge import count_use
 from ticketing.models import Role, Ticket, TicketCoHandler, Unit
 from ticketing.routing import RoutingDecision, RoutingRequest, RoutingTable
@@ -226,7 +227,7 @@ class RequestExtension(Action):
     """延期: the lead unit asks, before the deadline, for a later due date."""
 
     action: Literal["request_extension"] = "request_extension"
-    until: AwareDatetime = Field(description="the new due date")
+    until: Instant = Field(description="the new due date")
     reason: Reason
 
     moves = {S.HANDLING: S.EXTENSION_REQUESTED}

@@ -15,13 +15,13 @@ from sqlalchemy import ColumnElement, select, update
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff, require
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.inputs import Instant
 from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
 from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope
 from ticketing.actions import Note
+from ticketing.instants import Instant
 from ticketing.models import CallOutcome, CallRecord, Role
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])

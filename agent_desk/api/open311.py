@@ -31,11 +31,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_desk.accounts import api_client_for
 from agent_desk.api.deps import DeskDep
-from agent_desk.api.inputs import Email, Instant, Phone, WebUrl
+from agent_desk.api.inputs import Email, Phone, WebUrl
 from agent_desk.api.pagination import CursorParam, Keyset, keyset_page
 from agent_desk.desk import Desk
 from agent_desk.security.redact import mask_personal
 from ticketing.errors import InvalidAction
+from ticketing.instants import Instant
 from ticketing.models import Ticket, Unit, utcnow
 from ticketing.models.region import RegionLevel
 from ticketing.regions import RegionRecord

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field, Strict, TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.sql.elements import SQLColumnExpression
 
-from agent_desk.api.inputs import Instant
 from ticketing.db import SessionFactory
+from ticketing.instants import Instant
 
 T = TypeVar("T")
 

@@ -19,7 +19,6 @@ from agent_desk.api.calls import NEWEST_FIRST, CallView, call_filters
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, SupervisorCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.inputs import Instant
 from agent_desk.api.pagination import CursorParam, LimitParam, Page, keyset_page, list_page
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveSnapshot
@@ -29,6 +28,7 @@ from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.erlang import required_agents
 from agent_desk.supervision.hotspots import hot_spots
 from ticketing.call_kpis import CallDimension, KeyedCallKpis, call_kpis
+from ticketing.instants import Instant
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import CallOutcome, CallRecord, utcnow
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import Caller, DeskDep, DeskStaff
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.inputs import Instant, Phone
+from agent_desk.api.inputs import Phone
 from agent_desk.api.pagination import (
     CursorParam,
     Keyset,
@@ -35,6 +35,7 @@ from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope, ticket_scope
 from ticketing.actions import ACTIONS, Action, actions_for, authorize
+from ticketing.instants import Instant
 from ticketing.models import CallRecord, Role, Ticket, TicketCoHandler, utcnow
 from ticketing.routing import RoutingRequest
 from ticketing.service import NewTicket
