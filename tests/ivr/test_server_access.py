@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from ipaddress import ip_network
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -85,5 +86,5 @@ def test_the_service_passes_the_settings_to_the_server() -> None:
     defaults = IvrSettings()
     assert [str(n) for n in defaults.allowed_peers] == ["127.0.0.1/32", "::1/128"]
     settings = IvrSettings.model_validate({"allowed_peers": ["192.0.2.10", "2001:db8::/64"], "max_sessions": 7})
-    service = IvrService(settings, MemoryBackend())
+    service = IvrService(settings, MemoryBackend(), tz=ZoneInfo("Asia/Shanghai"))
     assert service.server._allowed_peers == settings.allowed_peers and service.server._max_sessions == 7
