@@ -19,7 +19,6 @@ from agent_desk.api.pagination import Page
 from agent_desk.live.board import MemberView
 from agent_desk.screen_pop import ScreenPop
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import agent_names
 from ticketing.models import AuditEntry, CallRecord, utcnow
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
@@ -71,12 +70,12 @@ async def status(desk: DeskDep, who: AgentCaller) -> AgentStatus:
 async def today(desk: DeskDep, who: AgentCaller) -> TodayCounts:
     """Your counts since midnight: calls answered and their average talk time (from the call
     records), and time paused (from your pause and unpause requests in the audit log)."""
-    _interface(who)
+    interface = _interface(who)
     since, now = desk.day_start(), utcnow()
     async with desk.sessions() as session:
         answered, aht = (await session.execute(
             select(func.count(CallRecord.id), func.avg(CallRecord.talk_seconds))
-            .where(CallRecord.agent.in_(agent_names(who)), CallRecord.answered_at >= since))).one()
+            .where(CallRecord.agent_interface == interface, CallRecord.answered_at >= since))).one()
         pauses = (await session.execute(
             select(AuditEntry.at, AuditEntry.action)
             .where(AuditEntry.actor == who.username, AuditEntry.at >= since,

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent_desk.api.calls import Accepted, dial_back
+from agent_desk.api.calls import NEWEST_FIRST, Accepted, dial_back
 from agent_desk.api.deps import AgentCaller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, keyset_page
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from ticketing.models import CallbackClaim, CallbackResult, CallOutcome, CallRecord, utcnow
@@ -52,7 +52,7 @@ class AbandonedCaller(BaseModel):
         return cls(call_id=call.id, caller_number=call.caller_number, queue=call.queue,
                    entered_at=call.entered_at, ended_at=call.ended_at, wait_seconds=call.wait_seconds,
                    claim=None if claim is None else ClaimView(
-                       claimed_by=claim.claimed_by, mine=claim.claimed_by == who.username,
+                       claimed_by=claim.claimed_by, mine=claim.claimer_id == who.user_id,
                        claimed_at=claim.claimed_at, called_at=claim.called_at, attempts=claim.attempts,
                        result=claim.result, result_label=claim.result.label if claim.result else None,
                        result_at=claim.result_at, note=claim.note))
@@ -84,7 +84,7 @@ async def _abandoned(desk: Desk, who: Principal, call_id: int) -> tuple[CallReco
 def _my_claim(claim: CallbackClaim | None, who: Principal) -> CallbackClaim:
     if claim is None:
         raise HTTPException(409, "claim the caller first")
-    if claim.claimed_by != who.username:
+    if claim.claimer_id != who.user_id:
         raise HTTPException(409, f"{claim.claimed_by} is calling this caller back")
     return claim
 
@@ -96,18 +96,9 @@ async def abandoned_callers(desk: DeskDep, who: AgentCaller, cursor: CursorParam
     queues = own_queues(desk, who)
     query = (select(CallRecord, CallbackClaim).outerjoin(CallbackClaim, CallbackClaim.call_id == CallRecord.id)
              .where(CallRecord.outcome == CallOutcome.ABANDONED, CallRecord.queue.in_(queues),
-                    CallRecord.entered_at >= desk.day_start())
-             .order_by(CallRecord.id.desc()))
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not isinstance(last_id, int):
-            raise HTTPException(400, "malformed cursor")
-        query = query.where(CallRecord.id < last_id)
-    async with desk.sessions() as session:
-        rows = (await session.execute(query.limit(limit + 1))).all()
-    items = [AbandonedCaller.of(call, claim, who) for call, claim in rows[:limit]]
-    return Page[AbandonedCaller](items=items,
-                                 next_cursor=encode_cursor(items[-1].call_id) if len(rows) > limit else None)
+                    CallRecord.entered_at >= desk.day_start()))
+    return await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
+                             key=lambda row: (row[0].id,), view=lambda row: AbandonedCaller.of(row[0], row[1], who))
 
 
 @router.post("/{call_id}/claim", response_model=AbandonedCaller, status_code=201,
@@ -122,7 +113,8 @@ async def claim(call_id: CallId, desk: DeskDep, who: AgentCaller, response: Resp
     try:
         async with desk.sessions.begin() as session:
             session.add(CallbackClaim(call_id=call.id, server=call.server, linkedid=call.linkedid,
-                                      claimed_by=who.username, claimed_at=utcnow(), attempts=0))
+                                      claimed_by=who.username, claimer_id=who.user_id,
+                                      claimed_at=utcnow(), attempts=0))
     except IntegrityError:
         _, taken = await _abandoned(desk, who, call_id)
         _my_claim(taken, who)  # raises: someone else was quicker

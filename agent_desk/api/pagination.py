@@ -24,6 +24,7 @@ from ticketing.db import SessionFactory
 from ticketing.instants import Instant
 
 T = TypeVar("T")
+AnySelect = Select[*tuple[Any, ...]]  # a SELECT of one entity or of several
 
 
 class Page(BaseModel, Generic[T]):
@@ -70,7 +71,7 @@ class Keyset:
     kinds: tuple[type, ...]
     descending: bool = False
 
-    def ordered(self, query: Select[Any]) -> Select[Any]:
+    def ordered(self, query: AnySelect) -> AnySelect:
         return query.order_by(*(c.desc() if self.descending else c.asc() for c in self.columns))
 
     def after(self, key: Sequence[Any]) -> ColumnElement[bool]:
@@ -82,14 +83,16 @@ class Keyset:
         return or_(*clauses)
 
 
-async def keyset_page(sessions: SessionFactory, query: Select[Any], keyset: Keyset, *, cursor: str | None,
+async def keyset_page(sessions: SessionFactory, query: AnySelect, keyset: Keyset, *, cursor: str | None,
                       limit: int, key: Callable[[Any], tuple[Any, ...]], view: Callable[[Any], T]) -> Page[T]:
     """One page of `query` (which must not be ordered yet) in `keyset` order after `cursor`.
-    `key` gives a row's sort key, `view` what the page lists for it."""
+    `key` gives a row's sort key, `view` what the page lists for it. A row is the entity the query
+    selects, or a tuple of them when it selects several (a call and its claim)."""
     if cursor:
         query = query.where(keyset.after(decode_cursor(cursor, keyset.kinds)))
     async with sessions() as session:
-        rows = (await session.scalars(keyset.ordered(query).limit(limit + 1))).all()
+        result = await session.execute(keyset.ordered(query).limit(limit + 1))
+        rows: Sequence[Any] = result.all() if len(query.column_descriptions) > 1 else result.scalars().all()
     items = [view(r) for r in rows[:limit]]
     return Page[T](items=items, next_cursor=encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from agent_desk.api.deps import Caller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import LimitParam, Page
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, list_page
 from ticketing.models.region import RegionLevel
 from ticketing.regions import RegionRecord
 
@@ -28,13 +28,13 @@ class RegionView(BaseModel):
     path: str  # 江苏省 › 南京市 › 玄武区
 
 
-@router.get("", response_model=Page[RegionView], responses=responses(404, *AUTHED))
+@router.get("", response_model=Page[RegionView], responses=responses(400, 404, *AUTHED))
 async def regions(desk: DeskDep, who: Caller,
                   q: Annotated[str | None, Query(max_length=32, description="part of a name: 玄武, 南京")] = None,
                   parent: Annotated[str | None, Query(pattern=r"^\d{6}$", description="children of")] = None,
-                  limit: LimitParam = 50) -> Page[RegionView]:
+                  cursor: CursorParam = None, limit: LimitParam = 50) -> Page[RegionView]:
     """With `q`: regions whose name contains it (cities before counties). With `parent`: its children.
-    Neither: the province's cities. One page: the tree is small."""
+    Neither: the province's cities."""
     tree = desk.tickets.routing.regions
     if parent is not None and parent not in tree:
         raise HTTPException(404, f"unknown region {parent}")
@@ -45,7 +45,8 @@ async def regions(desk: DeskDep, who: Caller,
         wanted = parent or desk.tickets.routing.province_code
         found = [r for r in tree.values() if r.parent_code == wanted]
     found.sort(key=lambda r: (_LEVELS[r.level], r.code))
-    return Page[RegionView](items=[_view(r, tree) for r in found[:limit]], next_cursor=None)
+    page = list_page(found, cursor, limit)
+    return Page[RegionView](items=[_view(r, tree) for r in page.items], next_cursor=page.next_cursor)
 
 
 def _view(region: RegionRecord, tree: Mapping[str, RegionRecord]) -> RegionView:

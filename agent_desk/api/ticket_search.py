@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import selectinload
@@ -16,9 +16,9 @@ from sqlalchemy.orm import selectinload
 from agent_desk.api.calls import CallView
 from agent_desk.api.deps import Caller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import LimitParam, Page
-from agent_desk.api.tickets import TicketId, scoped_ticket
-from agent_desk.security.scope import ticket_scope
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page, keyset_page
+from agent_desk.api.tickets import NEWEST_FIRST, TicketId, scoped_ticket
+from agent_desk.security.scope import call_scope, ticket_scope
 from ticketing.models import CallRecord, Ticket, utcnow
 from ticketing.views import EventView, TicketView
 from ticketing.vocabulary import Light
@@ -61,29 +61,29 @@ def search_condition(q: str) -> ColumnElement[bool]:
     return or_(Ticket.description.ilike(pattern, escape="\\"), Ticket.address.ilike(pattern, escape="\\"))
 
 
-@router.get("/api/search/tickets", response_model=Page[TicketView], responses=responses(*AUTHED))
+@router.get("/api/search/tickets", response_model=Page[TicketView], responses=responses(400, *AUTHED))
 async def search_tickets(desk: DeskDep, who: Caller,
                          q: Annotated[str, Query(min_length=1, max_length=100,
                                                  description="JS20261128-000123, 20261128000123, 000123, "
                                                              "13800138000, or words: 停水")],
-                         limit: LimitParam = 20) -> Page[TicketView]:
-    """Tickets in your scope matching `q`, newest first (one page: refine the words for more)."""
+                         cursor: CursorParam = None, limit: LimitParam = 20) -> Response:
+    """Tickets in your scope matching `q`, newest first."""
     now = utcnow()
-    query = (select(Ticket).where(ticket_scope(who), search_condition(q))
-             .options(selectinload(Ticket.co_handlers)).order_by(Ticket.id.desc()).limit(limit))
-    async with desk.sessions() as session:
-        rows = (await session.scalars(query)).all()
-    return Page[TicketView](items=[TicketView.of(t, now) for t in rows], next_cursor=None)
+    query = select(Ticket).where(ticket_scope(who), search_condition(q)).options(selectinload(Ticket.co_handlers))
+    return json_page(await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
+                                       key=lambda t: (t.id,), view=lambda t: TicketView.of(t, now)))
 
 
 @router.get("/api/tickets/{ticket_id}/timeline", response_model=Timeline, responses=responses(404, *AUTHED))
 async def timeline(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Timeline:
-    """The ticket with its history, its attached calls and its deadlines counted in working time."""
+    """The ticket with its history, its attached calls (those in your scope) and its deadlines counted in
+    working time."""
     now = utcnow()
     view = TicketView.of(await scoped_ticket(desk, who, ticket_id), now)
     async with desk.sessions() as session:
-        calls = (await session.scalars(select(CallRecord).where(CallRecord.ticket_id == ticket_id)
-                                       .order_by(CallRecord.id))).all()
+        calls = (await session.scalars(select(CallRecord).where(
+            CallRecord.ticket_id == ticket_id, call_scope(who, desk.settings.desk.supervision.queue_cities))
+            .order_by(CallRecord.id))).all()
     worktime = desk.tickets.sla.worktime
 
     def deadline(name: Literal["sign", "resolve"], label: str, due: datetime | None, met: datetime | None,

@@ -248,7 +248,7 @@ async def test_calls_and_kpis_equal_queue_log_in_replay_api_and_wallboard(
     [overall] = (await client.http.get("/api/supervisor/kpi/calls", params=ALL_TIME, headers=auth)).json()["items"]
     assert _finals(overall) == finals
 
-    wall = (await client.http.get("/api/wallboard/snapshot")).json()
+    wall = (await client.http.get("/api/wallboard/snapshot", headers=client.kiosk)).json()
     assert _queues({q["name"]: q for q in wall["queues"] if q["offered"]}) == queues
     assert _finals(wall["totals"]) == finals
     assert len(wall["abandoned"]) == finals.get("abandoned", 0)

@@ -96,7 +96,8 @@ async def test_timeline_has_events_calls_and_working_time_deadlines(client: Desk
     h = client.auth("agent1")
     async with client.desk.sessions.begin() as session:
         call = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="13800138000", queue="hotline-12345",
-                          agent="Local/agent1@agents", outcome=CallOutcome.ANSWERED, entered_at=utcnow())
+                          agent="agent1", agent_interface="Local/agent1@agents", outcome=CallOutcome.ANSWERED,
+                          entered_at=utcnow())
         session.add(call)
     ticket = (await client.http.post("/api/tickets", json={
         "category": "help", "description": "停水", "region_code": "320102", "call_id": call.id, "dispatch": True,
@@ -114,9 +115,13 @@ async def test_today_counts_answered_calls_and_pauses(client: DeskClient, pbx: R
     h = client.auth("agent1")
     async with client.desk.sessions.begin() as session:
         for talk in (60.0, 120.0):
-            session.add(CallRecord(server="pbx0", linkedid=f"1.{talk}", agent="Local/agent1@agents",
-                                   outcome=CallOutcome.ANSWERED, answered_at=utcnow(), talk_seconds=talk))
-        session.add(CallRecord(server="pbx0", linkedid="2.0", agent="Local/agent2@agents",
+            session.add(CallRecord(server="pbx0", linkedid=f"1.{talk}", agent="agent1",
+                                   agent_interface="Local/agent1@agents", outcome=CallOutcome.ANSWERED,
+                                   answered_at=utcnow(), talk_seconds=talk))
+        session.add(CallRecord(server="pbx0", linkedid="2.0", agent="agent2", agent_interface="Local/agent2@agents",
+                               outcome=CallOutcome.ANSWERED, answered_at=utcnow(), talk_seconds=10.0))
+        # Same member name, another interface: not agent1's call (the exact interface decides).
+        session.add(CallRecord(server="pbx0", linkedid="3.0", agent="agent1", agent_interface="PJSIP/agent1",
                                outcome=CallOutcome.ANSWERED, answered_at=utcnow(), talk_seconds=10.0))
     assert (await client.http.post("/api/agent/pause", json={"reason": "training"}, headers=h)).status_code == 202
     assert (await client.http.post("/api/agent/unpause", headers=h)).status_code == 202
@@ -136,7 +141,8 @@ async def test_current_pop_and_hang_up(client: DeskClient, pbx: RecordingPbx) ->
     assert (await client.http.get("/api/agent/screen-pop/current", headers=h)).status_code == 204
     async with client.desk.sessions.begin() as session:
         call = CallRecord(server="pbx0", linkedid="1795868623.2", caller_number="02584200000",
-                          queue="hotline-12345", agent="Local/agent1@agents", outcome=CallOutcome.UNKNOWN)
+                          queue="hotline-12345", agent="agent1", agent_interface="Local/agent1@agents",
+                          outcome=CallOutcome.UNKNOWN)
         session.add(call)
     await client.desk.screen_pops.on_signal(AgentCall("pbx0", "connected", "hotline-12345", "Local/agent1@agents",
                                                       "agent1", "1795868623.2", "02584200000", None))
@@ -176,7 +182,7 @@ async def test_abandoned_callers_are_claimed_once_called_back_and_marked(client:
     taken = await client.http.post(f"/api/agent/abandoned/{call.id}/claim", headers=two)
     assert taken.status_code == 409 and "agent1" in taken.json()["detail"]
     assert (await client.http.post(f"/api/agent/abandoned/{call.id}/callback", headers=two)).status_code == 409
-    board_before = (await client.http.get("/api/wallboard/snapshot")).json()["abandoned"]
+    board_before = (await client.http.get("/api/wallboard/snapshot", headers=client.kiosk)).json()["abandoned"]
     assert [a["called_back"] for a in board_before] == [False]
     assert (await client.http.post(f"/api/agent/abandoned/{call.id}/callback", headers=one)).status_code == 202
     assert pbx.actions == [("Originate", ("PJSIP/trunk/13800138000", "callback", "agent1"))]
@@ -185,5 +191,5 @@ async def test_abandoned_callers_are_claimed_once_called_back_and_marked(client:
     assert done.json()["claim"]["result"] == "no_answer" and done.json()["claim"]["attempts"] == 1
     seen_by_two = (await client.http.get("/api/agent/abandoned", headers=two)).json()["items"][0]["claim"]
     assert seen_by_two["claimed_by"] == "agent1" and not seen_by_two["mine"]
-    board_after = (await client.http.get("/api/wallboard/snapshot")).json()["abandoned"]
+    board_after = (await client.http.get("/api/wallboard/snapshot", headers=client.kiosk)).json()["abandoned"]
     assert [a["called_back"] for a in board_after] == [True]

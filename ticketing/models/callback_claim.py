@@ -23,7 +23,8 @@ class CallbackResult(enum.StrEnum):
 
 
 class CallbackClaim(Base):
-    """`call_id` is unique: a second agent's claim on the same abandoned call is refused."""
+    """`call_id` is unique: a second agent's claim on the same abandoned call is refused. Whose claim it
+    is goes by user id (`claimer_id`), never by name."""
 
     __tablename__ = "callback_claims"
 
@@ -31,7 +32,8 @@ class CallbackClaim(Base):
     call_id: Mapped[int] = mapped_column(ForeignKey("call_records.id"), unique=True)
     server: Mapped[str] = mapped_column(String(64))
     linkedid: Mapped[str] = mapped_column(String(64), index=True)  # the wallboard knows calls by this
-    claimed_by: Mapped[str] = mapped_column(String(64), index=True)
+    claimed_by: Mapped[str] = mapped_column(String(64))  # the claimer's username, for people to read
+    claimer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)  # who, for deciding
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
     called_at: Mapped[datetime | None]  # the last Originate
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:30:45.323167
+Create Date: 2026-12-02 06:30:50.623185
 """
 
 from collections.abc import Sequence
@@ -414,6 +414,7 @@ def upgrade() -> None:
     sa.Column('server', sa.String(length=64), nullable=False),
     sa.Column('linkedid', sa.String(length=64), nullable=False),
     sa.Column('claimed_by', sa.String(length=64), nullable=False),
+    sa.Column('claimer_id', sa.Integer(), nullable=False),
     sa.Column('claimed_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('called_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
@@ -421,11 +422,12 @@ def upgrade() -> None:
     sa.Column('result_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['call_id'], ['call_records.id'], name=op.f('fk_callback_claims_call_id_call_records')),
+    sa.ForeignKeyConstraint(['claimer_id'], ['users.id'], name=op.f('fk_callback_claims_claimer_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_callback_claims')),
     sa.UniqueConstraint('call_id', name=op.f('uq_callback_claims_call_id'))
     )
     with op.batch_alter_table('callback_claims', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_callback_claims_claimed_by'), ['claimed_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_callback_claims_claimer_id'), ['claimer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_callback_claims_linkedid'), ['linkedid'], unique=False)
 
     op.create_table('transcription_jobs',
@@ -461,7 +463,7 @@ def downgrade() -> None:
     op.drop_table('transcription_jobs')
     with op.batch_alter_table('callback_claims', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_callback_claims_linkedid'))
-        batch_op.drop_index(batch_op.f('ix_callback_claims_claimed_by'))
+        batch_op.drop_index(batch_op.f('ix_callback_claims_claimer_id'))
 
     op.drop_table('callback_claims')
     with op.batch_alter_table('call_surveys', schema=None) as batch_op:
