@@ -19,7 +19,7 @@ from agent_desk.api.pagination import Page
 from agent_desk.live.board import MemberView
 from agent_desk.screen_pop import ScreenPop
 from agent_desk.security.principal import Principal
-from ticketing.models import AuditEntry, CallRecord, utcnow
+from ticketing.models import AuditEntry, CallLeg, CallOutcome, utcnow
 
 router = APIRouter(prefix="/api/agent", tags=["agent"])
 QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w\-.]+$")]
@@ -68,14 +68,16 @@ async def status(desk: DeskDep, who: AgentCaller) -> AgentStatus:
 
 @router.get("/today", response_model=TodayCounts, responses=responses(409, *AUTHED))
 async def today(desk: DeskDep, who: AgentCaller) -> TodayCounts:
-    """Your counts since midnight: calls answered and their average talk time (from the call
-    records), and time paused (from your pause and unpause requests in the audit log)."""
+    """Your counts since midnight: calls answered at your queue interface and their average talk time
+    (queue legs, as the per-agent KPIs count them: a call you transferred counts for you and for
+    whoever answered it next), and time paused (from your pause and unpause requests in the audit log)."""
     interface = _interface(who)
     since, now = desk.day_start(), utcnow()
     async with desk.sessions() as session:
         answered, aht = (await session.execute(
-            select(func.count(CallRecord.id), func.avg(CallRecord.talk_seconds))
-            .where(CallRecord.agent_interface == interface, CallRecord.answered_at >= since))).one()
+            select(func.count(CallLeg.id), func.avg(CallLeg.talk_seconds))
+            .where(CallLeg.interface == interface, CallLeg.outcome == CallOutcome.ANSWERED,
+                   CallLeg.answered_at >= since))).one()
         pauses = (await session.execute(
             select(AuditEntry.at, AuditEntry.action)
             .where(AuditEntry.actor == who.username, AuditEntry.at >= since,

@@ -5,7 +5,7 @@
   (`desk.supervision.queue_cities`) or attached to its tickets;
 - handler: tickets where its unit is the lead or a co-handler; calls attached to those tickets;
 - agent: the tickets it created (by user id, never by name) and the calls answered at its exact
-  queue interface.
+  queue interface (in any of their legs: a call it transferred stays its call too).
 
 Rows outside the scope do not exist for the caller: the API answers 404, never 403.
 """
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from agent_desk.security.principal import Principal
-from ticketing.models import CallRecord, Role, Ticket, TicketCoHandler
+from ticketing.models import CallLeg, CallRecord, Role, Ticket, TicketCoHandler
 
 
 def ticket_scope(who: Principal) -> ColumnElement[bool]:
@@ -39,7 +39,7 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     if who.sees_everything:
         return true()
     if who.role is Role.AGENT:
-        return CallRecord.agent_interface == who.agent_interface if who.agent_interface else false()
+        return answered_at(who.agent_interface) if who.agent_interface else false()
     visible_tickets = select(Ticket.id).where(ticket_scope(who))
     attached = CallRecord.ticket_id.in_(visible_tickets)
     if who.role is Role.SUPERVISOR:
@@ -48,6 +48,12 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     if who.role is Role.HANDLER:
         return attached
     return false()
+
+
+def answered_at(interface: str) -> ColumnElement[bool]:
+    """Calls answered at exactly this queue interface, in any leg."""
+    legs = select(CallLeg.call_id).where(CallLeg.interface == interface)
+    return or_(CallRecord.agent_interface == interface, CallRecord.id.in_(legs))
 
 
 def may_see_live_queue(who: Principal, queue: str, queue_cities: Mapping[str, str] | None = None) -> bool:

@@ -22,7 +22,7 @@ from agent_desk.security.kiosk import KioskKeys
 from ami.events import AgentCall
 from tests.agent_desk.conftest import DeskClient, RecordingPbx
 from tests.agent_desk.test_workstation import member
-from ticketing.models import CallOutcome, CallRecord, Role, Ticket, TicketEvent, utcnow
+from ticketing.models import CallLeg, CallOutcome, CallRecord, Role, Ticket, TicketEvent, utcnow
 
 pytestmark = pytest.mark.anyio
 SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
@@ -104,7 +104,10 @@ async def test_the_workstations_call_endpoints_follow_the_role_table_and_the_exa
     member(board, "Local/agent1@agents", "hotline-12345")
     member(board, "PJSIP/agent3", "hotline-enterprise")
     live = await call(client, linkedid="1795868623.2", agent="agent3", agent_interface="Local/agent3@agents",
-                      answered_at=utcnow(), talk_seconds=30.0)
+                      answered_at=utcnow(), talk_seconds=30.0, legs=[CallLeg(
+                          seq=0, queue="hotline-12345", uniqueid="1795868623.2", agent="agent3",
+                          interface="Local/agent3@agents", answered_at=utcnow(), talk_seconds=30.0,
+                          outcome=CallOutcome.ANSWERED)])
     gone = await call(client, outcome=CallOutcome.ABANDONED)
     await client.desk.screen_pops.on_signal(AgentCall("pbx0", "connected", "hotline-12345", "Local/agent3@agents",
                                                       "agent3", live.linkedid, live.caller_number, None))

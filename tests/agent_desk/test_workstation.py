@@ -11,7 +11,7 @@ from agent_desk.accounts import NewUser
 from agent_desk.live.board import LiveBoard
 from ami.events import AgentCall
 from tests.agent_desk.conftest import DeskClient, RecordingPbx
-from ticketing.models import AuditEntry, CallOutcome, CallRecord, Role, utcnow
+from ticketing.models import AuditEntry, CallLeg, CallOutcome, CallRecord, Role, utcnow
 
 pytestmark = pytest.mark.anyio
 ENTERPRISE = "hotline-enterprise"
@@ -114,20 +114,31 @@ async def test_timeline_has_events_calls_and_working_time_deadlines(client: Desk
 async def test_today_counts_answered_calls_and_pauses(client: DeskClient, pbx: RecordingPbx) -> None:
     h = client.auth("agent1")
     async with client.desk.sessions.begin() as session:
-        for talk in (60.0, 120.0):
-            session.add(CallRecord(server="pbx0", linkedid=f"1.{talk}", agent="agent1",
-                                   agent_interface="Local/agent1@agents", outcome=CallOutcome.ANSWERED,
-                                   answered_at=utcnow(), talk_seconds=talk))
-        session.add(CallRecord(server="pbx0", linkedid="2.0", agent="agent2", agent_interface="Local/agent2@agents",
-                               outcome=CallOutcome.ANSWERED, answered_at=utcnow(), talk_seconds=10.0))
-        # Same member name, another interface: not agent1's call (the exact interface decides).
-        session.add(CallRecord(server="pbx0", linkedid="3.0", agent="agent1", agent_interface="PJSIP/agent1",
-                               outcome=CallOutcome.ANSWERED, answered_at=utcnow(), talk_seconds=10.0))
+        def answered(linkedid: str, *legs: tuple[str, str, float]) -> CallRecord:
+            """A call answered in each leg by (member name, interface) with that talk time."""
+            name, interface, talk = legs[-1]
+            return CallRecord(server="pbx0", linkedid=linkedid, agent=name, agent_interface=interface,
+                              outcome=CallOutcome.ANSWERED, answered_at=utcnow(), talk_seconds=talk, legs=[
+                                  CallLeg(seq=i, queue="hotline-12345", uniqueid=f"{linkedid}.{i}", agent=n,
+                                          interface=iface, answered_at=utcnow(), talk_seconds=t,
+                                          outcome=CallOutcome.ANSWERED) for i, (n, iface, t) in enumerate(legs)])
+
+        session.add_all([
+            answered("1.0", ("agent1", "Local/agent1@agents", 60.0)),
+            # agent1 answered, then transferred to agent2: a call for each of them.
+            answered("1.1", ("agent1", "Local/agent1@agents", 120.0), ("agent2", "Local/agent2@agents", 10.0)),
+            # Same member name, another interface: not agent1's call (the exact interface decides).
+            answered("3.0", ("agent1", "PJSIP/agent1", 10.0)),
+        ])
     assert (await client.http.post("/api/agent/pause", json={"reason": "training"}, headers=h)).status_code == 202
     assert (await client.http.post("/api/agent/unpause", headers=h)).status_code == 202
     assert (await client.http.post("/api/agent/pause", json={"reason": "training"}, headers=h)).status_code == 202
     today = (await client.http.get("/api/agent/today", headers=h)).json()
     assert today["answered"] == 2 and today["aht_seconds"] == 90.0
+    assert (await client.http.get("/api/agent/today", headers=client.auth("agent2"))).json()["answered"] == 1
+    for agent, seen in (("agent1", ["1.1", "1.0"]), ("agent2", ["1.1"])):  # the calls each of them answered
+        calls = (await client.http.get("/api/calls", headers=client.auth(agent))).json()["items"]
+        assert [c["linkedid"] for c in calls] == seen
     assert 0 <= today["paused_seconds"] < 5
     async with client.desk.sessions() as session:
         pauses = (await session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "agent1"))).all()

@@ -85,7 +85,7 @@ class CallLeg(Base):
     position: Mapped[int | None] = mapped_column(Integer)
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     agent: Mapped[str | None] = mapped_column(String(64))
-    interface: Mapped[str | None] = mapped_column(String(128))
+    interface: Mapped[str | None] = mapped_column(String(128), index=True)  # the member that answered
     answered_at: Mapped[datetime | None]
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[CallOutcome | None] = mapped_column(enum_type(CallOutcome))

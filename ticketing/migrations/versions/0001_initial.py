@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:30:50.623185
+Create Date: 2026-12-02 06:30:53.389012
 """
 
 from collections.abc import Sequence
@@ -383,6 +383,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('call_legs', schema=None) as batch_op:
         batch_op.create_index('ix_call_legs_agent_answered', ['agent', 'answered_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_call_legs_interface'), ['interface'], unique=False)
         batch_op.create_index('ix_call_legs_queue_entered', ['queue', 'entered_at'], unique=False)
 
     op.create_table('call_surveys',
@@ -476,6 +477,7 @@ def downgrade() -> None:
     op.drop_table('call_surveys')
     with op.batch_alter_table('call_legs', schema=None) as batch_op:
         batch_op.drop_index('ix_call_legs_queue_entered')
+        batch_op.drop_index(batch_op.f('ix_call_legs_interface'))
         batch_op.drop_index('ix_call_legs_agent_answered')
 
     op.drop_table('call_legs')
