@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from agent_desk.accounts import principal_of
 from agent_desk.app import create_app
 from agent_desk.desk import Desk
 from agent_desk.settings import load_settings
@@ -66,12 +65,12 @@ class Product:
 async def _add_staff(product: Product) -> None:
     async with product.desk.sessions.begin() as session:
         users = [User(username=name, role=role, password_hash=password_hash(), display_name=name,
-                      agent_interface=interface, unit_id=unit, region_code=region)
+                      agent_interface=interface, unit_id=unit, region_code=region, active=True,
+                      token_generation=0)
                  for name, (role, interface, unit, region) in STAFF.items()]
         session.add_all(users)
     for user in users:
-        who = await principal_of(product.desk.sessions, user)
-        product.tokens[user.username], _ = product.desk.tokens.issue(user.id, "access", principal=who)
+        product.tokens[user.username] = (await product.desk.logins.start(user)).access.token
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ async def test_the_replayed_demo_call_pops_and_becomes_a_ticket(serve: Serve, br
         await page.wait_for_selector(f"body[data-pop='connected:{DEMO_CALL_LINKEDID}']")
         assert "停水两天" in await page.inner_text("#pop-transcript")
         await page.wait_for_function(
-            "document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
+            "() => document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
         await shots(page, "demo-screen-pop")
         # Without a PBX, what needs one is refused in the server's words.
         await page.keyboard.press("Alt+P")
@@ -33,7 +33,7 @@ async def test_the_replayed_demo_call_pops_and_becomes_a_ticket(serve: Serve, br
         assert "503" in await page.inner_text("#shell-messages")
         await page.click("#shell-messages .message.error button")
         await page.keyboard.press("Alt+N")
-        await page.wait_for_function("document.querySelector('#shell-messages').innerText.includes('call attached')")
+        await page.wait_for_function("() => document.querySelector('#shell-messages').innerText.includes('call attached')")
         message = await page.inner_text("#shell-messages")
         number = re.search(r"JS\d{8}-\d{6}", message)
         assert number, message

@@ -15,13 +15,24 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
+from agent_desk.accounts import add_kiosk_key
 from tests.ami.peer import Peer, Script
 from tests.pages.conftest import Product, Serve, Shots, assert_no_page_errors, log_in
 from ticketing.knowledge import ArticleInput
-from ticketing.models import CallbackClaim, CallOutcome, CallRecord, Draft, DraftStatus, Ticket
+from ticketing.models import (
+    CallbackClaim,
+    CallOutcome,
+    CallRecord,
+    Draft,
+    DraftStatus,
+    LoginSession,
+    Ticket,
+    User,
+)
 from ticketing.vocabulary import Channel, TicketState
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.slow]
@@ -98,7 +109,7 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await shots(a, "agent1-logged-in")
     assert "hotline-12345 已签入" in await a.inner_text("#queue-toggles")  # a static member
     await b.get_by_role("button", name=re.compile("hotline-enterprise")).click()
-    await b.wait_for_function("document.querySelector('#queue-toggles').innerText.includes('hotline-enterprise 已签入')")
+    await b.wait_for_function("() => document.querySelector('#queue-toggles').innerText.includes('hotline-enterprise 已签入')")
     assert sent(peer, "QueueAdd")[-1]["Interface"] == "Local/agent4@agents"
     await b.get_by_label("小休原因").select_option("lunch-break")
     await b.keyboard.press("Alt+P")
@@ -117,7 +128,7 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     assert "北京" in await a.inner_text("#pop-area")
     assert "停水两天" in await a.inner_text("#pop-transcript")
     assert await a.input_value("#t-description") == "玄武区珠江路停水两天"
-    await a.wait_for_function("document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
+    await a.wait_for_function("() => document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
     await shots(a, "screen-pop")
     await b.wait_for_timeout(500)  # well past the moment agent1's pop was painted
     assert await b.evaluate("document.body.dataset.pop") is None  # agent4's queue never saw this call
@@ -126,7 +137,7 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await a.get_by_label("按名称搜索").fill("鼓楼")
     await a.wait_for_selector("#t-place-results li[data-code='320106']")
     await a.click("#t-place-results li[data-code='320106']")
-    await a.wait_for_function("document.querySelector('#routing-lead').dataset.unit === 'dept:320106:water_supply'")
+    await a.wait_for_function("() => document.querySelector('#routing-lead').dataset.unit === 'dept:320106:water_supply'")
     assert "鼓楼区" in await a.inner_text("#t-region-path")
     await shots(a, "region-edited")
 
@@ -161,7 +172,7 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     assert await a.input_value("#t-answer") == article.body
     await shots(a, "knowledge-base-answer")
     await a.get_by_role("button", name=re.compile("直接办结")).click()
-    await a.wait_for_function("document.querySelector('#shell-messages').innerText.includes('Closed directly')")
+    await a.wait_for_function("() => document.querySelector('#shell-messages').innerText.includes('Closed directly')")
     async with product.desk.sessions() as session:
         consultation = await session.scalar(select(Ticket).where(Ticket.category == "consultation",
                                                                   Ticket.created_by == "agent1"))
@@ -185,22 +196,22 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await b.click("#tab-abandoned")
     await b.wait_for_selector("#abandoned-list li[data-call]")
     await a.click("#tab-abandoned")
-    await a.wait_for_function("document.querySelector('#abandoned-list').innerText.includes('no abandoned')")
+    await a.wait_for_function("() => document.querySelector('#abandoned-list').innerText.includes('no abandoned')")
     await b.get_by_role("button", name=re.compile("认领")).click()
     await b.get_by_role("button", name=re.compile("回拨")).click()
-    await b.wait_for_function("document.querySelector('#shell-messages').innerText.includes('calling 13800138000 back')")
+    await b.wait_for_function("() => document.querySelector('#shell-messages').innerText.includes('calling 13800138000 back')")
     originate = sent(peer, "Originate")[-1]
     assert (originate["Channel"], originate["Exten"]) == ("Local/13800138000@caller-sim/n", "agent4")
     await b.get_by_label("回拨结果").select_option("reached")
     await b.get_by_role("button", name=re.compile("记录结果")).click()
-    await b.wait_for_function("document.querySelector('#abandoned-list').innerText.includes('结果')")
+    await b.wait_for_function("() => document.querySelector('#abandoned-list').innerText.includes('结果')")
     await shots(b, "abandoned-called-back")
     async with product.desk.sessions() as session:
         claim = await session.scalar(select(CallbackClaim))
     assert claim is not None and claim.claimed_by == "agent4" and claim.result == "reached"
-    wall = await b.context.new_page()
-    await wall.goto(product.url + "/wallboard")
-    await wall.wait_for_function("document.querySelector('#abandoned-list').innerText.includes('called back')")
+    wall = await b.context.new_page()  # a wall screen: no session, its kiosk key
+    await wall.goto(f"{product.url}/wallboard#kiosk={await add_kiosk_key(product.desk.sessions, 'hall')}")
+    await wall.wait_for_function("() => document.querySelector('#abandoned-list').innerText.includes('called back')")
     await shots(wall, "wallboard-called-back")
 
     # 8. Find the ticket by its digits alone.
@@ -209,15 +220,23 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await a.keyboard.press("Enter")
     await a.wait_for_selector(f"#find-results li[data-ticket='{number.group()}']")
     await a.click(f"#find-results li[data-ticket='{number.group()}'] button")
-    await a.wait_for_function(f"document.querySelector('#timeline-calls')?.innerText.includes('{CALL}')")
+    await a.wait_for_function(f"() => document.querySelector('#timeline-calls')?.innerText.includes('{CALL}')")
     await shots(a, "ticket-found")
 
-    # 9. Log out.
+    # 9. Log out: the session ends on the server too, so its token no longer opens anything.
     for page in (a, b):
-        await page.get_by_role("button", name=re.compile("退出")).click()
-        await page.wait_for_url(re.compile("/login$"))
+        token = await page.evaluate("JSON.parse(sessionStorage.getItem('hotline.session')).access_token")
+        async with page.expect_navigation(url=re.compile("/login$")):
+            await page.get_by_role("button", name=re.compile("退出")).click()
         assert await page.evaluate("sessionStorage.length") == 0
         assert_no_page_errors(page)
+        async with httpx.AsyncClient(base_url=product.url) as http:
+            me = await http.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 401
+    async with product.desk.sessions() as session:
+        ended = (await session.scalars(select(LoginSession.revoked_reason).join(User).where(
+            User.username.in_(["agent1", "agent4"]), LoginSession.revoked_at.is_not(None)))).all()
+    assert ended == ["logout", "logout"]
     await shots(a, "logged-out")
 
 

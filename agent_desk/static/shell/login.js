@@ -1,6 +1,6 @@
 // The one login page: log in, then go where the user was going (if the role has that page) or home.
 
-import { api, login, currentSession } from "./api.js";
+import { api, leave, login, ownSession, takeNotice } from "./api.js";
 import { $ } from "./dom.js";
 
 async function goOn() {
@@ -12,7 +12,7 @@ async function goOn() {
     $("#login-error").textContent = "您的角色还没有页面 Your role has no page yet";
     return;
   }
-  location.assign(allowed ? next : nav.home);
+  leave(allowed ? next : nav.home);
 }
 
 $("#login-form").addEventListener("submit", async (event) => {
@@ -37,4 +37,11 @@ $("#login-form").addEventListener("submit", async (event) => {
   }
 });
 
-if (currentSession()) goOn().catch(() => {});
+function showNotice() {
+  const notice = takeNotice();
+  if (notice) $("#login-error").textContent = notice;
+}
+
+showNotice();
+// Already logged in in this tab: go on. A session copied from another tab is dropped, and said so.
+ownSession().then((session) => (session ? goOn() : showNotice())).catch(() => {});

@@ -1,7 +1,7 @@
 // The page shell: header with the role's navigation, the user and log-out; the message area that
 // shows the server's words; keyboard shortcuts. Every page starts with `await startPage()`.
 
-import { api, ApiError, currentSession, logout, toLogin } from "./api.js";
+import { api, ApiError, currentSession, leave, logout, toLogin } from "./api.js";
 import { $, el } from "./dom.js";
 import { bi, biText } from "./i18n.js";
 
@@ -49,12 +49,20 @@ function drawHeader(nav, user) {
     el("h1", { class: "brand" }, "12345 热线 ", el("span", { class: "en" }, "Hotline")),
     el("nav", { class: "shell-nav", "aria-label": biText("页面导航", "Pages") },
       el("ul", {}, nav.items.map((item) => el("li", {},
-        el("a", { href: item.path, "aria-current": item.path === location.pathname ? "page" : null },
+        el("a", { href: item.path, "aria-current": item.path === location.pathname ? "page" : null,
+                  onclick: (event) => follow(event, item.path) },
           item.title, " ", el("span", { class: "en" }, item.title_en)))))),
     el("div", { class: "shell-user" },
       el("span", { class: "who", id: "shell-user" }, `${user.username} · ${role[0]} ${role[1]}`),
       el("button", { type: "button", id: "logout", onclick: () => logout() }, bi("退出", "Log out"))),
   );
+}
+
+/** A plain click on a navigation link leaves through `leave`, so a refresh in flight lands first. */
+function follow(event, path) {
+  if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  leave(path);
 }
 
 function messages() {
