@@ -83,7 +83,7 @@ async def list_articles(
                           include_inactive=include_inactive)
     if format == "csv":
         return csv_response(ArticleView, await desk.knowledge.every(wanted), "knowledge-base")
-    after = decode_cursor(cursor, 3) if cursor else None
+    after = decode_cursor(cursor, (str, float, int)) if cursor else None  # (order, score or hits, id)
     page = await desk.knowledge.search(wanted, after=after, limit=limit)
     next_cursor = encode_cursor(*page.next_key) if page.next_key else None
     return json_page(Page[ArticleSummary](items=page.items, next_cursor=next_cursor))
@@ -142,11 +142,7 @@ async def article_revisions(article_id: ArticleId, desk: DeskDep, who: Caller, c
     if format == "csv":
         every = await desk.knowledge.revisions(article_id, limit=2**31 - 1)
         return csv_response(RevisionView, every, f"kb-article-{article_id}-revisions")
-    before = None
-    if cursor:
-        (before,) = decode_cursor(cursor, 1)
-        if type(before) is not int or not 0 < before < 2**31:
-            raise HTTPException(400, "malformed cursor")
+    (before,) = decode_cursor(cursor, (int,)) if cursor else (None,)
     rows = await desk.knowledge.revisions(article_id, before=before, limit=limit + 1)
     items = rows[:limit]
     next_cursor = encode_cursor(items[-1].revision) if len(rows) > limit else None

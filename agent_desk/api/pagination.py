@@ -35,9 +35,13 @@ class Page(BaseModel, Generic[T]):
 CursorParam = Annotated[str | None, Query(description="opaque cursor from a previous page's next_cursor",
                                           max_length=512)]
 LimitParam = Annotated[int, Query(ge=1, le=500, description="page size")]
-# What a cursor may hold: row ids and offsets (32-bit, as the tables store them) and instants.
+# What a cursor may hold: row ids and offsets (32-bit, as the tables store them), instants, a
+# ranking's score (a finite number) and the short name of the order it belongs to.
 CursorInt = Annotated[int, Strict(), Field(ge=0, le=2**31 - 1)]
-_KINDS: dict[type, TypeAdapter[Any]] = {int: TypeAdapter(CursorInt), datetime: TypeAdapter(Instant)}
+CursorScore = CursorInt | Annotated[float, Strict(), Field(allow_inf_nan=False)]
+CursorName = Annotated[str, Strict(), Field(max_length=16)]
+_KINDS: dict[type, TypeAdapter[Any]] = {int: TypeAdapter(CursorInt), datetime: TypeAdapter(Instant),
+                                        float: TypeAdapter(CursorScore), str: TypeAdapter(CursorName)}
 
 
 def json_page(page: Page[Any]) -> Response:
@@ -52,7 +56,8 @@ def encode_cursor(*key: Any) -> str:
 
 
 def decode_cursor(cursor: str, kinds: Sequence[type]) -> tuple[Any, ...]:
-    """The key a cursor holds, each part validated as its kind (int or datetime); else 400."""
+    """The key a cursor holds, each part validated as its kind (int, datetime, float: a finite score,
+    str: an order's name); else 400."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(raw, list) or len(raw) != len(kinds):

@@ -168,7 +168,7 @@ async def test_hostile_dates_and_cursors_on_every_list_answer_4xx(client: DeskCl
     document = (await client.http.get("/openapi.json")).json()
     admin = {**client.auth("admin"), **client.kiosk}
     required = {"q": "停水"}  # the other parameters a list needs, so the probed one is what is refused
-    probed: dict[str, set[str]] = {"date": set(), "cursor": set()}
+    probed: dict[str, set[str]] = {"date": set(), "cursor": set(), "day": set()}
     for path, operations in document["paths"].items():
         get = operations.get("get")
         if not get or path.endswith(("/stream", "/screen-pop")):
@@ -187,6 +187,12 @@ async def test_hostile_dates_and_cursors_on_every_list_answer_4xx(client: DeskCl
             schema = json.dumps(parameter["schema"])
             if '"date-time"' in schema:
                 values, kind = HOSTILE_DATES, "date"
+            elif '"date"' in schema:  # a calendar day: the ends of the calendar are days like any other
+                for value in ("0001-01-01", "9999-12-31"):
+                    response = await client.http.get(url, params={**base, parameter["name"]: value}, headers=headers)
+                    assert response.status_code < 500, (path, parameter["name"], value, response.text)
+                probed["day"].add(path)
+                continue
             elif parameter["name"] == "cursor":
                 values, kind = HOSTILE_CURSORS, "cursor"
             else:
@@ -197,7 +203,8 @@ async def test_hostile_dates_and_cursors_on_every_list_answer_4xx(client: DeskCl
                 assert response.status_code in (400, 422), (path, parameter["name"], value, response.text)
                 assert "Traceback" not in response.text
     # Every list the desk added since pages by a validated cursor too.
-    assert {"/api/search/tickets", "/api/regions", "/api/agent/abandoned"} <= probed["cursor"], probed
+    assert {"/api/search/tickets", "/api/regions", "/api/agent/abandoned", "/api/kb/articles"} <= probed["cursor"], probed
+    assert "/api/kb/articles" in probed["day"], probed
     assert {"/api/tickets", "/api/calls", "/api/supervisor/kpi/calls", "/api/supervisor/kpi/tickets",
             "/api/supervisor/abandoned", "/open311/v2/requests.{fmt}"} <= probed["date"], probed
 
