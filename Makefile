@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOTLINE := $(BIN)/hotline
 
-.PHONY: run test install install-dev system-deps migration lint bench clean
+.PHONY: run test install install-dev system-deps migration lint bench vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install-dev system-deps lint
 ## Regenerate the initial migration from the models (pre-1.0: a single initial revision).
 migration: install-dev
 	$(BIN)/python scripts/regen_migration.py
+
+## The vendored chart library (agent_desk/static/vendor/echarts/), rebuilt from its npm lockfile.
+vendor:
+	scripts/vendor/echarts/build.sh
 
 bench: install-dev
 	$(BIN)/python bench/tickets.py
