@@ -2,7 +2,8 @@
 
 - AMI: the adapter's `AmiRuntime` (one `AmiClient` for all configured servers) drives the desk's
   live model, the one the board and the screen pops listen to; its calls go to
-  `ticketing.calls.CallStore` through the adapter's `RecordWriter`. Without servers but with a
+  `ticketing.calls.CallStore` through the adapter's `RecordWriter`, its members' logins and logouts to
+  `ticketing.presence.PresenceStore` (staffing reports). Without servers but with a
   replay file, the same model and writer are fed from the capture, so call records and KPIs move as
   with a PBX.
 - ASR: `asr.service.AsrService` with its workers; a finished draft is pushed to the agent's screen pop.
@@ -73,19 +74,21 @@ class AmiTelephony:
 
 
 async def ami_part(desk: Desk) -> Stop:
-    """The AMI adapter's runtime (record writer, client) on the desk's live model; without
-    servers, fed by the configured capture in a loop instead of a PBX."""
+    """The AMI adapter's runtime (call records, queue memberships, client) on the desk's live model;
+    without servers, fed by the configured capture in a loop instead of a PBX."""
     from ami.runtime import AmiRuntime
     from ticketing.calls import CallStore
+    from ticketing.presence import PresenceStore
 
     settings = desk.settings
-    store = CallStore(desk.sessions)
+    store, presence = CallStore(desk.sessions), PresenceStore(desk.sessions)
     replay = settings.desk.replay
     if replay.file is None:
-        runtime = AmiRuntime(settings.ami, store, model=desk.board.model)
+        runtime = AmiRuntime(settings.ami, store, model=desk.board.model, presence=presence)
         desk.telephony = AmiTelephony(runtime.client)
     else:
-        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model=desk.board.model)
+        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model=desk.board.model,
+                             presence=presence)
         runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
                                        speed=replay.speed, loop=replay.loop)
     await runtime.start()

@@ -1,4 +1,5 @@
-"""Per-agent working time: logged-in time and pause time by reason, from member events.
+"""Per-agent working time: logged-in time and pause time by reason, from member events; and each
+queue membership as it starts and ends (`Membership`, what the desk stores for staffing reports).
 
 An agent is logged in while it is a member of at least one queue, and paused while paused in at
 least one queue (a pause "in all queues" arrives as one QueueMemberPause per queue). Times come
@@ -8,8 +9,33 @@ from Asterisk's own epochs (`LoginTime`, `LastPause`) when present, else from th
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One stay of a member in a queue: the columns of `ticketing.models.AgentMembership`.
+    `logged_out_at` is None while it lasts."""
+
+    server: str
+    queue: str
+    interface: str
+    member_name: str
+    logged_in_at: datetime
+    logged_out_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, datetime]:
+        return self.server, self.queue, self.interface, self.logged_in_at
+
+    def record_fields(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MembershipSink = Callable[[Membership], None]
 
 
 @dataclass

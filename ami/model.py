@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ami.agents import AgentLedger
+from ami.agents import AgentLedger, Membership, MembershipSink
 from ami.bus import EventBus, Subscription
 from ami.calldata import CallData, QueueLeg
 from ami.clock import StreamClock
@@ -127,6 +127,7 @@ class _Server:
         "channels",
         "in_sl",
         "lists",
+        "memberships",
         "name",
         "open_legs",
         "queues",
@@ -144,6 +145,7 @@ class _Server:
         self.in_sl: dict[str, int] = {}
         self.abandoned_in_sl: dict[str, int] = {}
         self.lists: dict[str, list[Mapping[str, str]]] = {}  # ActionID -> list items so far
+        self.memberships: dict[tuple[str, str], Membership] = {}  # (queue, interface) -> its stay
         # Calls that just ended: the IVR may still set variables on a dead channel afterwards.
         self.recent: OrderedDict[str, CallData] = OrderedDict()
 
@@ -159,6 +161,7 @@ class LiveModel:
                  service_level_default: int = 20) -> None:
         self.clock = clock
         self.on_call = on_call  # where every new state of a call goes (the record writer)
+        self.on_membership: MembershipSink | None = None  # where members' logins and logouts go
         self._stream_clock = clock if isinstance(clock, StreamClock) else None
         self._bus: EventBus[ChangeEvent] = EventBus()
         self._servers: dict[str, _Server] = {}
@@ -616,7 +619,12 @@ class LiveModel:
         member = self._member_from(m, old)
         queue.members[interface] = member
         if old is None:
-            self.agents.logged_in(member.name, queue.name, member.logged_in_since or self.clock())
+            since = member.logged_in_since or self.clock()
+            self.agents.logged_in(member.name, queue.name, since)
+            stay = state.memberships[queue.name, interface] = Membership(
+                state.name, queue.name, interface, member.name, since)
+            if self.on_membership is not None:
+                self.on_membership(stay)
         if member.paused != was_paused:
             at = member.paused_since if member.paused and member.paused_since else self.clock()
             self.agents.paused(member.name, queue.name, member.paused, member.paused_reason, at)
@@ -629,7 +637,11 @@ class LiveModel:
     def _remove_member(self, state: _Server, queue: QueueState, interface: str) -> None:
         member = queue.members.pop(interface, None)
         if member is not None:
-            self.agents.logged_out(member.name, queue.name, self.clock())
+            now = self.clock()
+            self.agents.logged_out(member.name, queue.name, now)
+            stay = state.memberships.pop((queue.name, interface), None)
+            if stay is not None and self.on_membership is not None:
+                self.on_membership(replace(stay, logged_out_at=max(now, stay.logged_in_at)))
         if self._bus.active:
             self._bus.publish(MemberRemoved(state.name, queue.name, interface))
 

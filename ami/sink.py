@@ -1,9 +1,10 @@
-"""From assembled calls to stored call records, without ever blocking the AMI reader.
+"""From assembled calls (and queue memberships) to stored rows, without ever blocking the AMI reader.
 
 `RecordWriter.submit(call)` is the model's `on_call` callback: it snapshots the call's columns into
 a backlog keyed by (server, linkedid), so several updates of one call coalesce into one write and
 the backlog is bounded by the number of distinct calls. Past `maxsize`, the oldest in-progress
 update is dropped (its call's final record will come later); final records are dropped last.
+`put(key, row)` does the same for any keyed row (a `Membership`, finished once logged out).
 `run()` writes batches through the store's idempotent `upsert_many` until `close()`, which lets
 the batch being written finish (a transaction cut by cancellation can leave SQLite locked).
 """
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from ami.calldata import CallData
@@ -25,6 +27,12 @@ Key = tuple[str, str]
 
 class RecordStore(Protocol):
     async def upsert_many(self, records: Iterable[Mapping[str, Any]]) -> int: ...
+
+
+class MembershipStore(RecordStore, Protocol):
+    """Where queue memberships go (`ticketing.presence.PresenceStore`)."""
+
+    async def close_open(self, servers: Sequence[str], at: datetime) -> None: ...
 
 
 class InMemoryCallStore:
@@ -47,27 +55,35 @@ class InMemoryCallStore:
         return count
 
 
+def _call_final(record: Mapping[str, Any]) -> bool:
+    return bool(record["final"])
+
+
 class RecordWriter:
-    def __init__(self, store: RecordStore, *, maxsize: int = 10000, batch: int = 200) -> None:
+    def __init__(self, store: RecordStore, *, maxsize: int = 10000, batch: int = 200,
+                 finished: Callable[[Mapping[str, Any]], bool] = _call_final) -> None:
         self._store = store
-        self._backlog: OrderedDict[Key, dict[str, Any]] = OrderedDict()
+        self._backlog: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
         self._maxsize = maxsize
         self._batch = batch
+        self._finished = finished
         self._wake = asyncio.Event()
         self._closed = False
         self.dropped = 0
 
     def submit(self, call: CallData) -> None:
-        key = call.key
+        self.put(call.key, call.record_fields())
+
+    def put(self, key: Hashable, record: dict[str, Any]) -> None:
         self._backlog.pop(key, None)
-        self._backlog[key] = call.record_fields()
+        self._backlog[key] = record
         if len(self._backlog) > self._maxsize:
             self._drop_one()
         self._wake.set()
 
     def _drop_one(self) -> None:
         for key, record in self._backlog.items():
-            if not record["final"]:
+            if not self._finished(record):
                 del self._backlog[key]
                 break
         else:
@@ -79,14 +95,14 @@ class RecordWriter:
 
     async def flush(self) -> None:
         while self._backlog:
-            batch: list[dict[str, Any]] = []
+            batch: list[tuple[Hashable, dict[str, Any]]] = []
             while self._backlog and len(batch) < self._batch:
-                batch.append(self._backlog.popitem(last=False)[1])
+                batch.append(self._backlog.popitem(last=False))
             try:
-                await self._store.upsert_many(batch)
+                await self._store.upsert_many([record for _, record in batch])
             except BaseException:  # also on cancellation: stop() flushes what is left
-                for record in batch:  # keep them, unless a newer update arrived meanwhile
-                    self._backlog.setdefault((record["server"], record["linkedid"]), record)
+                for key, record in batch:  # keep them, unless a newer update arrived meanwhile
+                    self._backlog.setdefault(key, record)
                 raise
 
     def close(self) -> None:

@@ -195,6 +195,7 @@ class Return(Action):
     lead_only = True
 
     async def apply(self, ticket: Ticket, ctx: ActionContext) -> Effect:
+        ticket.return_count += 1
         return Effect({"returned_by": ticket.lead_unit_id})
 
 

@@ -159,7 +159,7 @@ class CallKpis(CallCounts):
 
 
 class _Key(BaseModel):
-    key: str | None = Field(None, description="the queue, agent, local hour or day; null: overall")
+    key: str | None = Field(None, description="the queue, agent, local hour, day or hour of the day; null: overall")
 
 
 class KeyedCallKpis(CallKpis, _Key):
@@ -236,6 +236,7 @@ class CallDimension(enum.StrEnum):
     AGENT = "agent"
     HOUR = "hour"
     DAY = "day"
+    HOUR_OF_DAY = "hour_of_day"  # 09:00 over every day of the period: the staffing profile
 
 
 def bucket_of(moment: datetime, unit: Literal["hour", "day"], utc_offset_hours: int) -> str:

@@ -53,6 +53,7 @@ class TicketKpi(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     key: str | None = Field(description="the dimension value (city code, unit id, day …); null: overall")
+    subkey: str | None = Field(None, description="the second dimension's value (`then_by`); null: none")
     total: int = Field(title="tickets", description="tickets created in the period")
     signed: int = Field(title="signed", description="tickets signed (签收) by their lead unit")
     signed_on_time: int = Field(title="signed on time", description="signed by the sign-off deadline")
@@ -61,8 +62,12 @@ class TicketKpi(BaseModel):
                        "answer) by the due date")
     yellow: int = Field(title="yellow", description="closed late: answered after the due date")
     red: int = Field(title="red", description="open and overdue now, for sign-off or for resolution")
+    open_in_time: int = Field(title="open in time", description="open and within its deadlines (no light yet)")
     rated: int = Field(title="rated", description="tickets with a 回访 rating")
     satisfied: int = Field(title="satisfied", description="rated satisfied (满意) or basically satisfied (基本满意)")
+    redone: int = Field(title="redone", description="sent back for redo (重办) after an unsatisfied 回访, at least once")
+    extended: int = Field(title="extended", description="given an approved extension (延期), at least once")
+    returned: int = Field(title="returned", description="returned (退单) by a lead unit, at least once")
     avg_handling_seconds: float | None = Field(
         title="avg handling", description="mean of closed − created over closed tickets, in seconds")
     on_time_sign_off_rate: float | None = Field(
@@ -70,6 +75,7 @@ class TicketKpi(BaseModel):
     on_time_completion_rate: float | None = Field(
         title="on-time completion", description="按时办结率: green ÷ closed")
     satisfaction_rate: float | None = Field(title="satisfaction", description="满意率: satisfied ÷ rated")
+    redo_rate: float | None = Field(title="redo rate", description="重办率: redone ÷ rated")
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -126,34 +132,42 @@ async def ticket_kpis(
     by: Dimension | None = None,
     where: KpiFilter = KpiFilter(),
     utc_offset_hours: int = 8,
+    then_by: Dimension | None = None,
 ) -> list[TicketKpi]:
-    """KPIs overall (`by=None`, one row with key None) or per dimension value.
+    """KPIs overall (`by=None`, one row with key None) or per dimension value, and with `then_by`
+    per pair of values (`key`, `subkey`), e.g. county × day.
 
     Reads the per-ticket outcome columns (`ticketing.outcomes`). Grouping by the three outcome
     flags as well as the key leaves only count, one sum and one total per group for the database
     to compute (at most 27 groups per key, folded here); for the by-city breakdown a covering
     index in exactly that order serves the scan without a sort.
     """
-    key = _key_column(by, utc_offset_hours)
-    key_column = key.label("key") if key is not None else literal(None).label("key")
+    if then_by is not None and by is None:
+        raise ValueError("then_by needs by")
+    keys = [k for k in (_key_column(by, utc_offset_hours), _key_column(then_by, utc_offset_hours)) if k is not None]
+    key_columns = [k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)] or [literal(None).label("key")]
     flags = (Ticket.sign_ok, Ticket.close_ok, Ticket.satisfied)
     query = (
         select(
-            key_column, *flags,
+            *key_columns, *flags,
             func.count().label("n"),
             func.sum(case((Ticket.red_after < now, 1), else_=0)).label("red"),
             func.sum(Ticket.handling_seconds).label("handling"),
+            *(func.sum(case((column > 0, 1), else_=0)).label(name) for name, column in _ONCE.items()),
         )
         .where(*_conditions(where))
-        .group_by(*((key,) if key is not None else ()), *flags)
+        .group_by(*keys, *flags)
     )
-    folded: dict[str | None, dict[str, float]] = {}
+    folded: dict[tuple[str | None, str | None], dict[str, float]] = {}
     for row in (await session.execute(query)).all():
-        name = str(row.key) if row.key is not None else None
-        acc = folded.setdefault(name, dict.fromkeys(_COUNTERS, 0.0))
+        values = row._mapping
+        name = tuple(None if values.get(k) is None else str(values[k]) for k in ("key", "subkey"))
+        acc = folded.setdefault((name[0], name[1]), dict.fromkeys(_COUNTERS, 0.0))
         n = int(row.n)
         acc["total"] += n
         acc["red"] += int(row.red or 0)
+        for counter in _ONCE:
+            acc[counter] += int(values[counter] or 0)
         if row.sign_ok is not None:
             acc["signed"] += n
             acc["signed_on_time"] += n * row.sign_ok
@@ -164,22 +178,27 @@ async def ticket_kpis(
         if row.satisfied is not None:
             acc["rated"] += n
             acc["satisfied"] += n * row.satisfied
-    if key is None and not folded:
-        folded[None] = dict.fromkeys(_COUNTERS, 0.0)
-    return [_kpi(name, acc) for name, acc in sorted(folded.items(), key=lambda kv: (kv[0] is not None, kv[0] or ""))]
+    if not keys and not folded:
+        folded[None, None] = dict.fromkeys(_COUNTERS, 0.0)
+    return [_kpi(key, subkey, acc) for (key, subkey), acc in sorted(
+        folded.items(), key=lambda kv: tuple((part is not None, part or "") for part in kv[0]))]
 
 
-_COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "red", "rated", "satisfied", "handling")
+# Counted once per ticket however often it happened (the ticket keeps how often).
+_ONCE = {"redone": Ticket.redo_count, "extended": Ticket.extension_count, "returned": Ticket.return_count}
+_COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "red", "rated", "satisfied", "handling", *_ONCE)
 
 
-def _kpi(key: str | None, acc: dict[str, float]) -> TicketKpi:
+def _kpi(key: str | None, subkey: str | None, acc: dict[str, float]) -> TicketKpi:
     signed, signed_on_time = int(acc["signed"]), int(acc["signed_on_time"])
     closed, green = int(acc["closed"]), int(acc["green"])
-    rated, satisfied = int(acc["rated"]), int(acc["satisfied"])
+    rated, satisfied, redone = int(acc["rated"]), int(acc["satisfied"]), int(acc["redone"])
+    total, red = int(acc["total"]), int(acc["red"])
     return TicketKpi(
-        key=key, total=int(acc["total"]), signed=signed, signed_on_time=signed_on_time, closed=closed,
-        green=green, yellow=closed - green, red=int(acc["red"]), rated=rated, satisfied=satisfied,
+        key=key, subkey=subkey, total=total, signed=signed, signed_on_time=signed_on_time, closed=closed,
+        green=green, yellow=closed - green, red=red, open_in_time=total - closed - red, rated=rated,
+        satisfied=satisfied, redone=redone, extended=int(acc["extended"]), returned=int(acc["returned"]),
         avg_handling_seconds=acc["handling"] / closed if closed else None,
         on_time_sign_off_rate=_rate(signed_on_time, signed), on_time_completion_rate=_rate(green, closed),
-        satisfaction_rate=_rate(satisfied, rated),
+        satisfaction_rate=_rate(satisfied, rated), redo_rate=_rate(redone, rated),
     )

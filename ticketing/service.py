@@ -171,7 +171,7 @@ class TicketService:
             "public": new.public, "created_at": now,
             "updated_at": now, "dispatched_at": None, "sign_due_at": None, "signed_at": None,
             "due_at": None, "replied_at": None, "closed_at": None, "answer": None, "kb_article_id": None,
-            "rating": None, "redo_count": 0, "extension_count": 0, "extension_until": None,
+            "rating": None, "redo_count": 0, "extension_count": 0, "return_count": 0, "extension_until": None,
             "sign_breach_raised": False, "due_breach_raised": False,
             "callback_requested": new.callback_requested, "version": 1,
         }

@@ -1,4 +1,5 @@
-"""Portable SQL for local time buckets (day, hour) of UTC timestamps, on SQLite and PostgreSQL."""
+"""Portable SQL for local time buckets (day, hour, hour of the day) of UTC timestamps, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+_SQLITE_FORMATS = {"day": "%Y-%m-%d", "hour": "%Y-%m-%dT%H:00", "hour_of_day": "%H:00"}
+_PG_FORMATS = {"day": "YYYY-MM-DD", "hour": 'YYYY-MM-DD"T"HH24:00', "hour_of_day": "HH24:00"}
+
 
 class local_bucket(FunctionElement[str]):
-    """The start of the local time bucket ('day' or 'hour') of a UTC timestamp, as text."""
+    """The local time bucket of a UTC timestamp, as text: 'day' 2026-11-28, 'hour' 2026-11-28T09:00,
+    'hour_of_day' 09:00 (whatever the date)."""
 
     type = String()
     inherit_cache = True
@@ -26,22 +31,23 @@ class local_bucket(FunctionElement[str]):
     ]
 
     def __init__(self, column: ColumnElement[Any] | QueryableAttribute[Any], unit: str, offset_hours: int) -> None:
-        if unit not in ("day", "hour"):
-            raise ValueError(f"bucket unit must be day or hour, not {unit!r}")
+        if unit not in _SQLITE_FORMATS:
+            raise ValueError(f"bucket unit must be one of {', '.join(_SQLITE_FORMATS)}, not {unit!r}")
         self.unit, self.offset_hours = unit, int(offset_hours)
         super().__init__(column)
 
 
 @compiles(local_bucket, "sqlite")
 def _bucket_sqlite(element: local_bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    fmt = "%Y-%m-%d" if element.unit == "day" else "%Y-%m-%dT%H:00"
+    fmt = _SQLITE_FORMATS[element.unit]
     column = compiler.process(element.clauses, **kw)
     return f"strftime('{fmt}', {column}, '{element.offset_hours:+d} hours')"
 
 
 @compiles(local_bucket, "postgresql")
 def _bucket_pg(element: local_bucket, compiler: SQLCompiler, **kw: Any) -> str:
-    fmt = "YYYY-MM-DD" if element.unit == "day" else 'YYYY-MM-DD"T"HH24:00'
+    fmt = _PG_FORMATS[element.unit]
     column = compiler.process(element.clauses, **kw)
-    return (f"to_char(date_trunc('{element.unit}', ({column} AT TIME ZONE 'UTC') "
+    trunc = "day" if element.unit == "day" else "hour"
+    return (f"to_char(date_trunc('{trunc}', ({column} AT TIME ZONE 'UTC') "
             f"+ interval '{element.offset_hours} hours'), '{fmt}')")

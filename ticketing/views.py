@@ -48,6 +48,7 @@ class TicketView(BaseModel):
     rating: Rating | None
     redo_count: int
     extension_count: int
+    return_count: int
     extension_until: datetime | None
     callback_requested: bool
     public: bool
@@ -72,6 +73,7 @@ class TicketView(BaseModel):
             closed_at=ticket.closed_at, answer=ticket.answer, kb_article_id=ticket.kb_article_id,
             rating=ticket.rating,
             redo_count=ticket.redo_count, extension_count=ticket.extension_count,
+            return_count=ticket.return_count,
             extension_until=ticket.extension_until, callback_requested=ticket.callback_requested,
             public=ticket.public,
             light=light(ticket.state, now=now, created_at=ticket.created_at, sign_due_at=ticket.sign_due_at,

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service
-from ticketing.actions import CloseDirect, FollowUp, Reply, Sign
+from ticketing.actions import (
+    ApproveExtension,
+    CloseDirect,
+    Dispatch,
+    FollowUp,
+    Reply,
+    RequestExtension,
+    Return,
+    Sign,
+)
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.vocabulary import Category, Channel, Rating
 
@@ -86,11 +95,45 @@ async def test_breakdowns_by_category_unit_and_local_day(db: Database) -> None:
     assert by_hour == {"2026-11-23T09:00": 5}
 
 
+async def test_lights_returns_extensions_and_redo_once_per_ticket(db: Database) -> None:
+    clock = Clock(MONDAY_0900_CST)
+    svc = service(db.sessions, clock)
+    bounced = await svc.create(new_ticket(), "agent:1", dispatch=True)
+    await svc.act(bounced.id, Return(reason="不属于本单位"), "u")
+    await svc.act(bounced.id, Dispatch(), "d")
+    await svc.act(bounced.id, Return(reason="仍不属于本单位"), "u")  # twice: one returned ticket
+    extended = await svc.create(new_ticket(), "agent:1", dispatch=True)
+    await svc.act(extended.id, Sign(), "u")
+    await svc.act(extended.id, RequestExtension(until=clock.now + timedelta(days=20), reason="需协调"), "u")
+    await svc.act(extended.id, ApproveExtension(), "d")
+    redone = await svc.create(new_ticket(region_code="320311"), "agent:1", dispatch=True)
+    await svc.act(redone.id, Sign(), "u")
+    await svc.act(redone.id, Reply(answer="已处理"), "u")
+    await svc.act(redone.id, FollowUp(rating=Rating.UNSATISFIED), "a")  # 重办: open again
+    await svc.act(redone.id, Reply(answer="再次处理"), "u")
+    await svc.act(redone.id, FollowUp(rating=Rating.SATISFIED), "a")
+    async with db.sessions() as session:
+        [overall] = await ticket_kpis(session, now=clock.now)
+        by_city = {r.key: r for r in await ticket_kpis(session, now=clock.now, by=Dimension.CITY)}
+        pairs = {(r.key, r.subkey): r.total for r in await ticket_kpis(
+            session, now=clock.now, by=Dimension.COUNTY, then_by=Dimension.DAY)}
+    assert (overall.returned, overall.extended, overall.redone, overall.rated) == (1, 1, 1, 1)
+    assert overall.redo_rate == 1.0 and overall.satisfaction_rate == 1.0
+    # every ticket has exactly one light (or none yet): green + yellow + red + open in time = total
+    assert (overall.green, overall.yellow, overall.red, overall.open_in_time) == (1, 0, 0, 2)
+    assert by_city["320100"].returned == 1 and by_city["320300"].redone == 1
+    assert pairs == {("320106", "2026-11-23"): 2, ("320311", "2026-11-23"): 1}
+    with pytest.raises(ValueError, match="then_by needs by"):
+        async with db.sessions() as session:
+            await ticket_kpis(session, now=clock.now, then_by=Dimension.DAY)
+
+
 def test_docs_state_each_kpi_as_the_code_defines_it() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text("utf-8")
     section = text.split("## Ticket KPIs", 1)[1].split("\n## ", 1)[0]
     rows = {cells[0].strip("` "): (cells[1].strip(), cells[2].strip())
             for line in section.splitlines() if line.startswith("| `")
             for cells in [line.strip("|").split(" | ")]}
-    fields = {name: (f.title, f.description) for name, f in TicketKpi.model_fields.items() if name != "key"}
+    fields = {name: (f.title, f.description) for name, f in TicketKpi.model_fields.items()
+              if name not in ("key", "subkey")}
     assert rows == fields

@@ -1,6 +1,7 @@
 """All tables. Each concept lives in its own module; this package gathers them for Alembic."""
 
 import ticketing.models.knowledge_index  # noqa: F401  (the full-text index DDL joins create_all)
+from ticketing.models.agent_membership import AgentMembership
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallLeg, CallOutcome, CallRecord
@@ -16,6 +17,7 @@ from ticketing.models.unit import Unit, UnitKind
 from ticketing.models.user import ApiClient, KioskKey, LoginSession, Role, User
 
 __all__ = [
+    "AgentMembership",
     "ApiClient",
     "AuditEntry",
     "Base",

@@ -57,6 +57,7 @@ class Ticket(Base):
     rating: Mapped[Rating | None] = mapped_column(enum_type(Rating))
     redo_count: Mapped[int] = mapped_column(Integer, default=0)
     extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)  # 退单 by a lead unit
     extension_until: Mapped[datetime | None]  # requested new due date while 延期 is pending
     sign_breach_raised: Mapped[bool] = mapped_column(Boolean, default=False)
     due_breach_raised: Mapped[bool] = mapped_column(Boolean, default=False)
