@@ -32,6 +32,7 @@ from agent_desk.api import (
     open311,
     pages,
     regions,
+    reports,
     routing_preview,
     supervisor,
     ticket_search,
@@ -166,7 +167,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
     for module in (auth, tickets, ticket_search, routing_preview, regions, inbox, calls, agent, callbacks,
-                   knowledge, supervisor, kiosk, wallboard, open311, citizen, pages):
+                   knowledge, supervisor, reports, kiosk, wallboard, open311, citizen, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR / "docs"), name="docs-static")

@@ -37,7 +37,16 @@ class Desk:
     screen_pops: ScreenPops
     telephony: Telephony = field(default_factory=NoTelephony)
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The hotline's time zone (its calendar's): local days and hours in every KPI."""
+        return ZoneInfo(self.settings.ticketing.calendar.timezone)
+
+    def utc_offset_hours(self) -> int:
+        offset = utcnow().astimezone(self.zone).utcoffset()
+        return int(offset.total_seconds() // 3600) if offset else 0
+
     def day_start(self) -> datetime:
         """Midnight today on the hotline's calendar (what "today's counts" count from)."""
-        local = utcnow().astimezone(ZoneInfo(self.settings.ticketing.calendar.timezone))
+        local = utcnow().astimezone(self.zone)
         return local.replace(hour=0, minute=0, second=0, microsecond=0)

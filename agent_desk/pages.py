@@ -19,6 +19,7 @@ class PageSpec:
     title_en: str  # … with English beside it
     roles: frozenset[Role]  # who sees it in the navigation (admins see every page)
     file: str | None = None  # under agent_desk/static/; None: served by its own router (the wallboard)
+    in_navigation: bool = True  # False: reached from another page (a print view), not a nav link
 
     def visible_to(self, role: Role) -> bool:
         return role is Role.ADMIN or role in self.roles
@@ -28,8 +29,11 @@ LOGIN = "/login"
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("/desk", "坐席工作台", "Agent desk", frozenset({Role.AGENT}), "desk/desk.html"),
     PageSpec("/wallboard", "监控大屏", "Wallboard", frozenset({Role.SUPERVISOR, Role.DISPATCHER})),
+    PageSpec("/reports", "统计报表", "Reports", frozenset({Role.SUPERVISOR, Role.DISPATCHER}), "reports/reports.html"),
+    PageSpec("/reports/monthly", "月度报告", "Monthly report", frozenset({Role.SUPERVISOR, Role.DISPATCHER}),
+             "reports/monthly.html", in_navigation=False),
 )
 
 
 def navigation(role: Role) -> list[PageSpec]:
-    return [page for page in PAGES if page.visible_to(role)]
+    return [page for page in PAGES if page.in_navigation and page.visible_to(role)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
@@ -74,9 +73,7 @@ class Dashboard(BaseModel):
 def _period(desk: Desk, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     now = utcnow()
     if since is None:
-        tz = ZoneInfo(desk.settings.ticketing.calendar.timezone)
-        local = now.astimezone(tz)
-        since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        since = desk.day_start()
     until = until or now
     if until <= since:
         raise HTTPException(400, "until must be after since")
@@ -87,24 +84,19 @@ def _kpi_filter(who: Principal, since: datetime, until: datetime) -> KpiFilter:
     return KpiFilter(since=since, until=until, region_codes=[who.city_scope] if who.city_scope else None)
 
 
-def _offset_hours(desk: Desk) -> int:
-    offset = utcnow().astimezone(ZoneInfo(desk.settings.ticketing.calendar.timezone)).utcoffset()
-    return int(offset.total_seconds() // 3600) if offset else 0
-
-
 async def _call_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
                      by: CallDimension | None) -> list[KeyedCallKpis]:
     sup = desk.settings.desk.supervision
     async with desk.sessions() as session:
         return await call_kpis(session, since=since, until=until, by=by, settings=sup.call_kpis(),
-                               scope=call_scope(who, sup.queue_cities), utc_offset_hours=_offset_hours(desk))
+                               scope=call_scope(who, sup.queue_cities), utc_offset_hours=desk.utc_offset_hours())
 
 
 async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
                        by: Dimension | None) -> list[TicketKpi]:
     async with desk.sessions() as session:
         return await ticket_kpis(session, now=utcnow(), by=by, where=_kpi_filter(who, since, until),
-                                 utc_offset_hours=_offset_hours(desk))
+                                 utc_offset_hours=desk.utc_offset_hours())
 
 
 def _live(desk: Desk, who: Principal) -> LiveSnapshot:

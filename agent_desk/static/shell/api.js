@@ -201,11 +201,12 @@ export function toLogin() {
 
 /**
  * Call the API. `body` is sent as JSON; `query` is an object of parameters (null/undefined/"" left
- * out, arrays repeated). Resolves to the parsed body (null for 204); rejects with an ApiError that
- * carries the server's own message. A 401 refreshes the session once and retries. Once the page is
- * leaving (log-out, a dead session) calls wait for the next page instead of failing.
+ * out, arrays repeated). Resolves to the parsed body (null for 204), or with `blob: true` to the
+ * body as a Blob (a download); rejects with an ApiError that carries the server's own message. A 401
+ * refreshes the session once and retries. Once the page is leaving (log-out, a dead session) calls
+ * wait for the next page instead of failing.
  */
-export async function api(path, { method = "GET", body, query, signal } = {}) {
+export async function api(path, { method = "GET", body, query, signal, blob = false } = {}) {
   if (leaving) return departure();
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query || {})) {
@@ -239,6 +240,7 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
     }
   }
   if (leaving) return departure();
+  if (blob && response.ok) return response.blob();
   const parsed = await readBody(response);
   if (!response.ok) throw new ApiError(response.status, describe(response.status, parsed), parsed);
   return parsed;

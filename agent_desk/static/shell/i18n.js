@@ -22,6 +22,15 @@ export const CATEGORIES = {
   praise: ["表扬", "praise"],
 };
 
+export const CHANNELS = {
+  phone: ["电话", "phone"],
+  web: ["网站", "web"],
+  wechat: ["微信", "WeChat"],
+  weibo: ["微博", "Weibo"],
+  app: ["APP", "app"],
+  open311: ["Open311", "Open311"],
+};
+
 // A light is a word and a colour, never colour alone.
 export const LIGHTS = {
   green: ["绿", "on time"],

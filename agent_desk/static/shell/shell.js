@@ -15,9 +15,10 @@ const ROLES = {
 
 /**
  * Check the session, draw the header and navigation, and return { user, nav }. A page the role does
- * not see in the navigation still loads, with a notice: the server decides what it may do.
+ * not see in the navigation still loads, with a notice: the server decides what it may do. A page
+ * outside the navigation (a print view) names the navigation entry it belongs to: `{ under: "/reports" }`.
  */
-export async function startPage() {
+export async function startPage({ under } = {}) {
   if (!currentSession()) {
     toLogin();
     return new Promise(() => {}); // the browser is leaving
@@ -31,7 +32,8 @@ export async function startPage() {
     throw err;
   }
   drawHeader(nav, user);
-  if (!nav.items.some((item) => item.path === location.pathname)) {
+  const path = under || location.pathname;
+  if (!nav.items.some((item) => item.path === path)) {
     showMessage(`${biText("此页面不属于您的角色", "This page is not for your role")} (${user.role})`, "error");
   }
   return { user, nav };
