@@ -45,6 +45,8 @@ STAFF: dict[str, tuple[Role, str | None, str | None, str | None]] = {
     "dispatcher": (Role.DISPATCHER, None, None, None),
     "handler": (Role.HANDLER, None, "dept:320102:water_supply", None),
     "supervisor": (Role.SUPERVISOR, None, None, "320100"),
+    "sup_suzhou": (Role.SUPERVISOR, None, None, "320500"),
+    "sup_province": (Role.SUPERVISOR, None, None, "320000"),
     "admin": (Role.ADMIN, None, None, None),
 }
 

@@ -69,7 +69,7 @@ export function chart(container, label, option, { print = false } = {}) {
     textStyle: { fontFamily: "Noto Sans CJK SC, Microsoft YaHei, sans-serif" },
     tooltip: { trigger: "axis", renderMode: "richText" },
     legend: { top: 0 },
-    grid: { left: 50, right: 50, top: 36, bottom: 30, containLabel: true },
+    grid: { left: 50, right: 50, top: 56, bottom: 30, containLabel: true },
     ...option,
   });
   charts.add(instance);

@@ -107,8 +107,8 @@ export async function tickets(root, ctx, { drill } = {}) {
       yAxis: [rateAxis, { type: "value", name: "件 tickets" }],
       series: [series("签收及时率 on-time sign-off", rows, "on_time_sign_off_rate"),
         series("按时办结率 on-time completion", rows, "on_time_completion_rate"),
-        series("延期 extended", rows, "extended", "line", { yAxisIndex: 1 }),
-        series("退单 returned", rows, "returned", "line", { yAxisIndex: 1 })],
+        series("延期 extended", rows, "extended", "bar", { yAxisIndex: 1 }),
+        series("退单 returned", rows, "returned", "bar", { yAxisIndex: 1 })],
     }, ctx.chartOptions);
     part.append(table([col("key", zh, en, fmt.text), ...TICKET_RATES], rows, {
       rowHead: (r) => nameOf(by, r),
