@@ -56,6 +56,7 @@ bench: install-dev
 	$(BIN)/python bench/ivr.py
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/screen_pop.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -25,6 +25,8 @@ container, peak_dbfs, mean_dbfs  # asr/audio.py: AudioInfo, AudioVerdict
 played, timed_out  # ivr/channel.py: Playback, Input
 ring_no_answer, complete_reason, in_call, holdtime  # ami call data and member state, as Asterisk reports them
 entry_position  # ticketing/models/call_record.py: a column
+breakdown, hours_in_period, lead_unit, overdue_since  # agent_desk/api/reports.py, reports/views.py: read by /reports
+data_type  # agent_desk/reports/xlsx.py: openpyxl writes a cell by its data type (text, never a formula)
 
 # Closed vocabularies: every value is part of the API, used or not by the code.
 WEIBO, APP  # ticketing.vocabulary.Channel

@@ -22,8 +22,6 @@ XUANWU, GUSU, WUZHONG = "320102", "320508", "320506"
 @dataclass
 class Seeded:
     replied_suzhou: int  # a Suzhou ticket replied to and not yet rated
-    suzhou_unit: str  # the lead unit of the Suzhou tickets in 姑苏区
-    nanjing_unit: str
     calls_at: datetime
     logged_in_since: datetime
 
@@ -71,5 +69,4 @@ async def seed(desk: Desk) -> Seeded:
          "logged_in_at": since, "logged_out_at": None}
         for queue, interface in [(NANJING_QUEUE, "PJSIP/1001"), (SUZHOU_QUEUE, "PJSIP/2001"),
                                  (SUZHOU_QUEUE, "PJSIP/2002")]])
-    return Seeded(replied_suzhou=made["sz2"].id, suzhou_unit=made["sz1"].lead_unit_id or "",
-                  nanjing_unit=made["nj1"].lead_unit_id or "", calls_at=calls_at, logged_in_since=since)
+    return Seeded(replied_suzhou=made["sz2"].id, calls_at=calls_at, logged_in_since=since)

@@ -61,6 +61,8 @@ async def api_rows(product: Any, user: str, path: str, **params: str) -> list[di
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
 async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_apis_figures(
         serve: Serve, browser: Any, shots: Shots) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
     async with serve() as product:
         await seed(product.desk)
         page = await log_in(browser, product, "sup_suzhou", path="/reports")
@@ -103,6 +105,8 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
         await page.wait_for_selector("body[data-ready=true]", state="attached")
         assert (await page.inner_text("#report-title")).startswith("苏州市 12345 热线")
         assert await page.locator("#report canvas").count() >= 6
+        results = await Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
         await page.emulate_media(media="print")
         await shots(page, "monthly-print")
         assert await page.is_hidden("#monthly-controls")
@@ -114,11 +118,17 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
 
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
 async def test_the_province_drills_down_to_a_city_a_county_and_back(serve: Serve, browser: Any, shots: Shots) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
     async with serve() as product:
         await seed(product.desk)
         page = await log_in(browser, product, "sup_province", path="/reports?view=tickets")
         console = collect_console(page)
         await page.wait_for_selector("#tickets-breakdown table")
+        # axe-core finds nothing; the page is as wide as the screen (it scrolls down, not across)
+        results = await Axe().run(page)
+        assert results.violations_count == 0, results.generate_report()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 1366
         await page.click("#tickets-breakdown button.drill[aria-label*='苏州市']")
         await page.wait_for_function("document.querySelector('#trail').innerText.includes('苏州市')")
         await page.wait_for_selector("body[data-ready=true]", state="attached")

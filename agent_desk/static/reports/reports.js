@@ -4,7 +4,6 @@
 
 import { api } from "../shell/api.js";
 import { $, $$, el } from "../shell/dom.js";
-import { biText } from "../shell/i18n.js";
 import { showError, startPage } from "../shell/shell.js";
 import { disposeCharts } from "./blocks.js";
 import * as views from "./views.js";
@@ -69,7 +68,8 @@ async function draw() {
   for (const tab of $$("[role=tab]")) tab.setAttribute("aria-selected", String(tab.dataset.view === s.view));
   const root = $("#view");
   disposeCharts(root);
-  root.replaceChildren();
+  // the tab's name as the view's heading (h2; its blocks are h3), for screen readers
+  root.replaceChildren(el("h2", { class: "visually-hidden" }, $(`#tab-${s.view}`).textContent));
   root.setAttribute("aria-labelledby", `tab-${s.view}`);
   const drill = (by, key) => go(by === "unit" ? { unit: key, region: null } : { region: key, unit: null });
   try {
@@ -97,7 +97,6 @@ async function main() {
     next.click();
   });
   window.addEventListener("popstate", () => draw().catch(showError));
-  $("#view").setAttribute("aria-label", biText("报表内容", "Report"));
   await draw();
 }
 

@@ -19,7 +19,7 @@ const BREAKDOWN_NAMES = { city: ["市", "City"], county: ["县区", "County"], u
   channel: ["渠道", "Channel"], category: ["类别", "Category"] };
 
 function nameOf(by, row) {
-  if (row.key === null) return "合计 total";
+  if (row.key === null) return by ? "未指定 none" : "合计 total"; // e.g. a city-level ticket has no county
   if (by === "channel") return label(CHANNELS, row.key);
   if (by === "category") return label(CATEGORIES, row.key);
   return row.label || row.key;
