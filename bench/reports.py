@@ -23,12 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the packages, not bench/ami.py
 
 import httpx
 from common import emit, summary_ms
 from sqlalchemy import insert, text
-from tickets import bulk_load, database, drop, prepare
 
 from agent_desk.accounts import NewUser, add_user
 from agent_desk.app import create_app
@@ -82,6 +81,10 @@ async def load_calls(engine: Any, count: int, chunk: int = 20_000) -> None:
 
 
 async def bench_backend(backend: str, tickets: int, calls: int, runs: int, tmp: Path) -> dict[str, Any]:
+    # bench/tickets.py's generator; imported here, after the packages, because it puts bench/ (and
+    # so bench/ami.py) first on the path
+    from tickets import bulk_load, database, drop, prepare
+
     url, kwargs, schema = await database(backend, tmp)
     engine = await prepare(url, kwargs, schema)
     try:

@@ -24,7 +24,7 @@ from agent_desk.live.board import LiveSnapshot
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope, may_see_live_queue, ticket_scope
 from agent_desk.supervision.cache import TtlCache
-from agent_desk.supervision.erlang import required_agents
+from agent_desk.supervision.erlang import DEFAULT_AHT_SECONDS, required_agents
 from agent_desk.supervision.hotspots import hot_spots
 from ticketing.call_kpis import CallDimension, KeyedCallKpis, call_kpis
 from ticketing.instants import Instant
@@ -168,7 +168,7 @@ async def staffing(desk: DeskDep, who: SupervisorCaller) -> StaffingAdvice:
     now = utcnow()
     rows = await _call_rows(desk, who, now - timedelta(hours=1), now, None)
     row = rows[0]
-    aht = row.aht_seconds or 180.0
+    aht = row.aht_seconds or DEFAULT_AHT_SECONDS
     advice = required_agents(row.offered, aht, answer_seconds=sup.service_level_seconds,
                              target=sup.service_level_target)
     totals = _live(desk, who).totals

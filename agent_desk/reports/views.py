@@ -19,14 +19,12 @@ from agent_desk.desk import Desk
 from agent_desk.reports.drill import Drill, Period
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import ticket_scope
-from agent_desk.supervision.erlang import required_agents
+from agent_desk.supervision.erlang import DEFAULT_AHT_SECONDS, required_agents
 from ticketing.call_kpis import CallDimension, KeyedCallKpis, call_kpis
 from ticketing.kpi import Dimension, TicketKpi, ticket_kpis
 from ticketing.models import Ticket, Unit, utcnow
 from ticketing.presence import PresenceStore
 from ticketing.vocabulary import OPEN_STATES, Category
-
-DEFAULT_AHT_SECONDS = 180.0  # as the live staffing advice: no call answered, no AHT measured
 
 
 class CallBucket(enum.StrEnum):
@@ -98,11 +96,8 @@ async def staffing(desk: Desk, who: Principal, where: Drill, when: Period) -> li
     offset = desk.utc_offset_hours()
     by_hour = {row.key: row for row in await calls(desk, who, where, when, CallBucket.HOUR_OF_DAY)}
     now = utcnow()
-    queues = where.queues(sup.queue_cities)
-    if queues is None and not who.sees_everything:
-        queues = sorted(q for q, city in sup.queue_cities.items() if city == who.city_scope)
     logged = await PresenceStore(desk.sessions).logged_in_seconds(
-        since=when.since, until=when.until, now=now, queues=queues, utc_offset_hours=offset)
+        since=when.since, until=when.until, now=now, queues=where.queues(sup.queue_cities), utc_offset_hours=offset)
     seconds_by_hour: dict[str, float] = {}
     for bucket, seconds in logged.items():
         hour = bucket[-5:]

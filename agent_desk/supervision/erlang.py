@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+DEFAULT_AHT_SECONDS = 180.0  # the advice's AHT where no answered call gives one
+
 
 @dataclass(frozen=True)
 class Staffing:
