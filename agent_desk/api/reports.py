@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from agent_desk.api.csv_export import csv_response
 from agent_desk.api.deps import DeskDep, SupervisorCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, list_page
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, keyset_page, list_page
 from agent_desk.desk import Desk
 from agent_desk.reports import views
 from agent_desk.reports.drill import Drill, Level, Period, drill, period
@@ -136,9 +136,14 @@ async def tickets(rep: ReportDep, by: TicketBreakdown | None = None, format: Rep
 @router.get("/overdue", response_model=Page[OverdueRow], responses=EXPORTS)
 async def overdue(rep: ReportDep, format: ReportFormat = "json", cursor: CursorParam = None,
                   limit: LimitParam = 100) -> Any:
-    """The overdue cases the `red` figure counts, most overdue first."""
-    rows = await views.overdue(rep.desk, rep.who, rep.where, rep.when)
-    return rep.answer(OverdueRow, rows, "overdue", format, cursor, limit)
+    """The overdue cases the `red` figure counts, most overdue first (paged in the database: a
+    province's month can hold thousands)."""
+    if format != "json":
+        return rep.answer(OverdueRow, await views.overdue(rep.desk, rep.who, rep.where, rep.when), "overdue",
+                          format, None, limit)
+    return await keyset_page(rep.desk.sessions, views.overdue_query(rep.who, rep.where, rep.when),
+                             views.OVERDUE_ORDER, cursor=cursor, limit=limit,
+                             key=lambda row: (row.red_after, row.id), view=views.overdue_row)
 
 
 @router.get("/hotspots", response_model=Page[HotSpotCell], responses=EXPORTS)

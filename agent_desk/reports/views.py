@@ -11,10 +11,12 @@ from __future__ import annotations
 import enum
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from agent_desk.api.pagination import AnySelect, Keyset
 from agent_desk.desk import Desk
 from agent_desk.reports.drill import Drill, Period
 from agent_desk.security.principal import Principal
@@ -148,19 +150,30 @@ async def _labels(desk: Desk, by: TicketBreakdown | None, keys: list[str]) -> di
     return {}
 
 
+OVERDUE_ORDER = Keyset((Ticket.red_after, Ticket.id), (datetime, int))  # most overdue first
+
+
+def overdue_query(who: Principal, where: Drill, when: Period) -> AnySelect:
+    """The tickets the `red` KPI counts: created in the period, open, past a deadline now (unordered:
+    `OVERDUE_ORDER` orders and pages it)."""
+    return (select(Ticket.id, Ticket.number, Ticket.category, Ticket.city_code, Ticket.county_code,
+                   Ticket.lead_unit_id, Unit.name.label("lead_unit"), Ticket.state, Ticket.red_after,
+                   Ticket.created_at)
+            .outerjoin(Unit, Unit.id == Ticket.lead_unit_id)
+            .where(ticket_scope(who), where.tickets(), Ticket.created_at >= when.since,
+                   Ticket.created_at < when.until, Ticket.state.in_(OPEN_STATES), Ticket.red_after < utcnow()))
+
+
+def overdue_row(row: Any) -> OverdueRow:
+    values = row._mapping
+    return OverdueRow(**{**values, "state": values["state"].label, "overdue_since": values["red_after"]})
+
+
 async def overdue(desk: Desk, who: Principal, where: Drill, when: Period) -> list[OverdueRow]:
-    """The tickets the `red` KPI counts: created in the period, open, past a deadline now; most
-    overdue first."""
-    query = (select(Ticket, Unit.name).outerjoin(Unit, Unit.id == Ticket.lead_unit_id)
-             .where(ticket_scope(who), where.tickets(), Ticket.created_at >= when.since,
-                    Ticket.created_at < when.until, Ticket.state.in_(OPEN_STATES), Ticket.red_after < utcnow())
-             .order_by(Ticket.red_after, Ticket.id))
+    """Every overdue case, most overdue first (the exports)."""
     async with desk.sessions() as session:
-        found = (await session.execute(query)).all()
-    return [OverdueRow(id=t.id, number=t.number, category=t.category, city_code=t.city_code, county_code=t.county_code,
-                       lead_unit_id=t.lead_unit_id, lead_unit=unit, state=t.state.label,
-                       overdue_since=t.red_after, created_at=t.created_at)
-            for t, unit in found if t.red_after is not None]
+        found = (await session.execute(OVERDUE_ORDER.ordered(overdue_query(who, where, when)))).all()
+    return [overdue_row(row) for row in found]
 
 
 async def hotspots(desk: Desk, who: Principal, where: Drill, when: Period) -> list[HotSpotCell]:

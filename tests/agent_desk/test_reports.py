@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import openpyxl
@@ -14,7 +14,8 @@ import pytest
 
 from agent_desk.supervision.erlang import required_agents
 from tests.agent_desk.conftest import DeskClient
-from tests.agent_desk.report_data import GUSU, XUANWU, seed
+from tests.agent_desk.report_data import GUSU, WUZHONG, XUANWU, seed
+from tests.ticketing.helpers import Clock, new_ticket, service
 from ticketing.call_kpis import CallDimension, call_kpis
 from ticketing.models import utcnow
 
@@ -64,6 +65,9 @@ def csv_rows(content: bytes) -> list[dict[str, str]]:
 
 
 def as_csv(value: Any) -> str:
+    """A JSON value as the CSV writes it (an instant in its +00:00 form: the same instant as the Z)."""
+    if isinstance(value, str) and value.endswith("Z") and "T" in value:
+        return datetime.fromisoformat(value).isoformat()
     return "" if value is None else str(value)
 
 
@@ -161,3 +165,28 @@ async def test_bad_periods_places_and_roles_are_refused_clearly(client: DeskClie
     for user in ("agent1",):
         assert (await client.http.get("/api/reports/calls", headers=client.auth(user))).status_code == 403
     assert (await client.http.get("/api/reports/calls")).status_code == 401
+
+
+async def test_overdue_cases_are_the_red_figures_tickets_paged_in_the_database(client: DeskClient) -> None:
+    await seed(client.desk)
+    ten_days_ago = utcnow() - timedelta(days=10)  # past 4 working hours whatever the holidays
+    late = service(client.desk.sessions, Clock(ten_days_ago))
+    for region in (GUSU, GUSU, WUZHONG, XUANWU):
+        await late.create(new_ticket(region_code=region), "agent1", dispatch=True)  # never signed: red
+    today = utcnow().astimezone(client.desk.zone).date()
+    period = {"start": (today - timedelta(days=14)).isoformat(), "end": today.isoformat()}
+    [kpi] = await rows(client, "sup_suzhou", "/api/reports/tickets", period)
+    first = (await client.http.get("/api/reports/overdue", params={**period, "limit": 2},
+                                   headers=client.auth("sup_suzhou"))).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = (await client.http.get("/api/reports/overdue", params={**period, "limit": 2, "cursor": first["next_cursor"]},
+                                  headers=client.auth("sup_suzhou"))).json()
+    listed = first["items"] + rest["items"]
+    assert rest["next_cursor"] is None and len(listed) == kpi["red"] == 3
+    assert {r["county_code"] for r in listed} == {GUSU, WUZHONG}
+    assert [r["overdue_since"] for r in listed] == sorted(r["overdue_since"] for r in listed)
+    assert csv_rows(await export(client, "sup_suzhou", "/api/reports/overdue", period, "csv")) == [
+        {k: as_csv(v) for k, v in row.items()} for row in listed]
+    bad = await client.http.get("/api/reports/overdue", params={"cursor": "bm90LWFuLW9mZnNldA"},
+                                headers=client.auth("sup_suzhou"))
+    assert bad.status_code == 400
