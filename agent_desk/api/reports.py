@@ -147,8 +147,9 @@ async def overdue(rep: ReportDep, format: ReportFormat = "json", cursor: CursorP
 
 
 @router.get("/hotspots", response_model=Page[HotSpotCell], responses=EXPORTS)
-async def hotspots(rep: ReportDep, format: ReportFormat = "json", cursor: CursorParam = None,
-                   limit: LimitParam = 500) -> Any:
-    """Tickets per category × county × local day (× hour for two days or less)."""
-    rows = await views.hotspots(rep.desk, rep.who, rep.where, rep.when)
+async def hotspots(rep: ReportDep, top: Annotated[int, Query(ge=1, le=100, description="how many pairs")] = 12,
+                   format: ReportFormat = "json", cursor: CursorParam = None, limit: LimitParam = 500) -> Any:
+    """The busiest category × county pairs of the period, each over time: tickets per local day
+    (per hour for two days or less)."""
+    rows = await views.hotspots(rep.desk, rep.who, rep.where, rep.when, top)
     return rep.answer(HotSpotCell, rows, "hotspots", format, cursor, limit)

@@ -76,6 +76,8 @@ class OverdueRow(BaseModel):
 
 
 class HotSpotCell(BaseModel):
+    """One pair in one day (or hour); the pairs come busiest first, each in time order."""
+
     category: Category
     county_code: str
     county: str | None
@@ -176,18 +178,24 @@ async def overdue(desk: Desk, who: Principal, where: Drill, when: Period) -> lis
     return [overdue_row(row) for row in found]
 
 
-async def hotspots(desk: Desk, who: Principal, where: Drill, when: Period) -> list[HotSpotCell]:
-    """Tickets per category × county × day (× hour for a period of two days or less)."""
+async def hotspots(desk: Desk, who: Principal, where: Drill, when: Period, top: int) -> list[HotSpotCell]:
+    """The `top` category × county pairs with the most tickets in the period, busiest first, each
+    over time: tickets per local day (per hour for a period of two days or less)."""
     bucket = Dimension.HOUR if when.days <= 2 else Dimension.DAY
     regions = desk.tickets.routing.regions
+    flt = where.ticket_filter(who, when)
+    offset = desk.utc_offset_hours()
+    now = utcnow()
     cells: list[HotSpotCell] = []
     async with desk.sessions() as session:
-        for category in Category:
-            flt = replace(where.ticket_filter(who, when), category=category)
-            rows = await ticket_kpis(session, now=utcnow(), by=Dimension.COUNTY, then_by=bucket, where=flt,
-                                     utc_offset_hours=desk.utc_offset_hours())
-            cells += [HotSpotCell(category=category, county_code=row.key,
-                                  county=regions[row.key].name if row.key in regions else None,
-                                  bucket=row.subkey or "", tickets=row.total)
-                      for row in rows if row.key is not None and row.total]
+        pairs = await ticket_kpis(session, now=now, by=Dimension.COUNTY, then_by=Dimension.CATEGORY, where=flt,
+                                  utc_offset_hours=offset)
+        busiest = sorted((-p.total, p.key, Category(p.subkey)) for p in pairs if p.key and p.subkey)[:top]
+        for _, county, category in busiest:
+            series = await ticket_kpis(session, now=now, by=bucket, utc_offset_hours=offset,
+                                       where=replace(flt, county_code=county, category=category))
+            cells += [HotSpotCell(category=category, county_code=county,
+                                  county=regions[county].name if county in regions else None,
+                                  bucket=row.key or "", tickets=row.total)
+                      for row in series if row.total]
     return cells

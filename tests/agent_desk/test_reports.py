@@ -190,3 +190,16 @@ async def test_overdue_cases_are_the_red_figures_tickets_paged_in_the_database(c
     bad = await client.http.get("/api/reports/overdue", params={"cursor": "bm90LWFuLW9mZnNldA"},
                                 headers=client.auth("sup_suzhou"))
     assert bad.status_code == 400
+
+
+async def test_hot_spots_are_the_busiest_pairs_over_time(client: DeskClient) -> None:
+    await seed(client.desk)
+    cells = await rows(client, "sup_suzhou", "/api/reports/hotspots", {"top": "2"})
+    hour = utcnow().astimezone(client.desk.zone).strftime("%Y-%m-%dT%H:00")  # two days: hourly buckets
+    assert [(c["category"], c["county"], c["bucket"], c["tickets"]) for c in cells] == [
+        ("complaint", "姑苏区", hour, 2), ("help", "吴中区", hour, 1)]  # ties: by county code
+    today = utcnow().astimezone(client.desk.zone).date()
+    month = {"start": (today - timedelta(days=30)).isoformat(), "end": today.isoformat()}
+    daily = await rows(client, "sup_province", "/api/reports/hotspots", month)
+    assert {c["bucket"] for c in daily} == {today.isoformat()}  # a longer period: daily buckets
+    assert len({(c["category"], c["county_code"]) for c in daily}) == 5

@@ -107,6 +107,7 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
         assert await page.locator("#report canvas").count() >= 6
         results = await Axe().run(page)
         assert results.violations_count == 0, results.generate_report()
+        await shots(page, "monthly")
         await page.emulate_media(media="print")
         await shots(page, "monthly-print")
         assert await page.is_hidden("#monthly-controls")

@@ -169,18 +169,14 @@ export async function satisfaction(root, ctx) {
 
 const TOP_PAIRS = 12;
 
-/** Hot spots: tickets per category × county over time, the busiest pairs. */
+/** Hot spots: the busiest category × county pairs over time. */
 export async function hotspots(root, ctx) {
-  const cells = await allRows("/api/reports/hotspots", ctx.query);
+  const query = { ...ctx.query, top: TOP_PAIRS };
+  const cells = await allRows("/api/reports/hotspots", query);
   const part = block("hotspots", "热点（类别 × 县区）", "Hot spots: category × county over time",
-    { exports: exporter(ctx, "/api/reports/hotspots", ctx.query, "hotspots") });
+    { exports: exporter(ctx, "/api/reports/hotspots", query, "hotspots") });
   root.append(part);
-  const totals = new Map();
-  for (const c of cells) {
-    const pair = `${c.category}|${c.county_code}`;
-    totals.set(pair, (totals.get(pair) || 0) + c.tickets);
-  }
-  const pairs = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP_PAIRS).map(([p]) => p);
+  const pairs = [...new Set(cells.map((c) => `${c.category}|${c.county_code}`))]; // the API's order: busiest first
   const buckets = [...new Set(cells.map((c) => c.bucket))].sort();
   const names = new Map(cells.map((c) => [`${c.category}|${c.county_code}`,
     `${(CATEGORIES[c.category] || [c.category])[0]} · ${c.county || c.county_code}`]));
@@ -199,7 +195,7 @@ export async function hotspots(root, ctx) {
       left: "center", bottom: 0, inRange: { color: ["#eef3fb", "#f0a400", "#b42318"] } },
     series: [{ name: "工单 tickets", type: "heatmap", data, label: { show: buckets.length <= 14 } }],
   }, ctx.chartOptions);
-  part.append(el("p", { class: "muted" }, bi(`最多的 ${TOP_PAIRS} 组；导出含全部`, `the ${TOP_PAIRS} busiest pairs; the export has all`)));
+  part.append(el("p", { class: "muted" }, bi(`工单最多的 ${TOP_PAIRS} 组`, `the ${TOP_PAIRS} busiest pairs`)));
   const rows = pairs.map((pair) => el("tr", {}, el("th", { scope: "row" }, names.get(pair)),
     buckets.map((bucket) => {
       const n = value.get(`${pair}|${bucket}`) || 0;
