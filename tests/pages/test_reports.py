@@ -115,6 +115,12 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
         assert pdf.startswith(b"%PDF")
         assert_no_page_errors(page)
         assert console == []
+        # Nanjing in the address: the page shows the server's refusal, and no figure
+        await page.emulate_media(media="screen")
+        await page.goto(product.url + "/reports?region=320100")
+        await page.wait_for_selector("#shell-messages .message.error")
+        assert "404: no region 320100 in your scope" in await page.inner_text("#shell-messages")
+        assert await page.locator("#view table").count() == 0
 
 
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
