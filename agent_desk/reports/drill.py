@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope
+from ticketing.instants import EARLIEST, LATEST
 from ticketing.kpi import KpiFilter
 from ticketing.models import CallRecord, RegionLevel, Ticket, TicketCoHandler, Unit
 
@@ -54,8 +55,9 @@ def period(desk: Desk, start: date | None, end: date | None) -> Period:
     today = datetime.now(desk.zone).date()
     start = start or today.replace(day=1)
     end = end or max(today, start)
-    if end < start:
-        raise HTTPException(400, "end must not be before start")
+    if not EARLIEST.date() <= start <= end < LATEST.date() - timedelta(days=1):
+        raise HTTPException(400, "end must not be before start" if end < start else
+                            f"days must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
     if (end - start).days + 1 > MAX_DAYS:
         raise HTTPException(400, f"a report covers at most {MAX_DAYS} days")
     since = datetime.combine(start, time(), desk.zone)

@@ -155,6 +155,8 @@ async def test_bad_periods_places_and_roles_are_refused_clearly(client: DeskClie
     await seed(client.desk)
     cases = [({"start": "2026-11-10", "end": "2026-11-01"}, 400, "end must not be before start"),
              ({"start": "2025-01-01", "end": "2026-11-01"}, 400, "at most 366 days"),
+             ({"start": "0001-01-01", "end": "0001-01-02"}, 400, "days must be between 1970-01-01"),
+             ({"start": "9999-12-30", "end": "9999-12-31"}, 400, "days must be between"),
              ({"region": "32"}, 422, None), ({"unit": "nope"}, 404, "no unit nope"),
              ({"region": "999999"}, 404, "no region 999999"), ({"format": "pdf"}, 422, None)]
     for params, status, detail in cases:

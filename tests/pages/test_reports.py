@@ -67,6 +67,8 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
         await seed(product.desk)
         page = await log_in(browser, product, "sup_suzhou", path="/reports")
         console = collect_console(page)
+        csp = await page.evaluate("() => fetch('/reports').then(r => r.headers.get('content-security-policy'))")
+        assert "script-src 'self'" in csp and "unsafe" not in csp  # the console check below means it
         assert await page.inner_text("#trail") == "苏州市"
         await shots(page, "calls")
         shown = await table_values(page, "calls-day")
@@ -76,7 +78,7 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
         # tickets: the breakdown is Suzhou's counties, as the API gives them
         await page.click("#tab-tickets")
         await page.wait_for_selector("#tickets-breakdown table")
-        await page.wait_for_function("document.body.dataset.ready === 'true'")
+        await page.wait_for_function("() => document.body.dataset.ready === 'true'")
         shown = await table_values(page, "tickets-breakdown")
         api = await api_rows(product, "sup_suzhou", "/api/reports/tickets", by="county")
         assert shown == as_cells(api, list(shown[0]))
@@ -93,7 +95,7 @@ async def test_a_suzhou_supervisor_sees_only_suzhou_and_the_tables_carry_the_api
         assert [dict(zip(sheet[0], row, strict=True)) for row in sheet[1:]] == api
         for view in ("satisfaction", "staffing", "hotspots"):
             await page.click(f"#tab-{view}")
-            await page.wait_for_function(f"document.querySelector('#tab-{view}').ariaSelected === 'true' "
+            await page.wait_for_function(f"() => document.querySelector('#tab-{view}').ariaSelected === 'true' "
                                          "&& document.body.dataset.ready === 'true'")
             assert await page.locator("#view canvas").count() >= 1
             if view == "satisfaction":
@@ -135,16 +137,16 @@ async def test_the_province_drills_down_to_a_city_a_county_and_back(serve: Serve
         # axe-core finds nothing; the page is as wide as the screen (it scrolls down, not across)
         results = await Axe().run(page)
         assert results.violations_count == 0, results.generate_report()
-        assert await page.evaluate("document.documentElement.scrollWidth") <= 1366
+        assert await page.evaluate("() => document.documentElement.scrollWidth") <= 1366
         await page.click("#tickets-breakdown button.drill[aria-label*='苏州市']")
-        await page.wait_for_function("document.querySelector('#trail').innerText.includes('苏州市')")
+        await page.wait_for_function("() => document.querySelector('#trail').innerText.includes('苏州市')")
         await page.wait_for_selector("body[data-ready=true]", state="attached")
         await page.click("#tickets-breakdown button.drill[aria-label*='姑苏区']")
-        await page.wait_for_function("document.querySelector('#trail').innerText.includes('姑苏区')")
+        await page.wait_for_function("() => document.querySelector('#trail').innerText.includes('姑苏区')")
         await page.wait_for_selector("body[data-ready=true]", state="attached")
         assert await page.inner_text("#trail") == "江苏省 › 苏州市 › 姑苏区"
         await shots(page, "county")
         await page.get_by_role("link", name="江苏省").click()
-        await page.wait_for_function("document.querySelector('#trail').innerText === '江苏省'")
+        await page.wait_for_function("() => document.querySelector('#trail').innerText === '江苏省'")
         assert_no_page_errors(page)
         assert console == []
