@@ -40,6 +40,8 @@ class AgentSettings(BaseModel):
     screen_pop_days: int = Field(90, ge=1, le=3650, description="caller history shown on a screen pop")
     transfer_context: str = Field("transfer", description="dialplan context a Redirect sends calls to; it needs "
                                   "an extension per queue and per agent (deploy/asterisk: [transfer])")
+    transfer_extensions: list[str] = Field(default_factory=list, description="other extensions of the transfer "
+                                           "context an agent may transfer to, besides queue names and agents")
     callback_channel: str = Field("PJSIP/trunk/{number}",
                                   description="Originate channel that dials the caller; {number} is replaced")
     callback_context: str = Field("callback", description="context the answered caller is connected in")

@@ -7,6 +7,11 @@ from __future__ import annotations
 from typing import Protocol
 
 
+def extension_of(interface: str) -> str:
+    """The dialplan extension of a queue member: PJSIP/agent1 or Local/agent1@agents → agent1."""
+    return interface.split("/", 1)[-1].split("@", 1)[0]
+
+
 class TelephonyError(Exception):
     """The PBX refused the action (AMI `Response: Error`); the message is Asterisk's."""
 

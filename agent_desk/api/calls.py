@@ -20,9 +20,10 @@ from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope
+from agent_desk.telephony import extension_of
 from ticketing.actions import Note
 from ticketing.instants import Instant
-from ticketing.models import CallOutcome, CallRecord, Role
+from ticketing.models import CallOutcome, CallRecord, Role, User
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 NEWEST_FIRST = Keyset((CallRecord.id,), (int,), descending=True)
@@ -118,6 +119,29 @@ async def _stream(desk: Desk, query: Any) -> AsyncIterator[CallView]:
             yield CallView.of(call)
 
 
+class TransferDestinations(BaseModel):
+    queues: list[str]
+    agents: list[str]
+
+
+async def transfer_destinations(desk: Desk) -> TransferDestinations:
+    """Where a call can be transferred: the configured and live queues and other configured extensions
+    of the transfer context, and active agents' extensions (the [transfer] context has one for each)."""
+    settings = desk.settings.desk.agents
+    queues = {*settings.queues, *settings.transfer_extensions, *(q.name for q in desk.board.model.snapshot().queues)}
+    async with desk.sessions() as session:
+        interfaces = await session.scalars(select(User.agent_interface).where(
+            User.active.is_(True), User.agent_interface.is_not(None)))
+        agents = {extension_of(i) for i in interfaces if i}
+    return TransferDestinations(queues=sorted(queues), agents=sorted(agents))
+
+
+@router.get("/transfer-destinations", response_model=TransferDestinations, responses=responses(*AUTHED))
+async def list_transfer_destinations(desk: DeskDep, _who: AgentCaller) -> TransferDestinations:
+    """Where the caller's call can be transferred (queues, and agents by extension)."""
+    return await transfer_destinations(desk)
+
+
 @router.get("/{call_id}", response_model=CallView, responses=responses(404, *AUTHED))
 async def get_call(call_id: CallId, desk: DeskDep, who: Caller) -> CallView:
     return CallView.of(await scoped_call(desk, who, call_id))
@@ -151,6 +175,10 @@ async def transfer_call(call_id: CallId, body: TransferRequest, desk: DeskDep, w
     channel = desk.telephony.channel_of(call.linkedid)
     if channel is None:
         raise HTTPException(409, "the call is no longer live")
+    known = await transfer_destinations(desk)
+    if body.destination not in {*known.queues, *known.agents}:
+        raise HTTPException(422, f"unknown transfer destination {body.destination!r}: "
+                                 "give a queue or an agent's extension (GET /api/calls/transfer-destinations)")
     context = desk.settings.desk.agents.transfer_context
     await desk.telephony.redirect(channel, context, body.destination)
     await desk.audit.record(who.username, "call.transfer", "call", call_id, destination=body.destination)
@@ -187,16 +215,11 @@ async def dial_back(desk: Desk, who: Principal, call: CallRecord) -> str:
         raise HTTPException(409, "the call has no caller number to dial")
     agents = desk.settings.desk.agents
     channel = agents.callback_channel.replace("{number}", call.caller_number)
-    target = _extension_of(who.agent_interface) if who.agent_interface else agents.callback_queue
+    target = extension_of(who.agent_interface) if who.agent_interface else agents.callback_queue
     await desk.telephony.originate(channel, agents.callback_context, target, agents.callback_caller_id,
                                    {"HOTLINE_CALLBACK_OF": call.linkedid})
     await desk.audit.record(who.username, "call.callback", "call", call.id, number=call.caller_number)
     return call.caller_number
-
-
-def _extension_of(interface: str) -> str:
-    """The dialplan extension of a queue member: PJSIP/agent1 or Local/agent1@agents → agent1."""
-    return interface.split("/", 1)[-1].split("@", 1)[0]
 
 
 @router.get("/{call_id}/recording", response_class=FileResponse,

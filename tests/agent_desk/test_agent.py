@@ -54,17 +54,21 @@ async def test_transfer_and_callback(client: DeskClient, pbx: RecordingPbx) -> N
                           entered_at=utcnow())
         session.add_all([live, gone])
     h = client.auth("agent1")
-    moved = await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"}, headers=h)
+    targets = (await client.http.get("/api/calls/transfer-destinations", headers=h)).json()
+    assert "hotline-12345" in targets["queues"] and {"agent1", "agent2"} <= set(targets["agents"])
+    unknown = await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"}, headers=h)
+    assert unknown.status_code == 422 and "8002" in unknown.json()["detail"]
+    moved = await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "agent2"}, headers=h)
     assert moved.status_code == 202
-    assert (await client.http.post(f"/api/calls/{gone.id}/transfer", json={"destination": "8002"},
+    assert (await client.http.post(f"/api/calls/{gone.id}/transfer", json={"destination": "agent2"},
                                    headers=h)).status_code == 409
     assert (await client.http.post(f"/api/calls/{gone.id}/callback", headers=h)).status_code == 202
     assert pbx.actions == [
-        ("Redirect", ("Local/talk@caller-sim-00000001;1", "transfer", "8002")),
+        ("Redirect", ("Local/talk@caller-sim-00000001;1", "transfer", "agent2")),
         ("Originate", ("PJSIP/trunk/13900000000", "callback", "agent1")),
     ]
     # Another agent's call does not exist for agent 2.
-    assert (await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "8002"},
+    assert (await client.http.post(f"/api/calls/{live.id}/transfer", json={"destination": "agent2"},
                                    headers=client.auth("agent2"))).status_code == 404
 
 

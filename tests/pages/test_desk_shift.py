@@ -89,7 +89,7 @@ async def test_a_shift_on_the_desk(serve: Serve, browser: Any, shots: Shots, fix
     peer = Peer(script)
     port = await peer.start()
     try:
-        async with serve(ami_port=port, desk={"agents": {"transfer_context": "queue-lab",
+        async with serve(ami_port=port, desk={"agents": {"transfer_context": "queue-lab", "transfer_extensions": ["enterprise"],
                                                           "callback_channel": "Local/{number}@caller-sim/n"}}) as product:
             await wait_for(lambda: _async(lambda: "Local/agent1@agents" in product.desk.board.members()))
             await seed_draft(product)

@@ -26,8 +26,9 @@ window.deskPaints = []; // when each pop was painted (the screen-pop latency ben
 export function startPops({ openTicket }) {
   $("#transfer-button").addEventListener("click", transfer);
   $("#hangup-button").addEventListener("click", hangUp);
-  $("#transfer-targets").replaceChildren(
-    ...((desk.status && desk.status.configured_queues) || []).map((q) => el("option", { value: q })));
+  api("/api/calls/transfer-destinations").then(({ queues, agents }) => $("#transfer-targets").replaceChildren(
+    ...queues.map((q) => el("option", { value: q, label: biText("队列", "queue") })),
+    ...agents.map((a) => el("option", { value: a, label: biText("坐席", "agent") })))).catch(() => {});
   api("/api/agent/screen-pop/current").then((pop) => pop && show(pop, openTicket)).catch(() => {});
   openStream("/api/agent/screen-pop", {
     events: {
