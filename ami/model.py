@@ -65,6 +65,7 @@ from ticketing.vocabulary import (
     HOTLINE_TICKET_ID,
     IVR_PATH,
     IVR_RESULT,
+    clip_path,
     known_caller_id,
 )
 
@@ -400,7 +401,7 @@ class LiveModel:
         if variable == IVR_RESULT:
             call.ivr_result = value or None
         elif variable == IVR_PATH:
-            call.ivr_path = value or None
+            call.ivr_path = clip_path(value) or None
         elif variable == HOTLINE_DRAFT_ID:
             call.draft_id = _int(value) or None
         elif variable == HOTLINE_TICKET_ID:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ticketing.vocabulary import HOTLINE_DRAFT_ID, HOTLINE_TICKET_ID, IVR_PATH, IVR_RESULT
 
 __all__ = ["HOTLINE_DRAFT_ID", "HOTLINE_PRIORITY", "HOTLINE_QUEUE", "HOTLINE_SURVEY", "HOTLINE_TICKET_ID",
-           "IVR_PATH", "IVR_RESULT", "MAX_PATH_LENGTH", "QUEUE_PRIO", "RESULTS"]
+           "IVR_PATH", "IVR_RESULT", "QUEUE_PRIO", "RESULTS"]
 
 HOTLINE_QUEUE = "HOTLINE_QUEUE"  # queue to join after AGI(); empty: do not queue, hang up
 HOTLINE_PRIORITY = "HOTLINE_PRIORITY"  # the caller's queue priority
@@ -14,4 +14,3 @@ QUEUE_PRIO = "QUEUE_PRIO"  # Asterisk's own Queue() priority variable, set to HO
 HOTLINE_SURVEY = "HOTLINE_SURVEY"  # satisfied | basically_satisfied | unsatisfied
 
 RESULTS = ("report", "progress", "enterprise", "agent", "message")
-MAX_PATH_LENGTH = 128  # call_records.ivr_path

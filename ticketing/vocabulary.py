@@ -101,8 +101,14 @@ class Light(enum.StrEnum):
 # Channel variables the IVR sets on the caller's channel; the AMI client reads them from VarSet.
 IVR_RESULT = "IVR_RESULT"  # the call's first decision: report | progress | enterprise | agent | message
 IVR_PATH = "IVR_PATH"  # the steps of every session of the call, e.g. greeting>menu:1>record>survey:1
+IVR_PATH_MAX_LENGTH = 255  # call_records.ivr_path; a longer path keeps its start and ends in ">~"
 HOTLINE_DRAFT_ID = "HOTLINE_DRAFT_ID"  # draft made from the caller's recording (screen pop)
 HOTLINE_TICKET_ID = "HOTLINE_TICKET_ID"  # ticket linked to the call (repeat caller, progress query)
+
+
+def clip_path(text: str) -> str:
+    """An IVR path as stored: at most IVR_PATH_MAX_LENGTH characters (whoever set the variable)."""
+    return text if len(text) <= IVR_PATH_MAX_LENGTH else text[: IVR_PATH_MAX_LENGTH - 2] + ">~"
 
 # What Asterisk (AMI CallerIDNum/CallerIDName, AGI agi_callerid) says when there is no caller ID.
 UNKNOWN_CALLER_IDS = frozenset({"", "unknown", "anonymous", "<unknown>"})

@@ -15,6 +15,7 @@ from ivr.channel import AgiChannel, Input, Playback
 from ivr.errors import AgiError
 from ivr.prompts import PromptCatalogue
 from ivr.settings import IvrSettings
+from ticketing.vocabulary import clip_path
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ class Call:
     def path_text(self, earlier: str | None = None) -> str:
         """The call's path: an earlier session's path (if any), then this session's steps."""
         text = ">".join([earlier, *self.path] if earlier else self.path)
-        if len(text) > var.MAX_PATH_LENGTH:
-            text = text[: var.MAX_PATH_LENGTH - 2] + ">~"
-        return text
+        return clip_path(text)
 
     async def info(self) -> CallInfo:
         """The caller and the call's Linkedid (asked once: it joins the AMI call record)."""

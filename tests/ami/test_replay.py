@@ -249,6 +249,28 @@ def test_variables_set_after_the_last_hangup_still_reach_the_record() -> None:
     assert model.open_calls() == []
 
 
+def test_a_path_longer_than_its_column_is_clipped_from_any_dialplan() -> None:
+    """Another dialplan may set IVR_PATH too: what is stored fits call_records.ivr_path."""
+    from ami.model import LiveModel
+    from ticketing.vocabulary import IVR_PATH_MAX_LENGTH
+
+    updates = []
+    model = LiveModel(clock=StreamClock(), on_call=updates.append)
+    long_path = ">".join(["menu:9"] * 100)
+    for message in (
+        {"Event": "Newchannel", "Channel": "PJSIP/c-2", "Uniqueid": "6.1", "Linkedid": "6.1",
+         "CallerIDNum": "13912345678", "Exten": "12345"},
+        {"Event": "VarSet", "Channel": "PJSIP/c-2", "Uniqueid": "6.1", "Linkedid": "6.1",
+         "Variable": "IVR_PATH", "Value": long_path},
+        {"Event": "Hangup", "Channel": "PJSIP/c-2", "Uniqueid": "6.1", "Linkedid": "6.1",
+         "Cause": "16", "Cause-txt": "Normal Clearing"},
+    ):
+        model.apply("pbx1", message)
+    stored = updates[-1].ivr_path
+    assert stored is not None and len(stored) == IVR_PATH_MAX_LENGTH
+    assert stored.startswith("menu:9>menu:9") and stored.endswith(">~")
+
+
 @pytest.mark.parametrize("name", [n for n in WITH_QUEUE_LOG if n.startswith("ami/")])
 def test_the_queue_log_truth_of_the_tests_is_the_recordings(fixtures_dir: Path, name: str) -> None:
     """`queue_log_truth` reads each queue_log as the recordings' own truth.json does."""

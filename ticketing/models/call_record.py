@@ -17,6 +17,7 @@ from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ticketing.models.base import Base, enum_type, utcnow
+from ticketing.vocabulary import IVR_PATH_MAX_LENGTH
 
 
 class CallOutcome(enum.StrEnum):
@@ -44,7 +45,7 @@ class CallRecord(Base):
     caller_name: Mapped[str | None] = mapped_column(String(64))
     dnis: Mapped[str | None] = mapped_column(String(32))
     ivr_result: Mapped[str | None] = mapped_column(String(64))
-    ivr_path: Mapped[str | None] = mapped_column(String(255))
+    ivr_path: Mapped[str | None] = mapped_column(String(IVR_PATH_MAX_LENGTH))
     draft_id: Mapped[int | None] = mapped_column(Integer, index=True)
     queue: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None]
