@@ -1,11 +1,11 @@
 """Names vulture cannot see used (`make lint` runs vulture with pyproject's [tool.vulture]).
 
 Never executed. Each group says who uses the names. A name that is really unused is deleted, not
-listed here; the last group is the exception: findings in code another change is rewriting now.
+listed here.
 """
 
 # Response and settings models: pydantic and dataclass fields the API, the CLI or a page serialises.
-access_token, token_type, expires_at, refresh_expires_at  # agent_desk/api/auth.py, security/tokens.py
+token_type, refresh_expires_at  # agent_desk/api/auth.py, security/tokens.py
 configured_queues, paused_seconds  # agent_desk/api/agent.py
 home, result_label, met_at, working_hours_left  # pages.py, callbacks.py, ticket_search.py: read by /desk
 called_back  # agent_desk/api/wallboard.py: read by the wallboard page
@@ -13,12 +13,12 @@ caller_region_code  # agent_desk/screen_pop.py
 has_recording  # agent_desk/api/calls.py
 service_name, service_notice, status_notes, agency_responsible, zipcode  # Open311 GeoReport v2 fields
 requested_datetime, updated_datetime, expected_datetime  # Open311
-answered_within_15s, abandoned_within_sl, raw_answer_rate, answered_within_15s_rate, service_level2  # call KPIs
+raw_answer_rate, service_level2  # call KPIs
 timely_seconds  # ticketing/call_kpis.py: a threshold a Count names, read with getattr
 window_start, calls_last_hour, agents_needed, predicted_service_level, predicted_asa_seconds  # staffing advice
 agents_logged_in, agents_available, county_name, callback_url  # agent_desk/api/supervisor.py
 suggested_departments  # agent_desk/api/tickets.py
-open_on_time, category_label, hotspots  # agent_desk/api/wallboard.py
+open_on_time, category_label  # agent_desk/api/wallboard.py
 wait_probability, occupancy  # agent_desk/supervision/erlang.py
 state_label  # ticketing/views.py
 container, peak_dbfs, mean_dbfs  # asr/audio.py: AudioInfo, AudioVerdict
@@ -31,8 +31,6 @@ data_type  # agent_desk/reports/xlsx.py: openpyxl writes a cell by its data type
 # Closed vocabularies: every value is part of the API, used or not by the code.
 WEIBO, APP  # ticketing.vocabulary.Channel
 REACHED, NO_ANSWER, WRONG_NUMBER  # ticketing.models.CallbackResult
-BUSY, INVALID, UNAVAILABLE, RING_IN_USE, ON_HOLD  # ami.state: Asterisk's device states
-RESULTS  # ivr/variables.py: the documented HOTLINE_RESULT values
 
 # Called by a framework or a library, by name.
 api_only  # agent_desk/asgi.py: uvicorn's --factory target
@@ -44,6 +42,3 @@ connection_lost  # asyncio.Protocol
 should_exit  # uvicorn.Server, set by the tests to stop it
 forgetable_actions, awaiting_actions, encoding  # bench/ami.py: Panoramisk's protocol attributes
 postgres_target  # tests/ticketing/test_migrations.py: a fixture requested for its skip
-
-# Found unused, in code another change is rewriting; remove with it.
-_by_code  # asr/extraction/places.py

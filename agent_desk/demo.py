@@ -35,6 +35,7 @@ from ticketing.models import (
 from ticketing.service import NewTicket, TicketService
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
+DEMO_PROVINCE = "320000"  # 江苏省: the demo supervisor sees the replayed queues (no queue_cities needed)
 DEMO_CITY = "320100"  # 南京市
 DEMO_COUNTY = "320102"  # 玄武区
 DEMO_UNIT = f"dept:{DEMO_COUNTY}:water_supply"
@@ -54,7 +55,7 @@ def _demo_users() -> list[NewUser]:
         NewUser("demo-agent", Role.AGENT, new_password(), "演示坐席", agent_interface="Local/agent1@agents"),
         NewUser("demo-dispatcher", Role.DISPATCHER, new_password(), "演示派单员"),
         NewUser("demo-handler", Role.HANDLER, new_password(), "玄武区供水 演示", unit_id=DEMO_UNIT),
-        NewUser("demo-supervisor", Role.SUPERVISOR, new_password(), "南京市 演示班长", region_code=DEMO_CITY),
+        NewUser("demo-supervisor", Role.SUPERVISOR, new_password(), "江苏省 演示班长", region_code=DEMO_PROVINCE),
         NewUser("demo-admin", Role.ADMIN, new_password(), "演示管理员"),
     ]
 

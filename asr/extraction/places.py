@@ -65,7 +65,6 @@ class PlaceResolver:
 
     def __init__(self, regions: Iterable[RegionRecord]) -> None:
         records = list(regions)
-        self._by_code = {r.code: r for r in records}
         self._index: dict[str, list[RegionRecord]] = {}
         city_shorts = {r.short_name for r in records if r.level is RegionLevel.CITY}
         for record in records:

@@ -36,6 +36,7 @@ async def _wait_for(ready: dict[int, DraftView], ids: list[int], seconds: float)
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.timeout(300)  # two processes load the model: a hang guard, not a speed test
 async def test_two_vosk_worker_processes_turn_recordings_into_drafts(
         sqlite_db, audio_dir: Path, model_dir: Path, tmp_path: Path) -> None:
     ready: dict[int, DraftView] = {}
