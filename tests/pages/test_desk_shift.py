@@ -167,6 +167,16 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await a.keyboard.type("居住证要什么材料")
     await a.keyboard.press("Enter")
     await a.wait_for_selector(f"#kb-results li[data-article='{article.id}']")
+    marks = await a.eval_on_selector_all(f"#kb-results li[data-article='{article.id}'] .snippet mark",
+                                         "ms => ms.map(m => m.textContent)")
+    assert marks and all(m in article.body for m in marks)
+    # The search is for the form's place: a Suzhou caller is not offered Nanjing's rules.
+    await a.select_option("#t-city", "320500")
+    await a.click("#kb-form button[type=submit]")
+    await a.wait_for_selector("#kb-results li.empty")
+    await a.select_option("#t-city", "320100")
+    await a.click("#kb-form button[type=submit]")
+    await a.wait_for_selector(f"#kb-results li[data-article='{article.id}']")
     await a.click(f"#kb-results li[data-article='{article.id}'] button")
     await a.click("#kb-insert")
     assert await a.input_value("#t-answer") == article.body

@@ -77,7 +77,7 @@ async function loadCounties(city) {
     ...counties.map((c) => el("option", { value: c.code }, c.name)));
 }
 
-function regionCode() {
+export function regionCode() {
   return $("#t-county").value || $("#t-city").value || null;
 }
 
