@@ -45,6 +45,8 @@ function render(snap) {
   text(field("offered"), t.offered);
   text(field("answered"), t.answered);
   text(field("abandoned"), t.abandoned);
+  text(field("timeout"), t.timeout); // left the queue unanswered otherwise: in the answer rate's denominator too
+  text(field("exit_with_key"), t.exit_with_key);
   $("#fig-waiting").classList.toggle("alert", t.waiting > 0 && t.available === 0);
   $("#fig-longest").classList.toggle("alert", t.longest_wait_seconds > snap.service_level_seconds);
 

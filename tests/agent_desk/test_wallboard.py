@@ -76,7 +76,7 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
                 "() => document.querySelector('[data-field=waiting]').textContent === '1'", timeout=1000)
             assert time.monotonic() - sent < 1.0
             # A whole recorded call: answered, then an abandoned caller appears masked.
-            for name in ("call_answered", "call_abandoned"):
+            for name in ("call_answered", "call_abandoned", "exit_with_key"):
                 ReplaySource(fixtures_dir / "ami" / f"{name}.recv", board.model, server="pbx").feed_all()
             await page.wait_for_function(
                 "() => document.querySelector('#abandoned-list').textContent.includes('hotline-enterprise')",
@@ -84,6 +84,9 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             abandoned = await page.inner_text("#abandoned-list")
             assert "*" in abandoned and "13800138000" not in abandoned
             assert await page.inner_text("[data-field=answered]") == "1"
+            # Callers who left otherwise count against the answer rate, so the board shows them.
+            assert (await page.inner_text("[data-field=exit_with_key]"), await page.inner_text("[data-field=timeout]")) \
+                == ("1", "0")
             status = await page.inner_text("[data-field=answer_status]")
             assert "target" in status  # the gauge says it in words, not only in colour
             assert "南京" in await page.inner_text("#city-lights")
@@ -98,10 +101,13 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             await live_server.stop()
             await page.wait_for_function("() => document.body.dataset.connection === 'reconnecting'", timeout=5000)
             assert "reconnecting" in await page.inner_text("#connection")
+            before = board.snapshot().totals.waiting
             board.model.apply("pbx", {**JOIN, "Uniqueid": "1.2", "Linkedid": "1.2", "Position": "2"})
+            waiting = board.snapshot().totals.waiting
+            assert waiting == before + 1
             await live_server.start()
             await page.wait_for_function(
-                "() => document.querySelector('[data-field=waiting]').textContent === '2'", timeout=8000)
+                f"() => document.querySelector('[data-field=waiting]').textContent === '{waiting}'", timeout=8000)
             assert await page.evaluate("document.body.dataset.connection") == "live"
             await page.screenshot(path=str(ARTIFACTS / "wallboard-reconnected.png"))
         finally:
