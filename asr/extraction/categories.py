@@ -3,7 +3,8 @@
 Each phrase found in the caller's words adds its weight to its category; the heaviest category wins.
 A phrase inside a longer phrase that was found does not count on its own (问问 inside 帮我问问, 不满
 inside 不满意), whichever category the longer one belongs to. A phrase written `A…B` matches A
-followed by B within a few characters (帮我…查 matches 帮我查一下 and 帮我去查查).
+followed by B within a few characters (帮我…查 matches 帮我查一下 and 帮我去查查), none of them a
+negation (服务…好 does not match 服务态度不好).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ticketing.vocabulary import Category
 
 GAP = "…"
 MAX_GAP = 6  # characters allowed between the parts of an `A…B` phrase
+NEGATIONS = "不没"  # never inside the gap: a negated B is not B
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class CategoryRules:
             for keyword, weight in keywords:
                 if GAP in keyword:
                     parts = [re.escape(p) for p in keyword.split(GAP)]
-                    pattern = re.compile(f".{{0,{MAX_GAP}}}?".join(parts))
+                    pattern = re.compile(f"[^{NEGATIONS}]{{0,{MAX_GAP}}}?".join(parts))
                     gapped.append((keyword.split(GAP)[0], pattern, keyword, index, weight))
                 else:
                     literal.setdefault(keyword, []).append((index, weight))
