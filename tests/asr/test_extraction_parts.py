@@ -163,6 +163,23 @@ def test_gap_phrases() -> None:
         CategoryRules.parse('["求助"]\n"帮我…" = 8\n')
 
 
+def test_a_negation_never_fills_a_gap() -> None:
+    rules = CategoryRules.parse('["投诉"]\n"态度不好" = 5\n["表扬"]\n"服务…好" = 5\n')
+    assert rules.classify("窗口的服务态度特别好").category is Category.PRAISE
+    assert rules.classify("窗口的服务态度不好").category is Category.COMPLAINT  # not 服务…好
+    assert rules.classify("服务一直没好").scores == {}
+
+
+def test_help_told_as_a_story_is_praise_and_a_plea_to_ask_is_help() -> None:
+    rules = CategoryRules.load()
+    # Somebody else helped the caller: a story of help, not a plea (帮我 inside 他们帮我, 帮我…好了).
+    for praise in ("派出所的民警特别负责，他们帮我把车找回来了", "社区工作人员上门帮我把补贴办好了"):
+        assert rules.classify(praise).category is Category.PRAISE, praise
+    # A plea to ask or look up outweighs the question it carries.
+    for plea in ("帮我问一下退役军人优待证在哪里领", "麻烦问一下我家的养老金怎么没到账"):
+        assert rules.classify(plea).category is Category.HELP, plea
+
+
 def test_evidence_counts_a_longer_keyword_once() -> None:
     match = CategoryRules.load().classify("我对处理结果不满意")
     assert [e.keyword for e in match.evidence] == ["不满意"]
