@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asr.extraction.caller_area import caller_area
 from asr.extraction.categories import CategoryMatch, CategoryRules
 from asr.extraction.numbers import SpokenNumber, find_numbers, normalise_numbers
 from asr.extraction.places import PlaceResolution, PlaceResolver
 from asr.extraction.summary import summarise
+from ticketing.caller_area import caller_area
 from ticketing.errors import RoutingError
 from ticketing.matters import DepartmentSuggestion, leading
 from ticketing.regions import JIANGSU, province_records
@@ -22,7 +22,7 @@ class Extraction:
     text: str  # the input with spoken numbers written as digits
     category: CategoryMatch
     place: PlaceResolution
-    caller_area: str | None
+    caller_area: str | None  # the caller's city in the province (area code or mobile segment)
     numbers: tuple[SpokenNumber, ...]
     departments: tuple[DepartmentSuggestion, ...]  # every department offered, best first
     suggested_unit_id: str | None
@@ -88,7 +88,8 @@ class Extractor:
     def extract(self, text: str, *, caller_number: str | None = None) -> Extraction:
         numbers = tuple(find_numbers(text))
         normalised = normalise_numbers(text)
-        area = caller_area(caller_number)
+        known = caller_area(caller_number, self.routing.regions)
+        area = known.region_code if known else None
         departments = tuple(self.routing.matters.suggest(normalised))
         category = self.rules.classify(normalised, states_a_matter=bool(departments))
         place = self.places.resolve(normalised, caller_area=area)
