@@ -6,9 +6,10 @@
     await runtime.stop()
 
 The runtime makes its record writer the model's `on_call`, and, given a `presence` store, a second
-writer its `on_membership` (members' logins and logouts, for staffing reports). `AmiRuntime.replay(FILE, store, speed=N)`
-gives the same model and writer, fed by a `ReplaySource` instead of live connections (actions then
-fail with `AmiNotConnected`); any other `source` can be set before `start()`.
+writer its `on_membership` (members' logins and logouts, for staffing reports).
+`AmiRuntime.replay(FILE, store, speed=N)` gives the same model and writer, fed by a `ReplaySource`
+instead of live connections (actions then fail with `AmiNotConnected`); any other `source` can be
+set before `start()`.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ GENERATE = """
 INSERT INTO tickets (number, digits, channel, caller_number, caller_name, category, description,
     region_code, city_code, county_code, address, priority, state, level, lead_unit_id, created_by,
     created_at, updated_at, dispatched_at, sign_due_at, signed_at, due_at, replied_at, closed_at,
-    rating, redo_count, extension_count, return_count, sign_breach_raised, due_breach_raised, callback_requested, version,
+    rating, redo_count, extension_count, return_count, sign_breach_raised, due_breach_raised,
+    callback_requested, version,
     sign_ok, close_ok, satisfied, handling_seconds, red_after)
 SELECT 'BN' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
     (ARRAY['phone','phone','phone','web','wechat','app'])[1 + g % 6],
@@ -81,7 +82,8 @@ SELECT 'BN' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
     CASE WHEN g % 10 < 7 THEN (3 + g % 5) * 86400.0 END,
     CASE WHEN g % 10 = 7 THEN t.at + interval '5 days' WHEN g % 10 = 8 THEN t.at + interval '4 hours' END
 FROM generate_series(CAST(:start AS integer), CAST(:stop AS integer)) AS g
-CROSS JOIN LATERAL (SELECT now() - ((CAST(:total AS integer) - g) * (365.0 * 86400 / CAST(:total AS integer))) * interval '1 second' AS at) AS t
+CROSS JOIN LATERAL (SELECT now() - ((CAST(:total AS integer) - g)
+    * (365.0 * 86400 / CAST(:total AS integer))) * interval '1 second' AS at) AS t
 CROSS JOIN LATERAL (SELECT (CAST(:counties AS text[]))[1 + g % CAST(:ncounties AS integer)] AS code) AS c
 """
 
@@ -130,7 +132,8 @@ async def prepare(tickets: int, fresh: bool) -> None:
 
 
 def start_server(port: int, workdir: Path, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HOTLINE_DB__URL": DB_URL, "HOTLINE_DESK__AUTH__JWT_SECRET": "bench-secret-bench-secret-bench-secret",
+    env = {**os.environ, "HOTLINE_DB__URL": DB_URL,
+           "HOTLINE_DESK__AUTH__JWT_SECRET": "bench-secret-bench-secret-bench-secret",
            "HOTLINE_DESK__AUTH__LOGIN_ATTEMPTS": "1000", "HOTLINE_CONFIG": str(workdir / "none.toml")}
     hotline = Path(sys.executable).with_name("hotline")
     return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay", "--workers", str(workers)],

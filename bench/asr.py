@@ -149,7 +149,8 @@ def pool_comparison(model_dir: Path, paths: list[Path], audio_s: float,
     two, _, rss = asyncio.run(pool_run(model_dir, 2, paths, args.rounds, args.warmup))
     threads, _, _ = asyncio.run(pool_run(model_dir, 2, paths, args.rounds, args.warmup,
                                          threads=True))
-    return {"speedup_2_threads_one_model": round(one / threads, 2),"throughput_1_worker_x_realtime": round(audio_s * args.rounds / one, 2),
+    return {"speedup_2_threads_one_model": round(one / threads, 2),
+            "throughput_1_worker_x_realtime": round(audio_s * args.rounds / one, 2),
             "throughput_2_workers_x_realtime": round(audio_s * args.rounds / two, 2),
             "speedup_2_workers": round(one / two, 2), "peak_rss_mb_per_worker": max(rss.values()),
             "load_average_around_pool_runs": [round(load_before, 2),

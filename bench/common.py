@@ -38,7 +38,8 @@ def machine() -> dict[str, Any]:
         pass
     pg = ""
     try:
-        pg = subprocess.run(["psql", "--version"], capture_output=True, text=True, timeout=5, check=False).stdout.strip()
+        pg = subprocess.run(["psql", "--version"], capture_output=True, text=True, timeout=5,
+                            check=False).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         pass
     import sqlite3

@@ -79,7 +79,8 @@ async def run(calls: int, warmup: int) -> dict[str, object]:
         http_port = server.servers[0].sockets[0].getsockname()[1]
         try:
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM,
+                                                           args=["--headless", "--no-sandbox"])
                 page = await browser.new_page(viewport={"width": 1366, "height": 768})
                 await page.goto(f"http://127.0.0.1:{http_port}/login?next=/desk")
                 await page.fill("#username", "agent1")

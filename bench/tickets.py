@@ -119,7 +119,8 @@ def _rows(count: int, seed: int = 11) -> list[dict[str, Any]]:
         replied = None
         if state in (TicketState.CLOSED, TicketState.ARCHIVED, TicketState.REPLIED) and due:
             replied = due - timedelta(hours=rng.randrange(-24, 150))
-        closed = replied + timedelta(hours=2) if replied and state in (TicketState.CLOSED, TicketState.ARCHIVED) else None
+        closed = (replied + timedelta(hours=2)
+                  if replied and state in (TicketState.CLOSED, TicketState.ARCHIVED) else None)
         rows.append({
             "number": f"JS{i:014d}", "digits": f"{i:014d}", "channel": Channel.PHONE,
             "category": categories[i % 6], "description": TEXTS[i % len(TEXTS)],

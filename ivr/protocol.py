@@ -23,7 +23,8 @@ HANGUP_LINE = "HANGUP"
 MAX_ENVIRONMENT_LINES = 256
 
 _ENV_LINE = re.compile(r"^(agi_[A-Za-z0-9_]+):(?: (.*))?$")
-_REPLY_200 = re.compile(r"^200 result=(?P<result>-?[0-9*#A-Da-d]*)(?: \((?P<data>.*)\))?(?: endpos=(?P<endpos>-?\d+))?(?: .*)?$")
+_REPLY_200 = re.compile(r"^200 result=(?P<result>-?[0-9*#A-Da-d]*)(?: \((?P<data>.*)\))?"
+                        r"(?: endpos=(?P<endpos>-?\d+))?(?: .*)?$")
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ class TicketKpi(BaseModel):
     open_in_time: int = Field(title="open in time", description="open and within its deadlines (no light yet)")
     rated: int = Field(title="rated", description="tickets with a 回访 rating")
     satisfied: int = Field(title="satisfied", description="rated satisfied (满意) or basically satisfied (基本满意)")
-    redone: int = Field(title="redone", description="sent back for redo (重办) after an unsatisfied 回访, at least once")
+    redone: int = Field(title="redone",
+                        description="sent back for redo (重办) after an unsatisfied 回访, at least once")
     extended: int = Field(title="extended", description="given an approved extension (延期), at least once")
     returned: int = Field(title="returned", description="returned (退单) by a lead unit, at least once")
     avg_handling_seconds: float | None = Field(
@@ -145,7 +146,8 @@ async def ticket_kpis(
     if then_by is not None and by is None:
         raise ValueError("then_by needs by")
     keys = [k for k in (_key_column(by, utc_offset_hours), _key_column(then_by, utc_offset_hours)) if k is not None]
-    key_columns = [k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)] or [literal(None).label("key")]
+    key_columns = ([k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)]
+                   or [literal(None).label("key")])
     flags = (Ticket.sign_ok, Ticket.close_ok, Ticket.satisfied)
     query = (
         select(

@@ -68,11 +68,12 @@ async def list_articles(
     limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20, format: Format = "json",
     q: Annotated[str, Query(max_length=200, description="words to look for, in Chinese or not")] = "",
     category: Category | None = None,
-    region_code: Annotated[str | None, Query(pattern=r"^\d{6}$",
-                                             description="the caller's place: its articles, its city's, the province's")] = None,
+    region_code: Annotated[str | None, Query(
+        pattern=r"^\d{6}$", description="the caller's place: its articles, its city's, the province's")] = None,
     unit_id: Annotated[str | None, Query(max_length=48)] = None,
     valid_on: Annotated[date | None, Query(description="articles valid that day (default today)")] = None,
-    include_inactive: Annotated[bool, Query(description="handlers and admins: retired and out-of-date ones too")] = False,
+    include_inactive: Annotated[
+        bool, Query(description="handlers and admins: retired and out-of-date ones too")] = False,
 ) -> Any:
     """Articles valid today, best match first with `q` (all its words, else any), most used first
     without. The snippet is plain text; `highlights` are [start, end) offsets in it, in Unicode

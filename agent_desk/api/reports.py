@@ -65,10 +65,12 @@ class Report:
 
 
 async def report(desk: DeskDep, who: SupervisorCaller,
-                 start: Annotated[date | None, Query(description="first local day; default: the 1st of this month")] = None,
+                 start: Annotated[date | None,
+                                  Query(description="first local day; default: the 1st of this month")] = None,
                  end: Annotated[date | None, Query(description="last local day, included; default: today")] = None,
                  region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="a city or county code")] = None,
-                 unit: Annotated[str | None, Query(max_length=48, description="a unit id: dept:320100:water_supply")] = None,
+                 unit: Annotated[str | None,
+                                 Query(max_length=48, description="a unit id: dept:320100:water_supply")] = None,
                  ) -> Report:
     return Report(desk, who, await drill(desk, who, region, unit), period(desk, start, end))
 

@@ -33,7 +33,9 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command()
-def seed(demo_users: bool = typer.Option(False, "--demo-users", help="also demo users (passwords printed once) and tickets")) -> None:
+def seed(
+    demo_users: bool = typer.Option(False, "--demo-users", help="also demo users (passwords printed once) and tickets"),
+) -> None:
     """Load regions and handling units idempotently: running it twice changes nothing."""
     config = settings()
 

@@ -129,7 +129,8 @@ def sla_due(
 @route_app.command("explain")
 def route_explain(
     region: Annotated[list[str], typer.Option("--region", help="the place; repeat for involved regions")],
-    dept: Annotated[list[str] | None, typer.Option("--dept", help="department type; province:TYPE for provincial")] = None,
+    dept: Annotated[list[str] | None,
+                    typer.Option("--dept", help="department type; province:TYPE for provincial")] = None,
     caller_area: Annotated[str | None, typer.Option(help="region code of the caller's area")] = None,
     category: Annotated[str | None, typer.Option()] = None,
     json: JsonOption = False,

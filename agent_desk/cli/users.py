@@ -117,7 +117,8 @@ def users_passwd(username: str = typer.Argument(..., help="login name"),
         await audit.record(_actor(), "user.passwd", "user", user.id, username=username)
 
     _run(work)
-    typer.echo(f"password of {username} changed; its sessions have ended" + ("" if password else f"; password: {secret}"))
+    typer.echo(f"password of {username} changed; its sessions have ended"
+               + ("" if password else f"; password: {secret}"))
 
 
 def _set_active(username: str, active: bool) -> None:

@@ -46,7 +46,8 @@ async def test_login_me_and_refresh(client: DeskClient) -> None:
     refreshed = await client.http.post("/api/auth/refresh", json={"refresh_token": body["refresh_token"]})
     assert refreshed.status_code == 200
     # An access token is not a refresh token, and vice versa.
-    assert (await client.http.post("/api/auth/refresh", json={"refresh_token": body["access_token"]})).status_code == 401
+    as_refresh = await client.http.post("/api/auth/refresh", json={"refresh_token": body["access_token"]})
+    assert as_refresh.status_code == 401
     wrong = {"Authorization": f"Bearer {body['refresh_token']}"}
     assert (await client.http.get("/api/auth/me", headers=wrong)).status_code == 401
 
@@ -111,8 +112,10 @@ async def test_a_disabled_user_is_refused_at_once_and_a_cached_check_lasts_secon
     await set_active(client.desk.sessions, "agent2", False)
     me = await client.http.get("/api/auth/me", headers=bearer(tokens["access_token"]))
     assert me.status_code == 401 and me.json() == {"detail": "invalid or expired token"}
-    assert (await client.http.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
-    assert (await client.http.post("/api/auth/login", json={"username": "agent2", "password": PASSWORD})).status_code == 401
+    assert (await client.http.post("/api/auth/refresh",
+                                   json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (await client.http.post("/api/auth/login",
+                                   json={"username": "agent2", "password": PASSWORD})).status_code == 401
     # Enabling lets the user log in again, but the old tokens stay dead.
     await set_active(client.desk.sessions, "agent2", True)
     assert (await client.http.get("/api/auth/me", headers=bearer(tokens["access_token"]))).status_code == 401
@@ -133,8 +136,10 @@ async def test_a_new_password_ends_every_session(client: DeskClient) -> None:
         await set_password(client.desk.sessions, "agent1", "short")
     await set_password(client.desk.sessions, "agent1", "a-much-better-passphrase")
     assert (await client.http.get("/api/auth/me", headers=bearer(tokens["access_token"]))).status_code == 401
-    assert (await client.http.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
-    assert (await client.http.post("/api/auth/login", json={"username": "agent1", "password": PASSWORD})).status_code == 401
+    assert (await client.http.post("/api/auth/refresh",
+                                   json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (await client.http.post("/api/auth/login",
+                                   json={"username": "agent1", "password": PASSWORD})).status_code == 401
     await login(client, "agent1", "a-much-better-passphrase")
 
 
@@ -147,7 +152,8 @@ async def test_refresh_tokens_rotate_and_a_reused_one_ends_the_session(client: D
     # The first token comes back (someone copied it): the whole session ends.
     reused = await client.http.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reused.status_code == 401 and "already used" in reused.json()["detail"]
-    assert (await client.http.post("/api/auth/refresh", json={"refresh_token": third["refresh_token"]})).status_code == 401
+    assert (await client.http.post("/api/auth/refresh",
+                                   json={"refresh_token": third["refresh_token"]})).status_code == 401
     assert (await client.http.get("/api/auth/me", headers=bearer(third["access_token"]))).status_code == 401
     # Other sessions of the same user are not touched.
     other = await login(client, "sup_nanjing")
@@ -170,7 +176,8 @@ async def test_logout_ends_the_session(client: DeskClient) -> None:
     tokens = await login(client, "admin")
     assert (await client.http.post("/api/auth/logout", headers=bearer(tokens["access_token"]))).status_code == 204
     assert (await client.http.get("/api/auth/me", headers=bearer(tokens["access_token"]))).status_code == 401
-    assert (await client.http.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).status_code == 401
+    assert (await client.http.post("/api/auth/refresh",
+                                   json={"refresh_token": tokens["refresh_token"]})).status_code == 401
 
 
 @pytest.mark.parametrize(("password", "problem"), [
@@ -264,7 +271,8 @@ async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(client: DeskClie
     # From anyone else (here the loopback, uvicorn's default trust), a rotating header changes nothing.
     limit = small_address_limit(client)
     codes = [(await client.http.post("/api/auth/login", json={"username": f"spray{i}", "password": "wrong-pass"},
-                                     headers={"X-Forwarded-For": f"192.0.2.{i}"})).status_code for i in range(limit + 1)]
+                                     headers={"X-Forwarded-For": f"192.0.2.{i}"})).status_code
+             for i in range(limit + 1)]
     assert codes[-1] == 429
     # From a configured proxy, the client behind it is the right-most address not itself a proxy.
     client.desk.settings.desk.auth.trusted_proxies = [ip_network("10.0.0.2/32"), ip_network("10.0.1.0/24")]

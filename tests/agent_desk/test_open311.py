@@ -106,8 +106,10 @@ async def test_only_consented_requests_are_public_and_never_a_report(client: Des
     assert [r["service_request_id"] for r in listed] == [public]
     for number in (private, desk.json()["number"]):
         hidden = await client.http.get(f"{BASE}/requests/{number}.json")
-        assert hidden.status_code == 404 and hidden.json() == [{"code": 404, "description": "service request not found"}]
-    by_id = (await client.http.get(f"{BASE}/requests.json", params={"service_request_id": f"{private},{public}"})).json()
+        assert hidden.status_code == 404
+        assert hidden.json() == [{"code": 404, "description": "service request not found"}]
+    by_id = (await client.http.get(f"{BASE}/requests.json",
+                                   params={"service_request_id": f"{private},{public}"})).json()
     assert [r["service_request_id"] for r in by_id] == [public]
 
 
@@ -192,8 +194,9 @@ async def test_submissions_are_validated(client: DeskClient) -> None:
         response = await client.http.post(f"{BASE}/requests.json", data={**base, field: value})
         assert response.status_code == 400, (field, value)
         assert field in response.json()[0]["description"]
-    ok = await client.http.post(f"{BASE}/requests.json", data={**base, "media_url": "https://example.com/a.png",
-                                                                "email": "li@example.com", "phone": "+86 139-1234-5678"})
+    ok = await client.http.post(f"{BASE}/requests.json",
+                                data={**base, "media_url": "https://example.com/a.png",
+                                      "email": "li@example.com", "phone": "+86 139-1234-5678"})
     assert ok.status_code == 201
 
 

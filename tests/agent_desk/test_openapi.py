@@ -173,6 +173,7 @@ def test_hostile_dates_and_cursors_conform(api_schema: schemathesis.BaseSchema, 
                                                       excluded_checks=[positive_data_acceptance])
                     assert 400 <= response.status_code < 500, response.status_code
                 except BaseException as exc:  # noqa: BLE001  # report every operation at once
-                    failures.append(f"{operation.method.upper()} {operation.path} {parameter.name}={value}: {exc}"[:800])
+                    failures.append(
+                        f"{operation.method.upper()} {operation.path} {parameter.name}={value}: {exc}"[:800])
     assert probed >= 30
     assert not failures, "\n\n".join(failures)

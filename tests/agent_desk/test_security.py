@@ -203,7 +203,8 @@ async def test_hostile_dates_and_cursors_on_every_list_answer_4xx(client: DeskCl
                 assert response.status_code in (400, 422), (path, parameter["name"], value, response.text)
                 assert "Traceback" not in response.text
     # Every list the desk added since pages by a validated cursor too.
-    assert {"/api/search/tickets", "/api/regions", "/api/agent/abandoned", "/api/kb/articles"} <= probed["cursor"], probed
+    assert {"/api/search/tickets", "/api/regions", "/api/agent/abandoned",
+            "/api/kb/articles"} <= probed["cursor"], probed
     assert "/api/kb/articles" in probed["day"], probed
     assert {"/api/tickets", "/api/calls", "/api/supervisor/kpi/calls", "/api/supervisor/kpi/tickets",
             "/api/supervisor/abandoned", "/open311/v2/requests.{fmt}"} <= probed["date"], probed
@@ -245,7 +246,8 @@ async def test_text_is_checked_after_decoding_wherever_it_is(client: DeskClient)
     assert surrogate.status_code == 400 and "surrogate" in surrogate.json()["detail"]
     # Over the limit: refused whole, NUL or not (a NUL after 2 MiB of padding used to be stored).
     large = await client.http.post("/api/tickets", content=json.dumps(
-        {"category": "help", "description": "a" * (2 << 20) + "\x00"}), headers={**h, "content-type": "application/json"})
+        {"category": "help", "description": "a" * (2 << 20) + "\x00"}),
+        headers={**h, "content-type": "application/json"})
     assert large.status_code == 413 and len(large.content) < 200
     # Query strings and paths.
     assert (await client.http.get("/api/tickets?caller_number=%00", headers=h)).status_code == 422

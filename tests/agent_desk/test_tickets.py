@@ -86,7 +86,8 @@ async def test_full_lifecycle_dispatch_sign_reply_follow_up(client: DeskClient) 
     assert [e["action"] for e in events.json()["items"]] == ["accept", "dispatch", "sign", "reply", "follow_up"]
     assert [e["actor"] for e in events.json()["items"]][-2:] == ["h_water", "dispatcher"]
     async with client.desk.sessions() as session:
-        audited = (await session.scalars(select(AuditEntry.action).where(AuditEntry.target_id == str(tid), AuditEntry.target_type == "ticket")
+        audited = (await session.scalars(select(AuditEntry.action)
+                                         .where(AuditEntry.target_id == str(tid), AuditEntry.target_type == "ticket")
                                          .order_by(AuditEntry.id))).all()
     assert audited == ["ticket.create", "ticket.dispatch", "ticket.sign", "ticket.reply", "ticket.follow_up"]
 

@@ -85,8 +85,8 @@ async def test_wallboard_in_headless_chromium(client: DeskClient, live_server: L
             assert "*" in abandoned and "13800138000" not in abandoned
             assert await page.inner_text("[data-field=answered]") == "1"
             # Callers who left otherwise count against the answer rate, so the board shows them.
-            assert (await page.inner_text("[data-field=exit_with_key]"), await page.inner_text("[data-field=timeout]")) \
-                == ("1", "0")
+            assert (await page.inner_text("[data-field=exit_with_key]"),
+                    await page.inner_text("[data-field=timeout]")) == ("1", "0")
             status = await page.inner_text("[data-field=answer_status]")
             assert "target" in status  # the gauge says it in words, not only in colour
             assert "南京" in await page.inner_text("#city-lights")

@@ -56,11 +56,13 @@ async def test_routing_preview_follows_unsaved_input(client: DeskClient) -> None
     body = {"category": "help", "region_code": "320102", "description": "小区停水两天了"}
     first = (await client.http.post("/api/routing/preview", json=body, headers=h)).json()
     assert first["lead"] == {"id": "dept:320102:water_supply", "name": first["lead"]["name"]}
-    assert "玄武" in first["lead"]["name"] and first["departments"][0] == {"dept_type": "water_supply", "keyword": "停水"}
+    assert "玄武" in first["lead"]["name"]
+    assert first["departments"][0] == {"dept_type": "water_supply", "keyword": "停水"}
     assert any("county" in r for r in first["reasons"])
     moved = (await client.http.post("/api/routing/preview", json={**body, "region_code": "320106"}, headers=h)).json()
     assert moved["lead"]["id"] == "dept:320106:water_supply"
-    chosen = (await client.http.post("/api/routing/preview", json={**body, "departments": ["housing"]}, headers=h)).json()
+    chosen = (await client.http.post("/api/routing/preview", json={**body, "departments": ["housing"]},
+                                     headers=h)).json()
     assert chosen["lead"]["id"] == "dept:320102:housing"
     bad = await client.http.post("/api/routing/preview", json={**body, "departments": ["nope"]}, headers=h)
     assert bad.status_code == 400 and "nope" in bad.json()["detail"]

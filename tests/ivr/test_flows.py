@@ -44,7 +44,8 @@ async def test_report_a_problem(harness: Harness) -> None:
     assert audio.path == UID_FILE + ".wav" and audio.format == "wav"
     assert audio.duration_ms == 75118 * 1000 // 8000
     assert (audio.callback_requested, audio.purpose, audio.ended_by) == (False, "report", "timeout")
-    assert (audio.call.linkedid, audio.call.caller_number, audio.call.server) == ("1795868652.16", "13800138000", "pbx0")
+    assert (audio.call.linkedid, audio.call.caller_number, audio.call.server) == (
+        "1795868652.16", "13800138000", "pbx0")
     assert log.commands.index('GET FULL VARIABLE "${CHANNEL(linkedid)}"') < log.commands.index(
         'SET VARIABLE HOTLINE_DRAFT_ID "501"')
 

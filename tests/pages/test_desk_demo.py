@@ -33,7 +33,8 @@ async def test_the_replayed_demo_call_pops_and_becomes_a_ticket(serve: Serve, br
         assert "503" in await page.inner_text("#shell-messages")
         await page.click("#shell-messages .message.error button")
         await page.keyboard.press("Alt+N")
-        await page.wait_for_function("() => document.querySelector('#shell-messages').innerText.includes('call attached')")
+        await page.wait_for_function(
+            "() => document.querySelector('#shell-messages').innerText.includes('call attached')")
         message = await page.inner_text("#shell-messages")
         number = re.search(r"JS\d{8}-\d{6}", message)
         assert number, message

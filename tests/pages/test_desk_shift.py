@@ -68,7 +68,8 @@ async def seed_draft(product: Product) -> None:
                           status=DraftStatus.READY, transcript="我家在玄武区珠江路，停水两天了，请尽快处理",
                           summary="玄武区珠江路停水两天", category="help", region_code="320102",
                           address="珠江路", department_type="water_supply",
-                          extraction={"numbers": [{"digits": "13800138000", "kind": "phone", "spoken": "13800138000"}]}))
+                          extraction={"numbers": [{"digits": "13800138000", "kind": "phone",
+                                                   "spoken": "13800138000"}]}))
 
 
 async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
@@ -89,8 +90,9 @@ async def test_a_shift_on_the_desk(serve: Serve, browser: Any, shots: Shots, fix
     peer = Peer(script)
     port = await peer.start()
     try:
-        async with serve(ami_port=port, desk={"agents": {"transfer_context": "queue-lab", "transfer_extensions": ["enterprise"],
-                                                          "callback_channel": "Local/{number}@caller-sim/n"}}) as product:
+        async with serve(ami_port=port, desk={"agents": {
+                "transfer_context": "queue-lab", "transfer_extensions": ["enterprise"],
+                "callback_channel": "Local/{number}@caller-sim/n"}}) as product:
             await wait_for(lambda: _async(lambda: "Local/agent1@agents" in product.desk.board.members()))
             await seed_draft(product)
             await shift(product, peer, script, browser, shots)
@@ -109,7 +111,8 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await shots(a, "agent1-logged-in")
     assert "hotline-12345 已签入" in await a.inner_text("#queue-toggles")  # a static member
     await b.get_by_role("button", name=re.compile("hotline-enterprise")).click()
-    await b.wait_for_function("() => document.querySelector('#queue-toggles').innerText.includes('hotline-enterprise 已签入')")
+    await b.wait_for_function(
+        "() => document.querySelector('#queue-toggles').innerText.includes('hotline-enterprise 已签入')")
     assert sent(peer, "QueueAdd")[-1]["Interface"] == "Local/agent4@agents"
     await b.get_by_label("小休原因").select_option("lunch-break")
     await b.keyboard.press("Alt+P")
@@ -128,7 +131,8 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     assert "北京" in await a.inner_text("#pop-area")
     assert "停水两天" in await a.inner_text("#pop-transcript")
     assert await a.input_value("#t-description") == "玄武区珠江路停水两天"
-    await a.wait_for_function("() => document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
+    await a.wait_for_function(
+        "() => document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
     await shots(a, "screen-pop")
     await b.wait_for_timeout(500)  # well past the moment agent1's pop was painted
     assert await b.evaluate("document.body.dataset.pop") is None  # agent4's queue never saw this call
@@ -137,7 +141,8 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await a.get_by_label("按名称搜索").fill("鼓楼")
     await a.wait_for_selector("#t-place-results li[data-code='320106']")
     await a.click("#t-place-results li[data-code='320106']")
-    await a.wait_for_function("() => document.querySelector('#routing-lead').dataset.unit === 'dept:320106:water_supply'")
+    await a.wait_for_function(
+        "() => document.querySelector('#routing-lead').dataset.unit === 'dept:320106:water_supply'")
     assert "鼓楼区" in await a.inner_text("#t-region-path")
     await shots(a, "region-edited")
 
@@ -209,7 +214,8 @@ async def shift(product: Product, peer: Peer, script: Script, browser: Any, shot
     await a.wait_for_function("() => document.querySelector('#abandoned-list').innerText.includes('no abandoned')")
     await b.get_by_role("button", name=re.compile("认领")).click()
     await b.get_by_role("button", name=re.compile("回拨")).click()
-    await b.wait_for_function("() => document.querySelector('#shell-messages').innerText.includes('calling 13800138000 back')")
+    await b.wait_for_function(
+        "() => document.querySelector('#shell-messages').innerText.includes('calling 13800138000 back')")
     originate = sent(peer, "Originate")[-1]
     assert (originate["Channel"], originate["Exten"]) == ("Local/13800138000@caller-sim/n", "agent4")
     await b.get_by_label("回拨结果").select_option("reached")

@@ -138,7 +138,8 @@ async def test_refresh_tokens_are_used_by_one_page_at_a_time(serve: Serve, brows
         copy.errors = []
         copy.on("pageerror", lambda exc: copy.errors.append(str(exc)))
         await copy.add_init_script(script="if (!sessionStorage.getItem('copied')) { sessionStorage.setItem("
-                                          f"'copied', '1'); sessionStorage.setItem('hotline.session', {json.dumps(stored)}); }}")
+                                          "'copied', '1'); sessionStorage.setItem('hotline.session', "
+                                          f"{json.dumps(stored)}); }}")
         await copy.goto(product.url + "/desk")
         await copy.wait_for_url(re.compile(r"/login\?next=%2Fdesk$"))
         assert "copy of another signed-in tab" in await copy.inner_text("#login-error")

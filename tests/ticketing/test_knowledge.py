@@ -69,7 +69,8 @@ async def test_a_chinese_query_finds_the_article_in_other_words(db: Database) ->
 
 async def test_a_phrase_cut_as_one_word_finds_text_where_it_is_two(db: Database) -> None:
     kb = knowledge(db)
-    await kb.create(article("玄武区计划停水", "因管网改造，11月30日玄武区部分区域停水，停水的通知已在小区张贴。"), "admin")
+    await kb.create(article("玄武区计划停水",
+                            "因管网改造，11月30日玄武区部分区域停水，停水的通知已在小区张贴。"), "admin")
     assert await titles(kb, "停水通知") == ["玄武区计划停水"]
     await kb.create(article("鼓楼区水压低", "高层住户水压低、停水时可联系物业。"), "admin")
     assert await titles(kb, "停水通知") == ["玄武区计划停水"]  # only one has both parts
@@ -94,7 +95,8 @@ async def test_title_matches_rank_first_and_a_query_wants_every_word(db: Databas
 
 async def test_with_no_article_holding_every_word_any_word_will_do(db: Database) -> None:
     kb = knowledge(db)
-    await kb.create(article("义务教育新生入学登记", "适龄儿童入学登记需准备户口簿、房产证明等材料，登记时间为每年5月。"), "a")
+    await kb.create(article("义务教育新生入学登记",
+                            "适龄儿童入学登记需准备户口簿、房产证明等材料，登记时间为每年5月。"), "a")
     await kb.create(article("居住证办理", "来宁居住半年以上可申领居住证，材料为身份证和居住证明。"), "a")
     found = await titles(kb, "小孩上学要什么材料")  # 小孩 and 上学 appear nowhere; 材料 twice
     assert set(found) == {"居住证办理", "义务教育新生入学登记"}
@@ -124,7 +126,8 @@ async def test_a_place_sees_its_own_its_citys_and_the_provinces_articles(db: Dat
     await kb.create(article("南京市入学政策", "入学 政策", region_codes=(NANJING,)), "a")
     await kb.create(article("苏州市入学政策", "入学 政策", region_codes=(SUZHOU,)), "a")
     await kb.create(article("江苏省入学通知", "入学 通知"), "a")
-    assert sorted(await titles(kb, "入学", region_code=XUANWU)) == ["南京市入学政策", "江苏省入学通知", "玄武区入学划片"]
+    assert sorted(await titles(kb, "入学", region_code=XUANWU)) == [
+        "南京市入学政策", "江苏省入学通知", "玄武区入学划片"]
     assert sorted(await titles(kb, "入学", region_code=NANJING)) == ["南京市入学政策", "江苏省入学通知"]
     assert sorted(await titles(kb, region_code=SUZHOU)) == ["江苏省入学通知", "苏州市入学政策"]
     assert len(await titles(kb, "入学")) == 4

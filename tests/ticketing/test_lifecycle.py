@@ -101,7 +101,9 @@ async def test_illegal_transition_raises_and_changes_nothing(db: Database, state
 
 
 @pytest.mark.parametrize(("state", "action"), LEGAL, ids=[f"{s.value}-{a}" for s, a in LEGAL])
-async def test_legal_transition_moves_and_records_an_event(sqlite_db: Database, state: TicketState, action: str) -> None:
+async def test_legal_transition_moves_and_records_an_event(
+    sqlite_db: Database, state: TicketState, action: str,
+) -> None:
     svc = service(sqlite_db.sessions, Clock())
     ticket_id = await ticket_in(svc, state)
     if action == "follow_up" and state is TicketState.CLOSED:

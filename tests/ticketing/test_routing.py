@@ -76,7 +76,8 @@ def test_unknown_codes_are_clear_errors() -> None:
 def test_rules_are_data_an_operator_can_edit(tmp_path: Path) -> None:
     text = Path(__file__).resolve().parents[2].joinpath("ticketing/data/routing.toml").read_text("utf-8")
     # An operator who wants every case with a place to go to the city platform, county or not:
-    edited = text.replace('when = "place_is_county"\nlead = "county_unit"', 'when = "place_is_county"\nlead = "city_unit"')
+    edited = text.replace('when = "place_is_county"\nlead = "county_unit"',
+                          'when = "place_is_county"\nlead = "city_unit"')
     custom = tmp_path / "routing.toml"
     custom.write_text(edited, "utf-8")
     assert RoutingTable.load(custom).route(RoutingRequest("320106")).lead_unit_id == "platform:320100"

@@ -1,10 +1,10 @@
 """Full-text match and rank over the knowledge base, in each database's own terms.
 
 A query is a list of words (`segment.QueryWord`). `all` mode wants every word, each found as
-itself or as all of its parts (停水通知: or 停水 and 通知); `any` mode wants any word or part. The score is higher for a better match:
-SQLite's bm25 (negated: FTS5 returns lower-is-better) with the title weighing TITLE_WEIGHT times
-the body, PostgreSQL's ts_rank over the title (weight A) and body (weight B) lexemes, normalised
-by document length.
+itself or as all of its parts (停水通知: or 停水 and 通知); `any` mode wants any word or part.
+The score is higher for a better match: SQLite's bm25 (negated: FTS5 returns lower-is-better)
+with the title weighing TITLE_WEIGHT times the body, PostgreSQL's ts_rank over the title
+(weight A) and body (weight B) lexemes, normalised by document length.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from ticketing.models.knowledge_index import FTS, VECTOR
 TITLE_WEIGHT = 4.0
 _Row = TypeVar("_Row", bound=tuple[Any, ...])
 _FTS: TableClause = table(FTS, column("rowid"))
-_FTS_TABLE: ColumnClause[Any] = literal_column(FTS)  # FTS5's hidden column named after the table: MATCH and bm25 take it
+# FTS5's hidden column named after the table: MATCH and bm25 take it
+_FTS_TABLE: ColumnClause[Any] = literal_column(FTS)
 _LENGTH_NORMALISATION = 1  # ts_rank: divide by 1 + log(document length)
 
 
