@@ -11,6 +11,7 @@ from asr.extraction.extractor import Extractor
 from asr.extraction.numbers import find_numbers, normalise_numbers, positional_value
 from asr.extraction.places import PlaceResolver
 from asr.extraction.summary import summarise
+from ticketing.caller_area import CallerArea, caller_area
 from ticketing.regions import province_records
 from ticketing.vocabulary import Category
 
@@ -62,6 +63,21 @@ def test_caller_area_from_the_area_code_or_the_mobile_segment(
         extractor: Extractor, number: str | None, area: str | None) -> None:
     # The desk's lookup (ticketing.caller_area): a city outside the province gives no area.
     assert extractor.extract("停水了", caller_number=number).caller_area == area
+
+
+def test_a_callers_area_is_looked_up_once_per_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    looked_up: list[str | None] = []
+
+    def counting(number: str | None, regions: object) -> CallerArea | None:
+        looked_up.append(number)
+        return caller_area(number, regions)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("asr.extraction.extractor.caller_area", counting)
+    fresh = Extractor.build()
+    areas = [fresh.extract("停水了", caller_number=n).caller_area
+             for n in ("02584561234", "13851234567", "02584561234", "02584561234")]
+    assert areas == ["320100", "320700", "320100", "320100"]
+    assert looked_up == ["02584561234", "13851234567"]
 
 
 def test_short_and_full_names_resolve_alike(places: PlaceResolver) -> None:
