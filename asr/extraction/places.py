@@ -3,8 +3,10 @@
 jieba segments the text with a user dictionary built from the region table (full names and
 short forms: 南京市 / 南京, 鼓楼区 / 鼓楼), so that a region name only counts when it stands as a
 word: 南京路 or 江宁路 are roads, not places. A name shared by two districts (鼓楼区: 南京 and
-徐州) is resolved, never guessed: by a city mentioned in the same text, else by the caller's area,
-else it is reported as ambiguous with its candidates.
+徐州) is resolved, never guessed: by a city mentioned in the same text, else by the city of
+another district mentioned (江宁区 … 鼓楼区 is 南京's), else by the caller's area, else it is reported
+as ambiguous with its candidates. Of two districts said, the one said only as where the caller
+lives (我家在江宁区，我女儿在鼓楼区上学) yields to the other: that is where the matter is.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class PlaceMention:
 class PlaceResolution:
     region_code: str | None
     region_name: str | None
-    how: str  # county, city, city_mentioned, caller_area, ambiguous, province, none
+    how: str  # county, city, city_mentioned, county_mentioned, caller_area, ambiguous, province, none
     mentions: tuple[str, ...] = ()
     ambiguous: tuple[str, ...] = ()  # candidate region codes when unresolved
     address: str = ""
@@ -119,11 +121,13 @@ class PlaceResolver:
         names = tuple(m.text for m in mentions)
         cities = [c for m in mentions for c in m.candidates if c.level is RegionLevel.CITY]
         city_codes = {c.code for c in cities}
+        county_cities = {counties[0].city_code for m in mentions
+                         if len(counties := _counties(m)) == 1}
         resolved: list[tuple[RegionRecord, str]] = []
         spoken_at: dict[str, list[PlaceMention]] = {}  # region code → the mentions resolved to it
         ambiguous: tuple[str, ...] = ()
         for mention in mentions:
-            counties = [c for c in mention.candidates if c.level is RegionLevel.COUNTY]
+            counties = _counties(mention)
             if not counties:
                 continue
             if len(counties) == 1:
@@ -131,10 +135,14 @@ class PlaceResolver:
                 spoken_at.setdefault(counties[0].code, []).append(mention)
                 continue
             by_city = [c for c in counties if c.city_code in city_codes]
+            by_county = [c for c in counties if c.city_code in county_cities]
             by_caller = [c for c in counties if caller_area and c.city_code == caller_area]
             if len(by_city) == 1:
                 resolved.append((by_city[0], "city_mentioned"))
                 spoken_at.setdefault(by_city[0].code, []).append(mention)
+            elif len(by_county) == 1:
+                resolved.append((by_county[0], "county_mentioned"))
+                spoken_at.setdefault(by_county[0].code, []).append(mention)
             elif len(by_caller) == 1:
                 resolved.append((by_caller[0], "caller_area"))
                 spoken_at.setdefault(by_caller[0].code, []).append(mention)
@@ -146,7 +154,7 @@ class PlaceResolver:
                     spoken_at.setdefault(city.code, []).append(mention)
         involved = _involved([r.code for r, _ in resolved] + [c.code for c in cities], spoken_at, text)
         if resolved:
-            record, how = resolved[0]
+            record, how = _place_of_the_matter(resolved, spoken_at, mentions, text)
         elif ambiguous:
             return PlaceResolution(None, None, "ambiguous", names, ambiguous, address, involved)
         elif cities:
@@ -158,6 +166,31 @@ class PlaceResolver:
                 return PlaceResolution(None, None, "none", names, (), address, involved)
             record, how = province, "province"
         return PlaceResolution(record.code, record.name, how, names, (), address, involved)
+
+
+def _counties(mention: PlaceMention) -> list[RegionRecord]:
+    return [c for c in mention.candidates if c.level is RegionLevel.COUNTY]
+
+
+# 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁: where the caller lives, said before the place.
+_HOME_BEFORE = ("家在", "住在", "家住", "家是")
+
+
+def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]],
+                         spoken_at: dict[str, list[PlaceMention]], mentions: list[PlaceMention],
+                         text: str) -> tuple[RegionRecord, str]:
+    """The first district said, unless it is said only as the caller's home and another is said."""
+    def home(mention: PlaceMention) -> bool:
+        start = mention.start
+        for earlier in reversed(mentions):  # 我住在|盐城|大丰: the names said just before count too
+            if earlier.end == start:
+                start = earlier.start
+        return text[:start].endswith(_HOME_BEFORE)
+    if len({record.code for record, _ in resolved}) > 1:
+        for record, how in resolved:
+            if not all(home(m) for m in spoken_at.get(record.code, [])):
+                return record, how
+    return resolved[0]
 
 
 # 我是徐州的, 老家盐城: where the caller is from, not a place their matter involves.

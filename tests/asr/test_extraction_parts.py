@@ -103,6 +103,22 @@ def test_an_ambiguous_district_is_never_guessed(places: PlaceResolver) -> None:
     assert (mentioned.region_code, mentioned.how) == ("320106", "city_mentioned")
     # A caller from a third city does not settle it.
     assert places.resolve("鼓楼的路灯坏了", caller_area="320500").how == "ambiguous"
+    # Another district said settles it by its city, before the caller's area.
+    other = places.resolve("孩子在鼓楼区上学，门口天天堵，我们住在江宁", caller_area="320300")
+    assert (other.region_code, other.how) == ("320106", "county_mentioned")
+
+
+@pytest.mark.parametrize("text, code", [
+    ("我家在江宁区，我女儿在鼓楼区上学，学校门口每天堵", "320106"),
+    ("我住在无锡滨湖区，我女儿在梁溪区上的幼儿园乱收费", "320213"),
+    ("我住在盐城大丰，我妈在射阳县，她那边的房子漏水了", "320924"),
+    # Only the home said, or the home said second: the first district said.
+    ("我家在江宁区，门口的路灯坏了", "320115"),
+    ("梁溪区的幼儿园乱收费，我住在滨湖区", "320213"),
+])
+def test_the_callers_home_yields_to_the_place_of_the_matter(
+        places: PlaceResolver, text: str, code: str) -> None:
+    assert places.resolve(text).region_code == code
 
 
 def test_huaian_the_city_and_huaian_the_district(places: PlaceResolver) -> None:
