@@ -173,8 +173,8 @@ def extraction_report(seconds: float = 2.0, repeat: int = 3,
     for _ in range(repeat):
         count, began, cpu_began = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - began < seconds:
-            for text, caller in texts:
-                extractor.extract(text, caller_number=caller)
+            for text, number in texts:
+                extractor.extract(text, caller_number=number)
             count += len(texts)
         rates.append(count / (time.perf_counter() - began))
         cpu_rates.append(count / (time.process_time() - cpu_began))
