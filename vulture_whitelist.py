@@ -7,7 +7,8 @@ listed here.
 # Response and settings models: pydantic and dataclass fields the API, the CLI or a page serialises.
 token_type, refresh_expires_at  # agent_desk/api/auth.py, security/tokens.py
 configured_queues, paused_seconds  # agent_desk/api/agent.py
-home, result_label, met_at, working_hours_left  # pages.py, callbacks.py, ticket_search.py: read by /desk
+home, result_label, met_at, working_hours_left  # pages.py, callbacks.py, deadlines.py: read by /desk and /handle
+supervisions  # agent_desk/api/inbox.py: read by /handle
 called_back  # agent_desk/api/wallboard.py: read by the wallboard page
 caller_region_code  # agent_desk/screen_pop.py
 has_recording  # agent_desk/api/calls.py

@@ -26,6 +26,7 @@ from agent_desk.api import (
     callbacks,
     calls,
     citizen,
+    follow_up,
     inbox,
     kiosk,
     knowledge,
@@ -36,6 +37,7 @@ from agent_desk.api import (
     routing_preview,
     supervisor,
     ticket_search,
+    ticket_stream,
     tickets,
     wallboard,
 )
@@ -56,9 +58,12 @@ from agent_desk.telephony import NoTelephony, Telephony
 from ami.events import AgentCall
 from ami.model import LiveModel
 from ticketing.db import make_engine, make_session_factory
+from ticketing.errors import TicketNotFound
 from ticketing.knowledge import KnowledgeBase
+from ticketing.models import utcnow
 from ticketing.service import TicketService
-from ticketing.sweep import SlaSweeper
+from ticketing.sweep import SWEEP_ACTOR, Breach, SlaSweeper
+from ticketing.views import TicketChange
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -140,7 +145,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
             warm = asyncio.create_task(desk.knowledge.warm(), name="kb-segmenter")
             stack.push_async_callback(_cancel, warm)
             if run_sweep:
-                sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds)
+                sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds,
+                                     on_breach=lambda breach: _announce_breach(desk, breach))
                 sweeper.start()
                 stack.push_async_callback(sweeper.stop)
             for part in parts or []:
@@ -166,13 +172,32 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def docs() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
-    for module in (auth, tickets, ticket_search, routing_preview, regions, inbox, calls, agent, callbacks,
+    for module in (auth, tickets, ticket_search, ticket_stream, routing_preview, regions, inbox, calls, follow_up, agent, callbacks,
                    knowledge, supervisor, reports, kiosk, wallboard, open311, citizen, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR / "docs"), name="docs-static")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _announce_breach(desk: Desk, breach: Breach) -> None:
+    """The sweep's 督办 reaches open pages like any other change (the sweep writes its event itself)."""
+
+    async def announce() -> None:
+        try:
+            view = await desk.tickets.get(breach.ticket_id)
+        except TicketNotFound:
+            return
+        desk.ticket_feed.publish(TicketChange(ticket=view, action="supervise", actor=SWEEP_ACTOR,
+                                              reason=f"{breach.kind} overdue (督办)", at=utcnow()))
+
+    task = asyncio.create_task(announce(), name=f"breach-{breach.ticket_id}")
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+_BACKGROUND: set[asyncio.Task[None]] = set()  # keeps the announcements alive until they are done
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

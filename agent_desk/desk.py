@@ -15,10 +15,12 @@ from agent_desk.security.throttle import Throttle
 from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
+from ami.bus import EventBus
 from ticketing.db import SessionFactory
 from ticketing.knowledge import KnowledgeBase
 from ticketing.models import utcnow
 from ticketing.service import TicketService
+from ticketing.views import TicketChange
 
 
 @dataclass
@@ -36,6 +38,11 @@ class Desk:
     board: LiveBoard
     screen_pops: ScreenPops
     telephony: Telephony = field(default_factory=NoTelephony)
+    # Every committed ticket change of this process, for the pages' live updates (`/api/stream/tickets`).
+    ticket_feed: EventBus[TicketChange] = field(default_factory=EventBus)
+
+    def __post_init__(self) -> None:
+        self.tickets.on_change = self.ticket_feed.publish
 
     @property
     def zone(self) -> ZoneInfo:

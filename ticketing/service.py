@@ -33,7 +33,7 @@ from ticketing.outcomes import refresh as refresh_outcomes
 from ticketing.routing import RoutingDecision, RoutingRequest, RoutingTable
 from ticketing.settings import TicketingSettings
 from ticketing.sla import SlaPolicy
-from ticketing.views import EventView, TicketView
+from ticketing.views import EventView, TicketChange, TicketView
 from ticketing.vocabulary import OPEN_STATES, Category, Channel, TicketState
 
 _DIGITS = re.compile(r"^\d{14}$")
@@ -91,6 +91,8 @@ class TicketService:
         self.routing = routing
         self._clock = clock
         self._numbers = TicketNumbers(self._engine, number_prefix, sla.worktime.tz)
+        # Told of every committed change (intake and actions), e.g. to push it to open pages.
+        self.on_change: Callable[[TicketChange], None] | None = None
 
     @classmethod
     def from_settings(cls, sessions: SessionFactory, settings: TicketingSettings,
@@ -202,31 +204,46 @@ class TicketService:
         except _Taken as taken:
             await self._explain_taken(taken.what, taken.record)
         # The view only reads attributes: a plain namespace spares building an ORM instance.
-        return TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, co)
+        view = TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, co)
+        self._changed(view, events[-1]["action"], actor, None, now)
+        return view
 
-    async def act(self, ticket_id: int, action: Action, actor: str) -> TicketView:
-        """Apply one lifecycle action. Illegal ones raise IllegalTransition and change nothing."""
+    async def act(self, ticket_id: int, action: Action, actor: str, *, expected_version: int | None = None,
+                  unit_id: str | None = None) -> TicketView:
+        """Apply one lifecycle action. Illegal ones raise IllegalTransition and change nothing.
+
+        `expected_version`: the version the actor's page read; a ticket changed since raises
+        ConcurrentUpdate (optimistic concurrency), so nobody acts on a case they have not seen.
+        `unit_id`: the actor's unit, kept in the event (whose note it is on a co-handled case)."""
         now = self._clock()
         try:
             async with self._sessions() as session, session.begin():
                 ticket = await session.get(Ticket, ticket_id, options=[selectinload(Ticket.co_handlers)])
                 if ticket is None:
                     raise TicketNotFound(ticket_id)
+                if expected_version is not None and ticket.version != expected_version:
+                    raise ConcurrentUpdate(ticket_id)
                 before = ticket.state
                 after = target(before, action.name)
                 effect = await action.apply(ticket, ActionContext(session, now, self.sla, self.routing))
                 ticket.state = effect.state or after
                 ticket.updated_at = now  # every action bumps the version, notes included
                 refresh_outcomes(ticket)
+                data = {**effect.data, "unit_id": unit_id} if unit_id else effect.data
                 session.add(TicketEvent(
                     ticket_id=ticket.id, at=now, actor=actor, action=action.name, from_state=before,
-                    to_state=ticket.state, reason=action.event_reason(), data=effect.data,
+                    to_state=ticket.state, reason=action.event_reason(), data=data,
                 ))
                 await session.flush()
                 view = TicketView.of(ticket, now)
         except StaleDataError:
             raise ConcurrentUpdate(ticket_id) from None
+        self._changed(view, action.name, actor, action.event_reason(), now)
         return view
+
+    def _changed(self, view: TicketView, action: str, actor: str, reason: str | None, at: datetime) -> None:
+        if self.on_change is not None:
+            self.on_change(TicketChange(ticket=view, action=action, actor=actor, reason=reason, at=at))
 
     # ---- internals -----------------------------------------------------------------------
 

@@ -101,3 +101,15 @@ class EventView(BaseModel):
     @classmethod
     def of(cls, event: TicketEvent) -> EventView:
         return cls.model_validate(event)
+
+
+class TicketChange(BaseModel):
+    """A committed change to a ticket: intake, or one action (a sweep's 督办 too)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ticket: TicketView
+    action: str
+    actor: str
+    reason: str | None
+    at: datetime

@@ -211,15 +211,21 @@ async def call_back(call_id: CallId, desk: DeskDep, who: CallBackCaller) -> Acce
 
 async def dial_back(desk: Desk, who: Principal, call: CallRecord) -> str:
     """Originate the call-back of `call` for `who` (see `call_back`), audit it, return the number."""
-    if not call.caller_number or not call.caller_number.isdigit():
-        raise HTTPException(409, "the call has no caller number to dial")
+    number = await dial(desk, who, call.caller_number, {"HOTLINE_CALLBACK_OF": call.linkedid}, "call")
+    await desk.audit.record(who.username, "call.callback", "call", call.id, number=number)
+    return number
+
+
+async def dial(desk: Desk, who: Principal, number: str | None, variables: dict[str, str], what: str) -> str:
+    """Have the PBX call `number` (AMI Originate: their line first), then connect them in
+    `callback_context` to `who`'s own extension, or to `callback_queue` for staff without one."""
+    if not number or not number.isdigit():
+        raise HTTPException(409, f"the {what} has no caller number to dial")
     agents = desk.settings.desk.agents
-    channel = agents.callback_channel.replace("{number}", call.caller_number)
+    channel = agents.callback_channel.replace("{number}", number)
     target = extension_of(who.agent_interface) if who.agent_interface else agents.callback_queue
-    await desk.telephony.originate(channel, agents.callback_context, target, agents.callback_caller_id,
-                                   {"HOTLINE_CALLBACK_OF": call.linkedid})
-    await desk.audit.record(who.username, "call.callback", "call", call.id, number=call.caller_number)
-    return call.caller_number
+    await desk.telephony.originate(channel, agents.callback_context, target, agents.callback_caller_id, variables)
+    return number
 
 
 @router.get("/{call_id}/recording", response_class=FileResponse,

@@ -1,4 +1,5 @@
-"""Handlers' inbox: the unit's open tickets, most urgent first (red, then by due date)."""
+"""Handlers' inbox: the unit's open tickets, most urgent first (red, then by due date), each with its
+deadlines in working time and how many times it was put under 督办 (supervision)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
+from agent_desk.api.deadlines import Deadline, deadlines
 from agent_desk.api.deps import DeskDep, HandlerCaller
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
 from agent_desk.api.tickets import light_condition
 from agent_desk.security.scope import ticket_scope
-from ticketing.models import Ticket, utcnow
+from ticketing.models import Ticket, TicketEvent, utcnow
 from ticketing.views import TicketView
-from ticketing.vocabulary import Light, TicketState
+from ticketing.vocabulary import Category, Light, TicketState
 
 router = APIRouter(prefix="/api/inbox", tags=["handlers"])
 INBOX_STATES = (TicketState.DISPATCHED, TicketState.HANDLING, TicketState.EXTENSION_REQUESTED)
@@ -26,11 +29,23 @@ DEADLINE = func.coalesce(Ticket.due_at, Ticket.sign_due_at)
 MOST_URGENT_FIRST = Keyset((DEADLINE, Ticket.id), (datetime, int))
 
 
-@router.get("", response_model=Page[TicketView], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+SUPERVISIONS = (select(func.count(TicketEvent.id))
+                .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "supervise")
+                .correlate(Ticket).scalar_subquery())
+
+
+class InboxItem(TicketView):
+    deadlines: list[Deadline] = Field(description="sign-off and resolution, in working hours left")
+    supervisions: int = Field(description="督办 raised on it so far (by people or the SLA sweep)")
+
+
+@router.get("", response_model=Page[InboxItem], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
 async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, limit: LimitParam = 50,
                 format: Format = "json", light: Light | None = None,
                 state: Annotated[list[TicketState] | None, Query(description="default: all open unit states")] = None,
                 role: Annotated[str | None, Query(pattern="^(lead|co)$", description="lead or co-handled only")] = None,
+                category: Category | None = None,
+                region: Annotated[str | None, Query(pattern=r"^\d{6}$", description="a city or county code")] = None,
                 ) -> Any:
     """Tickets waiting for your unit: to sign (by the sign-off deadline) or in hand (by the due
     date). Sorted by deadline, so overdue (red) ones come first."""
@@ -38,17 +53,27 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
     where = [ticket_scope(who), Ticket.state.in_(state or INBOX_STATES), DEADLINE.is_not(None)]
     if light is not None:
         where.append(light_condition(light, now))
+    if category is not None:
+        where.append(Ticket.category == category)
+    if region is not None:
+        where.append(or_(Ticket.city_code == region, Ticket.county_code == region, Ticket.region_code == region))
     if role == "lead":
         where.append(Ticket.lead_unit_id == who.unit_id)
     elif role == "co":
         where.append(or_(Ticket.lead_unit_id.is_(None), Ticket.lead_unit_id != who.unit_id))
     query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
+    worktime = desk.tickets.sla.worktime
+
+    def item(row: Any) -> InboxItem:
+        view = TicketView.of(row[0], now)
+        return InboxItem(**dict(view), deadlines=deadlines(view, worktime, now), supervisions=row[1])
+
     if format == "csv":
         async def every_row() -> AsyncIterator[TicketView]:
             async with desk.sessions() as session:
                 for t in (await session.scalars(MOST_URGENT_FIRST.ordered(query))).all():
                     yield TicketView.of(t, now)
         return csv_response(TicketView, every_row(), "inbox")
-    return json_page(await keyset_page(desk.sessions, query, MOST_URGENT_FIRST, cursor=cursor, limit=limit,
-                                       key=lambda t: (t.due_at or t.sign_due_at, t.id),
-                                       view=lambda t: TicketView.of(t, now)))
+    return json_page(await keyset_page(desk.sessions, query.add_columns(SUPERVISIONS), MOST_URGENT_FIRST,
+                                       cursor=cursor, limit=limit,
+                                       key=lambda row: (row[0].due_at or row[0].sign_due_at, row[0].id), view=item))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
@@ -14,27 +14,37 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.calls import CallView
+from agent_desk.api.deadlines import Deadline, deadlines
 from agent_desk.api.deps import Caller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page, keyset_page
+from agent_desk.api.routing_preview import UnitRef
 from agent_desk.api.tickets import NEWEST_FIRST, TicketId, scoped_ticket
 from agent_desk.security.scope import call_scope, ticket_scope
-from ticketing.models import CallRecord, Ticket, utcnow
+from ticketing.models import CallRecord, CallSurvey, Ticket, Unit, utcnow
 from ticketing.views import EventView, TicketView
-from ticketing.vocabulary import Light
+from ticketing.vocabulary import Rating
 
 router = APIRouter(tags=["tickets"])
 _TICKET_NUMBER = re.compile(r"^[A-Za-z]{0,4}\s*\d{8}\s*-?\s*\d{6}$")
 _DIGITS = re.compile(r"^[\d\s\-]+$")
 
 
-class Deadline(BaseModel):
-    name: Literal["sign", "resolve"]
-    label: str
-    due_at: datetime
-    met_at: datetime | None  # when it was met (signed, answered); None while open
-    working_hours_left: float  # working hours from now to the deadline; negative once overdue
-    light: Light
+class RoutingExplanation(BaseModel):
+    """Why the case went where it is: the last dispatch's (or ruling's) decision."""
+
+    at: datetime
+    action: str  # dispatch or rule
+    rule: str
+    level: str | None
+    reasons: list[str]
+
+
+class SurveyView(BaseModel):
+    rating: Rating
+    applied: bool  # it became the ticket's 回访 rating
+    at: datetime
+    note: str | None  # why it was not applied
 
 
 class Timeline(BaseModel):
@@ -42,6 +52,9 @@ class Timeline(BaseModel):
     events: list[EventView]
     calls: list[CallView]
     deadlines: list[Deadline]
+    units: list[UnitRef]  # the lead unit first, then the co-handlers, with their names
+    routing: RoutingExplanation | None
+    surveys: list[SurveyView]  # the caller's IVR survey answers about this ticket, oldest first
 
 
 def _escape_like(text: str) -> str:
@@ -76,26 +89,30 @@ async def search_tickets(desk: DeskDep, who: Caller,
 
 @router.get("/api/tickets/{ticket_id}/timeline", response_model=Timeline, responses=responses(404, *AUTHED))
 async def timeline(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Timeline:
-    """The ticket with its history, its attached calls (those in your scope) and its deadlines counted in
-    working time."""
+    """The ticket with its history, its attached calls (those in your scope), its deadlines counted in
+    working time, its units, the routing explanation and the caller's IVR survey answers."""
     now = utcnow()
     view = TicketView.of(await scoped_ticket(desk, who, ticket_id), now)
+    unit_ids = [u for u in (view.lead_unit_id, *view.co_handler_ids) if u]
     async with desk.sessions() as session:
         calls = (await session.scalars(select(CallRecord).where(
             CallRecord.ticket_id == ticket_id, call_scope(who, desk.settings.desk.supervision.queue_cities))
             .order_by(CallRecord.id))).all()
-    worktime = desk.tickets.sla.worktime
+        names = dict((await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))).all())
+        surveys = (await session.scalars(select(CallSurvey).where(CallSurvey.ticket_id == ticket_id)
+                                         .order_by(CallSurvey.id))).all()
+    events = await desk.tickets.history(ticket_id)
+    return Timeline(ticket=view, events=events, calls=[CallView.of(c) for c in calls],
+                    deadlines=deadlines(view, desk.tickets.sla.worktime, now),
+                    units=[UnitRef(id=u, name=names.get(u, u)) for u in unit_ids],
+                    routing=_routing_explanation(events),
+                    surveys=[SurveyView(rating=s.rating, applied=s.applied, at=s.created_at, note=s.note)
+                             for s in surveys])
 
-    def deadline(name: Literal["sign", "resolve"], label: str, due: datetime | None, met: datetime | None,
-                 light: Light) -> list[Deadline]:
-        if due is None:
-            return []
-        until = met or now
-        left = worktime.elapsed(until, due) - worktime.elapsed(due, until)
-        return [Deadline(name=name, label=label, due_at=due, met_at=met,
-                         working_hours_left=round(left.total_seconds() / 3600, 2), light=light)]
 
-    deadlines = [*deadline("sign", "签收 sign-off", view.sign_due_at, view.signed_at, view.sign_light),
-                 *deadline("resolve", "办结 resolution", view.due_at, view.replied_at, view.light)]
-    return Timeline(ticket=view, events=await desk.tickets.history(ticket_id),
-                    calls=[CallView.of(c) for c in calls], deadlines=deadlines)
+def _routing_explanation(events: list[EventView]) -> RoutingExplanation | None:
+    routed = next((e for e in reversed(events) if e.action in ("dispatch", "rule") and "rule" in e.data), None)
+    if routed is None:
+        return None
+    return RoutingExplanation(at=routed.at, action=routed.action, rule=str(routed.data["rule"]),
+                              level=routed.data.get("level"), reasons=[str(r) for r in routed.data.get("reasons", [])])

@@ -218,19 +218,25 @@ async def my_actions(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Allowed
         ticket.state, who.role, unit_id=who.unit_id, lead_unit_id=ticket.lead_unit_id))
 
 
-async def act(ticket_id: int, action: Action, desk: Desk, who: Principal) -> TicketView:
-    """Apply one lifecycle action: scope (404), role and lead unit (403), then the state machine (409)."""
+async def act(ticket_id: int, action: Action, desk: Desk, who: Principal, version: int | None = None) -> TicketView:
+    """Apply one lifecycle action: scope (404), role and lead unit (403), then the version the caller
+    read and the state machine (409)."""
     ticket = await scoped_ticket(desk, who, ticket_id)
     authorize(type(action), who.role, unit_id=who.unit_id, lead_unit_id=ticket.lead_unit_id)
-    view = await desk.tickets.act(ticket_id, action, who.username)
+    view = await desk.tickets.act(ticket_id, action, who.username, expected_version=version, unit_id=who.unit_id)
     await desk.audit.record(who.username, f"ticket.{action.name}", "ticket", ticket_id,
                             from_state=ticket.state.value, to_state=view.state.value)
     return view
 
 
+VersionParam = Annotated[int | None, Query(ge=1, le=2**31 - 1, description=(
+    "the ticket's `version` you read: if it changed since, 409 and nothing is done (reload and retry)"))]
+
+
 def _action_route(action: type[Action]) -> None:
-    async def route(ticket_id: TicketId, body: Action, desk: DeskDep, who: Caller) -> TicketView:
-        return await act(ticket_id, body, desk, who)
+    async def route(ticket_id: TicketId, body: Action, desk: DeskDep, who: Caller,
+                    version: VersionParam = None) -> TicketView:
+        return await act(ticket_id, body, desk, who, version)
 
     route.__annotations__["body"] = action  # FastAPI reads the body's model from the signature
     roles = ", ".join(sorted(r.value for r in action.roles | {Role.ADMIN}))

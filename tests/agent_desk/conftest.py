@@ -84,6 +84,7 @@ class RecordingPbx:
 
     def __init__(self) -> None:
         self.actions: list[tuple[str, Any]] = []
+        self.variables: list[dict[str, str]] = []  # each Originate's channel variables
         self.live_channels = {"1795868623.2": "Local/talk@caller-sim-00000001;1"}
 
     async def queue_add(self, queue: str, interface: str, member_name: str) -> None:
@@ -102,6 +103,7 @@ class RecordingPbx:
     async def originate(self, channel: str, context: str, exten: str, caller_id: str,
                         variables: dict[str, str] | None = None) -> None:
         self.actions.append(("Originate", (channel, context, exten)))
+        self.variables.append(dict(variables or {}))
 
     async def hangup(self, channel: str) -> None:
         self.actions.append(("Hangup", (channel,)))

@@ -1,0 +1,159 @@
+"""The API behind the handler workbench and the dispatcher pages: optimistic concurrency on actions,
+whose note it is, the inbox's filters, deadlines and 督办 count, the case's units, routing
+explanation and IVR survey answers, the 回访 call, and the live change stream scoped like the API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.agent_desk.conftest import SUZHOU, XUANWU, DeskClient, LiveServer, RecordingPbx
+from ticketing.models import CallSurvey
+from ticketing.vocabulary import Rating
+
+pytestmark = pytest.mark.anyio
+LEAD = f"dept:{XUANWU}:water_supply"
+CO = f"dept:{SUZHOU}:water_supply"
+
+
+async def accepted(client: DeskClient, **fields: Any) -> int:
+    body = {"category": "complaint", "description": "玄武区停水，苏州的供水公司负责的管道", "region_code": XUANWU,
+            "caller_number": "13800138000", **fields}
+    created = await client.http.post("/api/tickets", json=body, headers=client.auth("agent1"))
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+async def dispatch(client: DeskClient, tid: int) -> dict[str, Any]:
+    """To the Xuanwu water unit, with the Suzhou one as co-handler."""
+    sent = await client.http.post(f"/api/tickets/{tid}/actions/dispatch",
+                                  json={"lead_unit_id": LEAD, "co_handler_ids": [CO]}, headers=client.auth("dispatcher"))
+    assert sent.status_code == 200, sent.text
+    return sent.json()  # type: ignore[no-any-return]
+
+
+async def dispatched(client: DeskClient, **fields: Any) -> dict[str, Any]:
+    return await dispatch(client, await accepted(client, **fields))
+
+
+async def post(client: DeskClient, user: str, tid: int, action: str, body: dict[str, Any] | None = None,
+               **params: Any) -> httpx.Response:
+    return await client.http.post(f"/api/tickets/{tid}/actions/{action}", json=body or {}, params=params,
+                                  headers=client.auth(user))
+
+
+async def test_an_action_on_a_version_someone_changed_since_is_refused_and_changes_nothing(client: DeskClient) -> None:
+    ticket = await dispatched(client)
+    await client.add_handler("lead1", LEAD)
+    await client.add_handler("lead2", LEAD)
+    seen = ticket["version"]
+    first = await post(client, "lead1", ticket["id"], "note", {"text": "我去现场看看"}, version=seen)
+    assert first.status_code == 200 and first.json()["version"] == seen + 1
+    stale = await post(client, "lead2", ticket["id"], "return", {"reason": "不归我们管"}, version=seen)
+    assert stale.status_code == 409
+    assert "changed concurrently; reload" in stale.json()["detail"]
+    now = (await client.http.get(f"/api/tickets/{ticket['id']}", headers=client.auth("lead2"))).json()
+    assert (now["state"], now["version"]) == ("dispatched", seen + 1)
+    # Read again, act again: accepted.
+    fresh = await post(client, "lead2", ticket["id"], "sign", version=now["version"])
+    assert fresh.status_code == 200 and fresh.json()["state"] == "handling"
+    bad = await post(client, "lead2", ticket["id"], "note", {"text": "x"}, version=0)
+    assert bad.status_code == 422
+
+
+async def test_a_case_shows_its_units_routing_notes_by_unit_and_survey_answers(client: DeskClient) -> None:
+    ticket = await dispatched(client)
+    await client.add_handler("co1", CO)
+    noted = await post(client, "co1", ticket["id"], "note", {"text": "苏州段管道已排查"})
+    assert noted.status_code == 200
+    assert (await post(client, "co1", ticket["id"], "sign")).status_code == 403  # lead only
+    async with client.desk.sessions.begin() as session:
+        session.add(CallSurvey(call_uniqueid="1.1", ticket_id=ticket["id"], rating=Rating.UNSATISFIED,
+                               applied=False, note="ticket not replied yet"))
+    timeline = (await client.http.get(f"/api/tickets/{ticket['id']}/timeline", headers=client.auth("co1"))).json()
+    assert [u["id"] for u in timeline["units"]] == [LEAD, CO]
+    assert all(u["name"] != u["id"] for u in timeline["units"])
+    assert timeline["routing"]["action"] == "dispatch" and timeline["routing"]["rule"] == "manual"
+    assert timeline["routing"]["reasons"]
+    note = timeline["events"][-1]
+    assert (note["action"], note["reason"], note["data"]["unit_id"]) == ("note", "苏州段管道已排查", CO)
+    assert [(s["rating"], s["applied"]) for s in timeline["surveys"]] == [("unsatisfied", False)]
+
+
+async def test_the_inbox_filters_by_category_and_region_and_counts_supervision(client: DeskClient) -> None:
+    complaint = await dispatched(client)
+    other = await dispatched(client, category="help", region_code=SUZHOU)
+    await client.add_handler("lead1", LEAD)
+    supervised = await post(client, "dispatcher", complaint["id"], "supervise", {"reason": "市领导关注，请加快"})
+    assert supervised.status_code == 200
+
+    async def ids(**params: Any) -> list[int]:
+        page = await client.http.get("/api/inbox", params=params, headers=client.auth("lead1"))
+        assert page.status_code == 200, page.text
+        return [t["id"] for t in page.json()["items"]]
+
+    assert sorted(await ids()) == sorted([complaint["id"], other["id"]])
+    assert await ids(category="complaint") == [complaint["id"]]
+    assert await ids(region=SUZHOU) == [other["id"]]
+    assert await ids(region="320100") == [complaint["id"]]  # the city covers its districts
+    items = {t["id"]: t for t in (await client.http.get("/api/inbox", headers=client.auth("lead1"))).json()["items"]}
+    assert (items[complaint["id"]]["supervisions"], items[other["id"]]["supervisions"]) == (1, 0)
+    (sign,) = items[complaint["id"]]["deadlines"]
+    assert sign["name"] == "sign" and sign["working_hours_left"] <= 4
+    assert (await client.http.get("/api/inbox", params={"region": "nope"},
+                                  headers=client.auth("lead1"))).status_code == 422
+
+
+async def test_the_follow_up_call_dials_the_citizen_only_when_a_follow_up_is_due(
+        client: DeskClient, pbx: RecordingPbx) -> None:
+    ticket = await dispatched(client)
+    await client.add_handler("lead1", LEAD)
+    early = await client.http.post(f"/api/tickets/{ticket['id']}/follow-up-call", headers=client.auth("dispatcher"))
+    assert early.status_code == 409 and "follow_up" in early.json()["detail"]
+    assert (await post(client, "lead1", ticket["id"], "sign")).status_code == 200
+    assert (await post(client, "lead1", ticket["id"], "reply", {"answer": "已恢复供水"})).status_code == 200
+    handler = await client.http.post(f"/api/tickets/{ticket['id']}/follow-up-call", headers=client.auth("lead1"))
+    assert handler.status_code == 403
+    called = await client.http.post(f"/api/tickets/{ticket['id']}/follow-up-call", headers=client.auth("dispatcher"))
+    assert called.status_code == 202, called.text
+    assert pbx.actions == [("Originate", ("PJSIP/trunk/13800138000", "callback", "hotline-12345"))]
+    assert pbx.variables == [{"HOTLINE_TICKET_ID": str(ticket["id"])}]
+
+
+async def read_changes(url: str, token: str, count: int) -> list[dict[str, Any]]:
+    """The first `count` change events of the stream, as a page would get them."""
+    seen: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http, http.stream(
+            "GET", "/api/stream/tickets", headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status_code == 200
+        event = None
+        async for line in response.aiter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event == "change":
+                seen.append(json.loads(line.split(":", 1)[1]))
+                if len(seen) == count:
+                    return seen
+    return seen
+
+
+async def test_the_change_stream_tells_a_unit_of_its_cases_only(client: DeskClient, live_server: LiveServer) -> None:
+    await client.add_handler("lead1", LEAD)
+    await client.add_handler("elsewhere", f"dept:{SUZHOU}:housing")
+    tid = await accepted(client)
+    lead = asyncio.create_task(read_changes(live_server.url, client.tokens["lead1"], 2))
+    other = asyncio.create_task(read_changes(live_server.url, client.tokens["elsewhere"], 1))
+    await asyncio.sleep(0.5)  # both streams are open
+    await dispatch(client, tid)
+    await post(client, "dispatcher", tid, "supervise", {"reason": "请尽快签收"})
+    changes = await asyncio.wait_for(lead, 10)
+    assert [(c["action"], c["ticket_id"], c["state"]) for c in changes] == [
+        ("dispatch", tid, "dispatched"), ("supervise", tid, "dispatched")]
+    assert changes[1]["reason"] == "请尽快签收" and changes[1]["actor"] == "dispatcher"
+    await asyncio.sleep(0.3)
+    assert not other.done()  # not its unit's case: nothing came
+    other.cancel()
