@@ -30,6 +30,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("/desk", "坐席工作台", "Agent desk", frozenset({Role.AGENT}), "desk/desk.html"),
     PageSpec("/wallboard", "监控大屏", "Wallboard", frozenset({Role.SUPERVISOR, Role.DISPATCHER})),
     PageSpec("/reports", "统计报表", "Reports", frozenset({Role.SUPERVISOR, Role.DISPATCHER}), "reports/reports.html"),
+    PageSpec("/handle", "承办工作台", "Handler workbench", frozenset({Role.HANDLER}), "handle/handle.html"),
+    PageSpec("/dispatch", "派单调度", "Dispatch", frozenset({Role.DISPATCHER}), "dispatch/dispatch.html"),
     PageSpec("/reports/monthly", "月度报告", "Monthly report", frozenset({Role.SUPERVISOR, Role.DISPATCHER}),
              "reports/monthly.html", in_navigation=False),
 )

@@ -90,3 +90,40 @@ export function duration(seconds) {
   const rest = String(s % 60).padStart(2, "0");
   return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
 }
+
+// Ticket states and lifecycle actions (ticketing/actions.py), as the workbench pages name them.
+export const STATES = {
+  accepted: ["受理", "accepted"],
+  dispatched: ["派单", "dispatched"],
+  returned: ["退单", "returned"],
+  ruling: ["审定", "ruling"],
+  handling: ["办理", "handling"],
+  extension_requested: ["延期申请", "extension requested"],
+  replied: ["答复", "replied"],
+  closed: ["办结", "closed"],
+  archived: ["归档", "archived"],
+};
+
+export const ACTIONS = {
+  accept: ["受理", "accept"],
+  dispatch: ["派单", "dispatch"],
+  close_direct: ["直接办结", "close directly"],
+  sign: ["签收", "sign off"],
+  return: ["退单", "return"],
+  escalate: ["提请审定", "escalate to ruling"],
+  rule: ["审定", "rule"],
+  request_extension: ["申请延期", "request extension"],
+  approve_extension: ["同意延期", "approve extension"],
+  deny_extension: ["不同意延期", "deny extension"],
+  reply: ["答复", "reply"],
+  follow_up: ["回访", "follow-up"],
+  archive: ["归档", "archive"],
+  supervise: ["督办", "supervise"],
+  note: ["备注", "note"],
+};
+
+export const RATINGS = {
+  satisfied: ["满意", "satisfied"],
+  basically_satisfied: ["基本满意", "basically satisfied"],
+  unsatisfied: ["不满意", "unsatisfied"],
+};

@@ -1,0 +1,52 @@
+// What the workbench pages share besides the case itself: a case's line in a list, the filters'
+// options, and the live stream of changes to the cases in the person's scope (/api/stream/tickets).
+
+import { openStream } from "../shell/sse.js";
+import { el } from "../shell/dom.js";
+import { ACTIONS, CATEGORIES, STATES, bi, biText, label, lightBadge } from "../shell/i18n.js";
+import { countdown } from "./case.js";
+
+/** One case in a list: number, light, state, category, 督办 badge, the nearest open deadline. */
+export function caseItem(t, { onOpen, current, unitId }) {
+  const open = (t.deadlines || []).filter((d) => !d.met_at);
+  const next = open[open.length - 1]; // the resolution deadline once signed, else the sign-off one
+  return el("li", { dataset: { ticket: String(t.id), number: t.number }, "aria-current": current ? "true" : null },
+    el("button", { type: "button", class: "open", onclick: () => onOpen(t.id) }, t.number),
+    el("div", { class: "meta" },
+      lightBadge(t.light), el("span", {}, label(STATES, t.state)), el("span", { class: "muted" }, label(CATEGORIES, t.category)),
+      unitId && t.lead_unit_id ? el("span", { class: "badge" }, t.lead_unit_id === unitId ? biText("主办", "lead") : biText("协办", "co-handler")) : null,
+      t.supervisions ? el("span", { class: "badge supervised", title: biText("督办次数", "times supervised") },
+        `${biText("督办", "supervised")} ×${t.supervisions}`) : null,
+      next ? el("span", { class: "countdown muted" }, `${next.label}: ${countdown(next)}`) : null),
+    el("div", { class: "snippet" }, t.description));
+}
+
+/** Fill a <select> with "all" and the table's entries. */
+export function fillSelect(select, table, allText = biText("全部", "all")) {
+  select.replaceChildren(el("option", { value: "" }, allText),
+    ...Object.entries(table).map(([value, [zh, en]]) => el("option", { value }, `${zh} ${en}`)));
+}
+
+const STREAM_STATES = {
+  connecting: ["连接中", "connecting"],
+  live: ["实时", "live"],
+  reconnecting: ["重连中", "reconnecting"],
+  closed: ["已断开", "disconnected"],
+};
+
+/** Listen to changes of the cases in scope; `badge` shows the stream's state. */
+export function watchCases(badge, onChange) {
+  return openStream("/api/stream/tickets", {
+    events: { change: onChange },
+    onState: (state, detail) => {
+      const [zh, en] = STREAM_STATES[state] || [state, state];
+      badge.replaceChildren(bi(zh, en), detail ? ` ${detail}` : "");
+      badge.dataset.state = state;
+    },
+  });
+}
+
+/** What a change says to a person: "督办 supervise JS…: reason". */
+export function describeChange(c) {
+  return `${label(ACTIONS, c.action)} ${c.number}${c.reason ? `: ${c.reason}` : ""} (${c.actor})`;
+}
