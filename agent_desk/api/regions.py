@@ -50,10 +50,15 @@ async def regions(desk: DeskDep, who: Caller,
 
 
 def _view(region: RegionRecord, tree: Mapping[str, RegionRecord]) -> RegionView:
+    return RegionView(code=region.code, name=region.name, short_name=region.short_name, level=region.level,
+                      parent_code=region.parent_code, city_code=region.city_code, path=region_path(region, tree))
+
+
+def region_path(region: RegionRecord, tree: Mapping[str, RegionRecord]) -> str:
+    """江苏省 › 南京市 › 玄武区"""
     names = [region.name]
     parent = tree.get(region.parent_code or "")
     while parent is not None:
         names.insert(0, parent.name)
         parent = tree.get(parent.parent_code or "")
-    return RegionView(code=region.code, name=region.name, short_name=region.short_name, level=region.level,
-                      parent_code=region.parent_code, city_code=region.city_code, path=" › ".join(names))
+    return " › ".join(names)

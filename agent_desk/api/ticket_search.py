@@ -18,6 +18,7 @@ from agent_desk.api.deadlines import Deadline, deadlines
 from agent_desk.api.deps import Caller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page, keyset_page
+from agent_desk.api.regions import region_path
 from agent_desk.api.routing_preview import UnitRef
 from agent_desk.api.tickets import NEWEST_FIRST, TicketId, scoped_ticket
 from agent_desk.security.scope import call_scope, ticket_scope
@@ -55,6 +56,7 @@ class Timeline(BaseModel):
     units: list[UnitRef]  # the lead unit first, then the co-handlers, with their names
     routing: RoutingExplanation | None
     surveys: list[SurveyView]  # the caller's IVR survey answers about this ticket, oldest first
+    region_path: str | None  # 江苏省 › 南京市 › 玄武区
 
 
 def _escape_like(text: str) -> str:
@@ -102,10 +104,13 @@ async def timeline(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Timeline:
         surveys = (await session.scalars(select(CallSurvey).where(CallSurvey.ticket_id == ticket_id)
                                          .order_by(CallSurvey.id))).all()
     events = await desk.tickets.history(ticket_id)
+    regions = desk.tickets.routing.regions
+    region = regions.get(view.region_code) if view.region_code else None
     return Timeline(ticket=view, events=events, calls=[CallView.of(c) for c in calls],
                     deadlines=deadlines(view, desk.tickets.sla.worktime, now),
                     units=[UnitRef(id=u, name=names.get(u, u)) for u in unit_ids],
                     routing=_routing_explanation(events),
+                    region_path=region_path(region, regions) if region else None,
                     surveys=[SurveyView(rating=s.rating, applied=s.applied, at=s.created_at, note=s.note)
                              for s in surveys])
 

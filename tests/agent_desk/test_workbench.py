@@ -82,6 +82,7 @@ async def test_a_case_shows_its_units_routing_notes_by_unit_and_survey_answers(c
     note = timeline["events"][-1]
     assert (note["action"], note["reason"], note["data"]["unit_id"]) == ("note", "苏州段管道已排查", CO)
     assert [(s["rating"], s["applied"]) for s in timeline["surveys"]] == [("unsatisfied", False)]
+    assert timeline["region_path"] == "江苏省 › 南京市 › 玄武区"
 
 
 async def test_the_inbox_filters_by_category_and_region_and_counts_supervision(client: DeskClient) -> None:

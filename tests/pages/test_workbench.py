@@ -197,6 +197,8 @@ async def test_two_handlers_on_one_case_the_second_is_told_and_nothing_is_lost(
         await wait_state(second, "handling")
         assert "已被他人更新" in await messages(second) and "changed concurrently" in await messages(second)
         assert "return" not in str(await second.get_attribute("#case-actions", "data-actions")).split()
+        assert await second.is_hidden("#case-changed")  # what it shows now is the case as it is
+        assert "玄武区" in await second.inner_text("#case")
         await shots(second, "conflict-reloaded")
         timeline = await ticket(product, created["id"])
         assert (timeline["ticket"]["state"], timeline["ticket"]["return_count"]) == ("handling", 0)

@@ -74,7 +74,7 @@ async function openCase(id) {
   for (const item of $$("#cases li[data-ticket]")) {
     item.setAttribute("aria-current", item.dataset.ticket === String(id) ? "true" : "false");
   }
-  await showCase($("#case"), id, { canCall: true, onChange: () => loadList() });
+  await showCase($("#case"), id, { canCall: true, onChange: () => loadList(), reload: () => openCase(id) });
 }
 
 function remember() {

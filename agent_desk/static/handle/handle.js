@@ -58,7 +58,7 @@ async function openCase(id) {
   for (const item of document.querySelectorAll("#inbox li[data-ticket]")) {
     item.setAttribute("aria-current", item.dataset.ticket === String(id) ? "true" : "false");
   }
-  await showCase($("#case"), id, { onChange: () => loadInbox() });
+  await showCase($("#case"), id, { onChange: () => loadInbox(), reload: () => openCase(id) });
 }
 
 /** A change to a case of the unit: the inbox is read again; the open case is only flagged, so

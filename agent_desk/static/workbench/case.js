@@ -11,18 +11,19 @@ import { drawActions } from "./actions.js";
 
 /**
  * Show case `id` in `box`; returns the ticket shown (or undefined when the server refused).
- * `onChange(view)` runs after this person's action changed the case.
+ * `onChange(view)` runs after this person's action changed the case; `reload()` reads it again (the
+ * page's own opener, by default this function).
  */
-export async function showCase(box, id, { onChange = () => {}, canCall = false } = {}) {
+export async function showCase(box, id, options = {}) {
+  const { onChange = () => {}, canCall = false, reload = () => showCase(box, id, options) } = options;
   const data = await act(null, () => api(`/api/tickets/${id}/timeline`));
   if (!data) return undefined;
   const t = data.ticket;
-  const reload = () => showCase(box, id, { onChange, canCall });
   const actions = el("section", { id: "case-actions", class: "case-actions", "aria-label": biText("操作", "Actions") });
   box.replaceChildren(...[
     el("h2", { id: "case-title" }, t.number, " ", lightBadge(t.light), " ",
       el("span", { class: "badge", id: "case-state" }, label(STATES, t.state))),
-    el("p", { class: "muted" }, [label(CATEGORIES, t.category), t.region_code, t.address].filter(Boolean).join(" · ")),
+    el("p", { class: "muted" }, [label(CATEGORIES, t.category), data.region_path || t.region_code, t.address].filter(Boolean).join(" · ")),
     el("h3", {}, bi("诉求", "Request")),
     el("p", { class: "request", id: "case-request" }, t.description),
     el("p", { class: "muted" }, `${biText("来电人", "Caller")}: ${t.caller_name || "–"} ${t.caller_number || ""}`),
