@@ -146,7 +146,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
             stack.push_async_callback(_cancel, warm)
             if run_sweep:
                 sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds,
-                                     on_breach=lambda breach: _announce_breach(desk, breach))
+                                     on_breach=lambda breach: announce_breach(desk, breach))
                 sweeper.start()
                 stack.push_async_callback(sweeper.stop)
             for part in parts or []:
@@ -181,7 +181,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     return app
 
 
-def _announce_breach(desk: Desk, breach: Breach) -> None:
+def announce_breach(desk: Desk, breach: Breach) -> None:
     """The sweep's 督办 reaches open pages like any other change (the sweep writes its event itself)."""
 
     async def announce() -> None:

@@ -44,6 +44,16 @@ async def current_principal(desk: DeskDep, credentials: Credentials) -> Principa
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
+async def still_valid(desk: Desk, token: str) -> bool:
+    """Whether an access token a long stream was opened with still holds (not expired, not revoked):
+    streams check it as they go and end when it does not, so the page reconnects or logs in again."""
+    try:
+        await desk.logins.principal(token)
+    except InvalidToken:
+        return False
+    return True
+
+
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     allowed = set(roles) | {Role.ADMIN}
 

@@ -14,9 +14,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader
 
-from agent_desk.api.deps import Credentials, DeskDep, current_principal
+from agent_desk.api.deps import Credentials, DeskDep, current_principal, still_valid
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.security.tokens import InvalidToken
 
 router = APIRouter(prefix="/api/wallboard", tags=["wallboard"])
 COOKIE = "hotline_kiosk"
@@ -41,15 +40,7 @@ async def wallboard_viewer(desk: DeskDep, credentials: Credentials,
             raise HTTPException(403, "the wallboard shows the whole province: a city or unit account may not "
                                      "open it; use the supervisor pages")
         token = credentials.credentials
-
-        async def token_valid() -> bool:
-            try:
-                await desk.logins.principal(token)
-            except InvalidToken:
-                return False
-            return True
-
-        return Viewer(who.username, token_valid)
+        return Viewer(who.username, lambda: still_valid(desk, token))
     key = header_key or cookie_key
     name = await desk.kiosks.name_of(key) if key else None
     if key is None or name is None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.agent import SSE_RESPONSE
-from agent_desk.api.deps import Caller, DeskDep
+from agent_desk.api.deps import Caller, Credentials, DeskDep, still_valid
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
@@ -58,14 +58,18 @@ async def _in_scope(desk: Desk, who: Principal, ticket_id: int) -> bool:
 
 
 @router.get("/tickets", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(*AUTHED)})
-async def ticket_changes(request: Request, desk: DeskDep, who: Caller) -> EventSourceResponse:
+async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
+                         credentials: Credentials) -> EventSourceResponse:
     """Server-sent events: `hello` at once, then a `change` (a ChangeEvent) for each change to a ticket in
-    your scope, within a second. A comment ping every 15 s keeps proxies from closing the stream."""
+    your scope, within a second. A comment ping every 15 s keeps proxies from closing the stream. The
+    stream ends when its token expires or is revoked (the page reconnects with a fresh one, or logs in)."""
+    assert credentials is not None  # `Caller` refused the request without one
+    token = credentials.credentials
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async with desk.ticket_feed.subscribe(maxsize=256) as changes:
             yield ServerSentEvent(event="hello", retry=1000, data=json.dumps({"user": who.username}))
-            while not await request.is_disconnected():
+            while not await request.is_disconnected() and await still_valid(desk, token):
                 try:
                     change = await asyncio.wait_for(changes.get(), timeout=1.0)
                 except TimeoutError:

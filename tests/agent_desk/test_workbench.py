@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from agent_desk.app import announce_breach
 from tests.agent_desk.conftest import SUZHOU, XUANWU, DeskClient, LiveServer, RecordingPbx
-from ticketing.models import CallSurvey
+from ticketing.models import CallSurvey, utcnow
+from ticketing.sweep import SWEEP_ACTOR, Breach
 from ticketing.vocabulary import Rating
 
 pytestmark = pytest.mark.anyio
@@ -158,3 +160,20 @@ async def test_the_change_stream_tells_a_unit_of_its_cases_only(client: DeskClie
     await asyncio.sleep(0.3)
     assert not other.done()  # not its unit's case: nothing came
     other.cancel()
+
+
+async def test_the_sla_sweeps_supervision_reaches_the_change_stream(client: DeskClient) -> None:
+    ticket = await dispatched(client)
+    async with client.desk.ticket_feed.subscribe() as feed:
+        announce_breach(client.desk, Breach(ticket["id"], "sign_off", utcnow()))
+        change = await asyncio.wait_for(feed.get(), 5)
+    assert (change.action, change.actor, change.ticket.id) == ("supervise", SWEEP_ACTOR, ticket["id"])
+    assert change.reason == "sign_off overdue (督办)"
+
+
+async def test_the_change_stream_ends_with_its_session(client: DeskClient, live_server: LiveServer) -> None:
+    await client.add_handler("lead1", LEAD)
+    reading = asyncio.create_task(read_changes(live_server.url, client.tokens["lead1"], 1))
+    await asyncio.sleep(0.5)
+    assert (await client.http.post("/api/auth/logout", headers=client.auth("lead1"))).status_code == 204
+    assert await asyncio.wait_for(reading, 10) == []  # ended, having sent nothing

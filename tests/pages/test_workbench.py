@@ -238,3 +238,35 @@ async def test_the_workbench_pages_are_accessible_and_fit_the_screen(serve: Serv
         await other.wait_for_function(READY)
         assert "不属于您的角色" in await messages(other)
         assert re.search(r"403: role agent", await messages(other))
+
+
+async def test_a_returned_case_is_escalated_ruled_and_dispatched_again(serve: Serve, browser: Any, shots: Shots) -> None:
+    async with serve() as product:
+        created = await new_ticket(product)
+        number = created["number"]
+        async with httpx.AsyncClient(base_url=product.url) as http:
+            await http.post(f"/api/tickets/{created['id']}/actions/dispatch", headers=product.auth("dispatcher"),
+                            json={"lead_unit_id": LEAD})
+        lead = await log_in(browser, product, "handler", path="/handle")
+        await open_case(lead, number)
+        await do(lead, "return", reason="管道属苏州公司，非本单位职责")
+        desk = await log_in(browser, product, "dispatcher", path="/dispatch")
+        await desk.wait_for_selector(f"#cases li[data-number='{number}']")
+        await open_case(desk, number)
+        assert set(str(await desk.get_attribute("#case-actions", "data-actions")).split()) >= {"dispatch", "escalate"}
+        await do(desk, "escalate", reason="责任有争议，提请审定")
+        await wait_state(desk, "ruling")
+        # The server refuses a unit that does not exist, in its own words.
+        await desk.fill("#act-rule-lead_unit_id", "dept:000000:nothing")
+        await desk.click("#act-rule")
+        await desk.wait_for_function(
+            "() => document.querySelector('#shell-messages')?.innerText.includes('unknown unit(s): dept:000000:nothing')")
+        await do(desk, "rule", lead_unit_id=CO, reason="审定：由苏州市自来水公司主办")
+        await wait_state(desk, "dispatched")
+        assert "苏州市自来水公司" in await desk.inner_text("#case-units")
+        await shots(desk, "ruled")
+        final = await ticket(product, created["id"])
+        assert (final["ticket"]["lead_unit_id"], final["routing"]["action"]) == (CO, "rule")
+        assert [e["action"] for e in final["events"]][-3:] == ["return", "escalate", "rule"]
+        for page in (lead, desk):
+            assert_no_page_errors(page)

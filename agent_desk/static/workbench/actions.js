@@ -43,13 +43,17 @@ const FORMS = {
 const PRIMARY = new Set(["sign", "reply", "approve_extension", "dispatch", "rule", "follow_up"]);
 const DANGER = new Set(["return", "deny_extension", "escalate"]);
 
+/** What this person may do to case `id` now, as the server says. */
+export function allowedActions(id) {
+  return api(`/api/tickets/${id}/actions`);
+}
+
 /**
- * Draw the action forms for `ticket` into `box`. `onDone(view)` runs after a successful action;
- * `reload()` after a conflict. `canCall`: the person may place the 回访 call (not handlers).
+ * Draw the action forms for `ticket` into `box`: `allowed` is `allowedActions`' answer.
+ * `onDone(view)` runs after a successful action; `reload()` after a conflict. `canCall`: the person
+ * may place the 回访 call (not handlers).
  */
-export async function drawActions(box, ticket, { onDone, reload, canCall }) {
-  const allowed = await act(null, () => api(`/api/tickets/${ticket.id}/actions`));
-  if (!allowed) return;
+export function drawActions(box, ticket, allowed, { onDone, reload, canCall }) {
   box.replaceChildren(
     el("h3", {}, bi("可办理操作", "Actions")),
     allowed.actions.length

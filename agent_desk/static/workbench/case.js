@@ -7,7 +7,7 @@ import { api } from "../shell/api.js";
 import { el } from "../shell/dom.js";
 import { ACTIONS, CATEGORIES, RATINGS, STATES, bi, biText, dateTime, duration, label, lightBadge } from "../shell/i18n.js";
 import { act } from "../shell/shell.js";
-import { drawActions } from "./actions.js";
+import { allowedActions, drawActions } from "./actions.js";
 
 /**
  * Show case `id` in `box`; returns the ticket shown (or undefined when the server refused).
@@ -16,8 +16,9 @@ import { drawActions } from "./actions.js";
  */
 export async function showCase(box, id, options = {}) {
   const { onChange = () => {}, canCall = false, reload = () => showCase(box, id, options) } = options;
-  const data = await act(null, () => api(`/api/tickets/${id}/timeline`));
-  if (!data) return undefined;
+  const read = await act(null, () => Promise.all([api(`/api/tickets/${id}/timeline`), allowedActions(id)]));
+  if (!read) return undefined;
+  const [data, allowed] = read;
   const t = data.ticket;
   const actions = el("section", { id: "case-actions", class: "case-actions", "aria-label": biText("操作", "Actions") });
   box.replaceChildren(...[
@@ -36,7 +37,7 @@ export async function showCase(box, id, options = {}) {
     surveys(data.surveys, t.rating),
     history(data.events),
   ].filter(Boolean));
-  await drawActions(actions, t, {
+  drawActions(actions, t, allowed, {
     reload,
     canCall,
     onDone: async (view) => {
