@@ -143,6 +143,7 @@ async def test_a_cases_life_across_two_handlers_in_two_cities(serve: Serve, brow
         await desk.wait_for_function("() => document.querySelector('#shell-messages')?.innerText.includes('13800138000')")
         assert pbx.actions == [("Originate", ("PJSIP/trunk/13800138000", "callback", "hotline-12345"))]
         assert pbx.variables == [{"HOTLINE_TICKET_ID": str(tid)}]
+        await shots(desk, "follow-up-call")
         await do(desk, "follow_up", rating="unsatisfied", reason="水压仍然很低")
         # 6. 重办: back to the lead unit.
         await wait_state(desk, "handling")
