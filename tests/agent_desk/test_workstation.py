@@ -28,13 +28,15 @@ async def test_navigation_is_the_roles_and_pages_are_served(client: DeskClient) 
     sup = (await client.http.get("/api/pages", headers=client.auth("sup_nanjing"))).json()
     assert [i["path"] for i in sup["items"]] == ["/wallboard", "/reports"]  # the print view is no nav link
     admin = (await client.http.get("/api/pages", headers=client.auth("admin"))).json()
-    assert {i["path"] for i in admin["items"]} == {"/desk", "/wallboard", "/reports"}
+    assert {i["path"] for i in admin["items"]} == {"/desk", "/wallboard", "/reports", "/handle", "/dispatch"}
+    dispatcher = (await client.http.get("/api/pages", headers=client.auth("dispatcher"))).json()
+    assert [i["path"] for i in dispatcher["items"]] == ["/wallboard", "/reports", "/dispatch"]
     assert (await client.http.get("/api/pages")).status_code == 401
     page = await client.http.get("/desk")
     assert page.status_code == 200 and '<script type="module" src="/static/desk/desk.js">' in page.text
     assert "<script>" not in page.text and " on" + "click=" not in page.text  # CSP-friendly: no inline code
     assert (await client.http.get("/static/shell/api.js")).status_code == 200
-    for path in ("/reports", "/reports/monthly"):  # pages outside the navigation are served all the same
+    for path in ("/reports", "/reports/monthly", "/handle", "/dispatch"):  # whoever asks: the data is the API's
         served = await client.http.get(path)
         assert served.status_code == 200 and "<script>" not in served.text and "style=" not in served.text
     assert (await client.http.get("/")).headers["location"] == "/login"
