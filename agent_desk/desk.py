@@ -38,7 +38,7 @@ class Desk:
     board: LiveBoard
     screen_pops: ScreenPops
     telephony: Telephony = field(default_factory=NoTelephony)
-    # Every committed ticket change of this process, for the pages' live updates (`/api/stream/tickets`).
+    # Every committed ticket change of this process, for the pages' live updates (`/api/ticket-changes/stream`).
     ticket_feed: EventBus[TicketChange] = field(default_factory=EventBus)
 
     def __post_init__(self) -> None:

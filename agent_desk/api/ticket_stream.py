@@ -1,6 +1,6 @@
 """Live ticket changes for the workbench pages: new dispatches, 督办 and notes without a reload.
 
-`GET /api/stream/tickets` sends a `change` event for every committed change (intake, any action, the
+`GET /api/ticket-changes/stream` sends a `change` event for every committed change (intake, any action, the
 sweep's 督办) to a ticket in the caller's scope: a handler hears of its unit's cases (lead or
 co-handler), a dispatcher of every case. Whether a ticket is in scope is asked of the database with
 the one scope rule (`ticket_scope`), so the stream never shows what the API would not.
@@ -28,7 +28,7 @@ from ticketing.models import Ticket
 from ticketing.views import TicketChange
 from ticketing.vocabulary import TicketState
 
-router = APIRouter(prefix="/api/stream", tags=["tickets"])
+router = APIRouter(prefix="/api/ticket-changes", tags=["tickets"])
 
 
 class ChangeEvent(BaseModel):
@@ -57,7 +57,7 @@ async def _in_scope(desk: Desk, who: Principal, ticket_id: int) -> bool:
         return await session.scalar(select(Ticket.id).where(Ticket.id == ticket_id, ticket_scope(who))) is not None
 
 
-@router.get("/tickets", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(*AUTHED)})
+@router.get("/stream", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(*AUTHED)})
 async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
                          credentials: Credentials) -> EventSourceResponse:
     """Server-sent events: `hello` at once, then a `change` (a ChangeEvent) for each change to a ticket in

@@ -131,7 +131,7 @@ async def read_changes(url: str, token: str, count: int) -> list[dict[str, Any]]
     """The first `count` change events of the stream, as a page would get them."""
     seen: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=url, timeout=10) as http, http.stream(
-            "GET", "/api/stream/tickets", headers={"Authorization": f"Bearer {token}"}) as response:
+            "GET", "/api/ticket-changes/stream", headers={"Authorization": f"Bearer {token}"}) as response:
         assert response.status_code == 200
         event = None
         async for line in response.aiter_lines():

@@ -1,5 +1,5 @@
 // What the workbench pages share besides the case itself: a case's line in a list, the filters'
-// options, and the live stream of changes to the cases in the person's scope (/api/stream/tickets).
+// options, and the live stream of changes to the cases in the person's scope (/api/ticket-changes/stream).
 
 import { openStream } from "../shell/sse.js";
 import { el } from "../shell/dom.js";
@@ -36,7 +36,7 @@ const STREAM_STATES = {
 
 /** Listen to changes of the cases in scope; `badge` shows the stream's state. */
 export function watchCases(badge, onChange) {
-  return openStream("/api/stream/tickets", {
+  return openStream("/api/ticket-changes/stream", {
     events: { change: onChange },
     onState: (state, detail) => {
       const [zh, en] = STREAM_STATES[state] || [state, state];
