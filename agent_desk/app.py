@@ -172,8 +172,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def docs() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
-    for module in (auth, tickets, ticket_search, ticket_stream, routing_preview, regions, inbox, calls, follow_up, agent, callbacks,
-                   knowledge, supervisor, reports, kiosk, wallboard, open311, citizen, pages):
+    for module in (auth, tickets, ticket_search, ticket_stream, routing_preview, regions, inbox, calls, follow_up,
+                   agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR / "docs"), name="docs-static")

@@ -33,7 +33,8 @@ async def accepted(client: DeskClient, **fields: Any) -> int:
 async def dispatch(client: DeskClient, tid: int) -> dict[str, Any]:
     """To the Xuanwu water unit, with the Suzhou one as co-handler."""
     sent = await client.http.post(f"/api/tickets/{tid}/actions/dispatch",
-                                  json={"lead_unit_id": LEAD, "co_handler_ids": [CO]}, headers=client.auth("dispatcher"))
+                                  json={"lead_unit_id": LEAD, "co_handler_ids": [CO]},
+                                  headers=client.auth("dispatcher"))
     assert sent.status_code == 200, sent.text
     return sent.json()  # type: ignore[no-any-return]
 
