@@ -264,6 +264,8 @@ async def test_a_returned_case_is_escalated_ruled_and_dispatched_again(serve: Se
         await desk.click("#act-rule")
         await desk.wait_for_function("() => document.querySelector('#shell-messages')?.innerText"
                                      ".includes('unknown unit(s): dept:000000:nothing')")
+        await desk.click("#act-rule-suggested")  # the routing rules' choice, taken with one click
+        assert await desk.input_value("#act-rule-lead_unit_id") == LEAD
         await do(desk, "rule", lead_unit_id=CO, reason="审定：由苏州市自来水公司主办")
         await wait_state(desk, "dispatched")
         assert "苏州市自来水公司" in await desk.inner_text("#case-units")

@@ -3,7 +3,7 @@
 
 import { api } from "../shell/api.js";
 import { $, el } from "../shell/dom.js";
-import { CATEGORIES, biText, dateTime, label, lightBadge } from "../shell/i18n.js";
+import { CATEGORIES, biText, countdown, dateTime, label, lightBadge } from "../shell/i18n.js";
 import { act } from "../shell/shell.js";
 
 export function startFind() {
@@ -40,9 +40,7 @@ export async function openTimeline(id) {
     el("h3", {}, biText("时限（工作时间）", "Deadlines (working time)")),
     data.deadlines.length ? el("ul", {}, data.deadlines.map((d) => el("li", { class: "deadline" },
       `${d.label}: ${dateTime(d.due_at)}`, lightBadge(d.light),
-      el("span", { class: "muted" }, d.met_at ? `${biText("已完成", "met")} ${dateTime(d.met_at)}`
-        : d.working_hours_left >= 0 ? `${biText("剩余", "left")} ${d.working_hours_left} h`
-          : `${biText("超时", "overdue by")} ${-d.working_hours_left} h`)))) : el("p", { class: "empty" }, biText("暂无时限", "no deadline yet")),
+      el("span", { class: "muted" }, countdown(d))))) : el("p", { class: "empty" }, biText("暂无时限", "no deadline yet")),
     el("h3", {}, biText("处理过程", "Timeline")),
     el("ol", {}, data.events.map((e) => el("li", {},
       `${dateTime(e.at)} ${e.actor} ${e.action}${e.to_state ? ` → ${e.to_state}` : ""}${e.reason ? `: ${e.reason}` : ""}`))),

@@ -127,3 +127,12 @@ export const RATINGS = {
   basically_satisfied: ["基本满意", "basically satisfied"],
   unsatisfied: ["不满意", "unsatisfied"],
 };
+
+/** A deadline of the timeline or the inbox, as words: when it was met, or the working hours left or
+ * overdue ("剩余 left 3.5 工作小时 working h"). */
+export function countdown(deadline) {
+  if (deadline.met_at) return `${biText("已完成", "met")} ${dateTime(deadline.met_at)}`;
+  const hours = Math.abs(deadline.working_hours_left);
+  const words = deadline.working_hours_left >= 0 ? biText("剩余", "left") : biText("超时", "overdue by");
+  return `${words} ${hours} ${biText("工作小时", "working h")}`;
+}

@@ -61,6 +61,28 @@ export function drawActions(box, ticket, allowed, { onDone, reload, canCall }) {
       : el("p", { class: "empty" }, biText("当前状态下您无可办理的操作", "nothing you may do in this state")),
   );
   box.dataset.actions = allowed.actions.join(" ");
+  const choosing = allowed.actions.filter((name) => name === "dispatch" || name === "rule");
+  if (choosing.length) suggest(box, ticket, choosing);
+}
+
+/** Under 派单 and 审定: what the routing rules would choose now, to take with one click. */
+async function suggest(box, ticket, forms) {
+  let advice;
+  try {
+    advice = await api(`/api/tickets/${ticket.id}/routing`);
+  } catch {
+    return; // a suggestion only: the forms work without it
+  }
+  for (const name of forms) {
+    const form = box.querySelector(`form[data-action="${name}"]`);
+    if (!form) continue;
+    const units = [advice.lead_unit_id, ...advice.co_handler_ids].join(", ");
+    form.prepend(el("p", { class: "muted suggestion" }, `${biText("规则建议", "The rules suggest")}: ${units} `,
+      el("button", { type: "button", id: `act-${name}-suggested`, onclick: () => {
+        form.elements.lead_unit_id.value = advice.lead_unit_id;
+        form.elements.co_handler_ids.value = advice.co_handler_ids.join(", ");
+      } }, bi("采用", "Use"))));
+  }
 }
 
 function actionForm(name, ticket, { onDone, reload, canCall }) {

@@ -5,7 +5,7 @@
 
 import { api } from "../shell/api.js";
 import { el } from "../shell/dom.js";
-import { ACTIONS, CATEGORIES, RATINGS, STATES, bi, biText, dateTime, duration, label, lightBadge } from "../shell/i18n.js";
+import { ACTIONS, CATEGORIES, RATINGS, STATES, bi, biText, countdown, dateTime, duration, label, lightBadge } from "../shell/i18n.js";
 import { act } from "../shell/shell.js";
 import { allowedActions, drawActions } from "./actions.js";
 
@@ -56,15 +56,6 @@ function deadlineList(deadlines) {
     deadlines.length ? el("ul", { class: "deadlines" }, deadlines.map((d) => el("li", { class: "deadline", dataset: { name: d.name } },
       `${d.label}: ${dateTime(d.due_at)} `, lightBadge(d.light), " ", el("span", { class: "muted" }, countdown(d)))))
       : el("p", { class: "empty" }, biText("暂无时限", "no deadline yet")));
-}
-
-/** "剩余 3.5 工作小时 3.5 working hours left", "超时 … overdue by …", or when it was met. */
-export function countdown(d) {
-  if (d.met_at) return `${biText("已完成", "met")} ${dateTime(d.met_at)}`;
-  const hours = Math.abs(d.working_hours_left);
-  return d.working_hours_left >= 0
-    ? `${biText("剩余", "left")} ${hours} ${biText("工作小时", "working h")}`
-    : `${biText("超时", "overdue by")} ${hours} ${biText("工作小时", "working h")}`;
 }
 
 /** The lead unit and the co-handlers, each with the notes its people wrote. */

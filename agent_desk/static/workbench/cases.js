@@ -3,8 +3,7 @@
 
 import { openStream } from "../shell/sse.js";
 import { el } from "../shell/dom.js";
-import { ACTIONS, CATEGORIES, STATES, bi, biText, label, lightBadge } from "../shell/i18n.js";
-import { countdown } from "./case.js";
+import { ACTIONS, CATEGORIES, STATES, bi, biText, countdown, label, lightBadge } from "../shell/i18n.js";
 
 /** One case in a list: number, light, state, category, 督办 badge, the nearest open deadline. */
 export function caseItem(t, { onOpen, current, unitId }) {
