@@ -53,6 +53,8 @@ class ChangeEvent(BaseModel):
 
 
 async def _in_scope(desk: Desk, who: Principal, ticket_id: int) -> bool:
+    if who.sees_everything:  # dispatchers hear of every change: no query per change
+        return True
     async with desk.sessions() as session:
         return await session.scalar(select(Ticket.id).where(Ticket.id == ticket_id, ticket_scope(who))) is not None
 

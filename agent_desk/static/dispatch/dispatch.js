@@ -8,7 +8,7 @@ import { $, $$, el } from "../shell/dom.js";
 import { LIGHTS, biText } from "../shell/i18n.js";
 import { act, showError, showMessage, startPage } from "../shell/shell.js";
 import { showCase } from "../workbench/case.js";
-import { caseItem, describeChange, fillSelect, watchCases } from "../workbench/cases.js";
+import { caseItem, describeChange, fillSelect, settled, watchCases } from "../workbench/cases.js";
 
 const OPEN = ["accepted", "dispatched", "returned", "ruling", "handling", "extension_requested", "replied"];
 const VIEWS = {
@@ -85,8 +85,10 @@ function remember() {
 function onChange(change) {
   const mine = change.actor === page.user.username;
   if (!mine && ["return", "request_extension", "reply"].includes(change.action)) showMessage(describeChange(change));
-  loadList().catch(showError);
+  reloadList();
   if (change.ticket_id === page.open && !mine) $("#case-changed").hidden = false;
 }
+
+const reloadList = settled(() => loadList().catch(showError));
 
 main().catch(showError);

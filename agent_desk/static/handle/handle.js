@@ -7,7 +7,7 @@ import { $, el } from "../shell/dom.js";
 import { CATEGORIES, LIGHTS, biText } from "../shell/i18n.js";
 import { act, showError, showMessage, startPage } from "../shell/shell.js";
 import { showCase } from "../workbench/case.js";
-import { caseItem, describeChange, fillSelect, watchCases } from "../workbench/cases.js";
+import { caseItem, describeChange, fillSelect, settled, watchCases } from "../workbench/cases.js";
 
 const INBOX_STATES = {
   dispatched: ["待签收", "to sign"],
@@ -66,8 +66,10 @@ async function openCase(id) {
 function onChange(change) {
   const mine = change.actor === page.user.username;
   if (!mine && ["dispatch", "rule", "supervise"].includes(change.action)) showMessage(describeChange(change));
-  loadInbox().catch(showError);
+  reloadList();
   if (change.ticket_id === page.open && !mine) $("#case-changed").hidden = false;
 }
+
+const reloadList = settled(() => loadInbox().catch(showError));
 
 main().catch(showError);

@@ -49,3 +49,12 @@ export function watchCases(badge, onChange) {
 export function describeChange(c) {
   return `${label(ACTIONS, c.action)} ${c.number}${c.reason ? `: ${c.reason}` : ""} (${c.actor})`;
 }
+
+/** `fn` run once after a burst of calls has settled for `ms` (a busy province changes all the time). */
+export function settled(fn, ms = 500) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(), ms);
+  };
+}
