@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from agent_desk.api.calls import _extension_of
 from agent_desk.demo import _demo_users
 from agent_desk.settings import load_settings
+from agent_desk.telephony import extension_of
 from ivr.app import SCRIPTS
 from tests.asterisk_dialplan import (
     Dialplan,
@@ -177,7 +177,7 @@ def test_a_queue_member_rings_its_own_phone(dialplan: Dialplan, interface: str) 
 @pytest.mark.parametrize("interface", AGENT_INTERFACES)
 def test_transfer_and_callback_reach_every_agent(dialplan: Dialplan, interface: str) -> None:
     agents = load_settings().desk.agents
-    exten = _extension_of(interface)  # what the desk sends for an agent
+    exten = extension_of(interface)  # what the desk sends for an agent
     for context in (agents.transfer_context, agents.callback_context):
         assert dials_the_agent_phone(the_only(dialplan, context, exten), exten), (context, exten)
 
