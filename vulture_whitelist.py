@@ -28,6 +28,7 @@ ring_no_answer, complete_reason, in_call, holdtime  # ami call data and member s
 entry_position  # ticketing/models/call_record.py: a column
 breakdown, hours_in_period, lead_unit, overdue_since  # agent_desk/api/reports.py, reports/views.py: read by /reports
 data_type  # agent_desk/reports/xlsx.py: openpyxl writes a cell by its data type (text, never a formula)
+resolution_due_at  # agent_desk/api/admin_calendar.py: read by /admin
 
 # Closed vocabularies: every value is part of the API, used or not by the code.
 WEIBO, APP  # ticketing.vocabulary.Channel

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent_desk.security.passwords import hash_password, password_problem, verify_password
 from agent_desk.security.principal import Principal
@@ -27,6 +28,10 @@ _USERNAME = re.compile(r"[\w.\-]{1,64}")
 
 class AccountError(ValueError):
     """A user, client or key cannot be created or changed as asked; the message says why."""
+
+
+class UnknownAccount(AccountError):
+    """No user, client or key of that name."""
 
 
 @dataclass(frozen=True)
@@ -52,22 +57,8 @@ async def add_user(sessions: SessionFactory, new: NewUser) -> User:
     problem = username_problem(new.username) or password_problem(new.password, new.username)
     if problem:
         raise AccountError(problem)
-    if new.role is Role.AGENT and not new.agent_interface:
-        raise AccountError("an agent needs its queue --interface, e.g. PJSIP/1001")
-    if new.agent_interface and new.role is not Role.AGENT:
-        raise AccountError("only agents have a queue interface")
     async with sessions.begin() as session:
-        if new.role is Role.HANDLER:
-            if not new.unit_id or await session.get(Unit, new.unit_id) is None:
-                raise AccountError(f"a handler needs an existing --unit (got {new.unit_id!r})")
-        elif new.unit_id:
-            raise AccountError("only handlers are bound to a unit")
-        if new.role is Role.SUPERVISOR:
-            region = await session.get(Region, new.region_code) if new.region_code else None
-            if region is None or region.level is RegionLevel.COUNTY:
-                raise AccountError(f"a supervisor needs a city or province --region (got {new.region_code!r})")
-        elif new.region_code:
-            raise AccountError("only supervisors are bound to a region")
+        await _check_scope(session, new.role, new.unit_id, new.region_code, new.agent_interface)
         if await session.scalar(select(User.id).where(func.lower(User.username) == new.username.lower())):
             raise AccountError(f"user {new.username!r} already exists")
         user = User(username=new.username, role=new.role, password_hash=hash_password(new.password),
@@ -79,6 +70,58 @@ async def add_user(sessions: SessionFactory, new: NewUser) -> User:
         except IntegrityError:
             raise AccountError(f"user {new.username!r} or interface {new.agent_interface!r} already exists") from None
     return user
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a user is and where it works: the role and the one scope field that role has."""
+
+    role: Role
+    display_name: str = ""
+    unit_id: str | None = None
+    region_code: str | None = None
+    agent_interface: str | None = None
+
+
+async def set_profile(sessions: SessionFactory, username: str, profile: Profile) -> tuple[User, Profile]:
+    """Change a user's role and scope (validated as at creation); its sessions end, since their
+    tokens carry the old role. Returns the user and its profile before."""
+    async with sessions.begin() as session:
+        user = await session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise UnknownAccount(f"no user {username!r}")
+        await _check_scope(session, profile.role, profile.unit_id, profile.region_code, profile.agent_interface)
+        before = Profile(user.role, user.display_name, user.unit_id, user.region_code, user.agent_interface)
+        user.role, user.unit_id, user.region_code = profile.role, profile.unit_id, profile.region_code
+        user.agent_interface = profile.agent_interface
+        user.display_name = profile.display_name or user.display_name
+        user.token_generation += 1
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise AccountError(f"interface {profile.agent_interface!r} belongs to another agent") from None
+    return user, before
+
+
+async def _check_scope(session: AsyncSession, role: Role, unit_id: str | None, region_code: str | None,
+                       agent_interface: str | None) -> None:
+    """Each role has exactly its scope: an agent its queue interface, a handler its unit, a
+    supervisor its city or province; the others none."""
+    if role is Role.AGENT and not agent_interface:
+        raise AccountError("an agent needs its queue --interface, e.g. PJSIP/1001")
+    if agent_interface and role is not Role.AGENT:
+        raise AccountError("only agents have a queue interface")
+    if role is Role.HANDLER:
+        if not unit_id or await session.get(Unit, unit_id) is None:
+            raise AccountError(f"a handler needs an existing --unit (got {unit_id!r})")
+    elif unit_id:
+        raise AccountError("only handlers are bound to a unit")
+    if role is Role.SUPERVISOR:
+        region = await session.get(Region, region_code) if region_code else None
+        if region is None or region.level is RegionLevel.COUNTY:
+            raise AccountError(f"a supervisor needs a city or province --region (got {region_code!r})")
+    elif region_code:
+        raise AccountError("only supervisors are bound to a region")
 
 
 async def set_password(sessions: SessionFactory, username: str, password: str) -> User:
@@ -101,7 +144,7 @@ async def _change_user(sessions: SessionFactory, username: str, **values: object
             update(User).where(User.username == username)
             .values(token_generation=User.token_generation + 1, **values).returning(User))
     if user is None:
-        raise AccountError(f"no user {username!r}")
+        raise UnknownAccount(f"no user {username!r}")
     return user
 
 
@@ -179,4 +222,4 @@ async def _deactivate(sessions: SessionFactory, model: type[KeyHolder], name: st
     async with sessions.begin() as session:
         result = await session.execute(update(model).where(model.name == name).values(active=False))
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise AccountError(f"no {what}")
+        raise UnknownAccount(f"no {what}")

@@ -21,6 +21,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_desk.api import (
+    admin_accounts,
+    admin_calendar,
+    admin_routing,
     agent,
     auth,
     callbacks,
@@ -173,7 +176,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
     for module in (auth, tickets, ticket_search, ticket_stream, routing_preview, regions, inbox, calls, follow_up,
-                   agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen, pages):
+                   agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen,
+                   admin_accounts, admin_routing, admin_calendar, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR / "docs"), name="docs-static")

@@ -34,6 +34,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("/dispatch", "派单调度", "Dispatch", frozenset({Role.DISPATCHER}), "dispatch/dispatch.html"),
     PageSpec("/reports/monthly", "月度报告", "Monthly report", frozenset({Role.SUPERVISOR, Role.DISPATCHER}),
              "reports/monthly.html", in_navigation=False),
+    PageSpec("/admin", "系统管理", "Administration", frozenset(), "admin/admin.html"),
 )
 
 

@@ -1,7 +1,9 @@
 """Routing: a pure function from (place, category, departments, involved regions) to a decision.
 
-The rules are data (`ticketing/data/routing.toml`, replaceable through settings): an ordered list
-of (condition, lead, co-handlers) drawn from a small fixed vocabulary. The matter table
+The rules are data: an ordered list of (condition, lead, co-handlers) drawn from a small fixed
+vocabulary. They come from `ticketing/data/routing.toml` (replaceable through settings) until an
+administrator saves rules on /admin; from then on the database's `routing_rules` decide, in every
+process (`ticketing.live_config`). The matter table
 (`ticketing/data/matters.toml`, see `ticketing.matters`) suggests department types from a caller's
 words. A department type that exists only at province level is relayed to the province; one with
 `via` (a basin authority's office) is reached through that provincial department.
@@ -10,8 +12,8 @@ words. A department type that exists only at province level is relayed to the pr
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -68,10 +70,8 @@ class RoutingTable:
              departments_path: Path | None = None) -> RoutingTable:
         raw = path.read_text("utf-8") if path else files("ticketing.data").joinpath("routing.toml").read_text("utf-8")
         data = tomllib.loads(raw)
-        rules = tuple(Rule(**rule) for rule in data["rules"])
+        rules = validate_rules([Rule(**rule) for rule in data["rules"]])
         departments = load_department_types(departments_path)
-        for rule in rules:
-            _validate_rule(rule)
         # An operator's routing file may name its own matter table, relative to itself.
         matters_path = (path.parent / data["matters"]) if path and "matters" in data else None
         matters = MatterTable.load(departments, matters_path)
@@ -85,16 +85,41 @@ class RoutingTable:
     def route(self, request: RoutingRequest) -> RoutingDecision:
         return route(request, self)
 
+    def with_rules(self, rules: Sequence[Rule]) -> RoutingTable:
+        """The same directory under other rules (validated: RoutingError says what is wrong)."""
+        return replace(self, rules=validate_rules(rules))
 
-_CONDITIONS = {"cross_city", "provincial_department", "place_is_county", "place_is_city", "caller_area", "always"}
-_LEADS = {"province_platform", "province_department", "county_unit", "city_unit", "caller_city_platform"}
-_CO = {"involved_city_platforms", "other_departments", "none"}
+
+CONDITIONS = ("cross_city", "provincial_department", "place_is_county", "place_is_city", "caller_area", "always")
+LEADS = ("province_platform", "province_department", "county_unit", "city_unit", "caller_city_platform")
+CO_HANDLERS = ("involved_city_platforms", "other_departments", "none")
+# A lead that needs a fact only some conditions guarantee (a place, a provincial type, a caller area).
+_LEAD_NEEDS = {"province_department": ("provincial_department",), "caller_city_platform": ("caller_area",),
+               "county_unit": ("place_is_county", "place_is_city"), "city_unit": ("place_is_county", "place_is_city")}
 
 
-def _validate_rule(rule: Rule) -> None:
-    for value, allowed, what in ((rule.when, _CONDITIONS, "when"), (rule.lead, _LEADS, "lead"), (rule.co, _CO, "co")):
-        if value not in allowed:
-            raise RoutingError(f"routing rule {rule.name!r}: {what} = {value!r}; expected one of {sorted(allowed)}")
+def validate_rules(rules: Sequence[Rule]) -> tuple[Rule, ...]:
+    """Rules that can route every request: known words, unique names, the last one `always`."""
+    if not rules:
+        raise RoutingError("at least one routing rule is needed")
+    names: set[str] = set()
+    for rule in rules:
+        if not rule.name.strip():
+            raise RoutingError("every routing rule needs a name")
+        if rule.name in names:
+            raise RoutingError(f"two routing rules are named {rule.name!r}")
+        names.add(rule.name)
+        for value, allowed, what in ((rule.when, CONDITIONS, "when"), (rule.lead, LEADS, "lead"),
+                                     (rule.co, CO_HANDLERS, "co")):
+            if value not in allowed:
+                raise RoutingError(f"routing rule {rule.name!r}: {what} = {value!r}; expected one of {sorted(allowed)}")
+        needs = _LEAD_NEEDS.get(rule.lead)
+        if needs and rule.when not in needs:
+            raise RoutingError(f"routing rule {rule.name!r}: lead = {rule.lead!r} needs when = "
+                               + " or ".join(repr(n) for n in needs))
+    if rules[-1].when != "always":
+        raise RoutingError('the last routing rule must have when = "always", so that every request is routed')
+    return tuple(rules)
 
 
 def suggest_departments(text: str, table: RoutingTable) -> list[DepartmentSuggestion]:

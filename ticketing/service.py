@@ -25,6 +25,7 @@ from ticketing.errors import (
     InvalidAction,
     TicketNotFound,
 )
+from ticketing.live_config import CALENDAR, ROUTING, VersionCheck, Versions, notices, saved_rules
 from ticketing.models import CallRecord, Draft, Ticket, TicketCoHandler, TicketEvent, utcnow
 from ticketing.models.region import RegionLevel
 from ticketing.numbering import TicketNumbers
@@ -89,6 +90,9 @@ class TicketService:
         self._engine: AsyncEngine = sessions.kw["bind"]
         self.sla = sla
         self.routing = routing
+        self._base_sla, self._base_routing = sla, routing  # from settings, before the admin's edits
+        self._versions = VersionCheck(sessions)
+        self._loaded: Versions = {}
         self._clock = clock
         self._numbers = TicketNumbers(self._engine, number_prefix, sla.worktime.tz)
         # Told of every committed change (intake and actions), e.g. to push it to open pages.
@@ -146,6 +150,22 @@ class TicketService:
     def route(self, request: RoutingRequest) -> RoutingDecision:
         return self.routing.route(request)
 
+    async def refresh(self, *, at_once: bool = False) -> None:
+        """Take up the administrators' calendar entries and routing rules if they changed since
+        they were loaded (checked at most every 2 s; `at_once` after this process changed them)."""
+        if at_once:
+            self._versions.forget()
+        versions = await self._versions.current()
+        if versions == self._loaded:
+            return
+        async with self._sessions() as session:
+            if versions.get(CALENDAR) != self._loaded.get(CALENDAR):
+                self.sla = self._base_sla.with_notices(await notices(session))
+            if versions.get(ROUTING) != self._loaded.get(ROUTING):
+                rules = await saved_rules(session)
+                self.routing = self._base_routing.with_rules(rules) if rules else self._base_routing
+        self._loaded = versions
+
     # ---- commands ------------------------------------------------------------------------
 
     async def create(self, new: NewTicket, actor: str, *, dispatch: bool = False,
@@ -159,6 +179,7 @@ class TicketService:
         """
         if not new.description.strip():
             raise InvalidAction("description must not be empty")
+        await self.refresh()
         region = self.routing.regions.get(new.region_code) if new.region_code else None
         if new.region_code and region is None:
             raise InvalidAction(f"unknown region code {new.region_code!r}")
@@ -215,6 +236,7 @@ class TicketService:
         `expected_version`: the version the actor's page read; a ticket changed since raises
         ConcurrentUpdate (optimistic concurrency), so nobody acts on a case they have not seen.
         `unit_id`: the actor's unit, kept in the event (whose note it is on a co-handled case)."""
+        await self.refresh()
         now = self._clock()
         try:
             async with self._sessions() as session, session.begin():

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from ticketing.outcomes import outcomes
 from ticketing.settings import CalendarSettings, SlaSettings
@@ -33,6 +34,12 @@ class SlaPolicy:
             calendar.timezone,
         )
         return cls(worktime, sla.sign_off_hours, sla.resolution_days)
+
+    def with_notices(self, notices: Mapping[date, bool]) -> SlaPolicy:
+        """The same policy on a calendar with these admin entries (day → is a working day)."""
+        worktime = WorkTime(self.worktime.calendar.with_notices(notices), self.worktime.intervals,
+                            self.worktime.tz.key)
+        return replace(self, worktime=worktime)
 
     def sign_due(self, dispatched_at: datetime) -> datetime:
         return self.worktime.add_hours(dispatched_at, self.sign_off_hours)

@@ -1,17 +1,20 @@
 """Working time for SLA clocks: office hours on working days, honouring Chinese statutory holidays
 and the weekend days swapped into working days (调休).
 
-The official tables come from `chinese-calendar`, which raises for years it lacks. For such a
-year the calendar falls back to "Monday to Friday, minus the statutory holidays with a fixed
-Gregorian date, minus the holidays listed in config" and logs one loud warning per year, rather
-than crashing the SLA clock. The lunar holidays (春节, 清明, 端午, 中秋) and the 调休 swaps of such
-a year must come from config.
+The official tables come from `chinese-calendar`, which raises for years it lacks. An administrator
+enters such a year's State Council notice (its holidays and 调休 working days) on /admin; those
+entries are stored in the database (`calendar_days`) and decide the year. A year that neither has
+falls back to "Monday to Friday, minus the statutory holidays with a fixed Gregorian date, minus the
+holidays listed in config" and logs one loud warning per year, rather than crashing the SLA clock.
+
+Precedence for one day: an admin entry, then a config entry (`ticketing.calendar.extra_*`), then
+the package's table, then the fallback.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -22,6 +25,7 @@ import chinese_calendar
 log = logging.getLogger(__name__)
 
 OFFICIAL = "chinese-calendar"
+PACKAGE, ADMIN, CONFIG = "package", "admin", "config"  # where a year's days come from
 FALLBACK = "fallback (weekends + fixed-date statutory holidays + configured holidays)"
 # 《全国年节及纪念日放假办法》: 元旦 1 January, 劳动节 1–2 May, 国庆节 1–3 October.
 FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
@@ -29,32 +33,53 @@ _MAX_SCAN_DAYS = 3 * 366
 
 
 class WorkCalendar:
-    """Which days are working days. Config overrides win over the official tables."""
+    """Which days are working days. Admin entries win over config, config over the official tables."""
 
-    def __init__(self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = ()) -> None:
+    def __init__(self, extra_holidays: Iterable[date] = (), extra_workdays: Iterable[date] = (),
+                 notices: Mapping[date, bool] | None = None) -> None:
         self._holidays = frozenset(extra_holidays)
         self._workdays = frozenset(extra_workdays)
+        self._notices = dict(notices or {})  # admin entries: day → is a working day
+        self._notice_years = frozenset(day.year for day in self._notices)
         self._warned_years: set[int] = set()
         self.is_workday = lru_cache(maxsize=4096)(self._is_workday)
+
+    def with_notices(self, notices: Mapping[date, bool]) -> WorkCalendar:
+        """The same config overrides with these admin entries (a new calendar: the caches are per day)."""
+        return WorkCalendar(self._holidays, self._workdays, notices)
 
     def source(self, day: date) -> str:
         """Which table decides `day`: the official one, or the fallback."""
         return OFFICIAL if self._has_official(day) else FALLBACK
 
+    def year_sources(self, year: int) -> list[str]:
+        """Where `year`'s days come from (package, admin, config); empty: the fallback alone."""
+        sources = [PACKAGE] if self._year_known(year) else []
+        if year in self._notice_years:
+            sources.append(ADMIN)
+        if any(day.year == year for day in self._holidays | self._workdays):
+            sources.append(CONFIG)
+        return sources
+
     def _is_workday(self, day: date) -> bool:
+        notice = self._notices.get(day)
+        if notice is not None:
+            return notice
         if day in self._workdays:
             return True
         if day in self._holidays:
             return False
         if self._has_official(day):
             return bool(chinese_calendar.is_workday(day))
+        if day.year in self._notice_years:  # the year's notice lists its holidays: the rest is the week
+            return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
         if day.year not in self._warned_years:
             self._warned_years.add(day.year)
             log.warning(
                 "chinese-calendar has no holiday table for %d: SLA clocks fall back to weekends, the "
                 "fixed-date statutory holidays and the configured holidays "
-                "(ticketing.calendar.extra_holidays / extra_workdays). Upgrade chinese-calendar or "
-                "list the %d lunar holidays and 调休 days in config.",
+                "(ticketing.calendar.extra_holidays / extra_workdays). Enter the State Council's %d "
+                "notice on /admin (工作日历 Working calendar) or upgrade chinese-calendar.",
                 day.year, day.year,
             )
         return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS

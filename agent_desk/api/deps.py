@@ -70,6 +70,7 @@ AgentCaller = Annotated[Principal, Depends(require(Role.AGENT))]
 DeskStaff = Annotated[Principal, Depends(require(Role.AGENT, Role.DISPATCHER))]
 HandlerCaller = Annotated[Principal, Depends(require(Role.HANDLER))]
 SupervisorCaller = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.DISPATCHER))]
+AdminCaller = Annotated[Principal, Depends(require())]
 
 
 def client_ip(request: Request) -> str:

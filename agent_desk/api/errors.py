@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from agent_desk.accounts import AccountError
+from agent_desk.accounts import AccountError, UnknownAccount
 from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 from ticketing.errors import (
     ActionForbidden,
@@ -85,7 +85,7 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 # Errors whose message is the whole answer, by status.
 _PLAIN: dict[type[Exception], int] = {
     DraftNotFound: 404, CallNotFound: 404, ActionForbidden: 403, ConcurrentUpdate: 409, InvalidAction: 400,
-    RoutingError: 400, AccountError: 400, TelephonyUnavailable: 503, ArticleNotFound: 404,
+    RoutingError: 400, AccountError: 400, UnknownAccount: 404, TelephonyUnavailable: 503, ArticleNotFound: 404,
     InvalidKnowledgeRequest: 400,
 }
 

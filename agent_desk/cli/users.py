@@ -8,24 +8,14 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import typer
-from sqlalchemy import select
 
-from agent_desk.accounts import (
-    AccountError,
-    NewUser,
-    add_api_client,
-    add_kiosk_key,
-    add_user,
-    revoke_api_client,
-    revoke_kiosk_key,
-    set_active,
-    set_password,
-)
+from agent_desk.account_admin import AccountAdmin
+from agent_desk.accounts import AccountError, NewUser, Profile
 from agent_desk.audit import AuditLog
 from agent_desk.cli.app import app, emit_json, settings
 from agent_desk.security.passwords import new_password
-from ticketing.db import SessionFactory, make_engine, make_session_factory
-from ticketing.models import ApiClient, KioskKey, Role, User
+from ticketing.db import make_engine, make_session_factory
+from ticketing.models import Role
 from ticketing.vocabulary import Channel
 
 T = TypeVar("T")
@@ -38,7 +28,7 @@ users_app.add_typer(kiosks_app, name="kiosk")
 PASSWORD_OPTION = typer.Option(None, help="default: generate one and print it once", envvar="HOTLINE_NEW_PASSWORD")
 
 
-def _run(work: Callable[[SessionFactory, AuditLog], Awaitable[T]]) -> T:
+def _run(work: Callable[[AccountAdmin], Awaitable[T]]) -> T:
     """Run `work` against the configured database; an AccountError ends the command with its message."""
     config = settings()
 
@@ -46,7 +36,7 @@ def _run(work: Callable[[SessionFactory, AuditLog], Awaitable[T]]) -> T:
         engine = make_engine(config.db.url)
         try:
             sessions = make_session_factory(engine)
-            return await work(sessions, AuditLog(sessions))
+            return await work(AccountAdmin(sessions, AuditLog(sessions)))
         finally:
             await engine.dispose()
 
@@ -76,12 +66,7 @@ def users_add(
     characters, not a common password)."""
     secret = password or new_password()
 
-    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
-        user = await add_user(sessions, NewUser(username, role, secret, name, unit, region, interface))
-        await audit.record(_actor(), "user.create", "user", user.id, username=username, role=role.value,
-                           unit=unit, region=region)
-
-    _run(work)
+    _run(lambda admin: admin.create(_actor(), NewUser(username, role, secret, name, unit, region, interface)))
     if json_output:
         emit_json({"username": username, "role": role.value, "password": None if password else secret})
     else:
@@ -92,12 +77,8 @@ def users_add(
 def users_list(json_output: bool = typer.Option(False, "--json")) -> None:
     """List users with their role and scope (never their hashes)."""
 
-    async def work(sessions: SessionFactory, _: AuditLog) -> list[User]:
-        async with sessions() as session:
-            return list((await session.scalars(select(User).order_by(User.username))).all())
-
     rows = [{"username": u.username, "role": u.role.value, "unit": u.unit_id, "region": u.region_code,
-             "interface": u.agent_interface, "active": u.active} for u in _run(work)]
+             "interface": u.agent_interface, "active": u.active} for u in _run(lambda admin: admin.users())]
     if json_output:
         emit_json(rows)
         return
@@ -112,21 +93,13 @@ def users_passwd(username: str = typer.Argument(..., help="login name"),
     """Set a new password (generated and shown once unless given). The user's sessions end."""
     secret = password or new_password()
 
-    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
-        user = await set_password(sessions, username, secret)
-        await audit.record(_actor(), "user.passwd", "user", user.id, username=username)
-
-    _run(work)
+    _run(lambda admin: admin.set_password(_actor(), username, secret))
     typer.echo(f"password of {username} changed; its sessions have ended"
                + ("" if password else f"; password: {secret}"))
 
 
 def _set_active(username: str, active: bool) -> None:
-    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
-        user = await set_active(sessions, username, active)
-        await audit.record(_actor(), "user.enable" if active else "user.disable", "user", user.id, username=username)
-
-    _run(work)
+    _run(lambda admin: admin.set_active(_actor(), username, active))
 
 
 @users_app.command("disable")
@@ -143,6 +116,20 @@ def users_enable(username: str = typer.Argument(..., help="login name")) -> None
     typer.echo(f"enabled {username}")
 
 
+@users_app.command("set")
+def users_set(
+    username: str = typer.Argument(..., help="login name"),
+    role: Role = typer.Option(..., help="agent, dispatcher, handler, supervisor or admin"),
+    unit: str | None = typer.Option(None, help="handlers: the unit id"),
+    region: str | None = typer.Option(None, help="supervisors: a city code or the province"),
+    interface: str | None = typer.Option(None, help="agents: the queue member interface"),
+    name: str = typer.Option("", help="display name (default: unchanged)"),
+) -> None:
+    """Set a user's role and scope (the same checks as `add`). The user's sessions end."""
+    _run(lambda admin: admin.set_profile(_actor(), username, Profile(role, name, unit, region, interface)))
+    typer.echo(f"{username} is now {role.value}; its sessions have ended")
+
+
 @clients_app.command("add")
 def clients_add(
     name: str = typer.Argument(..., help="client name, e.g. wechat-backend"),
@@ -150,12 +137,7 @@ def clients_add(
 ) -> None:
     """Register an Open311 client; prints its api_key once."""
 
-    async def work(sessions: SessionFactory, audit: AuditLog) -> str:
-        key = await add_api_client(sessions, name, channel)
-        await audit.record(_actor(), "api_client.create", "api_client", name, channel=channel.value)
-        return key
-
-    key = _run(work)
+    key = _run(lambda admin: admin.add_api_client(_actor(), name, channel))
     typer.echo(f"api_key for {name} ({channel.value}): {key}")
 
 
@@ -163,11 +145,8 @@ def clients_add(
 def clients_list(json_output: bool = typer.Option(False, "--json")) -> None:
     """List Open311 clients (never their keys)."""
 
-    async def work(sessions: SessionFactory, _: AuditLog) -> list[ApiClient]:
-        async with sessions() as session:
-            return list((await session.scalars(select(ApiClient).order_by(ApiClient.name))).all())
-
-    rows = [{"name": c.name, "channel": c.channel.value, "active": c.active} for c in _run(work)]
+    rows = [{"name": c.name, "channel": c.channel.value, "active": c.active}
+            for c in _run(lambda admin: admin.api_clients())]
     if json_output:
         emit_json(rows)
         return
@@ -179,11 +158,7 @@ def clients_list(json_output: bool = typer.Option(False, "--json")) -> None:
 def clients_revoke(name: str = typer.Argument(..., help="client name")) -> None:
     """Revoke an Open311 client's key: its requests are refused (403) from now on."""
 
-    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
-        await revoke_api_client(sessions, name)
-        await audit.record(_actor(), "api_client.revoke", "api_client", name)
-
-    _run(work)
+    _run(lambda admin: admin.revoke_api_client(_actor(), name))
     typer.echo(f"revoked API client {name}")
 
 
@@ -191,12 +166,7 @@ def clients_revoke(name: str = typer.Argument(..., help="client name")) -> None:
 def kiosks_add(name: str = typer.Argument(..., help="the screen, e.g. nanjing-hall")) -> None:
     """Create a wallboard kiosk key; prints it once. Open /wallboard#kiosk=KEY on the screen."""
 
-    async def work(sessions: SessionFactory, audit: AuditLog) -> str:
-        key = await add_kiosk_key(sessions, name)
-        await audit.record(_actor(), "kiosk.create", "kiosk", name)
-        return key
-
-    key = _run(work)
+    key = _run(lambda admin: admin.add_kiosk(_actor(), name))
     typer.echo(f"kiosk key for {name}: {key}\nopen /wallboard#kiosk={key} on that screen")
 
 
@@ -204,11 +174,7 @@ def kiosks_add(name: str = typer.Argument(..., help="the screen, e.g. nanjing-ha
 def kiosks_list(json_output: bool = typer.Option(False, "--json")) -> None:
     """List kiosk keys (never the keys themselves)."""
 
-    async def work(sessions: SessionFactory, _: AuditLog) -> list[KioskKey]:
-        async with sessions() as session:
-            return list((await session.scalars(select(KioskKey).order_by(KioskKey.name))).all())
-
-    rows = [{"name": k.name, "active": k.active} for k in _run(work)]
+    rows = [{"name": k.name, "active": k.active} for k in _run(lambda admin: admin.kiosks())]
     if json_output:
         emit_json(rows)
         return
@@ -220,9 +186,5 @@ def kiosks_list(json_output: bool = typer.Option(False, "--json")) -> None:
 def kiosks_revoke(name: str = typer.Argument(..., help="the screen's name")) -> None:
     """Revoke a kiosk key: the screen's wallboard stops within seconds."""
 
-    async def work(sessions: SessionFactory, audit: AuditLog) -> None:
-        await revoke_kiosk_key(sessions, name)
-        await audit.record(_actor(), "kiosk.revoke", "kiosk", name)
-
-    _run(work)
+    _run(lambda admin: admin.revoke_kiosk(_actor(), name))
     typer.echo(f"revoked kiosk {name}")

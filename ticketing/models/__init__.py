@@ -1,6 +1,7 @@
 """All tables. Each concept lives in its own module; this package gathers them for Alembic."""
 
 import ticketing.models.knowledge_index  # noqa: F401  (the full-text index DDL joins create_all)
+from ticketing.models.admin_config import CalendarDay, ConfigVersion, RoutingRuleRow
 from ticketing.models.agent_membership import AgentMembership
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
@@ -21,12 +22,14 @@ __all__ = [
     "ApiClient",
     "AuditEntry",
     "Base",
+    "CalendarDay",
     "CallLeg",
     "CallOutcome",
     "CallRecord",
     "CallSurvey",
     "CallbackClaim",
     "CallbackResult",
+    "ConfigVersion",
     "Draft",
     "DraftStatus",
     "JobState",
@@ -39,6 +42,7 @@ __all__ = [
     "Region",
     "RegionLevel",
     "Role",
+    "RoutingRuleRow",
     "ThrottleAttempt",
     "Ticket",
     "TicketCoHandler",

@@ -5,6 +5,7 @@
 import { api } from "../shell/api.js";
 import { $, $$, el } from "../shell/dom.js";
 import { showError, startPage } from "../shell/shell.js";
+import { arrowKeys } from "../shell/tabs.js";
 import { disposeCharts } from "./blocks.js";
 import * as views from "./views.js";
 
@@ -88,14 +89,7 @@ async function main() {
   $("#this-month").addEventListener("click", () => go(monthRange(0)).catch(showError));
   $("#last-month").addEventListener("click", () => go(monthRange(-1)).catch(showError));
   for (const tab of $$("[role=tab]")) tab.addEventListener("click", () => go({ view: tab.dataset.view }).catch(showError));
-  $(".tabs").addEventListener("keydown", (event) => {
-    if (event.key !== "ArrowRight" && event.key !== "ArrowLeft") return;
-    const tabs = $$("[role=tab]");
-    const at = tabs.indexOf(document.activeElement);
-    const next = tabs[(at + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
-    next.focus();
-    next.click();
-  });
+  arrowKeys($(".tabs"));
   window.addEventListener("popstate", () => draw().catch(showError));
   await draw();
 }

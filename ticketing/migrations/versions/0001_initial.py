@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 06:45:21.420545
+Create Date: 2026-12-02 13:46:15.012950
 """
 
 from collections.abc import Sequence
@@ -65,6 +65,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_log_target', ['target_type', 'target_id'], unique=False)
 
+    op.create_table('calendar_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('workday', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.String(length=64), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_calendar_days'))
+    )
+    with op.batch_alter_table('calendar_days', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_days_year'), ['year'], unique=False)
+
+    op.create_table('config_versions',
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_config_versions'))
+    )
     op.create_table('kb_articles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -112,6 +129,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_regions_parent_code'), ['parent_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_regions_short_name'), ['short_name'], unique=False)
 
+    op.create_table('routing_rules',
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('when', sa.String(length=32), nullable=False),
+    sa.Column('lead', sa.String(length=32), nullable=False),
+    sa.Column('co', sa.String(length=32), nullable=False),
+    sa.Column('explain', sa.String(length=400), nullable=False),
+    sa.PrimaryKeyConstraint('position', name=op.f('pk_routing_rules'))
+    )
     op.create_table('throttle_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -557,6 +583,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_throttle_attempts_address_at')
 
     op.drop_table('throttle_attempts')
+    op.drop_table('routing_rules')
     with op.batch_alter_table('regions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_regions_short_name'))
         batch_op.drop_index(batch_op.f('ix_regions_parent_code'))
@@ -568,6 +595,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_kb_articles_category'))
 
     op.drop_table('kb_articles')
+    op.drop_table('config_versions')
+    with op.batch_alter_table('calendar_days', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendar_days_year'))
+
+    op.drop_table('calendar_days')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_log_target')
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
