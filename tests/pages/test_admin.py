@@ -1,0 +1,117 @@
+"""The administration page in chromium, on both databases: 2027's holidays entered and a deadline
+seen to move; a routing rule edited and the preview seen before saving; a user disabled, whose open
+page is sent to log in at its next request."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.agent_desk.conftest import PASSWORD
+from tests.pages.conftest import Serve, Shots, assert_no_page_errors, log_in
+from ticketing.models import AuditEntry
+
+pytestmark = [pytest.mark.anyio, pytest.mark.browser]
+
+
+async def open_section(page: Any, section: str) -> None:
+    await page.click(f"#tab-{section}")
+    await page.wait_for_function("() => document.body.dataset.ready === 'true'")
+
+
+async def deadline(page: Any, at: str) -> tuple[str, str]:
+    await page.get_by_label("派单时间").fill(at)
+    await page.click("#deadline-go")
+    await page.wait_for_selector("#sign-due")
+    return await page.inner_text("#sign-due"), await page.inner_text("#resolution-due")
+
+
+async def test_2027_holidays_entered_move_a_deadline(serve: Serve, browser: Any, shots: Shots) -> None:
+    async with serve() as product:
+        page = await log_in(browser, product, "admin", path="/admin")
+        await open_section(page, "calendar")
+        row = page.locator("#years-table tr[data-year='2027']")
+        assert "未覆盖" in await row.inner_text()  # chinese-calendar has no 2027
+        await row.get_by_role("button").click()
+        await page.wait_for_selector("#notice-save")
+        sign, resolve = await deadline(page, "2027-02-05T16:00")
+        assert sign == "2027-02-08 11:30"
+        # The Spring Festival week off, and a Saturday worked in its place.
+        await page.get_by_label("从").fill("2027-02-06")
+        await page.get_by_label("到").fill("2027-02-12")
+        await page.fill("#range-note", "春节")
+        await page.click("#range-add")
+        await page.click("#day-add")
+        last = page.locator("#notice-days tr").last
+        await last.locator("[data-field=day]").fill("2027-02-20")
+        await last.locator("[data-field=kind]").select_option("workday")
+        await last.locator("[data-field=note]").fill("春节调休")
+        assert await page.locator("#notice-days tr").count() == 8
+        await shots(page, "notice-entered")
+        await page.click("#notice-save")
+        await page.wait_for_function(
+            "() => document.querySelector(\"#years-table tr[data-year='2027']\").innerText.includes('管理员录入')")
+        moved_sign, moved_resolve = await deadline(page, "2027-02-05T16:00")
+        assert moved_sign == "2027-02-15 11:30" and moved_resolve > resolve
+        await shots(page, "deadline-moved")
+        # A new dispatch in this process uses the notice too.
+        assert product.desk.tickets.sla.worktime.calendar.year_sources(2027) == ["admin"]
+        assert_no_page_errors(page)
+
+
+async def test_a_routing_rule_edited_is_previewed_then_saved(serve: Serve, browser: Any, shots: Shots) -> None:
+    async with serve() as product:
+        page = await log_in(browser, product, "admin", path="/admin")
+        await open_section(page, "routing")
+        assert "规则文件" in await page.inner_text("#rule-source")
+        county_first = page.locator("#rules tr.rule", has=page.locator("input[value='county-first']"))
+        await county_first.locator("[data-field=lead]").select_option("city_unit")
+        await page.click("#rule-preview")
+        await page.wait_for_selector("#preview-table")
+        changed = page.locator("#preview-table tr.changed")
+        assert await changed.count() == 1
+        text = await changed.inner_text()
+        assert "玄武区 停水" in text and "南京市" in text and "有变化" in text
+        await shots(page, "preview")
+        # A rule set that cannot route everything is refused with the server's reason.
+        await page.locator("#rules tr.rule").last.get_by_role("button", name=re.compile("删除")).click()
+        await page.click("#rule-preview")
+        await page.wait_for_selector(".message.error")
+        assert "always" in await page.inner_text(".message.error")
+        await page.reload()
+        await page.wait_for_function("() => document.body.dataset.ready === 'true'")
+        county_first = page.locator("#rules tr.rule", has=page.locator("input[value='county-first']"))
+        await county_first.locator("[data-field=lead]").select_option("city_unit")
+        await page.click("#rule-save")
+        await page.wait_for_function("() => document.querySelector('#rule-source').innerText.includes('数据库')")
+        await shots(page, "saved")
+        async with product.desk.sessions() as session:
+            entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "routing.rules"))
+        assert entry is not None and entry.actor == "admin"
+        assert "city_unit" in str(entry.data["after"]) and entry.data["before"] != entry.data["after"]
+        assert_no_page_errors(page)
+
+
+async def test_a_disabled_users_open_page_is_logged_out_at_its_next_request(
+        serve: Serve, browser: Any, shots: Shots) -> None:
+    async with serve(desk={"auth": {"session_check_seconds": 0}}) as product:
+        theirs = await log_in(browser, product, "supervisor", path="/reports")
+        page = await log_in(browser, product, "admin", path="/admin")
+        row = page.locator("#user-list tr[data-username='supervisor']")
+        await row.get_by_role("button", name=re.compile("停用")).click()
+        await page.wait_for_function(
+            "() => document.querySelector(\"#user-list tr[data-username='supervisor']\").innerText.includes('停用 disabled')")
+        await shots(page, "disabled")
+        await theirs.click("#tab-tickets")  # its next request
+        await theirs.wait_for_url(re.compile(r"/login"))
+        await shots(theirs, "their-page-logged-out")
+        # … and cannot log in again while disabled.
+        await theirs.get_by_label("用户名").fill("supervisor")
+        await theirs.get_by_label("密码").fill(PASSWORD)
+        await theirs.get_by_role("button", name=re.compile("登录")).click()
+        await theirs.wait_for_function("() => document.querySelector('.login .error').innerText.trim() !== ''")
+        assert "/login" in theirs.url
+        assert_no_page_errors(page)
