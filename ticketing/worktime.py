@@ -25,6 +25,7 @@ import chinese_calendar
 log = logging.getLogger(__name__)
 
 OFFICIAL = "chinese-calendar"
+ADMIN_ENTRIES = "admin entries (/admin working calendar)"
 PACKAGE, ADMIN, CONFIG = "package", "admin", "config"  # where a year's days come from
 FALLBACK = "fallback (weekends + fixed-date statutory holidays + configured holidays)"
 # 《全国年节及纪念日放假办法》: 元旦 1 January, 劳动节 1–2 May, 国庆节 1–3 October.
@@ -49,8 +50,10 @@ class WorkCalendar:
         return WorkCalendar(self._holidays, self._workdays, notices)
 
     def source(self, day: date) -> str:
-        """Which table decides `day`: the official one, or the fallback."""
-        return OFFICIAL if self._has_official(day) else FALLBACK
+        """Which table decides `day`'s year: the official one, the admin's entries, or the fallback."""
+        if self._has_official(day):
+            return OFFICIAL
+        return ADMIN_ENTRIES if day.year in self._notice_years else FALLBACK
 
     def year_sources(self, year: int) -> list[str]:
         """Where `year`'s days come from (package, admin, config); empty: the fallback alone."""

@@ -11,15 +11,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from agent_desk.cli.app import app, emit_json, settings
+from agent_desk.settings import Settings
 from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import RoutingError
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import Region
 from ticketing.routing import RoutingRequest
-from ticketing.service import routing_table
-from ticketing.sla import SlaPolicy
+from ticketing.service import TicketService
 from ticketing.worktime import FALLBACK
 
 sla_app = typer.Typer(no_args_is_help=True, help="SLA clocks on working time.")
@@ -88,6 +90,28 @@ def _parse_instant(value: str, tz: str) -> datetime:
     return moment
 
 
+def _live(config: Settings) -> TicketService:
+    """The ticket service's calendar and routing as every process has them now: the settings with
+    the administrators' entries from the database (/admin)."""
+
+    async def load() -> TicketService:
+        engine = make_engine(config.db.url)
+        try:
+            service = TicketService.from_settings(make_session_factory(engine), config.ticketing)
+            await service.refresh()
+            return service
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(load())
+    except DBAPIError as exc:
+        where = make_url(config.db.url).render_as_string(hide_password=True)
+        typer.echo(f"error: cannot read the administrators' calendar and routing rules from {where} "
+                   f"({exc.orig}); run `hotline db upgrade`", err=True)
+        raise typer.Exit(1) from None
+
+
 @sla_app.command("due")
 def sla_due(
     start: Annotated[str, typer.Option("--from", help="ISO 8601 start; local time if no zone given")],
@@ -99,7 +123,7 @@ def sla_due(
     if (hours is None) == (days is None):
         raise typer.BadParameter("give exactly one of --hours or --days")
     config = settings().ticketing
-    policy = SlaPolicy.from_settings(config.calendar, config.sla)
+    policy = _live(settings()).sla
     moment = _parse_instant(start, config.calendar.timezone)
     worktime = policy.worktime
     due = worktime.add_hours(moment, hours) if hours is not None else worktime.add_days(moment, days or 0)
@@ -122,8 +146,8 @@ def sla_due(
                f"calendar: {', '.join(sources)}")
     if FALLBACK in sources:
         # The calendar line above already names the fallback's rule; say what to do about it.
-        typer.echo("warning: chinese-calendar lacks this year; list its lunar holidays and 调休 days "
-                   "in ticketing.calendar (extra_holidays / extra_workdays)", err=True)
+        typer.echo("warning: chinese-calendar lacks this year; enter the State Council's notice on /admin "
+                   "(工作日历 Working calendar) or list its holidays in ticketing.calendar", err=True)
 
 
 @route_app.command("explain")
@@ -136,8 +160,7 @@ def route_explain(
     json: JsonOption = False,
 ) -> None:
     """Print the routing decision for a place (the first --region) and its reasons."""
-    config = settings().ticketing
-    table = routing_table(config)
+    table = _live(settings()).routing
     request = RoutingRequest(region[0] if region else None, category, tuple(dept or ()),
                              tuple(region[1:]), caller_area)
     try:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from agent_desk.cli import app
 from ticketing.db import make_engine, make_session_factory
-from ticketing.models import AuditEntry, Base, Ticket, User
+from ticketing.models import AuditEntry, Base, Role, Ticket, User
 from ticketing.seed import seed_reference_data
 
 
@@ -103,14 +103,14 @@ def test_replay_source_precedence(tmp_path: Path) -> None:
     assert replay_source(mine, None, pbx_configured=False, no_replay=True) is None
 
 
-def test_commands_without_audio_neither_load_nor_warn_about_it(tmp_path: Path) -> None:
+def test_commands_without_audio_neither_load_nor_warn_about_it(tmp_path: Path, db_url: str) -> None:
     """On a machine without ffmpeg, no `hotline` command but the audio ones imports pydub (whose import
     warns "Couldn't find ffmpeg"), Vosk or jieba; the audio ones say what is missing when they need it."""
     script = ("import sys, warnings; warnings.simplefilter('default'); from agent_desk.cli import app\n"
               "try:\n    app(sys.argv[1:])\nexcept SystemExit as stop:\n"
               "    print(sorted(m for m in ('pydub', 'vosk', 'jieba') if m in sys.modules), file=sys.stderr)\n"
               "    raise\n")
-    env = {**os.environ, "PATH": str(tmp_path), "HOTLINE_CONFIG": str(tmp_path / "absent.toml")}
+    env = {**os.environ, "PATH": str(tmp_path), "HOTLINE_CONFIG": str(tmp_path / "absent.toml"), "HOTLINE_DB__URL": db_url}
     for command in (["--help"], ["sla", "due", "--from", "2026-11-30T09:00", "--hours", "1"],
                     ["route", "explain", "--region", "320106"]):
         done = subprocess.run([sys.executable, "-c", script, *command], env=env, capture_output=True,
@@ -132,9 +132,15 @@ def test_users_passwd_disable_enable_and_revocations(db_url: str) -> None:
     assert "(disabled)" not in runner.invoke(app, ["users", "list"]).output
     missing = runner.invoke(app, ["users", "disable", "nobody"])
     assert missing.exit_code == 1 and "no user 'nobody'" in missing.output
+    refused = runner.invoke(app, ["users", "set", "zhang", "--role", "supervisor", "--region", "320102"])
+    assert refused.exit_code == 1 and "city or province" in refused.output
+    moved = runner.invoke(app, ["users", "set", "zhang", "--role", "supervisor", "--region", "320100"])
+    assert moved.exit_code == 0 and "sessions have ended" in moved.output
     users, _, audit = asyncio.run(_rows(db_url))
-    assert users[0].token_generation == 3  # each change revoked the tokens issued before
-    assert [a.action for a in audit] == ["user.create", "user.passwd", "user.disable", "user.enable"]
+    assert (users[0].role, users[0].region_code) == (Role.SUPERVISOR, "320100")
+    assert users[0].token_generation == 4  # each change revoked the tokens issued before
+    assert [a.action for a in audit] == ["user.create", "user.passwd", "user.disable", "user.enable", "user.profile"]
+    assert audit[-1].actor.startswith("cli:") and audit[-1].data["before"]["role"] == "dispatcher"
 
     added = runner.invoke(app, ["users", "api-client", "add", "wechat-backend", "--channel", "wechat"])
     assert added.exit_code == 0 and "api_key for wechat-backend (wechat):" in added.output

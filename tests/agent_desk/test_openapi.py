@@ -97,6 +97,7 @@ def api_schema(api_server: str) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{api_server}/openapi.json").exclude(path_regex=STREAMS)
 
 
+@pytest.mark.timeout(600)  # 25 examples per operation: it grows with the API (~1.5 s an operation on 2 busy cores)
 def test_api_conforms_to_its_schema(api_schema: schemathesis.BaseSchema, admin_headers: dict[str, str]) -> None:
     """Every operation, with generated (also invalid) input: no 5xx, responses match the schema,
     invalid input is rejected."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import date
 
 import pytest
 from typer.testing import CliRunner
 
 from agent_desk.cli import app
 from tests.conftest import DatabaseTarget
+from ticketing.db import make_engine, make_session_factory
+from ticketing.live_config import NoticeDay, replace_year
 
 
 @pytest.fixture
@@ -37,6 +41,22 @@ def test_sla_due_reports_the_calendar(cli_env: CliRunner) -> None:
     fallback = json.loads(run(cli_env, "sla", "due", "--from", "2027-01-08T09:00", "--days", "3", "--json"))
     assert fallback["due"] == "2027-01-12T17:30:00+08:00"
     assert any("fallback" in c for c in fallback["calendar"])
+
+
+def test_sla_due_uses_the_admins_entries(cli_env: CliRunner, sqlite_target: DatabaseTarget) -> None:
+    async def enter_spring_festival() -> None:
+        engine = make_engine(sqlite_target.url)
+        try:
+            async with make_session_factory(engine).begin() as session:
+                await replace_year(session, 2027, [NoticeDay(date(2027, 2, d), False, "春节") for d in range(6, 13)],
+                                   "admin")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(enter_spring_festival())
+    result = json.loads(run(cli_env, "sla", "due", "--from", "2027-02-05T16:00", "--hours", "4", "--json"))
+    assert result["due"] == "2027-02-15T11:30:00+08:00"
+    assert result["calendar"] == ["admin entries (/admin working calendar)"]
 
 
 def test_route_explain(cli_env: CliRunner) -> None:

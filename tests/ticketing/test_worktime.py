@@ -80,6 +80,22 @@ def test_configured_holidays_and_workdays_override_the_tables() -> None:
     assert wt.add_hours(cst(2026, 12, 31, 17, 0), 1) == cst(2027, 1, 2, 9, 30)
 
 
+def test_admin_notices_decide_their_year_before_config_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    base = worktime(extra_holidays=[date(2027, 2, 8), date(2027, 3, 1)])
+    wt = WorkTime(base.calendar.with_notices({date(2027, 2, 8): True, date(2027, 2, 10): False,
+                                              date(2027, 2, 20): True}), base.intervals, "Asia/Shanghai")
+    with caplog.at_level(logging.WARNING, logger="ticketing.worktime"):
+        assert wt.calendar.is_workday(date(2027, 2, 8))  # the admin's entry wins over config
+        assert not wt.calendar.is_workday(date(2027, 2, 10))  # a Wednesday off
+        assert wt.calendar.is_workday(date(2027, 2, 20))  # a Saturday worked
+        assert not wt.calendar.is_workday(date(2027, 3, 1))  # config still counts where no entry says
+        assert not wt.calendar.is_workday(date(2027, 10, 1))  # a fixed-date holiday
+    assert not [r for r in caplog.records if "2027" in r.getMessage()]
+    assert wt.calendar.year_sources(2027) == ["admin", "config"]
+    assert wt.calendar.year_sources(2026) == ["package"] and wt.calendar.year_sources(2028) == []
+    assert base.calendar.is_workday(date(2026, 10, 1)) is False
+
+
 def test_naive_and_negative_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         worktime().add_hours(datetime(2026, 1, 5, 9), 1)
