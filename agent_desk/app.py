@@ -24,6 +24,7 @@ from agent_desk.api import (
     admin_accounts,
     admin_calendar,
     admin_routing,
+    admin_units,
     agent,
     auth,
     callbacks,
@@ -177,7 +178,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
 
     for module in (auth, tickets, ticket_search, ticket_stream, routing_preview, regions, inbox, calls, follow_up,
                    agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen,
-                   admin_accounts, admin_routing, admin_calendar, pages):
+                   admin_accounts, admin_routing, admin_units, admin_calendar, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR / "docs"), name="docs-static")

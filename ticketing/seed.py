@@ -49,6 +49,8 @@ async def seed_reference_data(sessions: SessionFactory, province_code: str = JIA
             values = {"name": unit.name, "kind": unit.kind, "level": unit.level,
                       "region_code": unit.region_code, "dept_type": unit.dept_type}
             unit_row = existing_units.get(unit.id)
+            if unit_row is not None and unit_row.renamed_by:
+                del values["name"]  # an administrator's name wins over the directory's
             if unit_row is None:
                 session.add(Unit(id=unit.id, **values))
                 u_added += 1

@@ -147,7 +147,9 @@ class TicketService:
             )
             return [EventView.of(e) for e in events]
 
-    def route(self, request: RoutingRequest) -> RoutingDecision:
+    async def route(self, request: RoutingRequest) -> RoutingDecision:
+        """The decision a dispatch now would make: under the rules saved on /admin, if any."""
+        await self.refresh()
         return self.routing.route(request)
 
     async def refresh(self, *, at_once: bool = False) -> None:

@@ -62,7 +62,7 @@ async def preview(body: PreviewRequest, desk: DeskDep, who: DeskStaff) -> Routin
                        for s in routing.suggest_departments(body.description)]
     else:
         departments = [DepartmentRef(dept_type=d, keyword=None) for d in body.departments if d]
-    decision = desk.tickets.route(RoutingRequest(body.region_code, body.category.value,
+    decision = await desk.tickets.route(RoutingRequest(body.region_code, body.category.value,
                                                  tuple(d.dept_type for d in departments)))
     ids = [decision.lead_unit_id, *decision.co_handler_ids]
     async with desk.sessions() as session:

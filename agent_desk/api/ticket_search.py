@@ -103,6 +103,7 @@ async def timeline(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Timeline:
         names = dict((await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))).all())
         surveys = (await session.scalars(select(CallSurvey).where(CallSurvey.ticket_id == ticket_id)
                                          .order_by(CallSurvey.id))).all()
+    await desk.tickets.refresh()  # the administrators' calendar entries, as the deadlines were set
     events = await desk.tickets.history(ticket_id)
     regions = desk.tickets.routing.regions
     region = regions.get(view.region_code) if view.region_code else None

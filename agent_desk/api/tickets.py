@@ -204,7 +204,7 @@ async def routing_advice(ticket_id: TicketId, desk: DeskDep, who: DeskStaff) -> 
     ticket = await scoped_ticket(desk, who, ticket_id)
     suggestions = desk.tickets.routing.suggest_departments(ticket.description)
     departments = tuple(s.dept_type for s in suggestions)
-    decision = desk.tickets.route(RoutingRequest(ticket.region_code, ticket.category.value, departments))
+    decision = await desk.tickets.route(RoutingRequest(ticket.region_code, ticket.category.value, departments))
     return RoutingAdvice(lead_unit_id=decision.lead_unit_id, co_handler_ids=list(decision.co_handler_ids),
                          level=decision.level.value, rule=decision.rule, reasons=list(decision.reasons),
                          suggested_departments=list(departments))

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from agent_desk.accounts import api_client_for
 from agent_desk.settings import load_settings
 from tests.agent_desk.conftest import XUANWU, DeskClient
-from ticketing.models import AuditEntry
+from ticketing.models import AuditEntry, Unit
+from ticketing.seed import seed_reference_data
 from ticketing.service import TicketService
 
 pytestmark = pytest.mark.anyio
@@ -153,3 +154,22 @@ async def test_a_years_holidays_move_deadlines_at_once_in_every_process(client: 
     # An empty notice removes the year again.
     assert (await call(client, "PUT", "/calendar/2027", {"days": []}))["sources"] == []
     assert (await call(client, "GET", f"/calendar/deadlines?at={FRIDAY_1600}"))["sign_due_at"] == before["sign_due_at"]
+
+
+async def test_a_renamed_unit_keeps_its_name_through_the_seed(client: DeskClient) -> None:
+    water = f"dept:{XUANWU}:water_supply"
+    units = await call(client, "GET", f"/units?region_code={XUANWU}")
+    assert water in [u["id"] for u in units["items"]]
+    other = next(u for u in units["items"] if u["id"] != water)
+    taken = await call(client, "PUT", f"/units/{water}", {"name": other["name"]}, status=400)
+    assert "already named" in taken["detail"]
+    await call(client, "PUT", f"/units/{water}", {"name": "   "}, status=400)
+    await call(client, "PUT", "/units/dept:999999:none", {"name": "x"}, status=404)
+    renamed = await call(client, "PUT", f"/units/{water}", {"name": "玄武区 供水  服务中心"})
+    assert renamed["name"] == "玄武区 供水 服务中心" and renamed["renamed_by"] == "admin"
+    await seed_reference_data(client.desk.sessions)
+    async with client.desk.sessions() as session:
+        assert (await session.get(Unit, water)).name == "玄武区 供水 服务中心"  # type: ignore[union-attr]
+    (entry,) = await audit(client, "unit.rename")
+    assert entry.target_id == water and entry.data["after"] == "玄武区 供水 服务中心"
+    assert entry.data["before"] != entry.data["after"]

@@ -1,6 +1,6 @@
 """The administration page in chromium, on both databases: 2027's holidays entered and a deadline
-seen to move; a routing rule edited and the preview seen before saving; a user disabled, whose open
-page is sent to log in at its next request."""
+seen to move; a routing rule edited and the preview seen before saving, then a unit renamed; a user
+disabled, whose open page is sent to log in at its next request."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from tests.agent_desk.conftest import PASSWORD
 from tests.pages.conftest import Serve, Shots, assert_no_page_errors, log_in
-from ticketing.models import AuditEntry
+from ticketing.models import AuditEntry, Unit
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
 
@@ -88,10 +88,22 @@ async def test_a_routing_rule_edited_is_previewed_then_saved(serve: Serve, brows
         await page.click("#rule-save")
         await page.wait_for_function("() => document.querySelector('#rule-source').innerText.includes('数据库')")
         await shots(page, "saved")
+        # The units the rules lead to: renamed here, audited.
+        await open_section(page, "units")
+        await page.get_by_label("地区代码").fill("320100")
+        await page.click("#unit-show")
+        water = page.locator("#unit-list tr[data-unit='dept:320100:water_supply']")
+        await water.locator("input").fill("南京水务集团")
+        await water.get_by_role("button").click()
+        await page.wait_for_function(
+            "() => document.querySelector(\"tr[data-unit='dept:320100:water_supply']\").innerText.includes('admin')")
+        await shots(page, "unit-renamed")
         async with product.desk.sessions() as session:
             entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "routing.rules"))
         assert entry is not None and entry.actor == "admin"
         assert "city_unit" in str(entry.data["after"]) and entry.data["before"] != entry.data["after"]
+        async with product.desk.sessions() as session:
+            assert (await session.get(Unit, "dept:320100:water_supply")).name == "南京水务集团"  # type: ignore[union-attr]
         assert_no_page_errors(page)
 
 

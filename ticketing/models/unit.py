@@ -26,3 +26,6 @@ class Unit(Base):
     level: Mapped[RegionLevel] = mapped_column(enum_type(RegionLevel))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     dept_type: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Who renamed it on /admin; None: the name derived from the directory, which `hotline seed` keeps
+    # up to date. A renamed unit keeps its name through every later seed.
+    renamed_by: Mapped[str | None] = mapped_column(String(64))

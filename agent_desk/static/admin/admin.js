@@ -9,9 +9,10 @@ import * as calendar from "./calendar.js";
 import * as clients from "./clients.js";
 import * as kb from "./kb.js";
 import * as routing from "./routing.js";
+import * as units from "./units.js";
 import * as users from "./users.js";
 
-const SECTIONS = { users, clients, routing, calendar, kb };
+const SECTIONS = { users, clients, units, routing, calendar, kb };
 
 function current() {
   const name = location.hash.slice(1);

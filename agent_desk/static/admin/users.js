@@ -15,7 +15,7 @@ const ROLES = [
 export async function show(root) {
   const list = el("div", { id: "user-list" });
   const secret = el("div", { id: "user-secret", "aria-live": "polite" });
-  root.append(el("div", { class: "split" }, el("div", {}, list), el("div", {}, form(), secret)));
+  root.append(el("div", { class: "split" }, el("div", { class: "list" }, list), el("div", {}, form(), secret)));
   await loadUsers(list);
 }
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 13:46:15.012950
+Create Date: 2026-12-02 14:14:36.043229
 """
 
 from collections.abc import Sequence
@@ -194,6 +194,7 @@ def upgrade() -> None:
     sa.Column('level', sa.Enum('province', 'city', 'county', name='regionlevel', native_enum=False, length=24), nullable=False),
     sa.Column('region_code', sa.String(length=6), nullable=False),
     sa.Column('dept_type', sa.String(length=32), nullable=True),
+    sa.Column('renamed_by', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_units_region_code_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_units'))
     )
