@@ -28,7 +28,7 @@ async def test_navigation_is_the_roles_and_pages_are_served(client: DeskClient) 
     sup = (await client.http.get("/api/pages", headers=client.auth("sup_nanjing"))).json()
     assert [i["path"] for i in sup["items"]] == ["/wallboard", "/reports"]  # the print view is no nav link
     admin = (await client.http.get("/api/pages", headers=client.auth("admin"))).json()
-    assert {i["path"] for i in admin["items"]} == {"/desk", "/wallboard", "/reports", "/handle", "/dispatch"}
+    assert {i["path"] for i in admin["items"]} == {"/desk", "/wallboard", "/reports", "/handle", "/dispatch", "/admin"}
     dispatcher = (await client.http.get("/api/pages", headers=client.auth("dispatcher"))).json()
     assert [i["path"] for i in dispatcher["items"]] == ["/wallboard", "/reports", "/dispatch"]
     assert (await client.http.get("/api/pages")).status_code == 401

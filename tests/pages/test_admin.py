@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -90,20 +91,20 @@ async def test_a_routing_rule_edited_is_previewed_then_saved(serve: Serve, brows
         await shots(page, "saved")
         # The units the rules lead to: renamed here, audited.
         await open_section(page, "units")
-        await page.get_by_label("地区代码").fill("320100")
+        await page.get_by_label("地区代码").fill("320500")
         await page.click("#unit-show")
-        water = page.locator("#unit-list tr[data-unit='dept:320100:water_supply']")
-        await water.locator("input").fill("南京水务集团")
+        water = page.locator("#unit-list tr[data-unit='dept:320500:water_supply']")
+        await water.locator("input").fill("苏州水务集团")
         await water.get_by_role("button").click()
         await page.wait_for_function(
-            "() => document.querySelector(\"tr[data-unit='dept:320100:water_supply']\").innerText.includes('admin')")
+            "() => document.querySelector(\"tr[data-unit='dept:320500:water_supply']\").innerText.includes('admin')")
         await shots(page, "unit-renamed")
         async with product.desk.sessions() as session:
             entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "routing.rules"))
         assert entry is not None and entry.actor == "admin"
         assert "city_unit" in str(entry.data["after"]) and entry.data["before"] != entry.data["after"]
         async with product.desk.sessions() as session:
-            assert (await session.get(Unit, "dept:320100:water_supply")).name == "南京水务集团"  # type: ignore[union-attr]
+            assert (await session.get(Unit, "dept:320500:water_supply")).name == "苏州水务集团"  # type: ignore[union-attr]
         assert_no_page_errors(page)
 
 
@@ -126,4 +127,56 @@ async def test_a_disabled_users_open_page_is_logged_out_at_its_next_request(
         await theirs.get_by_role("button", name=re.compile("登录")).click()
         await theirs.wait_for_function("() => document.querySelector('.login .error').innerText.trim() !== ''")
         assert "/login" in theirs.url
+        assert_no_page_errors(page)
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+    .map(e => e.id || e.outerHTML.slice(0, 80))"""
+
+
+async def test_knowledge_base_articles_are_written_revised_and_retired(serve: Serve, browser: Any,
+                                                                      shots: Shots) -> None:
+    async with serve() as product:
+        page = await log_in(browser, product, "admin", path="/admin")
+        await open_section(page, "kb")
+        await page.get_by_label("标题").fill("2027年春节期间12345热线服务安排")
+        await page.get_by_label("内容").fill("春节期间12345热线24小时服务，工单时限顺延至节后第一个工作日。")
+        await page.click("#kb-save")
+        await page.wait_for_function("() => document.querySelector('#kb-form h3').innerText.includes('revision 1')")
+        await page.get_by_label("内容").fill("春节期间12345热线24小时服务；工单签收与办结时限按工作日历顺延。")
+        await page.get_by_label("修改说明").fill("时限说明")
+        await page.click("#kb-save")
+        await page.wait_for_function("() => document.querySelector('#kb-form h3').innerText.includes('revision 2')")
+        await page.click("#kb-retire")
+        await page.wait_for_function("() => document.querySelector('#kb-form h3').innerText.includes('revision 3')")
+        await page.wait_for_function("() => document.querySelectorAll('#kb-revisions tbody tr').length === 3")
+        history = await page.inner_text("#kb-revisions")
+        assert "retire" in history and "时限说明" in history
+        assert "已停用" in await page.inner_text("#kb-list")
+        await shots(page, "retired")
+        # Someone else's change in between: saving from the old revision shows the server's refusal.
+        article_id = int(await page.get_attribute("#kb-form", "data-article"))
+        async with httpx.AsyncClient(base_url=product.url, headers=product.auth("admin")) as http:
+            other = await http.post(f"/api/kb/articles/{article_id}/unretire", json={"revision": 3})
+            assert other.status_code == 200, other.text
+        await page.get_by_label("修改说明").fill("旧版本上的修改")
+        await page.click("#kb-save")
+        await page.wait_for_selector(".message.error")
+        assert "409" in await page.inner_text(".message.error")
+        assert await page.evaluate(UNLABELLED) == []
+        assert_no_page_errors(page)
+
+
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_every_section_is_accessible(serve: Serve, browser: Any) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    async with serve() as product:
+        page = await log_in(browser, product, "admin", path="/admin")
+        for section in ("users", "clients", "units", "routing", "calendar", "kb"):
+            await open_section(page, section)
+            results = await Axe().run(page)
+            assert results.violations_count == 0, (section, results.generate_report())
+            assert await page.evaluate(UNLABELLED) == [], section
         assert_no_page_errors(page)

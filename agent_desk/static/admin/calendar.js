@@ -28,7 +28,7 @@ function sourceWords(sources) {
 
 function drawYears(box, coverage, editor) {
   box.replaceChildren(el("h3", {}, bi("覆盖的年份", "Years covered")),
-    table([["年份", "Year"], ["来源", "Source"], ["", ""]], coverage.years.map((y) => {
+    table([["年份", "Year"], ["来源", "Source"], ["操作", "Actions"]], coverage.years.map((y) => {
       const open = el("button", { type: "button", "aria-label": `编辑 Edit ${y.year}` }, bi("编辑", "Edit"));
       open.addEventListener("click", () => act(open, () => openYear(editor, y.year)));
       return el("tr", { dataset: { year: y.year } }, el("td", {}, String(y.year)), el("td", { class: "sources" }, sourceWords(y.sources)), el("td", {}, open));
@@ -37,7 +37,7 @@ function drawYears(box, coverage, editor) {
 
 async function openYear(editor, year) {
   const view = await api(`/api/admin/calendar/${year}`);
-  const days = table([["日期", "Day"], ["类型", "Kind"], ["节日", "Note"], ["", ""]], view.days.map((d) => dayRow(d, year)));
+  const days = table([["日期", "Day"], ["类型", "Kind"], ["节日", "Note"], ["操作", "Actions"]], view.days.map((d) => dayRow(d, year)));
   const body = days.querySelector("tbody");
   body.id = "notice-days";
   const add = el("button", { type: "button", id: "day-add" }, bi("添加一天", "Add a day"));

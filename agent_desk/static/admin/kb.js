@@ -24,7 +24,7 @@ export async function show(root) {
 
 async function search(q) {
   const page = await api("/api/kb/articles", { query: { q, limit: 50, include_inactive: true } });
-  $("#kb-list").replaceChildren(page.items.length ? table([["标题", "Title"], ["类别", "Category"], ["状态", "Status"], ["", ""]],
+  $("#kb-list").replaceChildren(page.items.length ? table([["标题", "Title"], ["类别", "Category"], ["状态", "Status"], ["操作", "Actions"]],
     page.items.map((a) => {
       const open = el("button", { type: "button", "aria-label": `编辑 Edit ${a.title}` }, bi("编辑", "Edit"));
       open.addEventListener("click", () => act(open, async () => edit(await api(`/api/kb/articles/${a.id}`))));
@@ -36,7 +36,7 @@ async function search(q) {
 function edit(article) {
   editing = article;
   const a = article || { title: "", body: "", category: "consultation", region_codes: [], unit_ids: [], valid_from: null, valid_until: null };
-  const f = el("form", { id: "kb-form", class: "panel" },
+  const f = el("form", { id: "kb-form", class: "panel", dataset: article ? { article: article.id } : {} },
     el("h3", {}, article ? bi(`编辑 #${article.id}（第 ${article.revision} 版）`, `Edit #${article.id} (revision ${article.revision})`) : bi("新建文章", "New article")),
     field("kb-title", "标题", "Title", el("input", { required: true, maxlength: 200, value: a.title, class: "wide-text" })),
     field("kb-body", "内容", "Body", el("textarea", { required: true, maxlength: 20000 }, a.body)),

@@ -36,7 +36,7 @@ export async function show(root) {
     el("p", { id: "rule-source" }, sourceText(answer.source)),
     el("p", { class: "muted" }, bi("按顺序匹配：第一条成立的规则决定；最后一条须为 always。",
       "In order: the first rule whose condition holds decides; the last must be `always`.")),
-    el("table", {}, el("thead", {}, el("tr", {}, [["#", "#"], ["名称", "Name"], ["条件", "When"], ["主办", "Lead"], ["协办", "Co-handlers"], ["说明", "Explanation"], ["", ""]]
+    el("table", {}, el("thead", {}, el("tr", {}, [["#", "#"], ["名称", "Name"], ["条件", "When"], ["主办", "Lead"], ["协办", "Co-handlers"], ["说明", "Explanation"], ["操作", "Actions"]]
       .map(([zh, en]) => el("th", { scope: "col" }, zh === en ? zh : bi(zh, en))))), rules),
     el("div", { class: "tools" }, add, preview, save),
     el("div", { id: "rule-preview-result", "aria-live": "polite" }));

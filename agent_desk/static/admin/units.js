@@ -20,7 +20,7 @@ export async function show(root) {
 async function load(regionCode) {
   const page = await api("/api/admin/units", { query: { region_code: regionCode } });
   $("#unit-list").replaceChildren(page.items.length
-    ? table([["编号", "Id"], ["名称", "Name"], ["改名人", "Renamed by"], ["", ""]], page.items.map(row))
+    ? table([["编号", "Id"], ["名称", "Name"], ["改名人", "Renamed by"], ["操作", "Actions"]], page.items.map(row))
     : el("p", { class: "empty" }, bi("该地区没有单位", "No units in this region")));
 }
 
