@@ -113,6 +113,7 @@ async def test_a_disabled_users_open_page_is_logged_out_at_its_next_request(
     async with serve(desk={"auth": {"session_check_seconds": 0}}) as product:
         theirs = await log_in(browser, product, "supervisor", path="/reports")
         page = await log_in(browser, product, "admin", path="/admin")
+        assert "null" not in await page.inner_text("#user-list")
         row = page.locator("#user-list tr[data-username='supervisor']")
         await row.get_by_role("button", name=re.compile("停用")).click()
         await page.wait_for_function(

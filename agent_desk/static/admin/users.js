@@ -22,11 +22,10 @@ export async function show(root) {
 async function loadUsers(list, cursor = null, rows = []) {
   const page = await api("/api/admin/users", { query: { limit: 100, cursor } });
   const all = rows.concat(page.items);
-  const more = page.next_cursor
-    ? el("button", { type: "button", onclick: () => loadUsers(list, page.next_cursor, all) }, bi("更多", "More"))
-    : null;
+  const more = el("button", { type: "button", id: "users-more" }, bi("更多", "More"));
+  more.addEventListener("click", () => act(more, () => loadUsers(list, page.next_cursor, all)));
   list.replaceChildren(table([["用户名", "Username"], ["角色", "Role"], ["范围", "Scope"], ["状态", "Status"], ["操作", "Actions"]],
-    all.map((user) => userRow(user, list))), more);
+    all.map((user) => userRow(user, list))), ...(page.next_cursor ? [more] : []));
 }
 
 function userRow(user, list) {
