@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, HTTPException, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -115,12 +115,16 @@ async def create_user(body: UserCreate, desk: DeskDep, who: AdminCaller) -> Crea
 @router.put("/users/{username}/profile", response_model=UserView, responses=responses(400, 404, *AUTHED))
 async def set_profile(username: Username, body: ProfileWrite, desk: DeskDep, who: AdminCaller) -> UserView:
     """Role, unit, region, agent interface, display name. The user's sessions end (new role, new tokens)."""
+    if username == who.username and body.role is not Role.ADMIN:
+        raise HTTPException(400, "you cannot take the admin role from yourself: another admin can")
     return UserView.of(await _accounts(desk).set_profile(who.username, username, body.profile()))
 
 
 @router.put("/users/{username}/active", response_model=UserView, responses=responses(404, *AUTHED))
 async def set_active(username: Username, body: ActiveWrite, desk: DeskDep, who: AdminCaller) -> UserView:
     """Disable (every session of the user ends at its next request) or enable (it logs in again)."""
+    if username == who.username and not body.active:
+        raise HTTPException(400, "you cannot disable yourself: another admin can")
     return UserView.of(await _accounts(desk).set_active(who.username, username, body.active))
 
 

@@ -72,6 +72,9 @@ async def test_users_are_created_changed_and_disabled_by_the_account_service(cli
     await call(client, "PUT", "/users/agent2/active", {"active": True})
     await client.login("agent2", reset["password"])
     assert [e.data["username"] for e in await audit(client, "user.disable")] == ["agent2"]
+    # An admin cannot lock itself out.
+    assert "yourself" in (await call(client, "PUT", "/users/admin/active", {"active": False}, status=400))["detail"]
+    await call(client, "PUT", "/users/admin/profile", {"role": "dispatcher"}, status=400)
     names = [u["username"] for u in (await call(client, "GET", "/users?limit=2"))["items"]]
     assert len(names) == 2
 
