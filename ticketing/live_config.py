@@ -56,7 +56,8 @@ class VersionCheck:
 
 async def notices(session: AsyncSession) -> dict[date, bool]:
     """Every admin calendar entry: day → is a working day."""
-    return {day: workday for day, workday in (await session.execute(select(CalendarDay.day, CalendarDay.workday))).all()}
+    rows = await session.execute(select(CalendarDay.day, CalendarDay.workday))
+    return {day: workday for day, workday in rows.all()}
 
 
 async def notice_days(session: AsyncSession, year: int) -> list[NoticeDay]:

@@ -110,7 +110,8 @@ def test_commands_without_audio_neither_load_nor_warn_about_it(tmp_path: Path, d
               "try:\n    app(sys.argv[1:])\nexcept SystemExit as stop:\n"
               "    print(sorted(m for m in ('pydub', 'vosk', 'jieba') if m in sys.modules), file=sys.stderr)\n"
               "    raise\n")
-    env = {**os.environ, "PATH": str(tmp_path), "HOTLINE_CONFIG": str(tmp_path / "absent.toml"), "HOTLINE_DB__URL": db_url}
+    env = {**os.environ, "PATH": str(tmp_path), "HOTLINE_CONFIG": str(tmp_path / "absent.toml"),
+           "HOTLINE_DB__URL": db_url}
     for command in (["--help"], ["sla", "due", "--from", "2026-11-30T09:00", "--hours", "1"],
                     ["route", "explain", "--region", "320106"]):
         done = subprocess.run([sys.executable, "-c", script, *command], env=env, capture_output=True,

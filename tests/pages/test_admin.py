@@ -117,7 +117,8 @@ async def test_a_disabled_users_open_page_is_logged_out_at_its_next_request(
         row = page.locator("#user-list tr[data-username='supervisor']")
         await row.get_by_role("button", name=re.compile("停用")).click()
         await page.wait_for_function(
-            "() => document.querySelector(\"#user-list tr[data-username='supervisor']\").innerText.includes('停用 disabled')")
+            "() => document.querySelector(\"#user-list tr[data-username='supervisor']\")"
+            ".innerText.includes('停用 disabled')")
         await shots(page, "disabled")
         await theirs.click("#tab-tickets")  # its next request
         await theirs.wait_for_url(re.compile(r"/login"))
