@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import delete, text
+from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ticketing.db import SessionFactory, make_engine, make_session_factory
@@ -137,11 +137,18 @@ def db_target(request: pytest.FixtureRequest) -> DatabaseTarget:
 
 
 async def _wipe(engine: AsyncEngine) -> None:
+    from ticketing.models import Unit
+    from ticketing.seed import seed_reference_data
+
     try:
         async with engine.begin() as conn:
             for table in reversed(Base.metadata.sorted_tables):
                 if table.name not in REFERENCE_TABLES:
                     await conn.execute(delete(table))
+            # A unit an administrator renamed gets the directory's name back for the next test.
+            renamed = await conn.execute(update(Unit).where(Unit.renamed_by.is_not(None)).values(renamed_by=None))
+        if renamed.rowcount:
+            await seed_reference_data(make_session_factory(engine))
     finally:
         await engine.dispose()
 

@@ -155,7 +155,7 @@ async def test_knowledge_base_articles_are_written_revised_and_retired(serve: Se
         await page.wait_for_function("() => document.querySelectorAll('#kb-revisions tbody tr').length === 3")
         history = await page.inner_text("#kb-revisions")
         assert "retire" in history and "时限说明" in history
-        assert "已停用" in await page.inner_text("#kb-list")
+        await page.wait_for_function("() => document.querySelector('#kb-list').innerText.includes('已停用')")
         await shots(page, "retired")
         # Someone else's change in between: saving from the old revision shows the server's refusal.
         article_id = int(await page.get_attribute("#kb-form", "data-article"))
