@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from ticketing.models import Ticket, TicketCoHandler
+from ticketing.models import Ticket, TicketCoHandler, TicketRollup
+from ticketing.rollups import COUNTERS as ROLLUP_COUNTERS
+from ticketing.rollups import grain_for
 from ticketing.sqlfunc import local_bucket
 from ticketing.vocabulary import Category, Channel
 
@@ -101,7 +103,15 @@ def _key_column(by: Dimension | None, utc_offset_hours: int) -> ColumnElement[An
             return local_bucket(Ticket.created_at, by.value, utc_offset_hours)
 
 
-def _conditions(flt: KpiFilter) -> list[ColumnElement[bool]]:
+class _Units(enum.Enum):
+    """Which tickets a unit filter keeps: the unit leads or co-handles them, leads them, or only co-handles them."""
+
+    ANY = enum.auto()
+    LEAD = enum.auto()
+    CO_ONLY = enum.auto()
+
+
+def _conditions(flt: KpiFilter, units: _Units = _Units.ANY) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if flt.since is not None:
         where.append(Ticket.created_at >= flt.since)
@@ -121,9 +131,17 @@ def _conditions(flt: KpiFilter) -> list[ColumnElement[bool]]:
         codes = list(flt.region_codes)
         where.append(or_(Ticket.city_code.in_(codes), Ticket.county_code.in_(codes)))
     if flt.unit_id:
-        co = select(TicketCoHandler.ticket_id).where(TicketCoHandler.unit_id == flt.unit_id)
-        where.append(or_(Ticket.lead_unit_id == flt.unit_id, Ticket.id.in_(co)))
+        co = Ticket.id.in_(select(TicketCoHandler.ticket_id).where(TicketCoHandler.unit_id == flt.unit_id))
+        lead = Ticket.lead_unit_id == flt.unit_id
+        where.append({_Units.ANY: or_(lead, co), _Units.LEAD: lead,
+                      _Units.CO_ONLY: and_(co, or_(Ticket.lead_unit_id.is_(None), ~lead))}[units])
     return where
+
+
+_Acc = dict[tuple[str | None, str | None], dict[str, float]]
+# The roll-ups' column for each dimension they keep (DAY: every grain is per day).
+_ROLLUP_COLUMNS = {Dimension.CITY: "city_code", Dimension.COUNTY: "county_code", Dimension.UNIT: "unit_id",
+                   Dimension.CATEGORY: "category", Dimension.CHANNEL: "channel", Dimension.DAY: "day"}
 
 
 async def ticket_kpis(
@@ -134,20 +152,146 @@ async def ticket_kpis(
     where: KpiFilter = KpiFilter(),
     utc_offset_hours: int = 8,
     then_by: Dimension | None = None,
+    rollups: bool = True,
 ) -> list[TicketKpi]:
     """KPIs overall (`by=None`, one row with key None) or per dimension value, and with `then_by`
     per pair of values (`key`, `subkey`), e.g. county × day.
 
-    Reads the per-ticket outcome columns (`ticketing.outcomes`). Grouping by the three outcome
-    flags as well as the key leaves only count, one sum and one total per group for the database
-    to compute (at most 27 groups per key, folded here); for the by-city breakdown a covering
-    index in exactly that order serves the scan without a sort.
+    Whole local days come from the daily roll-ups (`ticketing.rollups`, kept by the ticket service
+    in the transaction of each change), so the cost follows the days and groups asked for, not the
+    tickets. Read from live rows: red now (open tickets past a deadline, through a partial index),
+    the parts of the period that are not whole days, a unit's co-handled tickets, and what no
+    roll-up keeps (per hour, per creator). `rollups=False` reads live rows only: the definition
+    the roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
+    service writes the roll-ups in (the hotline's calendar).
     """
     if then_by is not None and by is None:
         raise ValueError("then_by needs by")
-    keys = [k for k in (_key_column(by, utc_offset_hours), _key_column(then_by, utc_offset_hours)) if k is not None]
-    key_columns = ([k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)]
-                   or [literal(None).label("key")])
+    folded: _Acc = {}
+    plan = _plan(by, then_by, where, utc_offset_hours) if rollups else None
+    if plan is None:
+        await _fold_live(session, folded, now, by, then_by, where, utc_offset_hours)
+    else:
+        grain, first_day, end_day, whole, edges = plan
+        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where)
+        await _fold_red(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
+                        utc_offset_hours)
+        if where.unit_id:
+            await _fold_live(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
+                             utc_offset_hours, _Units.CO_ONLY)
+        for since, until in edges:
+            await _fold_live(session, folded, now, by, then_by, replace(where, since=since, until=until),
+                             utc_offset_hours)
+    if by is None and not folded:
+        folded[None, None] = dict.fromkeys(_COUNTERS, 0.0)
+    return [_kpi(key, subkey, acc) for (key, subkey), acc in sorted(
+        folded.items(), key=lambda kv: tuple((part is not None, part or "") for part in kv[0]))]
+
+
+_Plan = tuple[int, str | None, str | None, tuple[datetime | None, datetime | None],
+              list[tuple[datetime, datetime]]]
+
+
+def _plan(by: Dimension | None, then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int) -> _Plan | None:
+    """The grain to read, the whole local days [first, end) it covers (None: unbounded) as days and
+    as instants, and the partial days at either end; None: read live rows only."""
+    if flt.created_by or Dimension.HOUR in (by, then_by):
+        return None
+    wanted = {_ROLLUP_COLUMNS[d] for d in (by, then_by) if d is not None and d is not Dimension.DAY}
+    wanted |= {column for column, value in (("city_code", flt.city_code), ("county_code", flt.county_code),
+               ("category", flt.category), ("channel", flt.channel), ("unit_id", flt.unit_id)) if value}
+    if flt.region_codes is not None:
+        wanted |= {"city_code", "county_code"}
+    grain = grain_for(wanted)
+    if grain is None:
+        return None
+    zone = timezone(timedelta(hours=utc_offset_hours))
+    edges: list[tuple[datetime, datetime]] = []
+    start = end = None
+    if flt.since is not None:
+        start = _midnight(flt.since, zone)
+        if start < flt.since:
+            start += timedelta(days=1)
+            edges.append((flt.since, start if flt.until is None else min(start, flt.until)))
+    if flt.until is not None:
+        end = _midnight(flt.until, zone)
+        if start is not None and end <= start:  # not one whole day: live rows only
+            return None
+        if end < flt.until:
+            edges.append((end, flt.until))
+    day = lambda moment: None if moment is None else moment.astimezone(zone).date().isoformat()  # noqa: E731
+    return grain, day(start), day(end), (start, end), edges
+
+
+def _midnight(moment: datetime, zone: timezone) -> datetime:
+    return moment.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _add(folded: _Acc, key: tuple[str | None, str | None]) -> dict[str, float]:
+    return folded.setdefault(key, dict.fromkeys(_COUNTERS, 0.0))
+
+
+def _names(row: Any) -> tuple[str | None, str | None]:
+    values = row._mapping
+    return tuple(None if values.get(k) in (None, "") else str(values[k]) for k in ("key", "subkey"))  # type: ignore[return-value]
+
+
+async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
+                        end_day: str | None, by: Dimension | None, then_by: Dimension | None,
+                        flt: KpiFilter) -> None:
+    table = TicketRollup
+    keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
+            if d is not None]
+    where: list[ColumnElement[bool]] = [table.grain == grain]
+    if first_day is not None:
+        where.append(table.day >= first_day)
+    if end_day is not None:
+        where.append(table.day < end_day)
+    for column, value in (("city_code", flt.city_code), ("county_code", flt.county_code),
+                          ("category", flt.category), ("channel", flt.channel), ("unit_id", flt.unit_id)):
+        if value:
+            where.append(getattr(table, column) == str(value))
+    if flt.region_codes is not None:
+        codes = list(flt.region_codes)
+        where.append(or_(table.city_code.in_(codes), table.county_code.in_(codes)))
+    query = select(*keys, *(func.sum(getattr(table, c)).label(c) for c in ROLLUP_COUNTERS)).where(*where)
+    for row in (await session.execute(query.group_by(*keys) if keys else query)).all():
+        if not row.total:  # no rows (an aggregate without GROUP BY), or rows whose tickets all moved away
+            continue
+        acc = _add(folded, _names(row))
+        for counter in ROLLUP_COUNTERS:
+            value = int(getattr(row, counter) or 0)
+            if counter == "handling_us":
+                acc["handling"] += value / 1_000_000
+            else:
+                acc[counter] += value
+
+
+async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,
+                    then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int) -> None:
+    """Red now, from the open tickets with a deadline (the partial index `ix_tickets_open_red`)."""
+    keys = _keys(by, then_by, utc_offset_hours)
+    query = (select(*(k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)),
+                    func.count().label("red"))
+             .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *_conditions(flt, _Units.LEAD)))
+    for row in (await session.execute(query.group_by(*keys))).all():
+        if row.red:
+            _add(folded, _names(row))["red"] += int(row.red)
+
+
+def _keys(by: Dimension | None, then_by: Dimension | None, utc_offset_hours: int) -> list[Any]:
+    return [k for k in (_key_column(by, utc_offset_hours), _key_column(then_by, utc_offset_hours)) if k is not None]
+
+
+async def _fold_live(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,
+                     then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int,
+                     units: _Units = _Units.ANY) -> None:
+    """The tickets' own outcome columns. Grouping by the three outcome flags as well as the key
+    leaves only count, one sum and one total per group for the database to compute (at most 27
+    groups per key, folded here); for the by-city breakdown a covering index in exactly that
+    order serves the scan without a sort."""
+    keys = _keys(by, then_by, utc_offset_hours)
+    key_columns = [k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)]
     flags = (Ticket.sign_ok, Ticket.close_ok, Ticket.satisfied)
     query = (
         select(
@@ -157,14 +301,12 @@ async def ticket_kpis(
             func.sum(Ticket.handling_seconds).label("handling"),
             *(func.sum(case((column > 0, 1), else_=0)).label(name) for name, column in _ONCE.items()),
         )
-        .where(*_conditions(where))
+        .where(*_conditions(flt, units))
         .group_by(*keys, *flags)
     )
-    folded: dict[tuple[str | None, str | None], dict[str, float]] = {}
     for row in (await session.execute(query)).all():
         values = row._mapping
-        name = tuple(None if values.get(k) is None else str(values[k]) for k in ("key", "subkey"))
-        acc = folded.setdefault((name[0], name[1]), dict.fromkeys(_COUNTERS, 0.0))
+        acc = _add(folded, _names(row))
         n = int(row.n)
         acc["total"] += n
         acc["red"] += int(row.red or 0)
@@ -180,10 +322,6 @@ async def ticket_kpis(
         if row.satisfied is not None:
             acc["rated"] += n
             acc["satisfied"] += n * row.satisfied
-    if not keys and not folded:
-        folded[None, None] = dict.fromkeys(_COUNTERS, 0.0)
-    return [_kpi(key, subkey, acc) for (key, subkey), acc in sorted(
-        folded.items(), key=lambda kv: tuple((part is not None, part or "") for part in kv[0]))]
 
 
 # Counted once per ticket however often it happened (the ticket keeps how often).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,6 +29,7 @@ from ticketing.errors import (
 from ticketing.live_config import CALENDAR, ROUTING, VersionCheck, Versions, notices, saved_rules
 from ticketing.models import CallRecord, Draft, Ticket, TicketCoHandler, TicketEvent, utcnow
 from ticketing.models.region import RegionLevel
+from ticketing import rollups
 from ticketing.numbering import TicketNumbers
 from ticketing.outcomes import outcomes
 from ticketing.outcomes import refresh as refresh_outcomes
@@ -224,6 +226,7 @@ class TicketService:
                     await conn.execute(_INSERT_CO_HANDLER, [{"ticket_id": ticket_id, "unit_id": u} for u in co])
                 for what, record in links:
                     await _link(conn, what, record, ticket_id)
+                await rollups.record(conn, None, rollups.share(values.__getitem__, self.sla.worktime.tz))
         except _Taken as taken:
             await self._explain_taken(taken.what, taken.record)
         # The view only reads attributes: a plain namespace spares building an ORM instance.
@@ -249,6 +252,7 @@ class TicketService:
                     raise ConcurrentUpdate(ticket_id)
                 before = ticket.state
                 after = target(before, action.name)
+                counted = rollups.share(partial(getattr, ticket), self.sla.worktime.tz)
                 effect = await action.apply(ticket, ActionContext(session, now, self.sla, self.routing))
                 ticket.state = effect.state or after
                 ticket.updated_at = now  # every action bumps the version, notes included
@@ -259,6 +263,8 @@ class TicketService:
                     to_state=ticket.state, reason=action.event_reason(), data=data,
                 ))
                 await session.flush()
+                # Last, so the roll-up rows stay locked only until the commit that follows.
+                await rollups.record(session, counted, rollups.share(partial(getattr, ticket), self.sla.worktime.tz))
                 view = TicketView.of(ticket, now)
         except StaleDataError:
             raise ConcurrentUpdate(ticket_id) from None

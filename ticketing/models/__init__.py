@@ -13,6 +13,7 @@ from ticketing.models.knowledge import KbArticle, KbArticleRegion, KbArticleUnit
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.throttle import ThrottleAttempt
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
+from ticketing.models.ticket_rollup import TicketRollup
 from ticketing.models.transcription_job import JobState, TranscriptionJob
 from ticketing.models.unit import Unit, UnitKind
 from ticketing.models.user import ApiClient, KioskKey, LoginSession, Role, User
@@ -47,6 +48,7 @@ __all__ = [
     "Ticket",
     "TicketCoHandler",
     "TicketEvent",
+    "TicketRollup",
     "TicketSequence",
     "TranscriptionJob",
     "UTCDateTime",

@@ -22,6 +22,10 @@ class Ticket(Base):
         # Covers the KPI-by-city query, so it never reads the table itself.
         Index("ix_tickets_city_kpi", "city_code", "sign_ok", "close_ok", "satisfied", "created_at",
               "handling_seconds", "red_after"),
+        # "Red now" (open and overdue) is the only KPI read from live rows: open tickets with a deadline.
+        Index("ix_tickets_open_red", "red_after", "created_at", "city_code", "county_code", "lead_unit_id",
+              "category", "channel", postgresql_where=text("red_after IS NOT NULL"),
+              sqlite_where=text("red_after IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

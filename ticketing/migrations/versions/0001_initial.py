@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:14:36.043229
+Create Date: 2026-12-02 15:07:08.431913
 """
 
 from collections.abc import Sequence
@@ -151,6 +151,27 @@ def upgrade() -> None:
         batch_op.create_index('ix_throttle_attempts_kind_at', ['kind', 'at'], unique=False)
         batch_op.create_index('ix_throttle_attempts_subject_at', ['kind', 'subject', 'at'], unique=False)
 
+    op.create_table('ticket_rollups',
+    sa.Column('grain', sa.SmallInteger(), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('city_code', sa.String(length=6), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('unit_id', sa.String(length=48), nullable=False),
+    sa.Column('category', sa.String(length=24), nullable=False),
+    sa.Column('channel', sa.String(length=24), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('signed', sa.Integer(), nullable=False),
+    sa.Column('signed_on_time', sa.Integer(), nullable=False),
+    sa.Column('closed', sa.Integer(), nullable=False),
+    sa.Column('green', sa.Integer(), nullable=False),
+    sa.Column('rated', sa.Integer(), nullable=False),
+    sa.Column('satisfied', sa.Integer(), nullable=False),
+    sa.Column('redone', sa.Integer(), nullable=False),
+    sa.Column('extended', sa.Integer(), nullable=False),
+    sa.Column('returned', sa.Integer(), nullable=False),
+    sa.Column('handling_us', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('grain', 'day', 'city_code', 'county_code', 'unit_id', 'category', 'channel', name=op.f('pk_ticket_rollups'))
+    )
     op.create_table('ticket_sequences',
     sa.Column('day', sa.String(length=8), nullable=False),
     sa.Column('last', sa.Integer(), nullable=False),
@@ -304,6 +325,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tickets_creator_id'), ['creator_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_kb_article_id'), ['kb_article_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_lead_unit_id'), ['lead_unit_id'], unique=False)
+        batch_op.create_index('ix_tickets_open_red', ['red_after', 'created_at', 'city_code', 'county_code', 'lead_unit_id', 'category', 'channel'], unique=False, postgresql_where=sa.text('red_after IS NOT NULL'), sqlite_where=sa.text('red_after IS NOT NULL'))
         batch_op.create_index('ix_tickets_state_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_tickets_state_sign_due', ['state', 'sign_due_at'], unique=False)
 
@@ -549,6 +571,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_state_sign_due')
         batch_op.drop_index('ix_tickets_state_due')
+        batch_op.drop_index('ix_tickets_open_red', postgresql_where=sa.text('red_after IS NOT NULL'), sqlite_where=sa.text('red_after IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_tickets_lead_unit_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_kb_article_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_creator_id'))
@@ -578,6 +601,7 @@ def downgrade() -> None:
 
     op.drop_table('kb_article_regions')
     op.drop_table('ticket_sequences')
+    op.drop_table('ticket_rollups')
     with op.batch_alter_table('throttle_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_throttle_attempts_subject_at')
         batch_op.drop_index('ix_throttle_attempts_kind_at')

@@ -1,0 +1,136 @@
+"""Daily ticket roll-ups, kept in the transaction of every change that moves a count.
+
+A ticket's *share* is what it adds to the KPI counters (`ticketing.kpi`) of its creation day and its
+dimension values. The ticket service computes the share before and after each change and adds the
+difference to the roll-up rows of every grain in the same transaction, so the roll-ups are exact
+whenever a transaction is visible. "Red now" is not rolled up: it changes as the clock passes a
+deadline, with no write, and is read from live rows (`ticketing.kpi`).
+
+Grains: the same counts kept at several sets of dimensions, so a KPI grouped by city over a year
+reads 13 rows a day, not one per county × unit × category × channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import BigInteger, ColumnElement, Insert, Table, case, cast as sql_cast, delete, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from ticketing.models import Ticket, TicketRollup
+from ticketing.sqlfunc import local_bucket
+
+# dimension → the ticket's attribute; the roll-up column has the same name but for the unit.
+DIMENSIONS: dict[str, str] = {
+    "city_code": "city_code", "county_code": "county_code", "unit_id": "lead_unit_id",
+    "category": "category", "channel": "channel",
+}
+# Smallest first: a query reads the first grain holding every dimension it groups or filters by.
+GRAINS: tuple[frozenset[str], ...] = (
+    frozenset({"city_code"}),
+    frozenset({"city_code", "county_code"}),
+    frozenset({"city_code", "county_code", "category"}),
+    frozenset({"city_code", "county_code", "channel"}),
+    frozenset({"city_code", "county_code", "unit_id"}),
+    frozenset(DIMENSIONS),
+)
+COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "rated", "satisfied",
+            "redone", "extended", "returned", "handling_us")
+_KEY = ("grain", "day", *DIMENSIONS)
+_TABLE = cast(Table, TicketRollup.__table__)
+_EMPTY = literal_column("''")  # inline, so a grouped expression's text equals the selected one
+
+
+@dataclass(frozen=True)
+class Share:
+    """One ticket's part of the roll-ups: where it counts, and what."""
+
+    day: str
+    dims: tuple[str, ...]  # in DIMENSIONS' order, '' for none
+    counts: tuple[int, ...]  # in COUNTERS' order
+
+
+def grain_for(dimensions: Iterable[str]) -> int | None:
+    """The smallest grain holding all these dimensions; None: no grain has them."""
+    wanted = set(dimensions)
+    return next((i for i, grain in enumerate(GRAINS) if wanted <= grain), None)
+
+
+def share(get: Callable[[str], Any], zone: ZoneInfo) -> Share:
+    """A ticket's share, from its attributes (a row's mapping or an ORM object's getattr)."""
+    sign_ok, close_ok, satisfied, handling = (get(k) for k in ("sign_ok", "close_ok", "satisfied", "handling_seconds"))
+    created: datetime = get("created_at")
+    counts = (
+        1, int(sign_ok is not None), int(sign_ok == 1), int(close_ok is not None), int(close_ok == 1),
+        int(satisfied is not None), int(satisfied == 1), int(get("redo_count") > 0),
+        int(get("extension_count") > 0), int(get("return_count") > 0),
+        round(handling * 1_000_000) if close_ok is not None and handling is not None else 0,
+    )
+    dims = tuple("" if get(attr) is None else str(get(attr)) for attr in DIMENSIONS.values())
+    return Share(created.astimezone(zone).date().isoformat(), dims, counts)
+
+
+def changes(before: Share | None, after: Share | None) -> list[dict[str, Any]]:
+    """The roll-up rows to add, one per grain and key whose counts move, in key order (lock order)."""
+    moved: dict[tuple[Any, ...], list[int]] = {}
+    for part, sign in ((before, -1), (after, 1)):
+        if part is None:
+            continue
+        for g, grain in enumerate(GRAINS):
+            key = (g, part.day, *(v if d in grain else "" for d, v in zip(DIMENSIONS, part.dims, strict=True)))
+            acc = moved.setdefault(key, [0] * len(COUNTERS))
+            for i, n in enumerate(part.counts):
+                acc[i] += sign * n
+    return [{**dict(zip(_KEY, key, strict=True)), **dict(zip(COUNTERS, acc, strict=True))}
+            for key, acc in sorted(moved.items()) if any(acc)]
+
+
+def _upsert(insert: Callable[[Table], Any]) -> Insert:
+    stmt = insert(_TABLE)
+    return cast(Insert, stmt.on_conflict_do_update(
+        index_elements=list(_KEY), set_={c: _TABLE.c[c] + stmt.excluded[c] for c in COUNTERS}))
+
+
+_UPSERT = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
+
+
+async def record(db: AsyncConnection | AsyncSession, before: Share | None, after: Share | None) -> None:
+    """Add a change's difference to the roll-ups, in the caller's transaction."""
+    rows = changes(before, after)
+    if rows:
+        dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+        await db.execute(_UPSERT[dialect], rows)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
+async def rebuild(conn: AsyncConnection, utc_offset_hours: int) -> None:
+    """Recompute every roll-up from the tickets (after a bulk load that bypassed the service).
+
+    `utc_offset_hours` is the hotline zone's: one offset for all days (China keeps no summer time).
+    """
+    await conn.execute(delete(TicketRollup))
+    day = local_bucket(Ticket.created_at, "day", utc_offset_hours)
+    counts: Sequence[ColumnElement[Any]] = (
+        func.count(), _flag(Ticket.sign_ok.is_not(None)), _flag(Ticket.sign_ok == 1),
+        _flag(Ticket.close_ok.is_not(None)), _flag(Ticket.close_ok == 1), _flag(Ticket.satisfied.is_not(None)),
+        _flag(Ticket.satisfied == 1), _flag(Ticket.redo_count > 0), _flag(Ticket.extension_count > 0),
+        _flag(Ticket.return_count > 0),
+        func.coalesce(func.sum(case((Ticket.close_ok.is_not(None), sql_cast(
+            func.round(Ticket.handling_seconds * 1_000_000), BigInteger)), else_=0)), 0),
+    )
+    for g, grain in enumerate(GRAINS):
+        dims = [func.coalesce(getattr(Ticket, attr), _EMPTY) if d in grain else _EMPTY
+                for d, attr in DIMENSIONS.items()]
+        grouped = [dim for dim, d in zip(dims, DIMENSIONS, strict=True) if d in grain]
+        query = select(literal(g), day, *dims, *counts).group_by(day, *grouped)
+        await conn.execute(_TABLE.insert().from_select(list(_KEY) + list(COUNTERS), query))
+
