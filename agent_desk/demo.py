@@ -7,7 +7,9 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib.resources import files
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,6 +19,7 @@ from agent_desk.accounts import NewUser, add_api_client, add_kiosk_key, add_user
 from agent_desk.live.replay import DEMO_CALL_LINKEDID
 from agent_desk.security.passwords import new_password
 from agent_desk.settings import Settings
+from ticketing import rollups
 from ticketing.actions import Action, CloseDirect, Dispatch, FollowUp
 from ticketing.db import SessionFactory
 from ticketing.knowledge import ArticleInput, KnowledgeBase
@@ -95,7 +98,7 @@ async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) ->
         if await session.scalar(select(Ticket.id).where(Ticket.created_by == "demo-seed").limit(1)):
             return []
     numbers = []
-    fixed = await _fixed_ticket(sessions)
+    fixed = await _fixed_ticket(sessions, service.sla.worktime.tz)
     if fixed is not None:
         await service.act(fixed, Dispatch(lead_unit_id=DEMO_UNIT), "demo-seed")
         numbers.append(FIXED_NUMBER)
@@ -147,7 +150,7 @@ async def seed_demo_articles(sessions: SessionFactory, knowledge: KnowledgeBase)
     return len(table["article"])
 
 
-async def _fixed_ticket(sessions: SessionFactory) -> int | None:
+async def _fixed_ticket(sessions: SessionFactory, zone: ZoneInfo) -> int | None:
     digits = FIXED_NUMBER[2:].replace("-", "")
     day, seq = digits[:8], int(digits[8:])
     created = datetime(2026, 11, 28, 1, 30, tzinfo=UTC)  # 09:30 in Nanjing
@@ -161,6 +164,7 @@ async def _fixed_ticket(sessions: SessionFactory) -> int | None:
                         updated_at=created, co_handlers=[])
         session.add(ticket)
         await session.flush()
+        await rollups.record(session, None, rollups.share(partial(getattr, ticket), zone))
         session.add(TicketEvent(ticket_id=ticket.id, at=created, actor="demo-seed", action="accept",
                                 from_state=None, to_state=TicketState.ACCEPTED, data={"channel": "phone"}))
         dialect = session.get_bind().dialect.name

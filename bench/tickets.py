@@ -2,33 +2,38 @@
 
 1. Intake: create and route tickets through `TicketService.create(..., dispatch=True)`, one at a
    time (one core, one connection), on SQLite and PostgreSQL. Reports tickets/s, p50 and p95.
-2. KPI by city over a bulk-generated database of 1,000,000 tickets (`ticket_kpis(by=CITY)`),
-   on SQLite and PostgreSQL. Reports p50 and p95.
+2. KPIs over a year of history: `--kpi-rows` tickets (default 10,000,000) generated over 365 days
+   by one `INSERT … SELECT generate_series` on PostgreSQL (SQLite: the Python generator), the
+   roll-ups rebuilt from them, then `ticket_kpis` by city and by unit over the last 30 and 365 whole
+   days, from the roll-ups and by the direct GROUP BY (`rollups=False`), alternately, same run.
 
-    python bench/tickets.py [--tickets 3000] [--kpi-rows 1000000] [--backends sqlite,postgres]
+    python bench/tickets.py [--tickets 3000] [--kpi-rows 10000000] [--backends sqlite,postgres]
+    python bench/tickets.py --tickets 0 --backends postgres     # KPIs only
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import emit, summary_ms
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
 from ticketing.db import make_engine, make_session_factory
-from ticketing.kpi import Dimension, ticket_kpis
-from ticketing.models import Base, Ticket
+from ticketing import rollups
+from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.models import Base, Ticket, TicketRollup, Unit
 from ticketing.outcomes import outcomes
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
@@ -38,6 +43,7 @@ from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 COUNTIES = [r for r in province_records() if r.level.value == "county"]
+OFFSET_HOURS = 8  # Asia/Shanghai, the default calendar's zone: the roll-ups' days
 TEXTS = ["小区路灯不亮", "自来水停水三天", "公司拖欠工资", "道路破损坑洼", "噪音扰民", "咨询公积金提取"]
 
 
@@ -147,33 +153,122 @@ async def bulk_load(engine: Any, count: int, chunk: int = 50_000) -> float:
         async with engine.begin() as conn:
             await conn.execute(insert(Ticket), rows)
         print(f"  loaded {offset + len(rows):,} tickets", file=sys.stderr, end="\r")
+    await _finish_load(engine)
+    print(file=sys.stderr)
+    return time.perf_counter() - started
+
+
+async def _finish_load(engine: Any) -> None:
+    """The roll-ups of what was loaded behind the service's back, then fresh planner statistics."""
     async with engine.begin() as conn:
+        await rollups.rebuild(conn, OFFSET_HOURS)
         await conn.execute(text("ANALYZE"))
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("VACUUM ANALYZE tickets"))
-    print(file=sys.stderr)
+
+
+# A year ending now: 8 units per county (its office and departments), every channel and category;
+# tickets older than 15 days are closed (60 % of them on time, 75 % of the rated satisfied), the
+# recent ones 30 % open, of which a third overdue.
+GENERATE = """
+INSERT INTO tickets (number, digits, channel, caller_number, category, description, region_code,
+    city_code, county_code, address, priority, state, level, lead_unit_id, created_by, created_at,
+    updated_at, dispatched_at, sign_due_at, signed_at, due_at, replied_at, closed_at, rating,
+    redo_count, extension_count, return_count, sign_breach_raised, due_breach_raised,
+    callback_requested, public, version, sign_ok, close_ok, satisfied, handling_seconds, red_after)
+SELECT 'BT' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
+    (ARRAY['phone','phone','phone','phone','web','wechat','app','weibo'])[1 + g % 8],
+    '139' || lpad((g % 100000000)::text, 8, '0'),
+    (ARRAY['consultation','consultation','help','complaint','report','suggestion','praise'])[1 + (g / 8) % 7],
+    'bench ticket', c.code, left(c.code, 4) || '00', c.code, '', 0,
+    CASE WHEN o.open THEN (ARRAY['dispatched','handling','handling'])[1 + g % 3] ELSE 'closed' END,
+    'county', (CAST(:units AS text[]))[1 + (g % CAST(:ncounties AS integer)) * 8 + (g / 56) % 8], 'bench', t.at, t.at,
+    t.at + interval '10 minutes', t.at + interval '4 hours',
+    CASE WHEN NOT o.open OR g % 3 > 0 THEN t.at + interval '1 hour' END,
+    CASE WHEN NOT o.open OR g % 3 > 0 THEN t.at + interval '7 days' END,
+    CASE WHEN NOT o.open THEN t.at + (2 + g % 9) * interval '1 day' END,
+    CASE WHEN NOT o.open THEN t.at + (3 + g % 9) * interval '1 day' END,
+    CASE WHEN NOT o.open AND g % 5 > 0 THEN
+        (ARRAY['satisfied','satisfied','basically_satisfied','unsatisfied'])[1 + g % 4] END,
+    CASE WHEN g % 50 = 0 THEN 1 ELSE 0 END, CASE WHEN g % 40 = 0 THEN 1 ELSE 0 END,
+    CASE WHEN g % 30 = 0 THEN 1 ELSE 0 END, false, false, false, false, 1,
+    CASE WHEN NOT o.open OR g % 3 > 0 THEN 1 END,
+    CASE WHEN NOT o.open THEN CASE WHEN g % 9 <= 4 THEN 1 ELSE 0 END END,
+    CASE WHEN NOT o.open AND g % 5 > 0 THEN CASE WHEN g % 4 < 3 THEN 1 ELSE 0 END END,
+    CASE WHEN NOT o.open THEN (3 + g % 9) * 86400.0 END,
+    CASE WHEN o.open THEN CASE WHEN g % 3 > 0 THEN t.at + interval '7 days' ELSE t.at + interval '4 hours' END END
+FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS g
+CROSS JOIN LATERAL (SELECT CAST(:now AS timestamptz)
+    - ((CAST(:total AS bigint) - g) * (365.0 * 86400 / CAST(:total AS bigint))) * interval '1 second' AS at) AS t
+CROSS JOIN LATERAL (SELECT (CAST(:counties AS text[]))[1 + g % CAST(:ncounties AS integer)] AS code) AS c
+CROSS JOIN LATERAL (SELECT t.at > CAST(:now AS timestamptz) - interval '15 days' AND g % 10 < 3 AS open) AS o
+"""
+
+
+async def generate(engine: Any, count: int, now: datetime, step: int = 500_000) -> float:
+    """`count` tickets by generate_series, in steps of one transaction each (PostgreSQL)."""
+    started = time.perf_counter()
+    async with engine.connect() as conn:
+        units = (await conn.execute(select(Unit.id, Unit.region_code).order_by(Unit.id))).all()
+    by_county: dict[str, list[str]] = {}
+    for unit_id, region in units:
+        by_county.setdefault(region, []).append(unit_id)
+    codes = [c.code for c in COUNTIES]
+    chosen = [by_county.get(code, [f"office:{code}"])[i % len(by_county.get(code, [None]))] for code in codes
+              for i in range(8)]
+    for start in range(1, count + 1, step):
+        async with engine.begin() as conn:
+            await conn.execute(text(GENERATE), {
+                "start": start, "stop": min(count, start + step - 1), "total": count, "now": now,
+                "counties": codes, "ncounties": len(codes), "units": chosen})
+        print(f"  generated {min(count, start + step - 1):,} tickets ({time.perf_counter() - started:.0f} s)",
+              file=sys.stderr)
+    await _finish_load(engine)
     return time.perf_counter() - started
 
 
-async def bench_kpi(backend: str, rows: int, runs: int, tmp: Path) -> dict[str, Any]:
+async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: Path) -> dict[str, Any]:
     url, kwargs, schema = await database(backend, tmp)
     engine = await prepare(url, kwargs, schema)
+    now = datetime.now(UTC).replace(microsecond=0)
     try:
-        load_s = await bulk_load(engine, rows)
+        if backend == "postgres":
+            load_s = await generate(engine, rows, now)
+        else:
+            load_s = await bulk_load(engine, rows)
         sessions = make_session_factory(engine)
-        now = datetime(2026, 11, 28, 6, tzinfo=UTC)
-        samples = []
-        for i in range(runs + 2):
-            async with sessions() as session:
-                t0 = time.perf_counter()
-                result = await ticket_kpis(session, now=now, by=Dimension.CITY)
-                if i >= 2:  # the first two warm the caches
-                    samples.append(time.perf_counter() - t0)
-        assert len(result) == 13 and sum(r.total for r in result) == rows
-        return {"backend": backend, "tickets": rows, "load_s": round(load_s, 1), "runs": runs,
-                **summary_ms(samples)}
+        async with sessions() as session:
+            stored = await session.scalar(select(func.count()).select_from(TicketRollup))
+        zone = timezone(timedelta(hours=OFFSET_HOURS))
+        midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0)
+        results = []
+        for days in (30, 365):
+            for by in (Dimension.CITY, Dimension.UNIT):
+                flt = KpiFilter(since=midnight - timedelta(days=days), until=midnight)
+                fast, direct, answers = [], [], []
+                # Alternately while the direct GROUP BY runs (one warm-up each), then the roll-ups alone.
+                for i in range(max(runs + 1, direct_runs + 1)):
+                    for via_rollups in (True, False) if i <= direct_runs else (True,):
+                        if via_rollups and i > runs:
+                            continue
+                        async with sessions() as session:
+                            t0 = time.perf_counter()
+                            answer = await ticket_kpis(session, now=now, by=by, where=flt, rollups=via_rollups)
+                            elapsed = time.perf_counter() - t0
+                        if i >= 1:
+                            (fast if via_rollups else direct).append(elapsed)
+                        answers.append(answer)
+                assert all(a == answers[0] for a in answers[1:]), "roll-ups and direct GROUP BY disagree"
+                tickets = sum(r.total for r in answers[0])
+                fast_ms, direct_ms = summary_ms(fast), summary_ms(direct)
+                results.append({"by": by.value, "days": days, "tickets_in_period": tickets, "groups": len(answers[0]),
+                                "rollups": fast_ms, "direct": direct_ms,
+                                "ratio_p50": round(direct_ms["p50_ms"] / fast_ms["p50_ms"], 1)})
+                print(json.dumps(results[-1]), file=sys.stderr)
+        return {"backend": backend, "tickets": rows, "rollup_rows": stored, "load_and_rollup_s": round(load_s, 1),
+                "runs": runs, "direct_runs": direct_runs, "queries": results}
     finally:
         await drop(engine, schema)
 
@@ -182,15 +277,18 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8, help="intakes in flight at once")
-    parser.add_argument("--kpi-rows", type=int, default=1_000_000, help="0: intake only")
-    parser.add_argument("--kpi-runs", type=int, default=20)
+    parser.add_argument("--kpi-rows", type=int, default=10_000_000, help="0: intake only")
+    parser.add_argument("--kpi-runs", type=int, default=40, help="runs of each KPI query from the roll-ups")
+    parser.add_argument("--direct-runs", type=int, default=3, help="runs of the direct GROUP BY beside them")
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     backends = args.backends.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        intake = [await bench_intake(b, args.tickets, c, Path(tmp)) for b in backends for c in (1, args.concurrency)]
-        kpi = [await bench_kpi(b, args.kpi_rows, args.kpi_runs, Path(tmp)) for b in backends if args.kpi_rows]
-    emit("tickets", {"intake_create_and_route": intake, "kpi_by_city": kpi})
+        intake = [await bench_intake(b, args.tickets, c, Path(tmp))
+                  for b in backends for c in (1, args.concurrency) if args.tickets]
+        kpi = [await bench_kpi(b, args.kpi_rows, args.kpi_runs, args.direct_runs, Path(tmp))
+               for b in backends if args.kpi_rows]
+    emit("tickets", {"intake_create_and_route": intake, "kpi": kpi})
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from ticketing.models import Ticket, TicketCoHandler, TicketRollup
 from ticketing.rollups import COUNTERS as ROLLUP_COUNTERS
-from ticketing.rollups import grain_for
+from ticketing.rollups import MONTHLY, grain_for
 from ticketing.sqlfunc import local_bucket
 from ticketing.vocabulary import Category, Channel
 
@@ -242,11 +242,10 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     table = TicketRollup
     keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
             if d is not None]
-    where: list[ColumnElement[bool]] = [table.grain == grain]
-    if first_day is not None:
-        where.append(table.day >= first_day)
-    if end_day is not None:
-        where.append(table.day < end_day)
+    spans = []
+    for g, lo, hi in _spans(grain, first_day, end_day, Dimension.DAY in (by, then_by)):
+        spans.append(and_(table.grain == g, *([table.day >= lo] if lo else []), *([table.day < hi] if hi else [])))
+    where: list[ColumnElement[bool]] = [or_(*spans)]
     for column, value in (("city_code", flt.city_code), ("county_code", flt.county_code),
                           ("category", flt.category), ("channel", flt.channel), ("unit_id", flt.unit_id)):
         if value:
@@ -265,6 +264,26 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
                 acc["handling"] += value / 1_000_000
             else:
                 acc[counter] += value
+
+
+def _spans(grain: int, first_day: str | None, end_day: str | None, by_day: bool) -> list[tuple[int, str | None, str | None]]:
+    """The roll-up rows covering the days [first_day, end_day): whole months from the monthly rows
+    (unless grouped by day), the days before and after them from the daily rows."""
+    first_month = None if first_day is None else first_day[:7] if first_day.endswith("-01") else _next_month(first_day)
+    end_month = None if end_day is None else end_day[:7]
+    if by_day or (first_month and end_month and first_month >= end_month):
+        return [(grain, first_day, end_day)]
+    spans: list[tuple[int, str | None, str | None]] = [(grain + MONTHLY, first_month, end_month)]
+    if first_day is not None and first_month is not None and not first_day.endswith("-01"):
+        spans.append((grain, first_day, f"{first_month}-01"))
+    if end_month is not None:
+        spans.append((grain, f"{end_month}-01", end_day))
+    return spans
+
+
+def _next_month(day: str) -> str:
+    year, month = int(day[:4]), int(day[5:7])
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
 async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,

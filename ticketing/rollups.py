@@ -40,6 +40,9 @@ GRAINS: tuple[frozenset[str], ...] = (
     frozenset({"city_code", "county_code", "unit_id"}),
     frozenset(DIMENSIONS),
 )
+# Each grain is kept per local day ('2026-11-28') and per local month ('2026-11', grain + MONTHLY),
+# so a year by unit reads twelve months and the days at either end, not 365 days.
+MONTHLY = len(GRAINS)
 COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "rated", "satisfied",
             "redone", "extended", "returned", "handling_us")
 _KEY = ("grain", "day", *DIMENSIONS)
@@ -83,10 +86,11 @@ def changes(before: Share | None, after: Share | None) -> list[dict[str, Any]]:
         if part is None:
             continue
         for g, grain in enumerate(GRAINS):
-            key = (g, part.day, *(v if d in grain else "" for d, v in zip(DIMENSIONS, part.dims, strict=True)))
-            acc = moved.setdefault(key, [0] * len(COUNTERS))
-            for i, n in enumerate(part.counts):
-                acc[i] += sign * n
+            dims = tuple(v if d in grain else "" for d, v in zip(DIMENSIONS, part.dims, strict=True))
+            for key in ((g, part.day, *dims), (g + MONTHLY, part.day[:7], *dims)):
+                acc = moved.setdefault(key, [0] * len(COUNTERS))
+                for i, n in enumerate(part.counts):
+                    acc[i] += sign * n
     return [{**dict(zip(_KEY, key, strict=True)), **dict(zip(COUNTERS, acc, strict=True))}
             for key, acc in sorted(moved.items()) if any(acc)]
 
@@ -113,12 +117,15 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 async def rebuild(conn: AsyncConnection, utc_offset_hours: int) -> None:
-    """Recompute every roll-up from the tickets (after a bulk load that bypassed the service).
+    """Recompute every roll-up from the tickets (after a bulk load that bypassed the service): the
+    finest grain from the tickets, the others from it.
 
     `utc_offset_hours` is the hotline zone's: one offset for all days (China keeps no summer time).
     """
     await conn.execute(delete(TicketRollup))
+    finest = len(GRAINS) - 1
     day = local_bucket(Ticket.created_at, "day", utc_offset_hours)
+    dims = [func.coalesce(getattr(Ticket, attr), _EMPTY) for attr in DIMENSIONS.values()]
     counts: Sequence[ColumnElement[Any]] = (
         func.count(), _flag(Ticket.sign_ok.is_not(None)), _flag(Ticket.sign_ok == 1),
         _flag(Ticket.close_ok.is_not(None)), _flag(Ticket.close_ok == 1), _flag(Ticket.satisfied.is_not(None)),
@@ -127,10 +134,15 @@ async def rebuild(conn: AsyncConnection, utc_offset_hours: int) -> None:
         func.coalesce(func.sum(case((Ticket.close_ok.is_not(None), sql_cast(
             func.round(Ticket.handling_seconds * 1_000_000), BigInteger)), else_=0)), 0),
     )
-    for g, grain in enumerate(GRAINS):
-        dims = [func.coalesce(getattr(Ticket, attr), _EMPTY) if d in grain else _EMPTY
-                for d, attr in DIMENSIONS.items()]
-        grouped = [dim for dim, d in zip(dims, DIMENSIONS, strict=True) if d in grain]
-        query = select(literal(g), day, *dims, *counts).group_by(day, *grouped)
-        await conn.execute(_TABLE.insert().from_select(list(_KEY) + list(COUNTERS), query))
-
+    columns = list(_KEY) + list(COUNTERS)
+    await conn.execute(_TABLE.insert().from_select(
+        columns, select(literal(finest), day, *dims, *counts).group_by(day, *dims)))
+    month = func.substr(_TABLE.c.day, 1, 7)
+    for g, grain in [*enumerate(GRAINS[:finest]), *((g + MONTHLY, grain) for g, grain in enumerate(GRAINS))]:
+        monthly = g >= MONTHLY
+        period = month if monthly else _TABLE.c.day
+        kept = [_TABLE.c[d] if d in grain else _EMPTY for d in DIMENSIONS]
+        query = (select(literal(g), period, *kept, *(func.sum(_TABLE.c[c]) for c in COUNTERS))
+                 .where(_TABLE.c.grain == (g - MONTHLY if monthly else finest))
+                 .group_by(period, *(_TABLE.c[d] for d in DIMENSIONS if d in grain)))
+        await conn.execute(_TABLE.insert().from_select(columns, query))

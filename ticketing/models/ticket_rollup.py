@@ -9,7 +9,7 @@ from ticketing.models.base import Base
 
 
 class TicketRollup(Base):
-    """The counters of the tickets created on one local day with one set of dimension values.
+    """The counters of the tickets created on one local day (or month) with one set of dimension values.
 
     Each `grain` keeps some of the dimensions (`ticketing.rollups.GRAINS`); the others hold '' there,
     as does a dimension the ticket has no value for (a city-level ticket's county).
@@ -18,7 +18,7 @@ class TicketRollup(Base):
     __tablename__ = "ticket_rollups"
 
     grain: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date, 2026-11-28
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date 2026-11-28, or month 2026-11
     city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(48), primary_key=True)  # the lead unit
