@@ -38,8 +38,9 @@ from common import emit, summary_ms
 from sqlalchemy import func, select, text
 
 from agent_desk.accounts import NewUser, add_user
+from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
-from ticketing.models import Base, Role, Ticket, User
+from ticketing.models import Base, Role, Ticket, TicketRollup, User
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
 
@@ -115,7 +116,9 @@ async def prepare(tickets: int, fresh: bool) -> None:
                 await add_user(sessions, new)
         if have and have >= tickets:
             print(f"database {DB_NAME}: {have:,} bench tickets already there", file=sys.stderr)
-            return
+            async with sessions() as session:
+                if await session.scalar(select(func.count()).select_from(TicketRollup)):
+                    return
         started = time.perf_counter()
         step = 100_000
         for start in range((have or 0) + 1, tickets + 1, step):
@@ -124,6 +127,8 @@ async def prepare(tickets: int, fresh: bool) -> None:
                 await conn.execute(text(GENERATE), {"start": start, "stop": stop, "total": tickets,
                                                     "counties": COUNTIES, "ncounties": len(COUNTIES)})
             print(f"  generated {stop:,} tickets ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        async with engine.begin() as conn:  # the tickets came behind the service's back
+            await rollups.rebuild(conn, 8)
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("ANALYZE"))

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, summary_ms
 from sqlalchemy import func, insert, select, text
 
-from ticketing.db import make_engine, make_session_factory
 from ticketing import rollups
+from ticketing.db import make_engine, make_session_factory
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
 from ticketing.models import Base, Ticket, TicketRollup, Unit
 from ticketing.outcomes import outcomes

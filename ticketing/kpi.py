@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -219,7 +219,7 @@ def _plan(by: Dimension | None, then_by: Dimension | None, flt: KpiFilter, utc_o
             return None
         if end < flt.until:
             edges.append((end, flt.until))
-    day = lambda moment: None if moment is None else moment.astimezone(zone).date().isoformat()  # noqa: E731
+    day = lambda moment: None if moment is None else moment.astimezone(zone).date().isoformat()
     return grain, day(start), day(end), (start, end), edges
 
 
@@ -259,11 +259,11 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
             continue
         acc = _add(folded, _names(row))
         for counter in ROLLUP_COUNTERS:
-            value = int(getattr(row, counter) or 0)
+            count = int(getattr(row, counter) or 0)
             if counter == "handling_us":
-                acc["handling"] += value / 1_000_000
+                acc["handling"] += count / 1_000_000
             else:
-                acc[counter] += value
+                acc[counter] += count
 
 
 def _spans(grain: int, first_day: str | None, end_day: str | None, by_day: bool) -> list[tuple[int, str | None, str | None]]:

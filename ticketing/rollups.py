@@ -18,7 +18,19 @@ from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, ColumnElement, Insert, Table, case, cast as sql_cast, delete, func, literal, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Insert,
+    Table,
+    case,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -47,7 +59,7 @@ COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "rated", "sa
             "redone", "extended", "returned", "handling_us")
 _KEY = ("grain", "day", *DIMENSIONS)
 _TABLE = cast(Table, TicketRollup.__table__)
-_EMPTY = literal_column("''")  # inline, so a grouped expression's text equals the selected one
+_EMPTY: ColumnElement[str] = literal_column("''")  # inline, so a grouped expression's text equals the selected one
 
 
 @dataclass(frozen=True)

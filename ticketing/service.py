@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NoReturn, cast
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from ticketing import rollups
 from ticketing.actions import Action, ActionContext, dispatch_fields, target
 from ticketing.db import SessionFactory
 from ticketing.errors import (
@@ -29,7 +30,6 @@ from ticketing.errors import (
 from ticketing.live_config import CALENDAR, ROUTING, VersionCheck, Versions, notices, saved_rules
 from ticketing.models import CallRecord, Draft, Ticket, TicketCoHandler, TicketEvent, utcnow
 from ticketing.models.region import RegionLevel
-from ticketing import rollups
 from ticketing.numbering import TicketNumbers
 from ticketing.outcomes import outcomes
 from ticketing.outcomes import refresh as refresh_outcomes
