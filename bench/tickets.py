@@ -92,11 +92,41 @@ async def bench_intake(backend: str, count: int, concurrency: int, tmp: Path) ->
         await asyncio.gather(*(agent(count // concurrency) for _ in range(concurrency)))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
         done = len(latencies)
-        return {"backend": backend, "tickets": done, "concurrency": concurrency,
-                "tickets_per_s": round(done / elapsed, 1), "cpu_ms_per_ticket": round(cpu / done * 1000, 3),
-                **summary_ms(latencies)}
+        result = {"backend": backend, "tickets": done, "concurrency": concurrency,
+                  "tickets_per_s": round(done / elapsed, 1), "cpu_ms_per_ticket": round(cpu / done * 1000, 3),
+                  **summary_ms(latencies)}
+        if backend == "postgres" and concurrency == 1:
+            floor = await _floor(engine, done)
+            result["floor"] = floor
+            result["ratio_to_floor"] = round(result["tickets_per_s"] / floor["tickets_per_s"], 3)
+        return result
     finally:
         await drop(engine, schema)
+
+
+async def _floor(engine: Any, count: int) -> dict[str, Any]:
+    """The floor under intake: the last ticket's row inserted again `count` times (new numbers) by
+    bare asyncpg, one prepared INSERT … RETURNING id per ticket, autocommitted, on one pooled connection."""
+    async with engine.connect() as conn:
+        row = dict((await conn.execute(select(Ticket.__table__).order_by(Ticket.id.desc()).limit(1))).mappings().one())
+        await conn.commit()
+        raw = (await conn.get_raw_connection()).driver_connection
+        columns = [c for c in row if c != "id"]
+        statement = await raw.prepare(
+            f"INSERT INTO tickets ({', '.join(columns)}) VALUES "
+            f"({', '.join(f'${i + 1}' for i in range(len(columns)))}) RETURNING id")
+        values = [row[c] for c in columns]
+        number, digits = columns.index("number"), columns.index("digits")
+        latencies: list[float] = []
+        cpu0, started = time.process_time(), time.perf_counter()
+        for i in range(count):
+            values[number], values[digits] = f"FL{i:014d}", f"9{i:013d}"
+            t0 = time.perf_counter()
+            await statement.fetchval(*values)
+            latencies.append(time.perf_counter() - t0)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    return {"tickets_per_s": round(count / elapsed, 1), "cpu_ms_per_ticket": round(cpu / count * 1000, 3),
+            **summary_ms(latencies)}
 
 
 def _new(rng: random.Random) -> NewTicket:
