@@ -157,9 +157,9 @@ async def ticket_kpis(
     """KPIs overall (`by=None`, one row with key None) or per dimension value, and with `then_by`
     per pair of values (`key`, `subkey`), e.g. county × day.
 
-    Whole local days come from the daily roll-ups (`ticketing.rollups`, kept by the ticket service
-    in the transaction of each change), so the cost follows the days and groups asked for, not the
-    tickets. Read from live rows: red now (open tickets past a deadline, through a partial index),
+    Whole local days come from the daily and monthly roll-ups (`ticketing.rollups`, kept by the
+    ticket service in the transaction of each change), so the cost follows the months, days and
+    groups asked for, not the tickets. Read from live rows: red now (open tickets past a deadline, through a partial index),
     the parts of the period that are not whole days, a unit's co-handled tickets, and what no
     roll-up keeps (per hour, per creator). `rollups=False` reads live rows only: the definition
     the roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
@@ -219,8 +219,11 @@ def _plan(by: Dimension | None, then_by: Dimension | None, flt: KpiFilter, utc_o
             return None
         if end < flt.until:
             edges.append((end, flt.until))
-    day = lambda moment: None if moment is None else moment.astimezone(zone).date().isoformat()
-    return grain, day(start), day(end), (start, end), edges
+    return grain, _day(start, zone), _day(end, zone), (start, end), edges
+
+
+def _day(moment: datetime | None, zone: timezone) -> str | None:
+    return None if moment is None else moment.astimezone(zone).date().isoformat()
 
 
 def _midnight(moment: datetime, zone: timezone) -> datetime:
