@@ -58,6 +58,7 @@ MONTHLY = len(GRAINS)
 COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "rated", "satisfied",
             "redone", "extended", "returned", "handling_us")
 _KEY = ("grain", "day", *DIMENSIONS)
+_KEPT = tuple(tuple(d in grain for d in DIMENSIONS) for grain in GRAINS)
 _TABLE = cast(Table, TicketRollup.__table__)
 _EMPTY: ColumnElement[str] = literal_column("''")  # inline, so a grouped expression's text equals the selected one
 
@@ -92,17 +93,18 @@ def share(get: Callable[[str], Any], zone: ZoneInfo) -> Share:
 
 
 def changes(before: Share | None, after: Share | None) -> list[dict[str, Any]]:
-    """The roll-up rows to add, one per grain and key whose counts move, in key order (lock order)."""
+    """The roll-up rows to add, one per grain, period and key whose counts move, in key order (lock order)."""
     moved: dict[tuple[Any, ...], list[int]] = {}
     for part, sign in ((before, -1), (after, 1)):
         if part is None:
             continue
-        for g, grain in enumerate(GRAINS):
-            dims = tuple(v if d in grain else "" for d, v in zip(DIMENSIONS, part.dims, strict=True))
-            for key in ((g, part.day, *dims), (g + MONTHLY, part.day[:7], *dims)):
-                acc = moved.setdefault(key, [0] * len(COUNTERS))
-                for i, n in enumerate(part.counts):
-                    acc[i] += sign * n
+        counts = [sign * n for n in part.counts]
+        month = part.day[:7]
+        for g, kept in enumerate(_KEPT):
+            dims = tuple(v if keep else "" for v, keep in zip(part.dims, kept, strict=True))
+            for key in ((g, part.day, *dims), (g + MONTHLY, month, *dims)):
+                acc = moved.get(key)
+                moved[key] = counts if acc is None else [a + b for a, b in zip(acc, counts, strict=True)]
     return [{**dict(zip(_KEY, key, strict=True)), **dict(zip(COUNTERS, acc, strict=True))}
             for key, acc in sorted(moved.items()) if any(acc)]
 
