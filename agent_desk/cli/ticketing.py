@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from agent_desk.cli.app import app, emit_json, settings
 from agent_desk.settings import Settings
+from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import RoutingError
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
-from ticketing.models import Region
+from ticketing.models import Region, TicketRollup
 from ticketing.routing import RoutingRequest
 from ticketing.service import TicketService
 from ticketing.worktime import FALLBACK
@@ -209,6 +211,26 @@ def kpi_tickets(
     for row in rows:
         table.add_row(row.key or "all", *(_cell(name, getattr(row, name)) for name in _SHOWN))
     Console().print(table)
+
+
+@kpi_app.command("rebuild")
+def kpi_rebuild() -> None:
+    """Recompute the ticket KPI roll-ups from the tickets: after tickets were loaded or repaired
+    behind the ticket service's back (it keeps them itself)."""
+    config = settings()
+    offset = datetime.now(ZoneInfo(config.ticketing.calendar.timezone)).utcoffset()
+    hours = int(offset.total_seconds() // 3600) if offset else 0
+
+    async def run() -> int:
+        engine = make_engine(config.db.url)
+        try:
+            async with engine.begin() as conn:
+                await rollups.rebuild(conn, hours)
+                return int(await conn.scalar(select(func.count()).select_from(TicketRollup)) or 0)
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"roll-up rows: {asyncio.run(run())} (days at UTC{hours:+d})")
 
 
 _SHOWN = {name: TicketKpi.model_fields[name] for name in (

@@ -7,12 +7,15 @@ import json
 from datetime import date
 
 import pytest
+from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from agent_desk.cli import app
-from tests.conftest import DatabaseTarget
+from tests.conftest import DatabaseTarget, _wipe
+from tests.ticketing.helpers import Clock, new_ticket, service
 from ticketing.db import make_engine, make_session_factory
 from ticketing.live_config import NoticeDay, replace_year
+from ticketing.models import TicketRollup
 
 
 @pytest.fixture
@@ -71,6 +74,27 @@ def test_route_explain(cli_env: CliRunner) -> None:
 def test_kpi_tickets_json(cli_env: CliRunner) -> None:
     rows = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--since", "2026-01-01", "--json"))
     assert isinstance(rows, list)
+
+
+def test_kpi_rebuild_restores_the_rollups(cli_env: CliRunner, sqlite_target: DatabaseTarget) -> None:
+    engine = sqlite_target.engine()
+
+    async def tickets_without_rollups() -> None:
+        svc = service(make_session_factory(engine), Clock())
+        for region in ("320106", "320311", "320311"):
+            await svc.create(new_ticket(region_code=region), "agent:1", dispatch=True)
+        async with engine.begin() as conn:
+            await conn.execute(delete(TicketRollup))
+
+    try:
+        asyncio.run(tickets_without_rollups())
+        missing = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--json"))
+        assert [r["total"] for r in missing] == [0, 0]  # only red now, read from the tickets themselves
+        assert "roll-up rows: 24 (days at UTC+8)" in run(cli_env, "kpi", "rebuild")  # 2 counties: 12 + 12 rows
+        rows = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--json"))
+        assert [(r["key"], r["total"]) for r in rows] == [("320100", 1), ("320300", 2)]
+    finally:
+        asyncio.run(_wipe(engine))
 
 
 def test_kb_reindex_on_an_empty_knowledge_base(cli_env: CliRunner) -> None:
