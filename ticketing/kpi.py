@@ -159,9 +159,9 @@ async def ticket_kpis(
 
     Whole local days come from the daily and monthly roll-ups (`ticketing.rollups`, kept by the
     ticket service in the transaction of each change), so the cost follows the months, days and
-    groups asked for, not the tickets. Read from live rows: red now (open tickets past a deadline, through a partial index),
-    the parts of the period that are not whole days, a unit's co-handled tickets, and what no
-    roll-up keeps (per hour, per creator). `rollups=False` reads live rows only: the definition
+    groups asked for, not the tickets. Read from live rows: red now (open tickets past a deadline,
+    through a partial index), the parts of the period that are not whole days, a unit's co-handled
+    tickets, and what no roll-up keeps (per hour, per creator). `rollups=False` reads live rows only: the definition
     the roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
     service writes the roll-ups in (the hotline's calendar).
     """
@@ -269,14 +269,17 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
                 acc[counter] += count
 
 
-def _spans(grain: int, first_day: str | None, end_day: str | None, by_day: bool) -> list[tuple[int, str | None, str | None]]:
+_Span = tuple[int, str | None, str | None]  # grain, first day or month, end (exclusive)
+
+
+def _spans(grain: int, first_day: str | None, end_day: str | None, by_day: bool) -> list[_Span]:
     """The roll-up rows covering the days [first_day, end_day): whole months from the monthly rows
     (unless grouped by day), the days before and after them from the daily rows."""
     first_month = None if first_day is None else first_day[:7] if first_day.endswith("-01") else _next_month(first_day)
     end_month = None if end_day is None else end_day[:7]
     if by_day or (first_month and end_month and first_month >= end_month):
         return [(grain, first_day, end_day)]
-    spans: list[tuple[int, str | None, str | None]] = [(grain + MONTHLY, first_month, end_month)]
+    spans: list[_Span] = [(grain + MONTHLY, first_month, end_month)]
     if first_day is not None and first_month is not None and not first_day.endswith("-01"):
         spans.append((grain, first_day, f"{first_month}-01"))
     if end_month is not None:
