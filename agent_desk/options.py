@@ -51,6 +51,16 @@ class AgentSettings(BaseModel):
                                  description="call recordings (MixMonitor files) are served from under here only")
 
 
+class PortalSettings(BaseModel):
+    """The citizen portal (/my12345)."""
+
+    photos_dir: Path = Field(Path("var/photos"), description="citizens' photos are stored under here (beside the "
+                             "recordings: a data directory, never one the web server serves)")
+    # The photo travels base64-encoded in a JSON body, which the input guard caps at 1 MiB.
+    photo_max_bytes: int = Field(700 * 1024, ge=1024, le=760 * 1024, description="largest photo accepted")
+    photo_max_side: int = Field(4096, ge=64, le=8192, description="largest width or height, in pixels")
+
+
 class SupervisionSettings(BaseModel):
     answer_rate_target: float = Field(0.9, gt=0, le=1, description="gauge target on the wallboard")
     service_level_seconds: float = Field(20, gt=0, description="T of the service level (Asterisk servicelevel)")

@@ -18,7 +18,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from agent_desk.options import AgentSettings, AuthSettings, ReplaySettings, SupervisionSettings
+from agent_desk.options import (
+    AgentSettings,
+    AuthSettings,
+    PortalSettings,
+    ReplaySettings,
+    SupervisionSettings,
+)
 from ami.settings import AmiSettings
 from asr.settings import AsrSettings
 from ivr.settings import IvrSettings
@@ -36,6 +42,7 @@ class DeskSettings(BaseModel):
     agents: AgentSettings = Field(default_factory=AgentSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
     replay: ReplaySettings = Field(default_factory=ReplaySettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -47,6 +47,8 @@ _DESCRIPTIONS = {
     409: "Conflict: the action is not allowed in the current state (see allowed_actions), a concurrent "
          "update, the draft or call already belongs to a ticket (see ticket_id, ticket_number), or a "
          "knowledge-base edit was made from an old revision (see revision)",
+    413: "Too large: the body (over 1 MiB) or a photo (over `desk.portal.photo_max_bytes` or its side limit)",
+    415: "Unsupported type: a multipart body, or a photo that is not a JPEG or PNG by its bytes",
     429: "Too many attempts; retry after the Retry-After header's seconds",
     503: "The telephony system is not connected",
     502: "The telephony system refused the action",

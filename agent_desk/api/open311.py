@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, cast
 from xml.etree import ElementTree
@@ -305,17 +305,21 @@ def public_view(ticket: Ticket, units: dict[str, str], regions: Mapping[str, Reg
     """What anyone may read: the region instead of the address, coordinates to about a kilometre,
     personal data masked, no media."""
     full = full_view(ticket, units)
-    names = [ticket.caller_name]
     notes = f"{ticket.state.value} {ticket.state.label}" + (
-        f": {mask_personal(ticket.answer, names)}" if ticket.answer else "")
+        f": {public_text(ticket, ticket.answer)}" if ticket.answer else "")
     return full.model_copy(update={
-        "status_notes": notes, "description": mask_personal(full.description or "", names),
-        "address": _region_name(regions, ticket.region_code),
+        "status_notes": notes, "description": public_text(ticket, full.description or ""),
+        "address": region_name(regions, ticket.region_code),
         "lat": round(full.lat, 2) if full.lat is not None else None,
         "long": round(full.long, 2) if full.long is not None else None, "media_url": None})
 
 
-def _region_name(regions: Mapping[str, RegionRecord], code: str | None) -> str | None:
+def public_text(ticket: Ticket, text: str) -> str:
+    """A request's text (its description, the unit's reply) as the public may read it."""
+    return mask_personal(text, [ticket.caller_name])
+
+
+def region_name(regions: Mapping[str, RegionRecord], code: str | None) -> str | None:
     region = regions.get(code or "")
     if region is None:
         return None
@@ -324,7 +328,12 @@ def _region_name(regions: Mapping[str, RegionRecord], code: str | None) -> str |
 
 
 async def unit_names(desk: Desk, tickets: Sequence[Ticket]) -> dict[str, str]:
-    ids = {t.lead_unit_id for t in tickets if t.lead_unit_id}
+    return await names_of_units(desk, [t.lead_unit_id for t in tickets if t.lead_unit_id])
+
+
+async def names_of_units(desk: Desk, unit_ids: Iterable[str]) -> dict[str, str]:
+    """Unit id → name, for the ids given."""
+    ids = set(unit_ids)
     if not ids:
         return {}
     async with desk.sessions() as session:

@@ -3,6 +3,7 @@
 import ticketing.models.knowledge_index  # noqa: F401  (the full-text index DDL joins create_all)
 from ticketing.models.admin_config import CalendarDay, ConfigVersion, RoutingRuleRow
 from ticketing.models.agent_membership import AgentMembership
+from ticketing.models.attachment import TicketAttachment
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallLeg, CallOutcome, CallRecord
@@ -46,6 +47,7 @@ __all__ = [
     "RoutingRuleRow",
     "ThrottleAttempt",
     "Ticket",
+    "TicketAttachment",
     "TicketCoHandler",
     "TicketEvent",
     "TicketRollup",

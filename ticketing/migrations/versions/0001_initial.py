@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:07:08.431913
+Create Date: 2026-12-02 15:12:02.974003
 """
 
 from collections.abc import Sequence
@@ -398,6 +398,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_drafts_caller_number'), ['caller_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_drafts_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('ticket_attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('content_type', sa.String(length=32), nullable=False),
+    sa.Column('path', sa.String(length=256), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('width', sa.Integer(), nullable=False),
+    sa.Column('height', sa.Integer(), nullable=False),
+    sa.Column('created_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_attachments_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_attachments'))
+    )
+    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ticket_attachments_ticket_id'), ['ticket_id'], unique=False)
+
     op.create_table('ticket_co_handlers',
     sa.Column('ticket_id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.String(length=48), nullable=False),
@@ -553,6 +568,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticket_co_handlers_unit_id'))
 
     op.drop_table('ticket_co_handlers')
+    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ticket_attachments_ticket_id'))
+
+    op.drop_table('ticket_attachments')
     with op.batch_alter_table('drafts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_drafts_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_drafts_caller_number'))
