@@ -35,6 +35,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("/reports/monthly", "月度报告", "Monthly report", frozenset({Role.SUPERVISOR, Role.DISPATCHER}),
              "reports/monthly.html", in_navigation=False),
     PageSpec("/admin", "系统管理", "Administration", frozenset(), "admin/admin.html"),
+    # The citizen portal: no log-in, no staff navigation; its API is public (agent_desk.api.citizen).
+    PageSpec("/my12345", "12345在线", "Citizen portal", frozenset(), "my12345/my12345.html", in_navigation=False),
 )
 
 
