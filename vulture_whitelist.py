@@ -28,6 +28,7 @@ ring_no_answer, complete_reason, in_call, holdtime  # ami call data and member s
 entry_position  # ticketing/models/call_record.py: a column
 handling_us  # ticketing/models/ticket_rollup.py: a column, read by name (ticketing.rollups.COUNTERS)
 breakdown, hours_in_period, lead_unit, overdue_since  # agent_desk/api/reports.py, reports/views.py: read by /reports
+may_be_public  # agent_desk/api/citizen.py: read by /my12345
 data_type  # agent_desk/reports/xlsx.py: openpyxl writes a cell by its data type (text, never a formula)
 resolution_due_at  # agent_desk/api/admin_calendar.py: read by /admin
 

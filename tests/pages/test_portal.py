@@ -6,7 +6,6 @@ and runs under the product's CSP."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,14 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.pages.conftest import STAFF_VIEWPORT, Serve, Shots, assert_no_page_errors, log_in, open_page
+from tests.pages.conftest import (
+    STAFF_VIEWPORT,
+    Serve,
+    Shots,
+    assert_no_page_errors,
+    log_in,
+    open_page,
+)
 from tests.pages.test_reports import collect_console, table_values
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser]
