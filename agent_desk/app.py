@@ -26,6 +26,7 @@ from agent_desk.api import (
     admin_routing,
     admin_units,
     agent,
+    attachments,
     auth,
     callbacks,
     calls,
@@ -84,6 +85,7 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
     service = TicketService.from_settings(sessions, settings.ticketing)
     auth_settings = settings.desk.auth
     sup = settings.desk.supervision
+    portal = settings.desk.portal
     if board is None:
         mode: Literal["live", "replay", "offline"] = (
             "replay" if settings.desk.replay.file else ("live" if settings.ami.servers else "offline"))
@@ -103,6 +105,9 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
         lookups=Throttle(sessions, "lookup", per_subject=auth_settings.lookup_attempts,
                          per_address=auth_settings.lookup_attempts_per_address,
                          window_seconds=auth_settings.lookup_window_seconds),
+        submissions=Throttle(sessions, "submit", per_subject=portal.submissions_per_phone,
+                             per_address=portal.submissions_per_address,
+                             window_seconds=portal.submission_window_seconds),
         kiosks=KioskKeys(sessions, check_seconds=auth_settings.session_check_seconds),
         audit=AuditLog(sessions), board=board,
         screen_pops=ScreenPops(sessions, service, history_days=settings.desk.agents.screen_pop_days),
@@ -176,8 +181,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def docs() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
-    for module in (auth, tickets, ticket_search, ticket_stream, routing_preview, regions, inbox, calls, follow_up,
-                   agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen,
+    for module in (auth, tickets, attachments, ticket_search, ticket_stream, routing_preview, regions, inbox, calls,
+                   follow_up, agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen,
                    admin_accounts, admin_routing, admin_units, admin_calendar, pages):
         app.include_router(module.router)
     app.mount("/wallboard/static", StaticFiles(directory=STATIC_DIR), name="wallboard-static")

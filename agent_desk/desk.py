@@ -33,6 +33,7 @@ class Desk:
     logins: LoginSessions
     throttle: Throttle  # log-ins: per username and per address
     lookups: Throttle  # citizens reading their request: per request number and per address
+    submissions: Throttle  # citizens' requests from the portal: per phone number and per address
     kiosks: KioskKeys
     audit: AuditLog
     board: LiveBoard

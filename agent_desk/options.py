@@ -59,6 +59,9 @@ class PortalSettings(BaseModel):
     # The photo travels base64-encoded in a JSON body, which the input guard caps at 1 MiB.
     photo_max_bytes: int = Field(700 * 1024, ge=1024, le=760 * 1024, description="largest photo accepted")
     photo_max_side: int = Field(4096, ge=64, le=8192, description="largest width or height, in pixels")
+    submissions_per_phone: int = Field(5, ge=1, description="requests one phone number may make …")
+    submissions_per_address: int = Field(20, ge=1, description="… and one address (a whole office may share it) …")
+    submission_window_seconds: float = Field(3600, gt=0, description="… within this window")
 
 
 class SupervisionSettings(BaseModel):

@@ -81,10 +81,3 @@ def store_photo(photo: Photo, root: Path, now: datetime) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(photo.data)
     return relative.as_posix()
-
-
-def photo_file(root: Path, relative: str) -> Path | None:
-    """The stored file, if `relative` names one inside `root`."""
-    base = root.resolve()
-    path = (base / relative).resolve()
-    return path if path.is_relative_to(base) and path.is_file() else None

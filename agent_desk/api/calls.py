@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
@@ -18,6 +17,7 @@ from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
 from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
+from agent_desk.security.files import file_under
 from agent_desk.security.principal import Principal
 from agent_desk.security.scope import call_scope
 from agent_desk.telephony import extension_of
@@ -234,19 +234,7 @@ async def dial(desk: Desk, who: Principal, number: str | None, variables: dict[s
 async def recording(call_id: CallId, desk: DeskDep, who: Caller) -> FileResponse:
     """The call's recording, if it is a file under `desk.agents.recordings_dir`."""
     call = await scoped_call(desk, who, call_id)
-    path = _recording_file(desk.settings.desk.agents.recordings_dir, call.recording)
+    path = file_under(desk.settings.desk.agents.recordings_dir, call.recording)
     if path is None:
         raise HTTPException(404, "no recording for this call")
     return FileResponse(path, media_type="audio/wav", filename=path.name)
-
-
-def _recording_file(root: FsPath, stored: str | None) -> FsPath | None:
-    """The stored path as a file inside `root` (links resolved), or None: a call record never
-    makes the desk serve a file from anywhere else."""
-    if not stored:
-        return None
-    try:
-        path = FsPath(stored).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return path if path.is_relative_to(root.resolve()) and path.is_file() else None

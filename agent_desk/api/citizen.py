@@ -1,7 +1,8 @@
 """The citizen portal's API (`/my12345`): submit a request, read it back, rate it, and the public board.
 
 Submitting needs no account: the request enters the same intake, routing and clocks as a call
-(channel `web`), dispatched at once by the routing rules, and the citizen gets its number.
+(channel `web`), dispatched at once by the routing rules, and the citizen gets its number. How many
+requests one phone number and one address make is capped (`desk.portal.submissions_*`).
 
 Reading and rating need the number and the phone number it was made with. Both must match; a wrong
 phone number answers exactly as an unknown number does, so a guess reveals nothing, not even that
@@ -146,7 +147,7 @@ def _photo(desk: Desk, encoded: str | None) -> Photo | None:
         raise HTTPException(status, str(exc)) from None
 
 
-@router.post("/requests", response_model=Submitted, status_code=201, responses=responses(400, 413, 415))
+@router.post("/requests", response_model=Submitted, status_code=201, responses=responses(400, 413, 415, 429))
 async def submit(body: Submission, desk: DeskDep, request: Request) -> Submitted:
     """Make a request (channel `web`). It is accepted and dispatched at once; keep its number."""
     tree = desk.tickets.routing.regions
@@ -158,6 +159,13 @@ async def submit(body: Submission, desk: DeskDep, request: Request) -> Submitted
     if not body.description.strip():
         raise HTTPException(400, "请写下您的诉求 (description is empty)")
     photo = _photo(desk, body.photo)
+    ip = client_ip(request)
+    # Every request counts (none is "failed"), so the throttle caps how many a phone or a place makes.
+    attempt = await desk.submissions.attempt(phone_digits(body.phone), throttle_key(ip))
+    if attempt.retry_after > 0:
+        await desk.audit.record(ACTOR, "ticket.create", "ticket", None, outcome="throttled", source_ip=ip)
+        raise HTTPException(429, "提交太频繁，请稍后再试 (too many requests)",
+                            headers={"Retry-After": str(int(attempt.retry_after) + 1)})
     departments = tuple(s.dept_type for s in desk.tickets.routing.suggest_departments(body.description))
     place = region_name(tree, region.code) or region.name
     view = await desk.tickets.create(NewTicket(
@@ -171,7 +179,7 @@ async def submit(body: Submission, desk: DeskDep, request: Request) -> Submitted
                                          size=len(photo.data), width=photo.width, height=photo.height,
                                          created_at=utcnow()))
     await desk.audit.record(ACTOR, "ticket.create", "ticket", view.id, number=view.number, channel="web",
-                            public=body.public, photo=photo is not None, source_ip=client_ip(request))
+                            public=body.public, photo=photo is not None, source_ip=ip)
     units = await names_of_units(desk, [view.lead_unit_id] if view.lead_unit_id else [])
     return Submitted(service_request_id=view.number, state_label=view.state_label,
                      unit=units.get(view.lead_unit_id or ""), sign_due_at=view.sign_due_at)

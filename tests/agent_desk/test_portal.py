@@ -245,3 +245,33 @@ async def _id(client: DeskClient, number: str) -> int:
         ticket_id = await session.scalar(select(Ticket.id).where(Ticket.number == number))
     assert ticket_id is not None
     return int(ticket_id)
+
+
+async def test_submissions_are_capped_per_phone_number(client: DeskClient) -> None:
+    limit = client.desk.settings.desk.portal.submissions_per_phone
+    for _ in range(limit):
+        await submit(client, phone="+86 139-1234-5678")
+    body = {"category": "help", "region_code": XUANWU, "description": "停水", "phone": PHONE}
+    refused = await client.http.post("/api/citizen/requests", json=body)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert await ticket_count(client) == limit
+    await submit(client, phone="13800000001")  # another phone number is not held back
+
+
+async def test_staff_in_scope_see_the_photo_as_an_image_only(client: DeskClient, photos: Path) -> None:
+    await client.add_handler("water", WATER_UNIT)
+    number = (await submit(client, photo=b64(jpeg())))["service_request_id"]
+    ticket_id = await _id(client, number)
+    [listed] = (await client.http.get(f"/api/tickets/{ticket_id}/attachments", headers=client.auth("water"))).json()
+    assert (listed["content_type"], listed["width"], listed["height"]) == ("image/jpeg", 64, 48)
+    got = await client.http.get(f"/api/tickets/{ticket_id}/attachments/{listed['id']}", headers=client.auth("water"))
+    assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
+    assert got.headers["x-content-type-options"] == "nosniff" and "sandbox" in got.headers["content-security-policy"]
+    assert got.content.startswith(b"\xff\xd8\xff") and len(got.content) == listed["size"]
+    # outside the scope, another ticket's id, no session: nothing
+    outside = await client.http.get(f"/api/tickets/{ticket_id}/attachments/{listed['id']}",
+                                    headers=client.auth("sup_suzhou"))
+    other = await client.http.get(f"/api/tickets/{ticket_id}/attachments/{listed['id'] + 1}",
+                                  headers=client.auth("water"))
+    nobody = await client.http.get(f"/api/tickets/{ticket_id}/attachments/{listed['id']}")
+    assert (outside.status_code, other.status_code, nobody.status_code) == (404, 404, 401)
