@@ -85,6 +85,7 @@ async def test_a_citizen_submits_tracks_and_rates_and_the_report_moves(
         assert hosts == {urlsplit(product.url).netloc}
         results = await Axe().run(page)
         assert results.violations_count == 0, results.generate_report()
+        await shots(page, "start")
         # submit: category, city then county, the description, a photo, the phone, made public
         await page.select_option("#category", label="求助")
         await page.select_option("#city", label="南京市")
@@ -124,6 +125,7 @@ async def test_a_citizen_submits_tracks_and_rates_and_the_report_moves(
         await track(page, number, PHONE)
         await page.wait_for_selector("#rate-form")
         assert "恢复供水" in await page.inner_text("#reply")
+        await page.locator("#rate-button").scroll_into_view_if_needed()
         await shots(page, "replied")
         await page.get_by_label("满意", exact=True).check()
         await page.fill("#rate-reason", "修得很快")
