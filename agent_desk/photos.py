@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 _SIGNATURES = {b"\xff\xd8\xff": ("JPEG", "image/jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("PNG", "image/png", ".png")}
 
@@ -60,17 +60,18 @@ def clean_photo(raw: bytes, *, max_bytes: int, max_side: int) -> Photo:
                 raise PhotoTooLarge(f"照片尺寸太大：最长边不超过 {max_side} 像素")
             opened.load()
             image = ImageOps.exif_transpose(opened)  # keep what the camera meant, then drop the EXIF
+            image.info = {}  # comments, ICC and EXIF copies: Pillow writes back what info holds
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+            else:
+                image.save(out, "PNG", optimize=True)
     except BadPhoto:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoTooLarge(f"照片尺寸太大：最长边不超过 {max_side} 像素") from None
+    except Exception:  # noqa: BLE001  # Pillow fails on hostile input with many types (OSError, EOFError …)
         raise BadPhoto("照片无法识别：文件已损坏或不是图片") from None
-    image.info = {}  # comments, ICC and EXIF copies: Pillow writes back what info holds
-    out = io.BytesIO()
-    if fmt == "JPEG":
-        image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
-    else:
-        image.save(out, "PNG", optimize=True)
     return Photo(out.getvalue(), content_type, suffix, image.width, image.height)
 
 
