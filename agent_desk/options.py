@@ -51,13 +51,16 @@ class AgentSettings(BaseModel):
                                  description="call recordings (MixMonitor files) are served from under here only")
 
 
+# A photo travels base64-encoded in a JSON body, which the input guard caps at 1 MiB.
+PHOTO_BYTES_CEILING = 760 * 1024
+
+
 class PortalSettings(BaseModel):
     """The citizen portal (/my12345)."""
 
     photos_dir: Path = Field(Path("var/photos"), description="citizens' photos are stored under here (beside the "
                              "recordings: a data directory, never one the web server serves)")
-    # The photo travels base64-encoded in a JSON body, which the input guard caps at 1 MiB.
-    photo_max_bytes: int = Field(700 * 1024, ge=1024, le=760 * 1024, description="largest photo accepted")
+    photo_max_bytes: int = Field(700 * 1024, ge=1024, le=PHOTO_BYTES_CEILING, description="largest photo accepted")
     photo_max_side: int = Field(4096, ge=64, le=8192, description="largest width or height, in pixels")
     submissions_per_phone: int = Field(5, ge=1, description="requests one phone number may make …")
     submissions_per_address: int = Field(20, ge=1, description="… and one address (a whole office may share it) …")

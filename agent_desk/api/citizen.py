@@ -41,6 +41,7 @@ from agent_desk.api.open311 import (
 )
 from agent_desk.api.pagination import CursorParam, Page, keyset_page
 from agent_desk.desk import Desk
+from agent_desk.options import PHOTO_BYTES_CEILING
 from agent_desk.photos import (
     BadPhoto,
     Photo,
@@ -68,8 +69,7 @@ from ticketing.vocabulary import (
 router = APIRouter(prefix="/api/citizen", tags=["citizen"])
 NOT_FOUND = "no request with this number and phone number"
 ACTOR = "citizen:web"
-# base64 makes 3 bytes 4 characters; the largest photo setting fits under this.
-_PHOTO_CHARS = 4 * (760 * 1024) // 3 + 4
+_PHOTO_CHARS = 4 * PHOTO_BYTES_CEILING // 3 + 4  # base64 makes 3 bytes 4 characters
 
 
 class Choice(BaseModel):

@@ -63,3 +63,11 @@ def test_a_huge_canvas_is_refused_before_it_is_decoded() -> None:
     except PhotoTooLarge:
         return
     raise AssertionError("accepted")
+
+
+def test_the_largest_photo_setting_fits_the_body_limit() -> None:
+    from agent_desk.api.input_guard import MAX_BODY
+    from agent_desk.options import PHOTO_BYTES_CEILING
+
+    # base64 photo + the longest description and address in UTF-8 Chinese + the other fields
+    assert 4 * PHOTO_BYTES_CEILING // 3 + 4 + 3 * (2000 + 128) + 1024 <= MAX_BODY
