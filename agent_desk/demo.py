@@ -116,6 +116,11 @@ async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) ->
         for action in actions:
             await service.act(view.id, action, "demo-seed")
         numbers.append(view.number)
+    # As a citizen makes it on /my12345: dispatched at once, published (masked) on the board.
+    web = await service.create(NewTicket(Channel.WEB, Category.HELP, "珠江路两盏路灯坏了一个星期，晚上很黑，我姓张",
+                                         caller_number="13800138000", region_code=DEMO_COUNTY, public=True),
+                               "demo-seed", dispatch=True)
+    numbers.append(web.number)
     return numbers
 
 

@@ -79,7 +79,8 @@ def test_seed_demo_users_prints_passwords_once_and_seeds_tickets(db_url: str) ->
     users, tickets, _ = asyncio.run(_rows(db_url))
     assert sorted(u.role.value for u in users) == ["admin", "agent", "dispatcher", "handler", "supervisor"]
     numbers = {t.number for t in tickets}
-    assert "JS20261128-000123" in numbers and len(tickets) == 5
+    assert "JS20261128-000123" in numbers and len(tickets) == 6
+    assert [(t.channel, t.public) for t in tickets if t.channel == "web"] == [("web", True)]  # for /my12345's board
     # Later tickets of that day never collide with the fixed number.
     assert all(n == "JS20261128-000123" or not n.startswith("JS20261128-0001") or n > "JS20261128-000123"
                for n in numbers)
