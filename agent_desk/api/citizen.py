@@ -15,6 +15,7 @@ The board lists only what the submitter agreed to publish, never a 举报, maske
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -52,7 +53,7 @@ from agent_desk.photos import (
 )
 from agent_desk.security.addresses import throttle_key
 from agent_desk.timeline import Step, timeline
-from ticketing.actions import FollowUp
+from ticketing.actions import FollowUp, Reason
 from ticketing.errors import IllegalTransition, InvalidAction
 from ticketing.models import Ticket, TicketAttachment, TicketEvent, utcnow
 from ticketing.models.region import RegionLevel
@@ -131,7 +132,7 @@ class Submitted(BaseModel):
     sign_due_at: datetime | None
 
 
-def _photo(desk: Desk, encoded: str | None) -> Photo | None:
+async def _photo(desk: Desk, encoded: str | None) -> Photo | None:
     """The photo re-encoded, or a 4xx saying what is wrong with it."""
     if not encoded:
         return None
@@ -140,8 +141,9 @@ def _photo(desk: Desk, encoded: str | None) -> Photo | None:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise HTTPException(400, "照片编码无效 (photo: not base64)") from None
-    try:
-        return clean_photo(raw, max_bytes=portal.photo_max_bytes, max_side=portal.photo_max_side)
+    try:  # decoding is CPU work: off the event loop
+        return await asyncio.to_thread(clean_photo, raw, max_bytes=portal.photo_max_bytes,
+                                       max_side=portal.photo_max_side)
     except BadPhoto as exc:
         status = 413 if isinstance(exc, PhotoTooLarge) else 415 if isinstance(exc, UnsupportedPhoto) else 400
         raise HTTPException(status, str(exc)) from None
@@ -158,7 +160,7 @@ async def submit(body: Submission, desk: DeskDep, request: Request) -> Submitted
         raise HTTPException(400, "举报不能公开 (a report is never public)")
     if not body.description.strip():
         raise HTTPException(400, "请写下您的诉求 (description is empty)")
-    photo = _photo(desk, body.photo)
+    photo = await _photo(desk, body.photo)
     ip = client_ip(request)
     # Every request counts (none is "failed"), so the throttle caps how many a phone or a place makes.
     attempt = await desk.submissions.attempt(phone_digits(body.phone), throttle_key(ip))
@@ -193,7 +195,7 @@ class LookupRequest(BaseModel):
 
 class RateRequest(LookupRequest):
     rating: Rating
-    reason: str | None = Field(None, min_length=1, max_length=500, description="what was not good enough")
+    reason: Reason | None = Field(None, description="what was not good enough")
 
 
 class StateChange(BaseModel):

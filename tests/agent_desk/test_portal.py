@@ -275,3 +275,10 @@ async def test_staff_in_scope_see_the_photo_as_an_image_only(client: DeskClient,
                                   headers=client.auth("water"))
     nobody = await client.http.get(f"/api/tickets/{ticket_id}/attachments/{listed['id']}")
     assert (outside.status_code, other.status_code, nobody.status_code) == (404, 404, 401)
+
+
+async def test_a_blank_rating_comment_is_refused_not_a_500(client: DeskClient) -> None:
+    number = (await submit(client))["service_request_id"]
+    response = await client.http.post("/api/citizen/requests/rate", json={
+        "service_request_id": number, "phone": PHONE, "rating": "satisfied", "reason": "   "})
+    assert response.status_code == 422

@@ -184,7 +184,7 @@ function ratingForm(request) {
   const form = el("form", { id: "rate-form", novalidate: true },
     el("fieldset", {}, el("legend", {}, "对办理结果是否满意？"), el("div", { class: "choices" }, choices)),
     el("label", { for: "rate-reason" }, "想说的话（选填）"),
-    el("textarea", { id: "rate-reason", rows: 2, maxlength: 500 }),
+    el("textarea", { id: "rate-reason", rows: 2, maxlength: 1000 }),
     el("button", { id: "rate-button", class: "primary", type: "submit" }, "提交评价"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
