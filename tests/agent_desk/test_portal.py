@@ -165,7 +165,8 @@ async def test_track_then_rate_once_the_unit_replied(client: DeskClient) -> None
         "service_request_id": number, "phone": PHONE, "rating": "satisfied"})
     assert early.status_code == 409
     ticket_id = await _id(client, number)
-    for action, body in (("sign", {}), ("note", {"text": "内部：先查管网"}), ("reply", {"answer": "管道已修复，已恢复供水"})):
+    steps = (("sign", {}), ("note", {"text": "内部：先查管网"}), ("reply", {"answer": "管道已修复，已恢复供水"}))
+    for action, body in steps:
         done = await client.http.post(f"/api/tickets/{ticket_id}/actions/{action}", json=body,
                                       headers=client.auth("water"))
         assert done.status_code == 200, done.text
