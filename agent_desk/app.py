@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -60,6 +60,7 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.telephony import NoTelephony, Telephony
+from agent_desk.wiring import Part, sweep_part
 from ami.events import AgentCall
 from ami.model import LiveModel
 from ticketing.db import make_engine, make_session_factory
@@ -67,14 +68,11 @@ from ticketing.errors import TicketNotFound
 from ticketing.knowledge import KnowledgeBase
 from ticketing.models import utcnow
 from ticketing.service import TicketService
-from ticketing.sweep import SWEEP_ACTOR, Breach, SlaSweeper
+from ticketing.sweep import SWEEP_ACTOR, Breach
 from ticketing.views import TicketChange
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
-
-# A part started in the lifespan: called with the desk, returns its stop coroutine.
-Part = Callable[[Desk], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telephony | None = None,
@@ -130,9 +128,10 @@ async def _screen_pop_pump(desk: Desk) -> None:
 
 def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,
                parts: list[Part] | None = None, run_sweep: bool = True,
-               engine: AsyncEngine | None = None) -> FastAPI:
+               engine: AsyncEngine | None = None, api: bool = True) -> FastAPI:
     """The FastAPI app. `parts` are the long-lived adapters (see `agent_desk.wiring.adapter_parts`),
-    started after the core and stopped before it.
+    started after the core and stopped before it. Without `api` (a process of other roles only) it
+    serves the operations routes alone.
     A given `engine` is used (and not disposed) instead of one built from `settings.db`."""
 
     @asynccontextmanager
@@ -154,10 +153,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
             warm = asyncio.create_task(desk.knowledge.warm(), name="kb-segmenter")
             stack.push_async_callback(_cancel, warm)
             if run_sweep:
-                sweeper = SlaSweeper(sessions, settings.ticketing.sla.sweep_interval_seconds,
-                                     on_breach=lambda breach: announce_breach(desk, breach))
-                sweeper.start()
-                stack.push_async_callback(sweeper.stop)
+                stack.push_async_callback(await sweep_part(desk))
             for part in parts or []:
                 stack.push_async_callback(await part(desk))
             yield
@@ -181,6 +177,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def docs() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
+    if not api:
+        return app
     for module in (auth, tickets, attachments, ticket_search, ticket_stream, routing_preview, regions, inbox, calls,
                    follow_up, agent, callbacks, knowledge, supervisor, reports, kiosk, wallboard, open311, citizen,
                    admin_accounts, admin_routing, admin_units, admin_calendar, pages):

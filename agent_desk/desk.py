@@ -18,6 +18,7 @@ from agent_desk.telephony import NoTelephony, Telephony
 from ami.bus import EventBus
 from ticketing.db import SessionFactory
 from ticketing.knowledge import KnowledgeBase
+from ticketing.leadership import Leadership
 from ticketing.models import utcnow
 from ticketing.service import TicketService
 from ticketing.views import TicketChange
@@ -41,6 +42,7 @@ class Desk:
     telephony: Telephony = field(default_factory=NoTelephony)
     # Every committed ticket change of this process, for the pages' live updates (`/api/ticket-changes/stream`).
     ticket_feed: EventBus[TicketChange] = field(default_factory=EventBus)
+    leaderships: list[Leadership] = field(default_factory=list)  # the singletons this process campaigns for
 
     def __post_init__(self) -> None:
         self.tickets.on_change = self.ticket_feed.publish

@@ -15,6 +15,7 @@ Parts are started after the core and stopped before it. Unconfigured adapters ar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,12 +23,16 @@ from typing import Any
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
 from agent_desk.live.replay import LoopingReplay, demo_captures
+from agent_desk.roles import ALL_ROLES, Role
 from agent_desk.settings import Settings
-from agent_desk.telephony import TelephonyError, TelephonyUnavailable
+from agent_desk.telephony import NoTelephony, TelephonyError, TelephonyUnavailable
+from ticketing.db import SessionFactory, engine_of, is_sqlite
+from ticketing.leadership import Leadership, Term, fenced_sessions
 
 log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
 Part = Callable[[Desk], Awaitable[Stop]]
+Start = Callable[[Desk, SessionFactory], Awaitable[Stop]]  # a singleton's work, on (fenced) sessions
 
 
 class AmiTelephony:
@@ -73,7 +78,43 @@ class AmiTelephony:
         return result
 
 
-async def ami_part(desk: Desk) -> Stop:
+def led(name: str, start: Start) -> Part:
+    """A singleton part: on PostgreSQL it runs only while this process leads `name`
+    (`ticketing.leadership`), writing through sessions fenced by its term; on SQLite (one process)
+    it just runs."""
+
+    async def part(desk: Desk) -> Stop:
+        if is_sqlite(desk.settings.db.url):
+            return await start(desk, desk.sessions)
+        leadership = Leadership(engine_of(desk.sessions), name)
+        desk.leaderships.append(leadership)
+
+        async def start_term(term: Term) -> Stop:
+            return await start(desk, fenced_sessions(desk.sessions, term))
+
+        task = asyncio.create_task(leadership.run(start_term), name=f"leadership {name}")
+        # Alone (the usual single process), the part has started when this returns.
+        first = asyncio.ensure_future(leadership.first_round.wait())
+        await asyncio.wait([task, first], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        first.cancel()
+
+        async def stop() -> None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            desk.leaderships.remove(leadership)
+
+        return stop
+
+    return part
+
+
+def telephony_singleton(settings: Settings) -> str:
+    """The leadership name of this process's PBX set: one leader writes for each set of PBXs."""
+    names = sorted(server.name for server in settings.ami.servers) or ["replay"]
+    return "telephony:" + ",".join(names)
+
+
+async def _start_ami(desk: Desk, sessions: SessionFactory) -> Stop:
     """The AMI adapter's runtime (call records, queue memberships, client) on the desk's live model;
     without servers, fed by the configured capture in a loop instead of a PBX."""
     from ami.runtime import AmiRuntime
@@ -81,7 +122,7 @@ async def ami_part(desk: Desk) -> Stop:
     from ticketing.presence import PresenceStore
 
     settings = desk.settings
-    store, presence = CallStore(desk.sessions), PresenceStore(desk.sessions)
+    store, presence = CallStore(sessions), PresenceStore(sessions)
     replay = settings.desk.replay
     if replay.file is None:
         runtime = AmiRuntime(settings.ami, store, model=desk.board.model, presence=presence)
@@ -92,7 +133,12 @@ async def ami_part(desk: Desk) -> Stop:
         runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
                                        speed=replay.speed, loop=replay.loop)
     await runtime.start()
-    return runtime.stop
+
+    async def stop() -> None:
+        await runtime.stop()
+        desk.telephony = NoTelephony("this process does not lead its PBX connections now")
+
+    return stop
 
 
 def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]]:
@@ -106,11 +152,36 @@ def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]
     return estimate
 
 
-async def asr_and_ivr_part(desk: Desk) -> Stop:
+async def _start_sweep(desk: Desk, sessions: SessionFactory) -> Stop:
+    """The SLA sweep (one 督办 per breach)."""
+    from agent_desk.app import announce_breach  # the composition root's (it imports this module)
+    from ticketing.sweep import SlaSweeper
+
+    sweeper = SlaSweeper(sessions, desk.settings.ticketing.sla.sweep_interval_seconds,
+                         on_breach=lambda breach: announce_breach(desk, breach))
+    sweeper.start()
+    return sweeper.stop
+
+
+sweep_part = led("sweep", _start_sweep)
+
+
+def asr_and_ivr(*, asr: bool, ivr: bool) -> Part:
+    """The ASR workers (`asr`: needs `asr.model_dir`) and the FastAGI server (`ivr`: needs
+    `ivr.enabled`). An IVR without workers here still queues its recordings as jobs (drafts stay
+    pending) for the `asr` role's workers, wherever they run."""
+
+    async def part(desk: Desk) -> Stop:
+        return await _asr_and_ivr_part(desk, run_asr=asr, run_ivr=ivr)
+
+    return part
+
+
+async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop:
     settings = desk.settings
     stops: list[Stop] = []
     asr_service = None
-    if settings.asr.model_dir is not None:
+    if run_asr and settings.asr.model_dir is not None:
         from asr.service import AsrService
 
         async def on_draft(draft: Any) -> None:
@@ -120,7 +191,7 @@ async def asr_and_ivr_part(desk: Desk) -> Stop:
                                        routing=desk.tickets.routing)
         await asr_service.start()
         stops.append(asr_service.stop)
-    if settings.ivr.enabled:
+    if run_ivr and settings.ivr.enabled:
         from ivr.service import IvrService
         from ivr.ticketing_backend import TicketingBackend, recording_submitter
 
@@ -143,10 +214,13 @@ async def asr_and_ivr_part(desk: Desk) -> Stop:
     return stop_all
 
 
-def adapter_parts(config: Settings) -> list[Part]:
+def adapter_parts(config: Settings, roles: frozenset[Role] = ALL_ROLES) -> list[Part]:
+    """The adapters this process runs: those its roles include and the settings configure."""
     parts: list[Part] = []
-    if config.ami.servers or config.desk.replay.file:
-        parts.append(ami_part)
-    if config.asr.model_dir is not None or config.ivr.enabled:
-        parts.append(asr_and_ivr_part)
+    if "telephony" in roles and (config.ami.servers or config.desk.replay.file):
+        parts.append(led(telephony_singleton(config), _start_ami))
+    run_asr = "asr" in roles and config.asr.model_dir is not None
+    run_ivr = "ivr" in roles and config.ivr.enabled
+    if run_asr or run_ivr:
+        parts.append(asr_and_ivr(asr=run_asr, ivr=run_ivr))
     return parts

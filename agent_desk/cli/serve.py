@@ -11,6 +11,7 @@ from agent_desk.app import create_app
 from agent_desk.cli.app import app, settings
 from agent_desk.live.replay import bundled_capture
 from agent_desk.logs import configure_logging
+from agent_desk.roles import ALL_ROLES, RoleError, parse_roles
 from agent_desk.wiring import adapter_parts
 
 
@@ -27,11 +28,20 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="API worker processes; above 1 they serve the API only (no adapters, "
                                      "replay or SLA sweep: run those in one more single-worker serve)"),
+    role: list[str] = typer.Option(
+        [], "--role", help="run only this role (repeatable): api, telephony, ivr, asr, sweep; default: all of "
+                           "them in one process. Roles need PostgreSQL and Redis (docs/architecture.md)"),
 ) -> None:
-    """Run the API, and whatever adapters the settings enable, in one process."""
+    """Run the API, and whatever adapters the settings enable, in one process (or only its --role parts)."""
     config = settings()
+    try:
+        roles = parse_roles(role, config.db.url)
+    except RoleError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--role") from None
     level = config.desk.log_level
     logging_config = configure_logging(level)
+    if workers > 1 and roles != ALL_ROLES:
+        raise typer.BadParameter("--workers runs API-only processes; use it without --role", param_hint="--workers")
     if workers > 1:
         typer.echo(f"{workers} API-only workers (adapters, replay and the SLA sweep are off here)")
         uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
@@ -39,7 +49,7 @@ def serve(
                     proxy_headers=False, server_header=False)
         return
     chosen = replay_source(replay, config.desk.replay.file, pbx_configured=bool(config.ami.servers),
-                           no_replay=no_replay)
+                           no_replay=no_replay or "telephony" not in roles)
     config = config.model_copy(update={"desk": config.desk.model_copy(update={
         "replay": config.desk.replay.model_copy(update={
             "file": chosen, "speed": speed if replay is not None or speed != 1.0 else config.desk.replay.speed})})})
@@ -48,7 +58,10 @@ def serve(
                    "(the wallboard says REPLAY)")
     # The desk reads X-Forwarded-For itself, from `desk.auth.trusted_proxies` only: uvicorn's own
     # proxy handling would believe it from any loopback peer.
-    uvicorn.run(create_app(config, parts=adapter_parts(config)), host=host or config.desk.host,
+    if roles != ALL_ROLES:
+        typer.echo(f"roles: {', '.join(sorted(roles))}")
+    app = create_app(config, parts=adapter_parts(config, roles), run_sweep="sweep" in roles, api="api" in roles)
+    uvicorn.run(app, host=host or config.desk.host,
                 port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
                 proxy_headers=False, server_header=False)
 

@@ -11,6 +11,7 @@ from ticketing.models.call_survey import CallSurvey
 from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
 from ticketing.models.knowledge import KbArticle, KbArticleRegion, KbArticleUnit, KbRevision
+from ticketing.models.leader_term import LeaderTerm
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.throttle import ThrottleAttempt
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
@@ -40,6 +41,7 @@ __all__ = [
     "KbArticleUnit",
     "KbRevision",
     "KioskKey",
+    "LeaderTerm",
     "LoginSession",
     "Region",
     "RegionLevel",

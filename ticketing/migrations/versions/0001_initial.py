@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:12:02.974003
+Create Date: 2026-12-02 15:16:31.868679
 """
 
 from collections.abc import Sequence
@@ -113,6 +113,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kiosk_keys')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_kiosk_keys_key_hash')),
     sa.UniqueConstraint('name', name=op.f('uq_kiosk_keys_name'))
+    )
+    op.create_table('leader_terms',
+    sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('epoch', sa.BigInteger(), nullable=False),
+    sa.Column('holder', sa.String(length=128), nullable=False),
+    sa.Column('since', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_leader_terms'))
     )
     op.create_table('regions',
     sa.Column('code', sa.String(length=6), nullable=False),
@@ -633,6 +640,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_regions_parent_code'))
 
     op.drop_table('regions')
+    op.drop_table('leader_terms')
     op.drop_table('kiosk_keys')
     with op.batch_alter_table('kb_articles', schema=None) as batch_op:
         batch_op.drop_index('ix_kb_articles_hits')

@@ -1,0 +1,84 @@
+"""`hotline serve --role …`: which parts a process runs, and one leader for each singleton."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_desk.roles import ALL_ROLES, RoleError, parse_roles
+from tests.cluster.conftest import HOTLINE, Cluster
+from ticketing.db import make_engine, make_session_factory
+from ticketing.models import LeaderTerm
+
+pytestmark = pytest.mark.anyio
+
+
+def test_roles_default_to_all_and_need_postgresql() -> None:
+    pg = "postgresql+asyncpg://db/hotline"
+    assert parse_roles([], "sqlite+aiosqlite:///x.db") == ALL_ROLES
+    assert parse_roles(["api", "SWEEP", "api"], pg) == {"api", "sweep"}
+    with pytest.raises(RoleError, match="unknown role pbx"):
+        parse_roles(["api", "pbx"], pg)
+    with pytest.raises(RoleError, match="needs PostgreSQL"):
+        parse_roles(["api"], "sqlite+aiosqlite:///x.db")
+
+
+def test_serve_refuses_roles_on_sqlite(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")} | {
+        "HOTLINE_CONFIG": str(tmp_path / "absent.toml"), "HOTLINE_DB__URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"}
+    result = subprocess.run([HOTLINE, "serve", "--role", "api"], env=env, cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "needs PostgreSQL" in result.stderr and "one process" in result.stderr
+
+
+async def _leader(db_url: str, name: str) -> LeaderTerm | None:
+    engine = make_engine(db_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            return await session.get(LeaderTerm, name)
+    finally:
+        await engine.dispose()
+
+
+async def _until_leader(db_url: str, name: str, pid: int, timeout: float) -> tuple[LeaderTerm, float]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(timeout):
+        while True:
+            row = await _leader(db_url, name)
+            if row is not None and row.holder.endswith(f":{pid}"):
+                return row, loop.time() - started
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_an_api_process_serves_the_api_and_a_sweep_process_only_operations(cluster: Cluster) -> None:
+    api = await cluster.start("api")
+    sweep = await cluster.start("sweep")
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(api.base + "/api/tickets")).status_code == 401  # the API is there
+        assert (await client.get(sweep.base + "/api/tickets")).status_code == 404  # not here
+        assert (await client.get(sweep.base + "/health")).status_code == 200
+    await _until_leader(cluster.db_url, "sweep", sweep.pid, 10)  # the sweep runs where its role is
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_a_standby_sweep_takes_over_within_ten_seconds_of_a_kill_9(cluster: Cluster) -> None:
+    first = await cluster.start("sweep")
+    term, _ = await _until_leader(cluster.db_url, "sweep", first.pid, 10)
+    standby = await cluster.start("sweep")
+    await asyncio.sleep(2)
+    still = await _leader(cluster.db_url, "sweep")
+    assert still is not None and (still.epoch, still.holder) == (term.epoch, term.holder)  # one leader
+    first.kill9()
+    new, took = await _until_leader(cluster.db_url, "sweep", standby.pid, 10)
+    assert new.epoch == term.epoch + 1
+    assert took < 10

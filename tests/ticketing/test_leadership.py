@@ -1,0 +1,158 @@
+"""Singleton leadership on real PostgreSQL: an advisory lock elects, an epoch fences.
+
+A lost lock is made by terminating the leader's lock connection on the server (what PostgreSQL does
+when the leader's process dies or its link is cut); the leader's process itself keeps running, so
+the fence is what stops its writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.conftest import DatabaseTarget
+from ticketing.db import SessionFactory, make_session_factory
+from ticketing.leadership import Fenced, Leadership, Stop, Term, fenced_sessions, lock_key
+from ticketing.models import LeaderTerm, ThrottleAttempt, utcnow
+
+pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
+
+
+@pytest.fixture
+async def pg(postgres_target: DatabaseTarget) -> AsyncIterator[SessionFactory]:
+    engine = postgres_target.engine()
+    try:
+        yield make_session_factory(engine)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM throttle_attempts"))
+        await engine.dispose()
+
+
+class Work:
+    """A singleton's work as the leadership starts and stops it."""
+
+    def __init__(self) -> None:
+        self.terms: list[Term] = []
+        self.stopped: list[int] = []
+        self.started = asyncio.Event()
+
+    async def start(self, term: Term) -> Stop:
+        self.terms.append(term)
+        self.started.set()
+
+        async def stop() -> None:
+            self.stopped.append(term.epoch)
+
+        return stop
+
+
+async def _terminate_lock_holder(sessions: SessionFactory, name: str) -> None:
+    key = lock_key(name) & 0xFFFF_FFFF_FFFF_FFFF
+    async with sessions() as session:
+        pids = (await session.scalars(text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid = :high AND objid = :low"), {"high": key >> 32, "low": key & 0xFFFF_FFFF})).all()
+        assert len(pids) == 1, pids
+        await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+
+
+def _row(name: str) -> ThrottleAttempt:
+    return ThrottleAttempt(kind="test", at=utcnow(), subject=name, address="127.0.0.1")
+
+
+async def _until(predicate: object, timeout: float) -> float:
+    started = asyncio.get_running_loop().time()
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+    return asyncio.get_running_loop().time() - started
+
+
+async def test_one_leader_and_a_standby_takes_over_when_the_lock_is_lost(pg: SessionFactory) -> None:
+    name = f"test:{uuid.uuid4().hex[:8]}"
+    engine = pg.kw["bind"]
+    first, second = Work(), Work()
+    a = Leadership(engine, name, holder="a", poll_seconds=0.2, check_seconds=0.2)
+    b = Leadership(engine, name, holder="b", poll_seconds=0.2, check_seconds=0.2)
+    task_a = asyncio.create_task(a.run(first.start))
+    await asyncio.wait_for(first.started.wait(), 10)
+    task_b = asyncio.create_task(b.run(second.start))
+    try:
+        await asyncio.sleep(1.0)
+        assert a.leading and not b.leading and not second.terms  # exactly one leader
+        await _terminate_lock_holder(pg, name)
+        took = await _until(lambda: b.leading, 10)
+        assert took < 5
+        assert second.terms[0].epoch == first.terms[0].epoch + 1
+        await _until(lambda: first.stopped, 5)  # the old leader noticed and stopped its work
+        async with pg() as session:
+            row = await session.get(LeaderTerm, name)
+        assert row is not None and (row.epoch, row.holder) == (second.terms[0].epoch, "b")
+    finally:
+        for task in (task_a, task_b):
+            task.cancel()
+        await asyncio.gather(task_a, task_b, return_exceptions=True)
+    assert second.stopped == [second.terms[0].epoch]  # cancelled: the work is stopped too
+
+
+async def test_a_stale_leader_is_fenced(pg: SessionFactory) -> None:
+    name = f"test:{uuid.uuid4().hex[:8]}"
+    engine = pg.kw["bind"]
+    old, new = Work(), Work()
+    a = Leadership(engine, name, holder="a", poll_seconds=0.2, check_seconds=30)  # never notices in time
+    b = Leadership(engine, name, holder="b", poll_seconds=0.2, check_seconds=0.2)
+    task_a = asyncio.create_task(a.run(old.start))
+    await asyncio.wait_for(old.started.wait(), 10)
+    stale = fenced_sessions(pg, old.terms[0])
+    async with stale() as session, session.begin():
+        session.add(_row(name))  # while it leads, it writes
+    task_b = asyncio.create_task(b.run(new.start))
+    try:
+        await _terminate_lock_holder(pg, name)
+        await asyncio.wait_for(new.started.wait(), 10)
+        assert a.leading  # the old leader still believes it leads …
+        with pytest.raises(Fenced, match="is over"):
+            async with stale() as session, session.begin():  # … but cannot write
+                session.add(_row(name))
+        async with fenced_sessions(pg, new.terms[0])() as session, session.begin():
+            session.add(_row(name))
+        async with pg() as session:
+            count = await session.scalar(select(func.count()).select_from(ThrottleAttempt)
+                                         .where(ThrottleAttempt.subject == name))
+        assert count == 2
+    finally:
+        for task in (task_a, task_b):
+            task.cancel()
+        await asyncio.gather(task_a, task_b, return_exceptions=True)
+
+
+async def test_a_new_term_waits_for_the_old_leaders_write_in_flight(pg: SessionFactory) -> None:
+    """The write that checked the old epoch commits before the new epoch exists: no overlap."""
+    name = f"test:{uuid.uuid4().hex[:8]}"
+    engine = pg.kw["bind"]
+    old, new = Work(), Work()
+    a = Leadership(engine, name, holder="a", poll_seconds=0.2, check_seconds=30)
+    task_a = asyncio.create_task(a.run(old.start))
+    await asyncio.wait_for(old.started.wait(), 10)
+    b = Leadership(engine, name, holder="b", poll_seconds=0.2, check_seconds=0.2)
+    task_b: asyncio.Task[None] | None = None
+    try:
+        async with fenced_sessions(pg, old.terms[0])() as session, session.begin():
+            session.add(_row(name))
+            await session.flush()  # the term is checked and held (FOR SHARE) until commit
+            await _terminate_lock_holder(pg, name)
+            task_b = asyncio.create_task(b.run(new.start))
+            await asyncio.sleep(1.5)
+            assert not new.terms  # b has the lock but its epoch bump waits for this transaction
+        await asyncio.wait_for(new.started.wait(), 10)
+        assert new.terms[0].epoch == old.terms[0].epoch + 1
+    finally:
+        for task in (task_a, task_b):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*(t for t in (task_a, task_b) if t is not None), return_exceptions=True)
