@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from agent_desk.audit import AuditLog
 from agent_desk.live.board import LiveBoard
+from agent_desk.live.fanout import Mirror, Publisher
 from agent_desk.screen_pop import ScreenPops
 from agent_desk.security.kiosk import KioskKeys
 from agent_desk.security.sessions import LoginSessions
@@ -43,6 +44,8 @@ class Desk:
     # Every committed ticket change of this process, for the pages' live updates (`/api/ticket-changes/stream`).
     ticket_feed: EventBus[TicketChange] = field(default_factory=EventBus)
     leaderships: list[Leadership] = field(default_factory=list)  # the singletons this process campaigns for
+    publishers: list[Publisher] = field(default_factory=list)  # live events to Redis (telephony leader)
+    mirror: Mirror | None = None  # live events from Redis (api role, split over processes)
 
     def __post_init__(self) -> None:
         self.tickets.on_change = self.ticket_feed.publish

@@ -91,3 +91,12 @@ class ReplaySettings(BaseModel):
     file: Path | None = Field(None, description="an AMI capture (.recv) to replay when no PBX is configured")
     speed: float = Field(1.0, gt=0, le=1000)
     loop: bool = Field(True, description="start over at the end, so a demo keeps moving")
+
+
+class RedisSettings(BaseModel):
+    """Redis carries the live events between processes when `hotline serve --role` splits the product
+    (docs/architecture.md); one process (`make run`) never uses it."""
+
+    url: str = Field("redis://127.0.0.1:6379/0", description="redis://[:password@]host:port/db")
+    prefix: str = Field("hotline", pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+                        description="channel and key prefix: several deployments can share one Redis")

@@ -22,6 +22,7 @@ from agent_desk.options import (
     AgentSettings,
     AuthSettings,
     PortalSettings,
+    RedisSettings,
     ReplaySettings,
     SupervisionSettings,
 )
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
     desk: DeskSettings = Field(default_factory=DeskSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -32,7 +32,8 @@ from ticketing.leadership import Leadership, Term, fenced_sessions
 log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
 Part = Callable[[Desk], Awaitable[Stop]]
-Start = Callable[[Desk, SessionFactory], Awaitable[Stop]]  # a singleton's work, on (fenced) sessions
+# A singleton's work, on (fenced) sessions, in a leader's epoch (0: no leadership, on SQLite).
+Start = Callable[[Desk, SessionFactory, int], Awaitable[Stop]]
 
 
 class AmiTelephony:
@@ -85,12 +86,12 @@ def led(name: str, start: Start) -> Part:
 
     async def part(desk: Desk) -> Stop:
         if is_sqlite(desk.settings.db.url):
-            return await start(desk, desk.sessions)
+            return await start(desk, desk.sessions, 0)
         leadership = Leadership(engine_of(desk.sessions), name)
         desk.leaderships.append(leadership)
 
         async def start_term(term: Term) -> Stop:
-            return await start(desk, fenced_sessions(desk.sessions, term))
+            return await start(desk, fenced_sessions(desk.sessions, term), term.epoch)
 
         task = asyncio.create_task(leadership.run(start_term), name=f"leadership {name}")
         # Alone (the usual single process), the part has started when this returns.
@@ -114,8 +115,72 @@ def telephony_singleton(settings: Settings) -> str:
     return "telephony:" + ",".join(names)
 
 
-async def _start_ami(desk: Desk, sessions: SessionFactory) -> Stop:
-    """The AMI adapter's runtime (call records, queue memberships, client) on the desk's live model;
+async def _start_ami(desk: Desk, sessions: SessionFactory, _epoch: int) -> Stop:
+    return await _run_ami(desk, sessions, desk.board)
+
+
+def _published_ami(source: str) -> Start:
+    """The AMI runtime on a board of its own, whose changes go to Redis for the API processes
+    (`agent_desk.live.fanout`): the telephony role when the product is split over processes."""
+
+    async def start(desk: Desk, sessions: SessionFactory, epoch: int) -> Stop:
+        import redis.asyncio as aioredis
+
+        from agent_desk.live.fanout import Publisher
+        from ami.model import LiveModel
+
+        sup = desk.settings.desk.supervision
+        board = LiveBoard(LiveModel(service_level_default=int(sup.service_level_seconds)), kpis=sup.call_kpis(),
+                          mode="live")
+        stop_ami = await _run_ami(desk, sessions, board)
+        client = aioredis.from_url(desk.settings.redis.url)
+        publisher = Publisher(client, board, prefix=desk.settings.redis.prefix, source=source, epoch=epoch)
+        publisher.start()
+        desk.publishers.append(publisher)
+
+        async def stop() -> None:
+            await stop_ami()
+            await publisher.stop()
+            desk.publishers.remove(publisher)
+            await client.aclose()
+
+        return stop
+
+    return start
+
+
+async def mirror_part(desk: Desk) -> Stop:
+    """The API role's live board, mirrored from Redis (the desk's board must be a `MirrorBoard`)."""
+    import redis.asyncio as aioredis
+
+    from agent_desk.live.fanout import Mirror, MirrorBoard
+
+    assert isinstance(desk.board, MirrorBoard)
+    client = aioredis.from_url(desk.settings.redis.url, socket_connect_timeout=2, health_check_interval=5)
+    mirror = Mirror(client, desk.board, prefix=desk.settings.redis.prefix, on_call=_pop(desk))
+    desk.mirror = mirror
+    task = asyncio.create_task(mirror.run(), name="live mirror")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+
+    return stop
+
+
+def _pop(desk: Desk) -> Callable[[Any], Awaitable[None]]:
+    async def pop(call: Any) -> None:
+        try:
+            await desk.screen_pops.on_signal(call)
+        except Exception:
+            log.exception("screen pop for %s failed", call.interface)
+
+    return pop
+
+
+async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> Stop:
+    """The AMI adapter's runtime (call records, queue memberships, client) on `board`'s live model;
     without servers, fed by the configured capture in a loop instead of a PBX."""
     from ami.runtime import AmiRuntime
     from ticketing.calls import CallStore
@@ -125,10 +190,10 @@ async def _start_ami(desk: Desk, sessions: SessionFactory) -> Stop:
     store, presence = CallStore(sessions), PresenceStore(sessions)
     replay = settings.desk.replay
     if replay.file is None:
-        runtime = AmiRuntime(settings.ami, store, model=desk.board.model, presence=presence)
+        runtime = AmiRuntime(settings.ami, store, model=board.model, presence=presence)
         desk.telephony = AmiTelephony(runtime.client)
     else:
-        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model=desk.board.model,
+        runtime = AmiRuntime(settings.ami.model_copy(update={"servers": []}), store, model=board.model,
                              presence=presence)
         runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
                                        speed=replay.speed, loop=replay.loop)
@@ -152,7 +217,7 @@ def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]
     return estimate
 
 
-async def _start_sweep(desk: Desk, sessions: SessionFactory) -> Stop:
+async def _start_sweep(desk: Desk, sessions: SessionFactory, _epoch: int) -> Stop:
     """The SLA sweep (one 督办 per breach)."""
     from agent_desk.app import announce_breach  # the composition root's (it imports this module)
     from ticketing.sweep import SlaSweeper
@@ -215,10 +280,16 @@ async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop
 
 
 def adapter_parts(config: Settings, roles: frozenset[Role] = ALL_ROLES) -> list[Part]:
-    """The adapters this process runs: those its roles include and the settings configure."""
+    """The adapters this process runs: those its roles include and the settings configure. Split
+    over processes (roles named), the telephony role publishes its live board on Redis and the api
+    role mirrors it (a `MirrorBoard` given to `create_app`)."""
     parts: list[Part] = []
+    split = roles != ALL_ROLES
+    if split and "api" in roles:
+        parts.append(mirror_part)
     if "telephony" in roles and (config.ami.servers or config.desk.replay.file):
-        parts.append(led(telephony_singleton(config), _start_ami))
+        source = telephony_singleton(config)
+        parts.append(led(source, _published_ami(source) if split else _start_ami))
     run_asr = "asr" in roles and config.asr.model_dir is not None
     run_ivr = "ivr" in roles and config.ivr.enabled
     if run_asr or run_ivr:

@@ -69,6 +69,7 @@ class WallboardSnapshot(BaseModel):
     source: str | None
     at: datetime
     last_event_at: datetime | None
+    stale: bool  # the live feed (Redis, the telephony leader) is away: the call figures may be old
     answer_rate_target: float
     service_level_seconds: float
     totals: QueueFigures
@@ -146,7 +147,7 @@ async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> Wallbo
         return QueueFigures(**q.model_dump(include=set(QueueFigures.model_fields)))
 
     return WallboardSnapshot(
-        mode=live.mode, source=live.source, at=live.at, last_event_at=live.last_event_at,
+        mode=live.mode, source=live.source, at=live.at, last_event_at=live.last_event_at, stale=live.stale,
         answer_rate_target=sup.answer_rate_target, service_level_seconds=sup.service_level_seconds,
         totals=board(live.totals), queues=[board(q) for q in live.queues],
         abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds,

@@ -9,6 +9,7 @@ import uvicorn
 
 from agent_desk.app import create_app
 from agent_desk.cli.app import app, settings
+from agent_desk.live.fanout import MirrorBoard
 from agent_desk.live.replay import bundled_capture
 from agent_desk.logs import configure_logging
 from agent_desk.roles import ALL_ROLES, RoleError, parse_roles
@@ -60,7 +61,10 @@ def serve(
     # proxy handling would believe it from any loopback peer.
     if roles != ALL_ROLES:
         typer.echo(f"roles: {', '.join(sorted(roles))}")
-    app = create_app(config, parts=adapter_parts(config, roles), run_sweep="sweep" in roles, api="api" in roles)
+    sup = config.desk.supervision
+    mirrored = roles != ALL_ROLES and "api" in roles
+    app = create_app(config, parts=adapter_parts(config, roles), run_sweep="sweep" in roles, api="api" in roles,
+                     board=MirrorBoard(kpis=sup.call_kpis()) if mirrored else None)
     uvicorn.run(app, host=host or config.desk.host,
                 port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
                 proxy_headers=False, server_header=False)

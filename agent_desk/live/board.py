@@ -84,6 +84,7 @@ class LiveSnapshot(BaseModel):
     source: str | None
     at: datetime
     last_event_at: datetime | None
+    stale: bool = False  # the figures may be old: the live feed (Redis, the telephony leader) is away
     queues: list[QueueView]
     abandoned: list[AbandonedCall]
     totals: QueueView
@@ -151,9 +152,36 @@ class LiveBoard:
 
     # ---- output --------------------------------------------------------------------------
 
+    def queue_views(self) -> Iterable[ModelQueue]:
+        """The PBXs' queues now (a mirror board: as the telephony leaders last published them)."""
+        return self.model.snapshot().queues
+
+    @property
+    def stale(self) -> bool:
+        return False
+
+    def export(self) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], list[AbandonedCall]]:
+        """The KPI tallies (per call by final queue, per queue leg) and the abandoned list, as plain
+        data: what a telephony leader publishes for the API processes (`agent_desk.live.fanout`)."""
+        return ({name: dict(t.values) for name, t in self._book.calls.items()},
+                {name: dict(t.values) for name, t in self._book.queues.items()},
+                list(self._abandoned.values()))
+
+    def replace(self, calls: dict[str, dict[str, float]], legs: dict[str, dict[str, float]],
+                abandoned: Iterable[AbandonedCall], last_event_at: datetime | None) -> None:
+        """Take the published tallies and abandoned list instead of counting (a mirror board)."""
+        self._book = KpiBook(self._book.settings)
+        for target, source in ((self._book.calls, calls), (self._book.queues, legs)):
+            for name, values in source.items():
+                tally = target[name]
+                for counter, value in values.items():
+                    tally.values[counter] = tally.values.get(counter, 0) + value
+        self._abandoned = OrderedDict(((a.server, a.linkedid), a) for a in sorted(abandoned, key=lambda a: a.at))
+        self._last_event_at = last_event_at
+
     def snapshot(self, queues: Callable[[str], bool] = lambda _name: True) -> LiveSnapshot:
         live: dict[str, list[ModelQueue]] = {}
-        for view in self.model.snapshot().queues:
+        for view in self.queue_views():
             live.setdefault(view.name, []).append(view)
         names = sorted(n for n in set(live) | set(self._book.queues) | set(self._book.calls) if queues(n))
         views = [self._view(name, live.get(name, [])) for name in names]
@@ -162,14 +190,14 @@ class LiveBoard:
             **self._book.overall(queues).model_dump(), name="all", waiting=sum(v.waiting for v in views),
             longest_wait_seconds=max((v.longest_wait_seconds for v in views), default=0.0),
             callers=[], members=[], **_agents(agents.values()))
-        return LiveSnapshot(mode=self.mode, source=self.source, at=self._clock(),
+        return LiveSnapshot(mode=self.mode, source=self.source, at=self._clock(), stale=self.stale,
                             last_event_at=self._last_event_at, queues=views, totals=totals,
                             abandoned=[a for a in reversed(self._abandoned.values()) if queues(a.queue)])
 
     def members(self) -> dict[str, list[tuple[str, MemberView]]]:
         """interface → [(queue, member)] for every queue the interface is in."""
         result: dict[str, list[tuple[str, MemberView]]] = {}
-        for queue in self.model.snapshot().queues:
+        for queue in self.queue_views():
             for member in queue.members:
                 result.setdefault(member.interface, []).append((queue.name, MemberView.of(member)))
         return result

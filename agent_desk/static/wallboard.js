@@ -31,8 +31,11 @@ function setConnection(state, label) {
 
 function render(snap) {
   const mode = $("#mode");
-  mode.className = "mode " + snap.mode;
-  mode.textContent = snap.mode === "replay"
+  mode.className = "mode " + (snap.stale ? "stale" : snap.mode);
+  document.body.dataset.stale = snap.stale ? "true" : "false";
+  mode.textContent = snap.stale
+    ? "数据可能过时 STALE: the live feed is away, figures as last received"
+    : snap.mode === "replay"
     ? "回放演示 REPLAY of a recorded PBX capture" + (snap.source ? " (" + snap.source + ")" : "")
     : snap.mode === "live" ? "实时 LIVE" : "未连接电话系统 NO PBX";
   const t = snap.totals;
