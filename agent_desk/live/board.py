@@ -160,6 +160,10 @@ class LiveBoard:
     def stale(self) -> bool:
         return False
 
+    @property
+    def last_event_at(self) -> datetime | None:
+        return self._last_event_at
+
     def export(self) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], list[AbandonedCall]]:
         """The KPI tallies (per call by final queue, per queue leg) and the abandoned list, as plain
         data: what a telephony leader publishes for the API processes (`agent_desk.live.fanout`)."""

@@ -89,6 +89,7 @@ class Publisher:
         self._interval = interval
         self._heartbeat = heartbeat
         self._pending: asyncio.Queue[AgentCall | None] = asyncio.Queue()  # None: "something changed"
+        self._dirty = False
         self._task: asyncio.Task[None] | None = None
         self._unlisten: Callable[[], None] | None = None
         self.published = 0
@@ -105,18 +106,20 @@ class Publisher:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def backlog(self) -> int:
+        """Changes waiting to be published."""
+        return self._pending.qsize()
+
     def _on_change(self, event: ChangeEvent) -> None:
-        self._pending.put_nowait(event if isinstance(event, AgentCall) else None)
+        if isinstance(event, AgentCall):
+            self._pending.put_nowait(event)
+        elif not self._dirty:  # one "something changed" per burst is enough
+            self._dirty = True
+            self._pending.put_nowait(None)
 
     async def _run(self) -> None:
+        batch: list[AgentCall | None] = []  # the term opens with its state: mirrors start from it
         while True:
-            try:
-                first = await asyncio.wait_for(self._pending.get(), self._heartbeat)
-            except TimeoutError:
-                first = None
-            batch = [first]
-            while not self._pending.empty():
-                batch.append(self._pending.get_nowait())
             try:
                 for call in batch:
                     if call is not None:
@@ -127,12 +130,19 @@ class Publisher:
                 log.warning("publishing live events to Redis failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)
             await asyncio.sleep(self._interval)  # coalesce the next burst
+            try:
+                batch = [await asyncio.wait_for(self._pending.get(), self._heartbeat)]
+            except TimeoutError:
+                batch = []
+            while not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            self._dirty = False
 
     def state(self) -> SourceState:
         calls, legs, abandoned = self._board.export()
         return SourceState(queues=QUEUES.dump_python(list(self._board.queue_views()), mode="json"),
                            calls=calls, legs=legs, abandoned=abandoned,
-                           last_event_at=self._board.snapshot().last_event_at)
+                           last_event_at=self._board.last_event_at)
 
     def _message(self, kind: Literal["state", "event"], **body: Any) -> Message:
         self.seq += 1
@@ -246,6 +256,9 @@ class Mirror:
         pubsub = self._redis.pubsub()
         try:
             await pubsub.psubscribe(channel(self._prefix, "*"))
+            async with asyncio.timeout(10):  # subscribed for sure before the states are read
+                while (await pubsub.get_message(timeout=1.0) or {}).get("type") != "psubscribe":
+                    pass
             async for key in self._redis.scan_iter(match=state_key(self._prefix, "*")):
                 await self._read_state(key)
             self.board.redis_up = True
