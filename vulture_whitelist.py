@@ -43,6 +43,7 @@ jurisdiction_id  # Open311: accepted and ignored (one jurisdiction per deploymen
 impl, cache_ok, process_bind_param, process_result_value, type_annotation_map, inherit_cache  # SQLAlchemy
 reverse, to_diff_tuple  # Alembic's MigrateOperation: ticketing/migrations/search_index.py
 connection_lost  # asyncio.Protocol
+collect  # agent_desk/metrics.py: prometheus-client reads a collector's collect()
 should_exit  # uvicorn.Server, set by the tests to stop it
 forgetable_actions, awaiting_actions, encoding  # bench/ami.py: Panoramisk's protocol attributes
 postgres_target  # tests/ticketing/test_migrations.py: a fixture requested for its skip

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from agent_desk import metrics
 from agent_desk.api import (
     admin_accounts,
     admin_calendar,
@@ -51,6 +52,7 @@ from agent_desk.api.input_guard import InputGuard
 from agent_desk.audit import AuditLog
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
+from agent_desk.metrics import HttpMetrics
 from agent_desk.screen_pop import ScreenPops
 from agent_desk.security.headers import SecurityHeaders
 from agent_desk.security.kiosk import KioskKeys
@@ -167,6 +169,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     install_handlers(app)
     open311.install_errors(app)
     app.add_middleware(InputGuard)
+    app.add_middleware(HttpMetrics)
     app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
 
     @app.get("/health", tags=["ops"])
@@ -177,6 +180,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     async def docs() -> HTMLResponse:
         return HTMLResponse((STATIC_DIR / "docs" / "docs.html").read_text("utf-8"))
 
+    app.include_router(metrics.router)
     if not api:
         return app
     for module in (auth, tickets, attachments, ticket_search, ticket_stream, routing_preview, regions, inbox, calls,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from agent_desk.audit import AuditLog
@@ -23,6 +24,10 @@ from ticketing.leadership import Leadership
 from ticketing.models import utcnow
 from ticketing.service import TicketService
 from ticketing.views import TicketChange
+
+if TYPE_CHECKING:  # the adapters load only where their roles run
+    from asr.service import AsrService
+    from ivr.service import IvrService
 
 
 @dataclass
@@ -46,6 +51,8 @@ class Desk:
     leaderships: list[Leadership] = field(default_factory=list)  # the singletons this process campaigns for
     publishers: list[Publisher] = field(default_factory=list)  # live events to Redis (telephony leader)
     mirror: Mirror | None = None  # live events from Redis (api role, split over processes)
+    ivr: IvrService | None = None  # the FastAGI server, where this process runs it
+    asr: AsrService | None = None  # the ASR service (its workers, or only its job queue)
 
     def __post_init__(self) -> None:
         self.tickets.on_change = self.ticket_feed.publish

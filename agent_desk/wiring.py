@@ -220,10 +220,14 @@ def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]
 async def _start_sweep(desk: Desk, sessions: SessionFactory, _epoch: int) -> Stop:
     """The SLA sweep (one 督办 per breach)."""
     from agent_desk.app import announce_breach  # the composition root's (it imports this module)
-    from ticketing.sweep import SlaSweeper
+    from agent_desk.metrics import SLA_BREACHES
+    from ticketing.sweep import Breach, SlaSweeper
 
-    sweeper = SlaSweeper(sessions, desk.settings.ticketing.sla.sweep_interval_seconds,
-                         on_breach=lambda breach: announce_breach(desk, breach))
+    def on_breach(breach: Breach) -> None:
+        SLA_BREACHES.labels(breach.kind).inc()
+        announce_breach(desk, breach)
+
+    sweeper = SlaSweeper(sessions, desk.settings.ticketing.sla.sweep_interval_seconds, on_breach=on_breach)
     sweeper.start()
     return sweeper.stop
 
@@ -256,6 +260,7 @@ async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop
                                        routing=desk.tickets.routing)
         await asr_service.start()
         stops.append(asr_service.stop)
+        desk.asr = asr_service
     if run_ivr and settings.ivr.enabled:
         from ivr.service import IvrService
         from ivr.ticketing_backend import TicketingBackend, recording_submitter
@@ -271,6 +276,7 @@ async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop
                          wait_estimator=_estimated_wait(desk.board))
         await ivr.start()
         stops.append(ivr.stop)
+        desk.ivr = ivr
 
     async def stop_all() -> None:
         for stop in reversed(stops):

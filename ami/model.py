@@ -29,7 +29,7 @@ the product) are adopted, and members it no longer lists (a restart of Asterisk)
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -166,6 +166,7 @@ class LiveModel:
         self._stream_clock = clock if isinstance(clock, StreamClock) else None
         self._bus: EventBus[ChangeEvent] = EventBus()
         self._servers: dict[str, _Server] = {}
+        self.applied: Counter[str] = Counter()  # events applied, per server (events per second)
         self._sl_default = service_level_default
         self.agents = AgentLedger()
         self._handlers: dict[str, Callable[[_Server, Mapping[str, str]], None]] = {
@@ -214,6 +215,7 @@ class LiveModel:
         handler = self._handlers.get(name)
         if handler is None:
             return
+        self.applied[server] += 1
         state = self._servers.get(server)
         if state is None:
             state = self._servers[server] = _Server(server)

@@ -12,6 +12,7 @@ Any other name sends the caller to an agent, so a dialplan typo never strands an
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -77,6 +78,7 @@ class IvrApp:
     ) -> None:
         self.deps = Deps(backend, settings, prompts or catalogue_from_settings(settings.prompts), clock, tz,
                          wait_estimator)
+        self.sessions: Counter[tuple[str, str]] = Counter()  # (flow, result): what `/metrics` reports
 
     def route(self, env: AgiEnvironment) -> Callable[[AgiChannel], Awaitable[None]]:
         flow = SCRIPTS.get(env.script.lower(), _unknown)
@@ -110,5 +112,7 @@ class IvrApp:
         finally:
             await call.finish()
             env = channel.env
+            self.sessions[(env.script.lower() if env.script.lower() in SCRIPTS else "unknown",
+                           call.result or "no decision")] += 1
             log.info("IVR %s session of call %s on %s: %s, %s", env.script, env.uniqueid, env.channel,
                      call.result or "no decision", call.path_text() or "no step")

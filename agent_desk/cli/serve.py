@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import typer
@@ -44,10 +46,14 @@ def serve(
     if workers > 1 and roles != ALL_ROLES:
         raise typer.BadParameter("--workers runs API-only processes; use it without --role", param_hint="--workers")
     if workers > 1:
+        # Counters and latencies summed over the workers, whichever answers a scrape (agent_desk.metrics).
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hotline-metrics-"))
         typer.echo(f"{workers} API-only workers (adapters, replay and the SLA sweep are off here)")
         uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
                     port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
-                    proxy_headers=False, server_header=False)
+                    proxy_headers=False, server_header=False,
+                    # a worker starting on a busy host is slow, not dead (uvicorn's default: 5 s)
+                    timeout_worker_healthcheck=60)
         return
     chosen = replay_source(replay, config.desk.replay.file, pbx_configured=bool(config.ami.servers),
                            no_replay=no_replay or "telephony" not in roles)

@@ -81,7 +81,7 @@ class Publisher:
     def __init__(self, redis: aioredis.Redis, board: LiveBoard, *, prefix: str, source: str, epoch: int,
                  interval: float = 0.1, heartbeat: float = 2.0) -> None:
         self._redis = redis
-        self._board = board
+        self.board = board
         self._prefix = prefix
         self.source = source
         self.epoch = epoch
@@ -94,9 +94,10 @@ class Publisher:
         self._unlisten: Callable[[], None] | None = None
         self.published = 0
         self.failures = 0
+        self.healthy = True  # the last message reached Redis
 
     def start(self) -> None:
-        self._unlisten = self._board.model.listen(self._on_change)
+        self._unlisten = self.board.model.listen(self._on_change)
         self._task = asyncio.create_task(self._run(), name=f"publish {self.source}")
 
     async def stop(self) -> None:
@@ -125,7 +126,9 @@ class Publisher:
                     if call is not None:
                         await self._send(self._message("event", event=call.to_dict()))
                 await self._send(self._message("state", state=self.state()), keep=True)
+                self.healthy = True
             except (RedisError, OSError) as exc:
+                self.healthy = False
                 self.failures += 1
                 log.warning("publishing live events to Redis failed (%s); retrying", exc)
                 await asyncio.sleep(1.0)
@@ -139,10 +142,10 @@ class Publisher:
             self._dirty = False
 
     def state(self) -> SourceState:
-        calls, legs, abandoned = self._board.export()
-        return SourceState(queues=QUEUES.dump_python(list(self._board.queue_views()), mode="json"),
+        calls, legs, abandoned = self.board.export()
+        return SourceState(queues=QUEUES.dump_python(list(self.board.queue_views()), mode="json"),
                            calls=calls, legs=legs, abandoned=abandoned,
-                           last_event_at=self._board.last_event_at)
+                           last_event_at=self.board.last_event_at)
 
     def _message(self, kind: Literal["state", "event"], **body: Any) -> Message:
         self.seq += 1
