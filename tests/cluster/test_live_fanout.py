@@ -158,10 +158,15 @@ async def test_pops_and_figures_cross_processes_survive_a_kill_9_and_a_redis_res
         print(f"takeover after kill -9: {took:.2f} s; pop latency across processes: {latency * 1000:.0f} ms")
 
         # Restart Redis: the board says stale, then recovers by itself.
+        assert (await client.get(api_a.base + "/readyz")).status_code == 200
+        assert (await client.get(standby.base + "/readyz")).json()["checks"]["ami:pbx1"] is True
         await redis_server.stop()
         await _until(lambda: _stale(client, api_a, kiosk, True), 10, "the board says stale")
+        not_ready = await client.get(api_a.base + "/readyz")
+        assert not_ready.status_code == 503 and not_ready.json()["checks"]["redis"] is False
         await redis_server.start()
         await _until(lambda: _stale(client, api_a, kiosk, False), 15, "the board recovers")
+        assert (await client.get(api_a.base + "/readyz")).status_code == 200
         await _until(lambda: _has_agents(client, api_b, kiosk), 10, "API B recovers too")
         after = (await _board(client, api_b, kiosk))["totals"]
         assert after["logged_in"] == before["logged_in"]
