@@ -1,0 +1,27 @@
+"""deploy/systemd: the unit runs `hotline serve --role <instance>`, and every role the example
+layout enables is one the CLI accepts."""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from agent_desk.roles import ALL_ROLES
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "systemd"
+
+
+def test_the_unit_serves_its_instance_as_the_role() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(DEPLOY / "hotline@.service", encoding="utf-8")
+    service = unit["Service"]
+    assert service["ExecStart"].endswith(" serve --role %i")
+    assert service["KillSignal"] == "SIGINT"  # uvicorn's graceful shutdown
+    assert service["Restart"] == "always"
+
+
+def test_the_layout_enables_only_real_roles() -> None:
+    enabled = set(re.findall(r"hotline@(\w+)", (DEPLOY / "README.md").read_text("utf-8")))
+    assert enabled == ALL_ROLES
