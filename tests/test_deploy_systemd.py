@@ -13,13 +13,12 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "systemd"
 
 
 def test_the_unit_serves_its_instance_as_the_role() -> None:
-    unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit = configparser.ConfigParser(strict=False, interpolation=None)  # keys come lower-cased
     unit.read(DEPLOY / "hotline@.service", encoding="utf-8")
     service = unit["Service"]
-    assert service["ExecStart"].endswith(" serve --role %i")
-    assert service["KillSignal"] == "SIGINT"  # uvicorn's graceful shutdown
-    assert service["Restart"] == "always"
+    assert service["execstart"].endswith(" serve --role %i")
+    assert service["killsignal"] == "SIGINT"  # uvicorn's graceful shutdown
+    assert service["restart"] == "always"
 
 
 def test_the_layout_enables_only_real_roles() -> None:

@@ -67,6 +67,13 @@ class Message(BaseModel):
         return (self.epoch, self.seq)
 
 
+def source_state(board: LiveBoard) -> SourceState:
+    """A telephony board's picture, as published."""
+    calls, legs, abandoned = board.export()
+    return SourceState(queues=QUEUES.dump_python(list(board.queue_views()), mode="json"),
+                       calls=calls, legs=legs, abandoned=abandoned, last_event_at=board.last_event_at)
+
+
 def channel(prefix: str, source: str) -> str:
     return f"{prefix}:live:{source}"
 
@@ -125,7 +132,7 @@ class Publisher:
                 for call in batch:
                     if call is not None:
                         await self._send(self._message("event", event=call.to_dict()))
-                await self._send(self._message("state", state=self.state()), keep=True)
+                await self._send(self._message("state", state=source_state(self.board)), keep=True)
                 self.healthy = True
             except (RedisError, OSError) as exc:
                 self.healthy = False
@@ -140,12 +147,6 @@ class Publisher:
             while not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             self._dirty = False
-
-    def state(self) -> SourceState:
-        calls, legs, abandoned = self.board.export()
-        return SourceState(queues=QUEUES.dump_python(list(self.board.queue_views()), mode="json"),
-                           calls=calls, legs=legs, abandoned=abandoned,
-                           last_event_at=self.board.last_event_at)
 
     def _message(self, kind: Literal["state", "event"], **body: Any) -> Message:
         self.seq += 1

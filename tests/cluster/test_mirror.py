@@ -16,7 +16,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agent_desk.live.board import LiveBoard
-from agent_desk.live.fanout import Message, Mirror, MirrorBoard, Publisher
+from agent_desk.live.fanout import Message, Mirror, MirrorBoard, Publisher, source_state
 from ami.clock import StreamClock
 from ami.events import AgentCall
 from ami.model import LiveModel
@@ -108,11 +108,10 @@ async def test_an_early_and_a_late_mirror_end_equal_to_the_leader(redis: aioredi
 async def test_a_lost_message_is_noticed_and_a_repeated_one_skipped(redis: aioredis.Redis) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}"
     leader = LiveBoard(LiveModel(), mode="live")
-    publisher = Publisher(redis, leader, prefix=prefix, source=SOURCE, epoch=3)
     mirror = Following(redis, prefix)
     mirror.task.cancel()  # driven by hand here
     try:
-        state = Message(source=SOURCE, epoch=3, seq=1, kind="state", at=utcnow(), state=publisher.state())
+        state = Message(source=SOURCE, epoch=3, seq=1, kind="state", at=utcnow(), state=source_state(leader))
         await mirror.mirror.receive(state)
         call = AgentCall("pbx1", "connected", "q", "PJSIP/1", "one", "1.1", "100", None)
 
@@ -125,7 +124,7 @@ async def test_a_lost_message_is_noticed_and_a_repeated_one_skipped(redis: aiore
         assert (mirror.mirror.stats.old, mirror.mirror.stats.gaps) == (1, 1)
         assert mirror.calls == [call, call]
         assert mirror.board.position(SOURCE) == (3, 5)
-        newer_term = Message(source=SOURCE, epoch=4, seq=1, kind="state", at=utcnow(), state=publisher.state())
+        newer_term = Message(source=SOURCE, epoch=4, seq=1, kind="state", at=utcnow(), state=source_state(leader))
         await mirror.mirror.receive(newer_term)  # a new leader starts over at seq 1 of its epoch
         await mirror.mirror.receive(event(6))  # the old leader's late message: skipped
         assert mirror.board.position(SOURCE) == (4, 1) and mirror.mirror.stats.old == 2
