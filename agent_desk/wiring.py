@@ -127,6 +127,7 @@ def _published_ami(source: str) -> Start:
         import redis.asyncio as aioredis
 
         from agent_desk.live.fanout import Publisher
+        from agent_desk.live.relay import ActionServer
         from ami.model import LiveModel
 
         sup = desk.settings.desk.supervision
@@ -137,8 +138,11 @@ def _published_ami(source: str) -> Start:
         publisher = Publisher(client, board, prefix=desk.settings.redis.prefix, source=source, epoch=epoch)
         publisher.start()
         desk.publishers.append(publisher)
+        actions = ActionServer(client, desk.telephony, prefix=desk.settings.redis.prefix, source=source)
+        actions.start()
 
         async def stop() -> None:
+            await actions.stop()
             await stop_ami()
             await publisher.stop()
             desk.publishers.remove(publisher)
@@ -154,11 +158,13 @@ async def mirror_part(desk: Desk) -> Stop:
     import redis.asyncio as aioredis
 
     from agent_desk.live.fanout import Mirror, MirrorBoard
+    from agent_desk.live.relay import RelayTelephony
 
     assert isinstance(desk.board, MirrorBoard)
     client = aioredis.from_url(desk.settings.redis.url, socket_connect_timeout=2, health_check_interval=5)
     mirror = Mirror(client, desk.board, prefix=desk.settings.redis.prefix, on_call=_pop(desk))
     desk.mirror = mirror
+    desk.telephony = RelayTelephony(client, desk.board, prefix=desk.settings.redis.prefix)
     task = asyncio.create_task(mirror.run(), name="live mirror")
 
     async def stop() -> None:

@@ -258,13 +258,12 @@ class LiveModel:
 
     def channel_of(self, linkedid: str, server: str | None = None) -> str | None:
         """The caller's live channel (the call's first channel) if it is still up."""
-        for state in self._servers.values():
-            if server not in (None, state.name):
-                continue
-            for channel, (uniqueid, linked) in state.channels.items():
-                if linked == linkedid and uniqueid == linkedid:
-                    return channel
-        return None
+        return self.caller_channels(server).get(linkedid)
+
+    def caller_channels(self, server: str | None = None) -> dict[str, str]:
+        """Linkedid → the caller's live channel, for every call whose first channel is up."""
+        return {linked: channel for state in self._servers.values() if server in (None, state.name)
+                for channel, (uniqueid, linked) in state.channels.items() if uniqueid == linked}
 
     def server_of_queue(self, queue: str) -> str | None:
         for state in self._servers.values():

@@ -51,6 +51,7 @@ class SourceState(BaseModel):
     legs: dict[str, dict[str, float]]  # KPI tallies per queue leg
     abandoned: list[AbandonedCall]
     last_event_at: datetime | None
+    channels: dict[str, str] = {}  # linkedid → the caller's live channel (transfers, hang-ups)
 
 
 class Message(BaseModel):
@@ -71,7 +72,8 @@ def source_state(board: LiveBoard) -> SourceState:
     """A telephony board's picture, as published."""
     calls, legs, abandoned = board.export()
     return SourceState(queues=QUEUES.dump_python(list(board.queue_views()), mode="json"),
-                       calls=calls, legs=legs, abandoned=abandoned, last_event_at=board.last_event_at)
+                       calls=calls, legs=legs, abandoned=abandoned, last_event_at=board.last_event_at,
+                       channels=board.model.caller_channels())
 
 
 def channel(prefix: str, source: str) -> str:
@@ -204,6 +206,26 @@ class MirrorBoard(LiveBoard):
     def queue_views(self) -> Iterable[QueueView]:
         for held in self._sources.values():
             yield from held.queues
+
+    def channel_of(self, linkedid: str) -> str | None:
+        return next((s.state.channels[linkedid] for s in self._sources.values() if linkedid in s.state.channels),
+                    None)
+
+    def source_of_interface(self, interface: str | None) -> str | None:
+        """The PBX set whose queues have this member (or the only one, or none)."""
+        for name, held in self._sources.items():
+            if any(m.interface == interface for queue in held.queues for m in queue.members):
+                return name
+        return self._only_source()
+
+    def source_of_channel(self, channel: str) -> str | None:
+        for name, held in self._sources.items():
+            if channel in held.state.channels.values():
+                return name
+        return self._only_source()
+
+    def _only_source(self) -> str | None:
+        return next(iter(self._sources)) if len(self._sources) == 1 else None
 
     def take(self, message: Message) -> None:
         """Replace a source's picture with a published state."""

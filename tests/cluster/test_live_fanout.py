@@ -2,7 +2,8 @@
 a real Redis, the leader connected to the loopback AMI peer answering as the recorded Asterisk.
 
 A call the leader sees pops on the screen of an agent connected to the *other* API process within
-1 s; both API processes show the same figures; kill -9 the leader and the standby takes over the
+1 s; the agent's pause on that API process reaches the PBX through the leader; both API processes
+show the same figures; kill -9 the leader and the standby takes over the
 PBX; restart Redis and the wallboard says stale, then recovers by itself with the right figures.
 """
 
@@ -33,7 +34,8 @@ CALL = "rbq-0005"  # the recorded call Asterisk connects to agent1
 
 @pytest.fixture
 async def script(fixtures_dir: Path) -> Script:
-    return Script.merge(fixtures_dir / "ami" / "login_and_status", fixtures_dir / "ami" / "redirect_bridged_to_queue")
+    ami = fixtures_dir / "ami"
+    return Script.merge(ami / "login_and_status", ami / "redirect_bridged_to_queue", ami / "agent_ops")
 
 
 @pytest.fixture
@@ -142,6 +144,13 @@ async def test_pops_and_figures_cross_processes_survive_a_kill_9_and_a_redis_res
             assert stream.pops[0][1]["interface"] == AGENT
         finally:
             await stream.close()
+
+        # The agent pauses on API B: the telephony leader sends QueuePause to the PBX.
+        paused = await client.post(api_b.base + "/api/agent/pause", json={"reason": "training"},
+                                   headers={"Authorization": f"Bearer {token}"})
+        assert paused.status_code == 202, paused.text
+        pause = [r for r in peer.received if r.get("Action") == "QueuePause"][-1]
+        assert (pause["Interface"], pause["Paused"], pause.get("Reason")) == (AGENT, "true", "training")
 
         async def same_figures() -> bool:
             a, b = await _board(client, api_a, kiosk), await _board(client, api_b, kiosk)
