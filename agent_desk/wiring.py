@@ -5,7 +5,8 @@
   `ticketing.calls.CallStore` through the adapter's `RecordWriter`, its members' logins and logouts to
   `ticketing.presence.PresenceStore` (staffing reports). Without servers but with a
   replay file, the same model and writer are fed from the capture, so call records and KPIs move as
-  with a PBX.
+  with a PBX. A server with a `queue_log` gets its calls missed in a gap reconciled from it
+  (`ami.reconcile`) at start-up and after every reconnect.
 - ASR: `asr.service.AsrService` with its workers; a finished draft is pushed to the agent's screen pop.
 - IVR: `ivr.service.IvrService` with the ticketing backend; recordings go to ASR, and the estimated
   wait for a queue comes from the live board.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from agent_desk.desk import Desk
@@ -188,6 +190,7 @@ def _pop(desk: Desk) -> Callable[[Any], Awaitable[None]]:
 async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> Stop:
     """The AMI adapter's runtime (call records, queue memberships, client) on `board`'s live model;
     without servers, fed by the configured capture in a loop instead of a PBX."""
+    from ami.reconcile import QueueLogReconciler
     from ami.runtime import AmiRuntime
     from ticketing.calls import CallStore
     from ticketing.presence import PresenceStore
@@ -203,9 +206,15 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
                              presence=presence)
         runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
                                        speed=replay.speed, loop=replay.loop)
+    files = {server.name: server.queue_log for server in settings.ami.servers if server.queue_log is not None}
+    reconciler = (QueueLogReconciler(board.model, store, files,
+                                     lookback=timedelta(seconds=settings.ami.queue_log_lookback))
+                  if files and replay.file is None else None)
     await runtime.start()
 
     async def stop() -> None:
+        if reconciler is not None:
+            await reconciler.stop()
         await runtime.stop()
         desk.telephony = NoTelephony("this process does not lead its PBX connections now")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
@@ -13,6 +15,8 @@ class AmiServer(BaseModel):
     port: int = Field(5038, ge=1, le=65535)
     username: str = "hotline"
     secret: SecretStr = SecretStr("")
+    queue_log: Path | None = Field(None, description="this PBX's queue_log, readable here (a read-only mount): "
+                                   "calls missed in a gap are reconciled from it after each reconnect")
 
 
 class AmiSettings(BaseModel):
@@ -29,3 +33,5 @@ class AmiSettings(BaseModel):
     backoff_max: float = Field(30.0, gt=0, description="longest reconnect delay")
     resync_timeout: float = Field(30.0, gt=0, description="seconds to wait for each resync list")
     record_backlog: int = Field(10000, ge=10, description="call records waiting to be stored")
+    queue_log_lookback: float = Field(3600, gt=0, description="seconds before a gap the queue_log is read "
+                                      "from: the longest a call missed in the gap can have been going on")

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,9 +93,11 @@ class CallStore:
     def _statement(session: AsyncSession, row: dict[str, Any], backfill: bool) -> Any:
         stmt = _insert(session, row)
         table = CallRecord.__table__.c
-        # the stored call is still open, or the new one is final (upsert) / the stored one was lost (backfill)
-        replaces = or_(table.final.is_(False),
-                       table.outcome == CallOutcome.UNKNOWN if backfill else stmt.excluded.final.is_(True))
+        # the stored call is still open, or the new one is final (upsert: but an `unknown` end never
+        # replaces a known one, e.g. one reconciled from queue_log) / the stored one was lost (backfill)
+        upsert = and_(stmt.excluded.final.is_(True),
+                      or_(stmt.excluded.outcome != CallOutcome.UNKNOWN, table.outcome == CallOutcome.UNKNOWN))
+        replaces = or_(table.final.is_(False), table.outcome == CallOutcome.UNKNOWN if backfill else upsert)
         updates: dict[str, Any] = {
             key: stmt.excluded[key] for key in row if key not in ("server", "linkedid")
         }
