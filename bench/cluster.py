@@ -97,7 +97,8 @@ async def throughput(redis: aioredis.Redis) -> dict[str, float]:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     floor = await _bare_throughput(redis, messages, size)
-    return {"ami_messages": events, "applied_to_the_model": applied, "live_messages": messages, "seconds": round(took, 3),
+    return {"ami_messages": events, "applied_to_the_model": applied, "live_messages": messages,
+            "seconds": round(took, 3),
             "ami_messages_per_s": round(events / took), "live_messages_per_s": round(messages / took),
             "state_bytes": size, "bare_redis_messages_per_s": round(floor),
             "ratio_to_bare": round((messages / took) / floor, 3)}

@@ -231,9 +231,11 @@ class MirrorBoard(LiveBoard):
         """Replace a source's picture with a published state."""
         assert message.state is not None
         state = message.state
-        self._sources[message.source] = _Source(message.position, message.at, state, QUEUES.validate_python(state.queues))
+        queues = QUEUES.validate_python(state.queues)
+        self._sources[message.source] = _Source(message.position, message.at, state, queues)
         self._merge()
-        self.model.publish(Resynced(message.source, len(state.queues), 0, 0))  # wakes the wallboard streams
+        # wakes the wallboard streams
+        self.model.publish(Resynced(message.source, len(state.queues), 0, 0))
 
     def advance(self, message: Message) -> None:
         held = self._sources.get(message.source)
