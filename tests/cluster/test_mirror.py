@@ -130,3 +130,34 @@ async def test_a_lost_message_is_noticed_and_a_repeated_one_skipped(redis: aiore
         assert mirror.board.position(SOURCE) == (4, 1) and mirror.mirror.stats.old == 2
     finally:
         await mirror.close()
+
+
+async def test_an_api_process_merges_two_pbx_sets(redis: aioredis.Redis, fixtures_dir: Path) -> None:
+    """Two telephony leaders (two city PBXs replaying different recorded calls) publish; one mirror
+    shows the province: each queue's figures and the totals are the sum of both."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    leaders = {}
+    for pbx, capture in (("nanjing", "call_answered"), ("suzhou", "call_abandoned")):
+        board = LiveBoard(LiveModel(clock=StreamClock()), mode="live")
+        ReplaySource(fixtures_dir / "ami" / f"{capture}.jsonl", board.model, server=pbx).feed_all()
+        leaders[pbx] = board
+    following = Following(redis, prefix)
+    publishers = [Publisher(redis, board, prefix=prefix, source=f"telephony:{pbx}", epoch=1)
+                  for pbx, board in leaders.items()]
+    try:
+        await _until(lambda: following.board.redis_up, 5)
+        for publisher in publishers:
+            publisher.start()
+        await _until(lambda: len(following.mirror.stats.sources) == 2, 10)
+        merged = following.board.snapshot().totals
+        parts = [board.snapshot().totals for board in leaders.values()]
+        assert merged.answered == sum(p.answered for p in parts) >= 1
+        assert merged.abandoned == sum(p.abandoned for p in parts) >= 1
+        assert merged.offered == sum(p.offered for p in parts)
+        servers = {view.server for view in following.board.queue_views()}
+        assert servers == {"nanjing", "suzhou"}
+    finally:
+        for publisher in publishers:
+            await publisher.stop()
+        await following.close()
+        await redis.delete(*(f"{prefix}:live:telephony:{pbx}:state" for pbx in leaders))
