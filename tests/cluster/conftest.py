@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from tests.agent_desk.conftest import free_port
@@ -25,7 +27,22 @@ from ticketing.models import Base
 from ticketing.seed import seed_reference_data
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
+REDIS_URL = "redis://127.0.0.1:6379/0"
 JWT_SECRET = "cluster-test-secret-0123456789abcdef"
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[aioredis.Redis]:
+    """The machine's Redis (CI, which requires its services, fails without it)."""
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except (RedisError, OSError):
+        if REQUIRE_PG:
+            pytest.fail(f"Redis not reachable at {REDIS_URL} and HOTLINE_TEST_REQUIRE_PG=1")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture
@@ -168,7 +185,7 @@ class RedisServer:
 @pytest.fixture
 async def redis_server(tmp_path: Path) -> AsyncIterator[RedisServer]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        (pytest.fail if REQUIRE_PG else pytest.skip)("redis-server is not installed (apt-get install redis-server)")
     server = RedisServer(tmp_path)
     await server.start()
     try:

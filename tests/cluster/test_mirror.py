@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from agent_desk.live.board import LiveBoard
 from agent_desk.live.fanout import Message, Mirror, MirrorBoard, Publisher, source_state
@@ -25,17 +23,6 @@ from ticketing.models import utcnow
 
 pytestmark = pytest.mark.anyio
 SOURCE = "telephony:pbx1"
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        await client.ping()
-    except (RedisError, OSError):
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    yield client
-    await client.aclose()
 
 
 class Following:
