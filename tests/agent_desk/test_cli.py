@@ -177,6 +177,9 @@ def test_serve_leaves_x_forwarded_for_to_the_desk(db_url: str, monkeypatch: pyte
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    # Several workers put their metrics in a folder named in the environment: undone after the test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     result = CliRunner().invoke(app, ["serve", "--no-replay", "--workers", workers])
     assert result.exit_code == 0, result.output
     assert seen["proxy_headers"] is False and seen["server_header"] is False
