@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketing.db import SessionFactory
@@ -101,7 +103,8 @@ async def save_rules(session: AsyncSession, rules: Sequence[Rule]) -> None:
 
 
 async def bump(session: AsyncSession, name: str) -> None:
-    result = await session.execute(
-        update(ConfigVersion).where(ConfigVersion.name == name).values(version=ConfigVersion.version + 1))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(ConfigVersion(name=name, version=1))
+    """One statement, so two first edits at once both count (an UPDATE-else-INSERT would collide)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ConfigVersion).values(name=name, version=1)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[ConfigVersion.name],
+                                                     set_={"version": ConfigVersion.version + 1}))
