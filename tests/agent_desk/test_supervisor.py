@@ -17,7 +17,8 @@ pytestmark = pytest.mark.anyio
 
 
 async def add_calls(client: DeskClient) -> None:
-    now = utcnow() - timedelta(minutes=10)
+    # Ten minutes ago, but today on the hotline's calendar (the KPIs' default period) even just after midnight.
+    now = max(utcnow() - timedelta(minutes=10), client.desk.day_start() + timedelta(seconds=1))
     rows = [  # (outcome, wait, talk, agent)
         (CallOutcome.ANSWERED, 3, 100, "Local/agent1@agents"),
         (CallOutcome.ANSWERED, 12, 200, "Local/agent1@agents"),
