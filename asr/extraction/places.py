@@ -23,6 +23,9 @@ from ticketing.regions import RegionRecord
 
 _PLACE_FREQ = 2_000_000
 _ROAD_TAILS = ("路", "街", "大街", "大道", "巷")
+# A lake or river named after a district (云龙湖 lies in 泉山区, 秦淮河 runs through several) is a
+# landmark, not the district.
+_WATER_TAILS = ("湖", "河")
 # Development zones are named after their city but are not regions of their own (苏州工业园区).
 _ZONE_SUFFIXES = ("工业园区", "高新区", "高新技术产业开发区", "经济技术开发区", "经济开发区", "开发区",
                   "经开区", "新区", "园区")
@@ -93,7 +96,8 @@ class PlaceResolver:
         for token in self._tokenizer.cut(text, HMM=False):
             records = self._index.get(token) or self._zone_city(token)
             end = position + len(token)
-            if records and not self._is_road_name(token, text[end:end + 2]):
+            if records and not self._is_road_name(token, text[end:end + 2]) and not (
+                    text.startswith(_WATER_TAILS, end) and token != records[0].name):
                 found.append(PlaceMention(token, position, end, tuple(records)))
             position = end
         return found
@@ -154,7 +158,7 @@ class PlaceResolver:
                     spoken_at.setdefault(city.code, []).append(mention)
         involved = _involved([r.code for r, _ in resolved] + [c.code for c in cities], spoken_at, text)
         if resolved:
-            record, how = _place_of_the_matter(resolved, spoken_at, mentions, text)
+            record, how = _place_of_the_matter(resolved, cities, spoken_at, mentions, text)
         elif ambiguous:
             return PlaceResolution(None, None, "ambiguous", names, ambiguous, address, involved)
         elif cities:
@@ -172,24 +176,34 @@ def _counties(mention: PlaceMention) -> list[RegionRecord]:
     return [c for c in mention.candidates if c.level is RegionLevel.COUNTY]
 
 
-# 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁: where the caller lives, said before the place.
-_HOME_BEFORE = ("家在", "住在", "家住", "家是")
+# 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁, 老家在阜宁: where the caller lives, said before
+# the place. Somebody else's home (我妈住在金坛, 有户人家在楼顶) is where the matter is.
+_HOME_BEFORE = ("我家在", "我家住", "我家是", "我住在", "我们家在", "我们家住", "我们住在", "老家在")
 
 
-def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]],
+def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[RegionRecord],
                          spoken_at: dict[str, list[PlaceMention]], mentions: list[PlaceMention],
                          text: str) -> tuple[RegionRecord, str]:
-    """The first district said, unless it is said only as the caller's home and another is said."""
+    """The first district said, unless it is said only as the caller's home and another place is
+    said: another district, else a city said apart from the home (我家在如皋，无锡这边的房东 → 无锡)."""
     def home(mention: PlaceMention) -> bool:
         start = mention.start
         for earlier in reversed(mentions):  # 我住在|盐城|大丰: the names said just before count too
             if earlier.end == start:
                 start = earlier.start
         return text[:start].endswith(_HOME_BEFORE)
+
+    def said_apart(code: str) -> bool:
+        return not all(home(m) for m in spoken_at.get(code, []))
     if len({record.code for record, _ in resolved}) > 1:
         for record, how in resolved:
-            if not all(home(m) for m in spoken_at.get(record.code, [])):
+            if said_apart(record.code):
                 return record, how
+    if not said_apart(resolved[0][0].code):
+        homes = {record.city_code for record, _ in resolved}
+        city = next((c for c in cities if c.code not in homes and said_apart(c.code)), None)
+        if city is not None:
+            return city, "city"
     return resolved[0]
 
 

@@ -15,7 +15,7 @@ from ticketing.models import Unit
 # held-out 2 91.2 / 98.1 / 80.5 / 76.1 %, held-out 3 84.2 / 97.8 / 85.3 / 76.1 %) and kept as floors a
 # little below; the region stays right on every utterance of the first held-out split.
 FLOORS = {
-    "dev": {"category": 0.91, "region": 0.99, "department": 0.94, "unit": 0.90},
+    "dev": {"category": 0.89, "region": 0.99, "department": 0.92, "unit": 0.88},
     "heldout": {"category": 0.89, "region": 1.0, "department": 0.95, "unit": 0.88},
     "heldout2": {"category": 0.90, "region": 0.98, "department": 0.80, "unit": 0.76},
     "heldout3": {"category": 0.84, "region": 0.97, "department": 0.85, "unit": 0.76},

@@ -115,9 +115,25 @@ def test_an_ambiguous_district_is_never_guessed(places: PlaceResolver) -> None:
     # Only the home said, or the home said second: the first district said.
     ("我家在江宁区，门口的路灯坏了", "320115"),
     ("梁溪区的幼儿园乱收费，我住在滨湖区", "320213"),
+    # Somebody else's home is where the matter is; a home district yields to another city said.
+    ("我住在常州新北区，我妈住在金坛，她们村里天天烧垃圾", "320413"),
+    ("我家在南通如皋，我在无锡上班，无锡这边的房东要涨房租", "320200"),
+    ("我家在南通如皋，门口的路灯坏了", "320682"),
 ])
 def test_the_callers_home_yields_to_the_place_of_the_matter(
         places: PlaceResolver, text: str, code: str) -> None:
+    assert places.resolve(text).region_code == code
+
+
+@pytest.mark.parametrize("text, code", [
+    ("云龙湖边上的栏杆坏了", None),
+    ("徐州云龙湖景区停车场收费太贵了", "320300"),
+    ("秦淮河边上有人钓鱼", None),
+    ("秦淮区的路灯坏了", "320104"),
+    ("泗洪县洪泽湖湿地公园的门票", "321324"),
+])
+def test_a_lake_or_river_named_after_a_district_is_a_landmark(
+        places: PlaceResolver, text: str, code: str | None) -> None:
     assert places.resolve(text).region_code == code
 
 
