@@ -182,10 +182,15 @@ def test_intent_decides_the_category() -> None:
     # A plea is 求助, though it asks a question or carries a grievance.
     for plea in ("帮我问问社保怎么转", "帮我查一下我的公积金", "帮帮我，老板三个月没发工资", "你帮我去查查违章"):
         assert rules.classify(plea).category is Category.HELP, plea
+    for plea in ("我实在是没有办法了，厂里半年没给钱", "你们能不能来个人看一下，下水道返水了"):
+        assert rules.classify(plea).category is Category.HELP, plea
     assert rules.classify("请问社保怎么转").category is Category.CONSULTATION
     # 投诉: a grievance against a party; 举报: somebody else's violation, often anonymous.
     assert rules.classify("那家店卖给我的东西坏了还不给退").category is Category.COMPLAINT
     assert rules.classify("有人偷偷往河里倒垃圾，我不想留名字").category is Category.REPORT
+    # A party introduced (有个) that did something to the caller: a grievance, not a report.
+    assert rules.classify("有个收费站ETC扣了我两次钱").category is Category.COMPLAINT
+    assert rules.classify("有个卖紫砂壶的店，卖了我三千").category is Category.COMPLAINT
     # Naming the category decides.
     assert rules.classify("我要投诉，有人在河里电鱼").category is Category.COMPLAINT
     assert rules.classify("我要表扬派出所，他们帮我找到了孩子").category is Category.PRAISE
