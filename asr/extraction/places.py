@@ -176,9 +176,9 @@ def _counties(mention: PlaceMention) -> list[RegionRecord]:
     return [c for c in mention.candidates if c.level is RegionLevel.COUNTY]
 
 
-# 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁, 老家在阜宁: where the caller lives, said before
+# 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁: where the caller lives, said before
 # the place. Somebody else's home (我妈住在金坛, 有户人家在楼顶) is where the matter is.
-_HOME_BEFORE = ("我家在", "我家住", "我家是", "我住在", "我们家在", "我们家住", "我们住在", "老家在")
+_HOME_BEFORE = ("我家在", "我家住", "我家是", "我住在", "我们家在", "我们家住", "我们住在")
 
 
 def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[RegionRecord],
