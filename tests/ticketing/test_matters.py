@@ -54,6 +54,10 @@ def test_a_place_or_party_yields_to_the_matter() -> None:
     assert best("学校门口有人摆摊")[1].endswith(f"row {_row('摆摊')}")
     assert [s.dept_type for s in leading(MATTERS.suggest("学校门口有人摆摊"))] == ["urban_management"]
     assert best("我们学校")[0] == "education"  # ... and counts when nothing else is said
+    # A farm stay is where the sewage comes from; a gym where an offence against a person happened.
+    assert best("有个农家乐把污水直接排到水库里")[0] == "ecology"
+    assert best("健身房的教练对学员动手动脚")[0] == "public_security"
+    assert best("门口大树上有个马蜂窝")[0] == "fire_rescue"
 
 
 def test_among_equals_the_first_said_leads() -> None:
