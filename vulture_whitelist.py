@@ -47,3 +47,4 @@ collect  # agent_desk/metrics.py: prometheus-client reads a collector's collect(
 should_exit  # uvicorn.Server, set by the tests to stop it
 forgetable_actions, awaiting_actions, encoding  # bench/ami.py: Panoramisk's protocol attributes
 postgres_target  # tests/ticketing/test_migrations.py: a fixture requested for its skip
+PathWithoutQuery  # agent_desk/logs.py: named by import path in the logging dictConfig

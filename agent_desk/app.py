@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.contextvars import bound_contextvars
 
 from agent_desk import metrics
 from agent_desk.api import (
@@ -53,6 +54,7 @@ from agent_desk.audit import AuditLog
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
 from agent_desk.metrics import HttpMetrics
+from agent_desk.request_ids import RequestIds
 from agent_desk.screen_pop import ScreenPops
 from agent_desk.security.headers import SecurityHeaders
 from agent_desk.security.kiosk import KioskKeys
@@ -125,7 +127,8 @@ async def _screen_pop_pump(desk: Desk) -> None:
             try:
                 await desk.screen_pops.on_signal(event)
             except Exception:
-                log.exception("screen pop for %s failed", event.interface)
+                with bound_contextvars(linkedid=event.linkedid):
+                    log.exception("screen pop for %s failed", event.interface)
 
 
 def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,
@@ -170,7 +173,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     open311.install_errors(app)
     app.add_middleware(InputGuard)
     app.add_middleware(HttpMetrics)
-    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
+    app.add_middleware(SecurityHeaders)  # outside the guard: refusals get the headers too
+    app.add_middleware(RequestIds)  # outermost: every line of a request carries its id
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agent_desk.logs import LogFormat
 from agent_desk.options import (
     AgentSettings,
     AuthSettings,
@@ -39,6 +40,9 @@ class DeskSettings(BaseModel):
     port: int = Field(8000, ge=1, le=65535)
     log_level: LogLevel = Field("INFO", description="what `hotline serve` logs: INFO shows the AMI link "
                                 "going down and up and every IVR session; WARNING only problems")
+    log_format: LogFormat = Field("plain", description="plain: readable lines (`make run`); json: one JSON "
+                                  "object per line with the request id, ticket number or Linkedid "
+                                  "(role deployments)")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     agents: AgentSettings = Field(default_factory=AgentSettings)
     supervision: SupervisionSettings = Field(default_factory=SupervisionSettings)
@@ -49,6 +53,11 @@ class DeskSettings(BaseModel):
     @classmethod
     def _level_in_capitals(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):

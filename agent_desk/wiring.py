@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from structlog.contextvars import bound_contextvars
+
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveBoard
 from agent_desk.live.replay import LoopingReplay, demo_captures
@@ -182,7 +184,8 @@ def _pop(desk: Desk) -> Callable[[Any], Awaitable[None]]:
         try:
             await desk.screen_pops.on_signal(call)
         except Exception:
-            log.exception("screen pop for %s failed", call.interface)
+            with bound_contextvars(linkedid=call.linkedid):
+                log.exception("screen pop for %s failed", call.interface)
 
     return pop
 

@@ -107,6 +107,6 @@ class EventBus(Generic[T]):
             try:
                 listener(item)
             except Exception:
-                log.exception("event listener failed on %r", item)
+                log.exception("event listener failed on %s", type(item).__name__)  # not its repr: caller numbers
         for subscription in self._subscribers:
             subscription._push(item)

@@ -28,11 +28,14 @@ the product) are adopted, and members it no longer lists (a restart of Asterisk)
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from ami.agents import AgentLedger, Membership, MembershipSink
 from ami.bus import EventBus, Subscription
@@ -69,6 +72,7 @@ from ticketing.vocabulary import (
     known_caller_id,
 )
 
+log = logging.getLogger(__name__)
 WANTED_VARIABLES = frozenset(
     {IVR_RESULT, IVR_PATH, HOTLINE_DRAFT_ID, HOTLINE_TICKET_ID, "QUEUESTATUS", "MIXMONITOR_FILENAME"}
 )
@@ -285,18 +289,29 @@ class LiveModel:
 
     # ------------------------------------------------------------------ calls out
     def _emit(self, call: CallData) -> None:
-        if self.on_call is not None:
-            self.on_call(call)
-        if self._bus.active:
-            self._bus.publish(CallUpdated(call.server, call))
+        # Bound here, not per event: only what a call's change reaches (the writer, listeners) logs.
+        tokens = bind_contextvars(linkedid=call.linkedid)
+        try:
+            if call.final:
+                log.debug("call %s on %s ended: %s", call.linkedid, call.server, call.outcome.value)
+            if self.on_call is not None:
+                self.on_call(call)
+            if self._bus.active:
+                self._bus.publish(CallUpdated(call.server, call))
+        finally:
+            reset_contextvars(**tokens)
 
     def _agent_call(self, state: _Server, kind: AgentCallKind, queue: str, interface: str,
                     member_name: str | None, call: CallData, m: Mapping[str, str]) -> None:
         if self._bus.active:
-            self._bus.publish(AgentCall(
-                state.name, kind, queue, interface, member_name or interface, call.linkedid,
-                call.caller_number or known_caller_id(m.get("CallerIDNum")),
-                call.caller_name or known_caller_id(m.get("CallerIDName"))))
+            tokens = bind_contextvars(linkedid=call.linkedid)
+            try:
+                self._bus.publish(AgentCall(
+                    state.name, kind, queue, interface, member_name or interface, call.linkedid,
+                    call.caller_number or known_caller_id(m.get("CallerIDNum")),
+                    call.caller_name or known_caller_id(m.get("CallerIDName"))))
+            finally:
+                reset_contextvars(**tokens)
 
     def _call(self, state: _Server, m: Mapping[str, str]) -> CallData:
         linkedid = m.get("Linkedid") or m.get("Uniqueid", "")

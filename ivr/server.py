@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Self
 
+from structlog.contextvars import bind_contextvars
+
 from ivr.channel import AgiChannel, CommandObserver
 from ivr.errors import AgiEnvironmentError, AgiError, AgiHangup
 from ivr.protocol import (
@@ -184,6 +186,7 @@ class FastAgiServer:
             self.stats.dropped += 1
             log.warning("dropped FastAGI connection from %s: %s", peer, exc)
             return
+        bind_contextvars(uniqueid=env.uniqueid)  # this task is the call's: every line of its session
         handler = self._router(env)
         if handler is None:
             self.stats.unrouted += 1

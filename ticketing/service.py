@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
+from structlog.contextvars import bound_contextvars
 
 from ticketing import rollups
 from ticketing.actions import Action, ActionContext, dispatch_fields, target
@@ -39,6 +41,7 @@ from ticketing.sla import SlaPolicy
 from ticketing.views import EventView, TicketChange, TicketView
 from ticketing.vocabulary import OPEN_STATES, Category, Channel, TicketState
 
+log = logging.getLogger(__name__)
 _DIGITS = re.compile(r"^\d{14}$")
 # Built once: parameters travel separately, so the compiled SQL is cached.
 _TICKETS = cast(Table, Ticket.__table__)
@@ -272,8 +275,10 @@ class TicketService:
         return view
 
     def _changed(self, view: TicketView, action: str, actor: str, reason: str | None, at: datetime) -> None:
-        if self.on_change is not None:
-            self.on_change(TicketChange(ticket=view, action=action, actor=actor, reason=reason, at=at))
+        with bound_contextvars(ticket=view.number):
+            log.info("ticket %s: %s by %s, now %s", view.number, action, actor, view.state.value)
+            if self.on_change is not None:
+                self.on_change(TicketChange(ticket=view, action=action, actor=actor, reason=reason, at=at))
 
     # ---- internals -----------------------------------------------------------------------
 

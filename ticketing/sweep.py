@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
+from structlog.contextvars import bound_contextvars
 
 from ticketing.db import SessionFactory
 from ticketing.models import Ticket, TicketEvent, utcnow
@@ -24,6 +25,7 @@ class Breach:
     ticket_id: int
     kind: str  # "sign_off" or "resolution"
     due: datetime
+    number: str  # the ticket's
 
 
 async def sweep_breaches(sessions: SessionFactory, now: datetime, batch: int = 500) -> list[Breach]:
@@ -61,11 +63,11 @@ async def _raise_one(sessions: SessionFactory, ticket_id: int, now: datetime) ->
         if (ticket.state in UNSIGNED_STATES and ticket.signed_at is None and ticket.sign_due_at
                 and ticket.sign_due_at < now and not ticket.sign_breach_raised):
             ticket.sign_breach_raised = True
-            found.append(Breach(ticket.id, "sign_off", ticket.sign_due_at))
+            found.append(Breach(ticket.id, "sign_off", ticket.sign_due_at, ticket.number))
         if (ticket.replied_at is None and ticket.due_at and ticket.due_at < now
                 and not ticket.due_breach_raised):
             ticket.due_breach_raised = True
-            found.append(Breach(ticket.id, "resolution", ticket.due_at))
+            found.append(Breach(ticket.id, "resolution", ticket.due_at, ticket.number))
         for breach in found:
             session.add(TicketEvent(
                 ticket_id=ticket.id, at=now, actor=SWEEP_ACTOR, action="supervise",
@@ -99,9 +101,10 @@ class SlaSweeper:
         while True:
             try:
                 for breach in await sweep_breaches(self._sessions, self._clock()):
-                    log.info("SLA breach on ticket %s: %s", breach.ticket_id, breach.kind)
-                    if self._on_breach:
-                        self._on_breach(breach)
+                    with bound_contextvars(ticket=breach.number):
+                        log.info("SLA breach on ticket %s: %s", breach.number, breach.kind)
+                        if self._on_breach:
+                            self._on_breach(breach)
             except Exception:
                 log.exception("SLA sweep failed; retrying in %.0f s", self._interval)
             await asyncio.sleep(self._interval)

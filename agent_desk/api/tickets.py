@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, not_, or_, select
 from sqlalchemy.orm import selectinload
+from structlog.contextvars import bind_contextvars
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import Caller, DeskDep, DeskStaff
@@ -88,6 +89,7 @@ async def scoped_ticket(desk: Desk, who: Principal, ticket_id: int) -> Ticket:
         )
     if ticket is None:
         raise HTTPException(404, "ticket not found")
+    bind_contextvars(ticket=ticket.number)  # the rest of the request's lines (agent_desk.request_ids)
     return ticket
 
 
@@ -173,6 +175,7 @@ async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff) -> Ti
                     creator_id=who.user_id, public=body.public)
     view = await desk.tickets.create(new, who.username, dispatch=body.dispatch, call_id=body.call_id,
                                      draft_id=body.draft_id)
+    bind_contextvars(ticket=view.number)
     await desk.audit.record(who.username, "ticket.create", "ticket", view.id, number=view.number,
                             call_id=body.call_id, draft_id=body.draft_id, dispatched=body.dispatch)
     return view

@@ -42,7 +42,7 @@ def serve(
     except RoleError as exc:
         raise typer.BadParameter(str(exc), param_hint="--role") from None
     level = config.desk.log_level
-    logging_config = configure_logging(level)
+    logging_config = configure_logging(level, config.desk.log_format)
     if workers > 1 and roles != ALL_ROLES:
         raise typer.BadParameter("--workers runs API-only processes; use it without --role", param_hint="--workers")
     if workers > 1:

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from structlog.contextvars import bind_contextvars
+
 from ivr import variables as var
 from ivr.backend import CallInfo, IvrBackend, WaitEstimator
 from ivr.channel import AgiChannel, Input, Playback
@@ -69,6 +71,7 @@ class Call:
             except AgiError as exc:
                 log.debug("no linkedid for %s: %s", env.uniqueid, exc)
             self._linkedid = linkedid or env.uniqueid
+            bind_contextvars(linkedid=self._linkedid)  # the session's later lines (ivr.server binds uniqueid)
         return CallInfo(
             uniqueid=env.uniqueid, linkedid=self._linkedid, channel=env.channel,
             caller_number=env.caller_number, caller_name=env.caller_name, server=self.settings.server_name,

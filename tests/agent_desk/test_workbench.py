@@ -166,7 +166,7 @@ async def test_the_change_stream_tells_a_unit_of_its_cases_only(client: DeskClie
 async def test_the_sla_sweeps_supervision_reaches_the_change_stream(client: DeskClient) -> None:
     ticket = await dispatched(client)
     async with client.desk.ticket_feed.subscribe() as feed:
-        announce_breach(client.desk, Breach(ticket["id"], "sign_off", utcnow()))
+        announce_breach(client.desk, Breach(ticket["id"], "sign_off", utcnow(), ticket["number"]))
         change = await asyncio.wait_for(feed.get(), 5)
     assert (change.action, change.actor, change.ticket.id) == ("supervise", SWEEP_ACTOR, ticket["id"])
     assert change.reason == "sign_off overdue (督办)"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+import logging
+
 import pytest
 
+from agent_desk.logs import json_formatter
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, service, ticket_in
 from ticketing.actions import ApproveExtension, RequestExtension
-from ticketing.sweep import SWEEP_ACTOR, sweep_breaches
+from ticketing.sweep import SWEEP_ACTOR, Breach, SlaSweeper, sweep_breaches
 from ticketing.vocabulary import TicketState
 
 pytestmark = pytest.mark.anyio
@@ -46,3 +52,33 @@ async def test_an_approved_extension_re_arms_the_resolution_breach(db: Database)
     assert await sweep_breaches(db.sessions, clock.now) == []
     clock.now = due + timedelta(days=4)
     assert [b.kind for b in await sweep_breaches(db.sessions, clock.now)] == ["resolution"]
+
+
+async def test_the_sweeper_logs_each_breach_with_the_ticket_number(db: Database) -> None:
+    clock = Clock()
+    svc = service(db.sessions, clock)
+    unsigned = await ticket_in(svc, TicketState.DISPATCHED)
+    number = (await svc.get(unsigned)).number
+    clock.advance(days=1)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    logger = logging.getLogger("ticketing.sweep")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    notified: list[Breach] = []
+    sweeper = SlaSweeper(db.sessions, 0.05, clock=lambda: clock.now,
+                         on_breach=lambda breach: (notified.append(breach), logger.info("notified")))
+    sweeper.start()
+    try:
+        async with asyncio.timeout(20):
+            while not notified:
+                await asyncio.sleep(0.01)
+    finally:
+        await sweeper.stop()
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert [(b.ticket_id, b.number) for b in notified] == [(unsigned, number)]
+    breach, told = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert breach["event"] == f"SLA breach on ticket {number}: sign_off" and breach["ticket"] == number
+    assert told["event"] == "notified" and told["ticket"] == number  # what on_breach logs carries it too
