@@ -10,6 +10,7 @@ IVR's variables, the hang-up cause) is kept.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,12 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.contextvars import bound_contextvars
 
 from ticketing.db import SessionFactory
 from ticketing.models import CallLeg, CallOutcome, CallRecord, Ticket, utcnow
+
+log = logging.getLogger(__name__)
 
 COLUMNS = frozenset(c.name for c in CallRecord.__table__.columns) - {"id", "updated_at"}
 LEG_COLUMNS = frozenset(c.name for c in CallLeg.__table__.columns) - {"id", "call_id", "seq"}
@@ -74,6 +78,9 @@ class CallStore:
                 if call_id is None:
                     continue
                 written += 1
+                if backfill:
+                    with bound_contextvars(linkedid=row["linkedid"]):
+                        log.debug("call %s on %s backfilled: %s", row["linkedid"], row["server"], row["outcome"].value)
                 await session.execute(delete(CallLeg).where(CallLeg.call_id == call_id))
                 if legs:
                     await session.execute(insert(CallLeg), [{**leg, "call_id": call_id} for leg in legs])
