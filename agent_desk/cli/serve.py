@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +17,8 @@ from agent_desk.live.replay import bundled_capture
 from agent_desk.logs import configure_logging
 from agent_desk.roles import ALL_ROLES, RoleError, parse_roles
 from agent_desk.wiring import adapter_parts
+
+log = logging.getLogger(__name__)  # what serve says goes through the same lines (json under systemd)
 
 
 @app.command()
@@ -48,7 +51,7 @@ def serve(
     if workers > 1:
         # Counters and latencies summed over the workers, whichever answers a scrape (agent_desk.metrics).
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hotline-metrics-"))
-        typer.echo(f"{workers} API-only workers (adapters, replay and the SLA sweep are off here)")
+        log.info("%d API-only workers (adapters, replay and the SLA sweep are off here)", workers)
         uvicorn.run("agent_desk.asgi:api_only", factory=True, workers=workers, host=host or config.desk.host,
                     port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
                     proxy_headers=False, server_header=False,
@@ -61,12 +64,12 @@ def serve(
         "replay": config.desk.replay.model_copy(update={
             "file": chosen, "speed": speed if replay is not None or speed != 1.0 else config.desk.replay.speed})})})
     if chosen is not None:
-        typer.echo(f"replaying {chosen.name} at {config.desk.replay.speed:g}x instead of a PBX "
-                   "(the wallboard says REPLAY)")
+        log.info("replaying %s at %gx instead of a PBX (the wallboard says REPLAY)", chosen.name,
+                 config.desk.replay.speed)
     # The desk reads X-Forwarded-For itself, from `desk.auth.trusted_proxies` only: uvicorn's own
     # proxy handling would believe it from any loopback peer.
     if roles != ALL_ROLES:
-        typer.echo(f"roles: {', '.join(sorted(roles))}")
+        log.info("roles: %s", ", ".join(sorted(roles)))
     sup = config.desk.supervision
     mirrored = roles != ALL_ROLES and "api" in roles
     app = create_app(config, parts=adapter_parts(config, roles), run_sweep="sweep" in roles, api="api" in roles,
