@@ -20,6 +20,7 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 from redis.exceptions import RedisError
+from structlog.contextvars import bound_contextvars, get_contextvars
 
 from agent_desk.live.fanout import MirrorBoard
 from agent_desk.telephony import Telephony, TelephonyError, TelephonyUnavailable
@@ -33,6 +34,7 @@ class ActionRequest(BaseModel):
     reply_to: str
     method: Method
     args: dict[str, Any]
+    request_id: str = ""  # the API request's (agent_desk.request_ids): the leader's lines carry it too
 
 
 class ActionReply(BaseModel):
@@ -83,6 +85,13 @@ class ActionServer:
 
     async def carry_out(self, request: ActionRequest) -> ActionReply:
         self.served += 1
+        with bound_contextvars(**({"request_id": request.request_id} if request.request_id else {})):
+            reply = await self._reply(request)
+            if reply.result != "ok":
+                log.info("PBX action %s %s: %s", request.method, reply.result, reply.message)
+        return reply
+
+    async def _reply(self, request: ActionRequest) -> ActionReply:
         try:
             await getattr(self._telephony, request.method)(**request.args)
         except TelephonyUnavailable as exc:
@@ -134,7 +143,8 @@ class RelayTelephony:
         if source is None:
             raise TelephonyUnavailable("no telephony leader is publishing (is its PBX set known here?)")
         reply_to = f"{self._prefix}:reply:{uuid.uuid4().hex}"
-        request = ActionRequest(id=uuid.uuid4().hex, reply_to=reply_to, method=method, args=args)
+        request = ActionRequest(id=uuid.uuid4().hex, reply_to=reply_to, method=method, args=args,
+                                request_id=get_contextvars().get("request_id", ""))
         pubsub = self._redis.pubsub()
         try:
             await pubsub.subscribe(reply_to)

@@ -3,37 +3,20 @@ logged during the request carries it, and nothing after it."""
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from agent_desk.logs import json_formatter
 from agent_desk.request_ids import RequestIds
 from tests.agent_desk.conftest import DeskClient, LiveServer
+from tests.json_logs import json_lines
 
 pytestmark = pytest.mark.anyio
 log = logging.getLogger("agent_desk.test_request_ids")
 FRESH = re.compile(rb"[0-9a-f]{32}")
-
-
-@pytest.fixture
-def logged() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    try:
-        yield stream
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(logging.NOTSET)
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,18 +44,20 @@ async def _request(sent_id: bytes | None) -> bytes:
 
 @pytest.mark.parametrize("sent", [b"a" * 129, b"abc\x01def", b"abc\r\nset-cookie: x=1", b"", b"id with spaces",
                                   "请求".encode()])
-async def test_an_insane_id_is_replaced_not_echoed(sent: bytes, logged: io.StringIO) -> None:
-    returned = await _request(sent)
+async def test_an_insane_id_is_replaced_not_echoed(sent: bytes) -> None:
+    with json_lines(log.name) as lines:
+        returned = await _request(sent)
     assert FRESH.fullmatch(returned) and returned != sent
-    line = json.loads(logged.getvalue())
+    [line] = lines
     assert line["request_id"] == returned.decode() and line["event"] == "handling /x"
 
 
-async def test_a_sane_id_is_kept_and_left_behind_after_the_request(logged: io.StringIO) -> None:
-    assert await _request(b"lb-01HF.9:x_y") == b"lb-01HF.9:x_y"
-    assert FRESH.fullmatch(await _request(None))
-    log.info("between requests")
-    first, second, after = (json.loads(line) for line in logged.getvalue().splitlines())
+async def test_a_sane_id_is_kept_and_left_behind_after_the_request() -> None:
+    with json_lines(log.name) as lines:
+        assert await _request(b"lb-01HF.9:x_y") == b"lb-01HF.9:x_y"
+        assert FRESH.fullmatch(await _request(None))
+        log.info("between requests")
+    first, second, after = lines
     assert first["request_id"] == "lb-01HF.9:x_y" and second["request_id"] != first["request_id"]
     assert "request_id" not in after
 
@@ -89,17 +74,10 @@ async def test_an_unhandled_error_answers_500_with_the_id_and_logs_it_with_the_i
         raise RuntimeError("a bug")
 
     client.app.add_api_route("/boom", boom)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    uvicorn_errors = logging.getLogger("uvicorn.error")
-    uvicorn_errors.addHandler(handler)
-    try:
+    with json_lines("uvicorn.error", logging.ERROR) as lines:
         async with httpx.AsyncClient(base_url=live_server.url) as http:
             response = await http.get("/boom", headers={"X-Request-ID": "bug-1"})
-    finally:
-        uvicorn_errors.removeHandler(handler)
     assert response.status_code == 500 and response.headers["x-request-id"] == "bug-1"
-    [line] = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [line] = lines
     assert line["event"] == "Exception in ASGI application\n" and line["request_id"] == "bug-1"
     assert "RuntimeError: a bug" in line["exception"]

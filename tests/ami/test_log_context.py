@@ -3,47 +3,34 @@ capture through the parser and the model, rendered by the JSON formatter `hotlin
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from pathlib import Path
 
-from agent_desk.logs import json_formatter
 from ami.clock import StreamClock
 from ami.events import CallUpdated, ChangeEvent
 from ami.model import LiveModel
 from ami.parser import AmiParser
 from tests.ami.helpers import recorded_chunks
+from tests.json_logs import json_lines
 
 LINKEDID = "1795868623.2"  # the one call of ami/call_answered
 CALLER = "13800138000"
 
 
 def test_lines_about_a_call_carry_its_linkedid_and_never_the_callers_number(fixtures_dir: Path) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
-    logger = logging.getLogger("ami")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        model = LiveModel(clock=StreamClock())
+    model = LiveModel(clock=StreamClock())
 
-        def failing(event: ChangeEvent) -> None:
-            if isinstance(event, CallUpdated) and event.call.final:
-                raise RuntimeError("listener broke")
+    def failing(event: ChangeEvent) -> None:
+        if isinstance(event, CallUpdated) and event.call.final:
+            raise RuntimeError("listener broke")
 
-        model.listen(failing)
+    model.listen(failing)
+    with json_lines("ami") as lines:
         parser = AmiParser(wants=model.wants)
         for chunk in recorded_chunks(fixtures_dir / "ami" / "call_answered"):
             for message in parser.feed(chunk):
                 model.apply("pbx1", message)
         logging.getLogger("ami.model").info("after the capture")
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
 
     ended = [line for line in lines if line["event"] == f"call {LINKEDID} on pbx1 ended: answered"]
     assert len(ended) == 1 and ended[0]["linkedid"] == LINKEDID
@@ -52,4 +39,4 @@ def test_lines_about_a_call_carry_its_linkedid_and_never_the_callers_number(fixt
     assert len(failed) == 1 and failed[0]["linkedid"] == LINKEDID
     assert "RuntimeError: listener broke" in failed[0]["exception"]
     assert "linkedid" not in lines[-1]  # cleared once the call's change is handed on
-    assert CALLER not in stream.getvalue()
+    assert CALLER not in str(lines)

@@ -6,20 +6,17 @@ resync, then repaired to what the queue_log of the same run says (the caller lef
 from __future__ import annotations
 
 import asyncio
-import io
-import json
-import logging
 from pathlib import Path
 
 import pytest
 
 from agent_desk.app import create_app
-from agent_desk.logs import json_formatter
 from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
 from tests.ami.helpers import queue_log_truth
 from tests.ami.peer import Peer, Script
 from tests.conftest import Database
+from tests.json_logs import json_lines
 from tests.pages.test_desk_shift import recorded_events
 from ticketing.models import CallOutcome, CallRecord
 
@@ -54,40 +51,32 @@ async def test_a_call_missed_in_a_gap_is_reconciled_from_queue_log(db: Database,
         "ping_interval": 5, "action_timeout": 2, "backoff_initial": 0.1, "backoff_max": 0.2,
         "queue_log_lookback": 3650 * 86400})  # the recording is older than the default hour
     app = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
-    logged = io.StringIO()
-    handler = logging.StreamHandler(logged)
-    handler.setFormatter(json_formatter())
-    calls_log = logging.getLogger("ticketing.calls")
-    calls_log.addHandler(handler)
-    calls_log.setLevel(logging.DEBUG)
     try:
-        async with app.router.lifespan_context(app):
-            model = app.state.desk.board.model
-            for _ in range(200):
-                if peer.connections == 1 and model.snapshot().queues:
-                    break
-                await asyncio.sleep(0.05)
-            peer.push(events[:joined])  # the caller joins the queue …
-            for _ in range(200):
-                if model.open_calls():
-                    break
-                await asyncio.sleep(0.05)
-            peer.drop_all()  # … and the link drops: the rest of the call is never seen
-            for _ in range(400):
-                stored = await _stored(db) if await _id(db) else None
-                if peer.connections >= 2 and stored is not None and stored.final \
-                        and stored.outcome is CallOutcome.EXIT_WITH_KEY:
-                    break
-                await asyncio.sleep(0.05)
+        with json_lines("ticketing.calls") as repaired:
+            async with app.router.lifespan_context(app):
+                model = app.state.desk.board.model
+                for _ in range(200):
+                    if peer.connections == 1 and model.snapshot().queues:
+                        break
+                    await asyncio.sleep(0.05)
+                peer.push(events[:joined])  # the caller joins the queue …
+                for _ in range(200):
+                    if model.open_calls():
+                        break
+                    await asyncio.sleep(0.05)
+                peer.drop_all()  # … and the link drops: the rest of the call is never seen
+                for _ in range(400):
+                    stored = await _stored(db) if await _id(db) else None
+                    if peer.connections >= 2 and stored is not None and stored.final \
+                            and stored.outcome is CallOutcome.EXIT_WITH_KEY:
+                        break
+                    await asyncio.sleep(0.05)
     finally:
         await peer.close()
-        calls_log.removeHandler(handler)
-        calls_log.setLevel(logging.NOTSET)
     stored = await _stored(db)
     _queues, finals = queue_log_truth(queue_log)
     assert finals == {"exit_with_key": 1}
     assert stored is not None and stored.final
     assert (stored.outcome, stored.queue, stored.wait_seconds) == (CallOutcome.EXIT_WITH_KEY, "hotline-12345", 5.0)
-    repaired = [json.loads(line) for line in logged.getvalue().splitlines()]
     assert [(line["event"], line["linkedid"]) for line in repaired] == [
         (f"call {CALL} on pbx1 backfilled: exit_with_key", CALL)]

@@ -8,12 +8,14 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
+from structlog.contextvars import bound_contextvars
 
 from agent_desk.live.board import LiveBoard
 from agent_desk.live.fanout import Message, MirrorBoard, source_state
 from agent_desk.live.relay import ActionServer, RelayTelephony
 from agent_desk.telephony import TelephonyError, TelephonyUnavailable
 from ami.model import LiveModel
+from tests.json_logs import json_lines
 from ticketing.models import utcnow
 
 pytestmark = pytest.mark.anyio
@@ -65,3 +67,20 @@ async def test_without_any_published_source_actions_are_unavailable(redis: aiore
     with pytest.raises(TelephonyUnavailable, match="no telephony leader is publishing"):
         await relay.hangup("PJSIP/1001-00000001")
     assert relay.channel_of("1795868623.2") is None
+
+
+async def test_the_leaders_line_about_a_refused_action_carries_the_api_requests_id(redis: aioredis.Redis) -> None:
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    server = ActionServer(redis, Pbx(), prefix=prefix, source=SOURCE)  # type: ignore[arg-type]
+    relay = RelayTelephony(redis, _mirror_of_one_source(), prefix=prefix, timeout=3)
+    server.start()  # its task began before the request id was bound: the id travels in the message
+    try:
+        await asyncio.sleep(0.3)  # subscribed
+        with json_lines("agent_desk.live.relay") as lines, bound_contextvars(request_id="desk-req-1"), \
+                pytest.raises(TelephonyError):
+            await relay.queue_pause("PJSIP/9999", True, "lunch-break")
+    finally:
+        await server.stop()
+    [line] = lines
+    assert line["event"] == "PBX action queue_pause refused: Interface not found"
+    assert line["request_id"] == "desk-req-1"

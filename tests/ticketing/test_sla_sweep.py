@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 import logging
 
 import pytest
 
-from agent_desk.logs import json_formatter
 from tests.conftest import Database
+from tests.json_logs import json_lines
 from tests.ticketing.helpers import Clock, service, ticket_in
 from ticketing.actions import ApproveExtension, RequestExtension
 from ticketing.sweep import SWEEP_ACTOR, Breach, SlaSweeper, sweep_breaches
@@ -60,25 +58,19 @@ async def test_the_sweeper_logs_each_breach_with_the_ticket_number(db: Database)
     unsigned = await ticket_in(svc, TicketState.DISPATCHED)
     number = (await svc.get(unsigned)).number
     clock.advance(days=1)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(json_formatter())
     logger = logging.getLogger("ticketing.sweep")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
     notified: list[Breach] = []
     sweeper = SlaSweeper(db.sessions, 0.05, clock=lambda: clock.now,
                          on_breach=lambda breach: (notified.append(breach), logger.info("notified")))
-    sweeper.start()
-    try:
-        async with asyncio.timeout(20):
-            while not notified:
-                await asyncio.sleep(0.01)
-    finally:
-        await sweeper.stop()
-        logger.removeHandler(handler)
-        logger.setLevel(logging.NOTSET)
+    with json_lines("ticketing.sweep", logging.INFO) as lines:
+        sweeper.start()
+        try:
+            async with asyncio.timeout(20):
+                while not notified:
+                    await asyncio.sleep(0.01)
+        finally:
+            await sweeper.stop()
     assert [(b.ticket_id, b.number) for b in notified] == [(unsigned, number)]
-    breach, told = (json.loads(line) for line in stream.getvalue().splitlines())
+    breach, told = lines
     assert breach["event"] == f"SLA breach on ticket {number}: sign_off" and breach["ticket"] == number
     assert told["event"] == "notified" and told["ticket"] == number  # what on_breach logs carries it too
