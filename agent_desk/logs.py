@@ -71,4 +71,5 @@ def configure_logging(level: str, log_format: LogFormat = "plain") -> dict[str, 
     """Apply the configuration now (before uvicorn starts) and return it for uvicorn."""
     config = log_config(level, log_format)
     logging.config.dictConfig(config)
+    logging.captureWarnings(True)  # a Python warning is a line like the others (`py.warnings`)
     return config

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -255,3 +256,18 @@ def test_log_format_setting_is_plain_or_json() -> None:
     assert load_settings(desk={"log_format": "JSON"}).desk.log_format == "json"
     with pytest.raises(SettingsError, match="desk.log_format"):
         load_settings(desk={"log_format": "xml"})
+
+
+@pytest.mark.parametrize("log_format", ["plain", "json"])
+def test_a_python_warning_is_a_line_like_the_others(log_format: str) -> None:
+    script = ("import warnings\nfrom agent_desk.logs import configure_logging\n"
+              f"configure_logging('INFO', {log_format!r})\nwarnings.warn('odd setting')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    if log_format == "json":
+        [line] = result.stderr.splitlines()
+        logged = json.loads(line)
+        assert (logged["logger"], logged["level"]) == ("py.warnings", "warning")
+        assert "UserWarning: odd setting" in logged["event"]
+    else:
+        first = result.stderr.splitlines()[0]  # the warning's source line follows, as a traceback's would
+        assert LINE.match(first) and " WARNING py.warnings: " in first and "UserWarning: odd setting" in first
