@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -82,3 +83,25 @@ async def test_a_standby_sweep_takes_over_within_ten_seconds_of_a_kill_9(cluster
     new, took = await _until_leader(cluster.db_url, "sweep", standby.pid, 10)
     assert new.epoch == term.epoch + 1
     assert took < 10
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+async def test_role_processes_log_json_lines_as_the_systemd_units_set(cluster: Cluster) -> None:
+    json_logs = {"HOTLINE_DESK__LOG_FORMAT": "json"}
+    api = await cluster.start("api", env=json_logs)
+    sweep = await cluster.start("sweep", env=json_logs)
+    async with httpx.AsyncClient() as client:
+        refused = await client.get(api.base + "/api/tickets", headers={"X-Request-ID": "role-api-1"})
+    assert refused.status_code == 401 and refused.headers["x-request-id"] == "role-api-1"
+    await sweep.out.wait_for(r'"event": "sweep: leading \(term \d+', anywhere=True)
+    await api.out.wait_for(r'"request_id": "role-api-1"', anywhere=True)
+    for node in (api, sweep):
+        await node.stop()
+        await node.out.wait_for(r'"event": "Finished server process', anywhere=True)
+        lines = [json.loads(line) for line in node.out.lines]  # every line, from start to finish
+        assert lines[0]["event"] == f"roles: {node.roles[0]}"
+        assert all(line["timestamp"].endswith("Z") and line["logger"] for line in lines)
+    access = [line for line in (json.loads(text) for text in api.out.lines) if line["logger"] == "uvicorn.access"]
+    assert [line["event"].split('"')[1] for line in access if line.get("request_id") == "role-api-1"] == [
+        "GET /api/tickets HTTP/1.1"]
