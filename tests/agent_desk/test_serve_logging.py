@@ -32,6 +32,7 @@ from ticketing.models import Base, Role
 
 pytestmark = pytest.mark.anyio
 
+STARTUP = 60.0  # seconds: importing the product on a busy shared host is slow, not dead
 JSON_KEYS = {"timestamp", "level", "logger", "event"}
 CITIZEN = "13912345678"
 PASSWORD = "correct-horse-battery"
@@ -129,7 +130,7 @@ async def test_serve_logs_the_ami_link_and_every_ivr_session(tmp_path: Path, pee
     port = free_port()
     process, out = await serve(tmp_path, peer, level=None, port=port)  # the defaults: INFO, plain
     try:
-        await out.wait_for(r"INFO uvicorn\.error: Application startup complete")
+        await out.wait_for(r"INFO uvicorn\.error: Application startup complete", STARTUP)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             response = await http.get("/health", params={"caller_number": CITIZEN},
                                       headers={"X-Request-ID": "plain-1"})
@@ -160,7 +161,7 @@ async def test_serve_logs_the_ami_link_and_every_ivr_session(tmp_path: Path, pee
 async def test_at_warning_the_link_and_the_sessions_are_not_logged(tmp_path: Path, peer: Peer) -> None:
     process, _ = await serve(tmp_path, peer, level="warning")
     try:
-        await asyncio.wait_for(_until_connections(peer, 1), 20)
+        await asyncio.wait_for(_until_connections(peer, 1), STARTUP)
         await asyncio.sleep(0.5)  # logged in and resynced
         peer.drop_all()
         await asyncio.wait_for(_until_connections(peer, 2), 20)
@@ -199,7 +200,7 @@ async def test_json_lines_carry_the_request_id_the_ticket_and_the_call(tmp_path:
     port = free_port()
     process, out = await serve(tmp_path, peer, level=None, log_format="json", port=port)
     try:
-        await out.wait_for(r'"event": "Application startup complete')
+        await out.wait_for(r'"event": "Application startup complete', STARTUP)
         listening = await out.wait_for(r'"event": "FastAGI listening on 127\.0\.0\.1:(\d+)"', anywhere=True)
         await _add_agent(tmp_path)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
@@ -226,7 +227,7 @@ async def test_json_lines_carry_the_request_id_the_ticket_and_the_call(tmp_path:
         await out.wait_for(r'"event": "IVR ivr session of call', anywhere=True)
     finally:
         await stop(process)
-    await out.wait_for(r'"logger": "ami\.connection"', anywhere=True)
+    await out.wait_for(r"ami pbx1: \w+ -> stopped")  # read to the end
     lines = [json.loads(line) for line in out.lines]  # every line is one JSON object
     assert all(JSON_KEYS <= line.keys() and line["timestamp"].endswith("Z") for line in lines), out.lines
 
