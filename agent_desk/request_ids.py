@@ -3,7 +3,8 @@
 (`ticket`: the number of the ticket they act on) for the rest of the request.
 
 An incoming `X-Request-ID` (a proxy's, or a client's) is kept when it is 1–128 letters, digits,
-`.`, `_`, `:` or `-`; anything else is replaced by a fresh id, never echoed. An unhandled error's 500 carries it too.
+`.`, `_`, `:` or `-`; anything else is replaced by a fresh id, never echoed. An unhandled error's
+500 carries it too.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ class CallStore:
                 written += 1
                 if backfill:
                     with bound_contextvars(linkedid=row["linkedid"]):
-                        log.debug("call %s on %s backfilled: %s", row["linkedid"], row["server"], row["outcome"].value)
+                        log.debug("call %s on %s backfilled: %s", row["linkedid"], row["server"],
+                                  row["outcome"].value)
                 await session.execute(delete(CallLeg).where(CallLeg.call_id == call_id))
                 if legs:
                     await session.execute(insert(CallLeg), [{**leg, "call_id": call_id} for leg in legs])
