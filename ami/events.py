@@ -115,3 +115,16 @@ class Resynced(ChangeEvent):
     queues: int
     callers: int
     closed_calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled(ChangeEvent):
+    """The gap `since`…`until` was reconciled from queue_log (`ami.reconcile`): `stored` calls added
+    or repaired, `unresolved` left `unknown` for `reason`."""
+
+    type: ClassVar[str] = "reconciled"
+    since: datetime
+    until: datetime
+    stored: int
+    unresolved: int
+    reason: str
