@@ -6,17 +6,26 @@ resync, then repaired to what the queue_log of the same run says (the caller lef
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
 from agent_desk.app import create_app
 from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
+from ami.events import Reconciled
 from tests.ami.helpers import queue_log_truth
 from tests.ami.peer import Peer, Script
-from tests.conftest import Database
+from tests.conftest import PG_URL, Database, _pg_reachable
 from tests.pages.test_desk_shift import recorded_events
+from ticketing.db import make_engine
 from ticketing.models import CallOutcome, CallRecord
 
 pytestmark = pytest.mark.anyio
@@ -76,3 +85,168 @@ async def test_a_call_missed_in_a_gap_is_reconciled_from_queue_log(db: Database,
     assert finals == {"exit_with_key": 1}
     assert stored is not None and stored.final
     assert (stored.outcome, stored.queue, stored.wait_seconds) == (CallOutcome.EXIT_WITH_KEY, "hotline-12345", 5.0)
+
+
+# ---- a gap cut out of a recorded run, reconciled from that run's queue_log (file or table) --------
+
+RUN = "ami/resync_during_join"  # 10 callers: 3 answered, 7 gave up after 13 s (truth.json)
+GAP = (0.66, 13.2)  # seconds into the recording: the AMI bytes of this window never arrive
+ABSENT = "1796181990.60"  # seen joining the queue before the gap; its lines are left out of queue_log
+QUEUE_LOG_SQL = Path(__file__).resolve().parents[2] / "deploy" / "asterisk" / "queue_log.sql"
+
+
+def _main_chunks(base: Path) -> list[tuple[float, bytes]]:
+    """What Asterisk sent on the recording's main connection, read by read, with its time."""
+    rows = [json.loads(line) for line in Path(f"{base}.jsonl").read_text("utf-8").splitlines()]
+    return [(row["t"], row["data"].encode("utf-8")) for row in rows
+            if row.get("dir") == "asterisk->client" and row.get("conn", "main") == "main"]
+
+
+def _truth(base: Path) -> dict[str, tuple[CallOutcome, float, float | None, str | None]]:
+    """Per call: outcome, wait, talk time and agent, as the run's truth.json (queue_log only) says."""
+    truth = json.loads(Path(f"{base}.truth.json").read_text("utf-8"))
+    calls: dict[str, tuple[CallOutcome, float, float | None, str | None]] = {}
+    for call in truth["answered_calls"]:
+        calls[call["callid"]] = (CallOutcome.ANSWERED, call["holdtime"], call["talktime"], call["agent"])
+    for call in truth["abandoned_calls"]:
+        calls[call["callid"]] = (CallOutcome.ABANDONED, call["wait"], None, None)
+    assert not truth["timeout_calls"] and not truth["transfers"] and len(calls) == truth["totals"]["distinct_calls"]
+    return calls
+
+
+def _asterisk_row(line: str) -> dict[str, str]:
+    """A queue_log line as main/logger.c stores it in the realtime table with data1..data5 columns:
+    time as '%F %T.%6q' (UTC: queue_log_realtime_use_gmt), parameters split at '|' into at most five,
+    the fifth keeping the rest, and '' for the ones not given."""
+    epoch, callid, queue, agent, event, *params = line.split("|")
+    data = "|".join(params).split("|", 4) if params else []
+    data += [""] * (5 - len(data))
+    at = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return {"time": at, "callid": callid, "queuename": queue, "agent": agent, "event": event,
+            **{f"data{n}": value for n, value in enumerate(data, 1)}}
+
+
+class _AsteriskTable:
+    """Asterisk's queue_log table, made by deploy/asterisk/queue_log.sql in a schema of its own."""
+
+    def __init__(self) -> None:
+        self.schema = f"asterisk_{uuid.uuid4().hex[:10]}"
+        self.engine = make_engine(PG_URL, connect_args={"server_settings": {"search_path": self.schema}})
+
+    async def create(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            await connection.execute(text(f'SET LOCAL search_path TO "{self.schema}"'))
+            sql = "\n".join(line for line in QUEUE_LOG_SQL.read_text("utf-8").splitlines()
+                            if not line.startswith("--"))
+            for statement in sql.split(";"):
+                if statement.strip():
+                    await connection.execute(text(statement))
+
+    async def write(self, lines: list[str]) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO queue_log (time, callid, queuename, agent, event, data1, data2, data3, data4, data5) "
+                "VALUES (CAST(CAST(:time AS VARCHAR) AS TIMESTAMP), :callid, :queuename, :agent, :event, "
+                ":data1, :data2, :data3, :data4, :data5)"), [_asterisk_row(line) for line in lines])
+
+    async def drop(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        await self.engine.dispose()
+
+
+async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(600):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+def _link(port: int, queue_log: dict[str, Any]) -> dict[str, Any]:
+    return {"servers": [{"name": "pbx1", "port": port, "secret": "hotline-secret", **queue_log}],
+            "ping_interval": 5, "action_timeout": 2, "backoff_initial": 0.1, "backoff_max": 0.2,
+            "queue_log_lookback": 3650 * 86400}  # the recording is older than the default hour
+
+
+@pytest.mark.parametrize("source", ["file", pytest.param("table", marks=pytest.mark.postgres)])
+async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
+        source: str, db: Database, fixtures_dir: Path, tmp_path: Path) -> None:
+    """The link freezes 0.66 s into the run (two callers had joined after three were answered) and
+    comes back 12.5 s later, when every caller is gone: five calls were never seen, five were left
+    open and are closed `unknown` by the resync. Once the link is ready, queue_log (the run's own,
+    as the file or as Asterisk's realtime table) resolves all but the one whose lines it lacks: the
+    stored outcomes are the run's truth.json, and that one stays `unknown`, saying why."""
+    base = fixtures_dir / RUN
+    chunks = _main_chunks(base)
+    before = b"".join(data for t, data in chunks if t < GAP[0])
+    after = b"".join(data for t, data in chunks if t >= GAP[1])
+    lines = [line for line in Path(f"{base}.queue_log").read_text("utf-8").splitlines()
+             if line.split("|")[1] != ABSENT]
+    truth = _truth(base)
+    table: _AsteriskTable | None = None
+    if source == "file":
+        queue_log_file = tmp_path / "queue_log"
+        queue_log_file.write_text("")  # this run has written nothing yet when the product starts
+        configured: dict[str, Any] = {"queue_log": str(queue_log_file)}
+    else:
+        if not _pg_reachable(PG_URL):
+            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+        table = _AsteriskTable()
+        await table.create()
+        configured = {"queue_log_table": {"url": PG_URL, "table": f"{table.schema}.queue_log"}}
+    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
+    port = await peer.start()
+    settings = load_settings(db={"url": db.target.url}, ami=_link(port, configured))
+    app = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
+    reconciled: list[Reconciled] = []
+    try:
+        async with app.router.lifespan_context(app):
+            model = app.state.desk.board.model
+            model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
+
+            async def started() -> bool:
+                return len(reconciled) == 1 and bool(model.snapshot().queues)
+
+            await _until(started, "the start-up reconciliation")
+            assert reconciled[0].stored == reconciled[0].unresolved == 0
+            peer.push(before)
+
+            async def five_open() -> bool:
+                return len(model.open_calls()) == 5
+
+            await _until(five_open, "the five calls seen before the gap")
+            if table is not None:  # Asterisk writes queue_log while the product's link is frozen
+                await table.write(lines)
+            else:
+                queue_log_file.write_text("".join(f"{line}\n" for line in lines))
+            peer.drop_all()
+
+            async def back() -> bool:
+                return peer.connections == 2 and model.snapshot().queues != []
+
+            await _until(back, "the reconnect")
+            peer.push(after)
+
+            async def reconciled_and_stored() -> bool:
+                async with db.sessions() as session:
+                    rows = (await session.scalars(select(CallRecord))).all()
+                return len(reconciled) == 2 and len(rows) == 10 and all(r.final for r in rows) and \
+                    sum(r.outcome is CallOutcome.UNKNOWN for r in rows) == 1
+            await _until(reconciled_and_stored, "the gap's reconciliation")
+    finally:
+        await peer.close()
+        if table is not None:
+            await table.drop()
+    gap = reconciled[1]
+    assert (gap.stored, gap.unresolved) == (9, 1)
+    async with db.sessions() as session:
+        stored = {r.linkedid: r for r in (await session.scalars(select(CallRecord))).all()}
+    assert set(stored) == set(truth)
+    lost = stored.pop(ABSENT)
+    assert lost.outcome is CallOutcome.UNKNOWN and lost.unknown_reason == gap.reason
+    assert re.fullmatch(r"AMI link down \d\d:\d\d:\d\d–\d\d:\d\d:\d\d UTC; queue_log has no end for it", gap.reason)
+    assert {linkedid: (r.outcome, r.wait_seconds, r.talk_seconds, r.agent) for linkedid, r in stored.items()} \
+        == {callid: outcome for callid, outcome in truth.items() if callid != ABSENT}
+    assert all(r.unknown_reason is None for r in stored.values())
