@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, column, literal_column, select, table
+from sqlalchemy.exc import DBAPIError
 
 from ticketing.db import make_engine
 
@@ -27,7 +28,7 @@ DATA_COLUMNS = ("data1", "data2", "data3", "data4", "data5")
 
 
 class QueueLogTableError(Exception):
-    """The table is not Asterisk's queue_log."""
+    """The table cannot be read, or is not Asterisk's queue_log."""
 
 
 def row_line(row: Mapping[str, Any], zone: tzinfo = UTC) -> str:
@@ -73,11 +74,16 @@ class QueueLogTableReader:
         cutoff = since.astimezone(self._zone).replace(tzinfo=None)
         query: Select[Any] = (select(literal_column("*")).select_from(self._table)
                  .where(self._table.c.time >= cutoff).order_by(self._table.c.time))
-        async with self._engine.connect() as connection:
-            result = await connection.execute(query)
-            names = result.keys()
-            keys: Sequence[str] = [name.lower() for name in names]
-            return [row_line(dict(zip(keys, row, strict=True)), self._zone) for row in result.all()]
+        try:
+            async with self._engine.connect() as connection:
+                result = await connection.execute(query)
+                names = result.keys()
+                keys: Sequence[str] = [name.lower() for name in names]
+                rows = result.all()
+        except DBAPIError as exc:  # the driver's own error says it best (no SQL, no wrapper)
+            root = exc.orig.__cause__ or exc.orig if exc.orig is not None else exc
+            raise QueueLogTableError(f"{type(root).__name__}: {root}") from exc
+        return [row_line(dict(zip(keys, row, strict=True)), self._zone) for row in rows]
 
     async def close(self) -> None:
         await self._engine.dispose()

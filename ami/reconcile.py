@@ -28,7 +28,7 @@ from ami.calldata import CallData
 from ami.events import ChangeEvent, ConnectionChanged, Reconciled
 from ami.model import LiveModel
 from ami.queue_log import parse_queue_log
-from ami.queue_log_table import QueueLogTableReader
+from ami.queue_log_table import QueueLogTableError, QueueLogTableReader
 from ami.settings import AmiServer
 from ticketing.models import utcnow
 
@@ -146,7 +146,8 @@ class QueueLogReconciler:
                              len(calls), stored)
                 except Exception as exc:
                     log.exception("ami %s: reconciling from queue_log (%s) failed", server, source.describe)
-                    reason = f"{gap}; queue_log unreadable ({source.describe}): {type(exc).__name__}: {exc}"
+                    error = str(exc) if isinstance(exc, QueueLogTableError) else f"{type(exc).__name__}: {exc}"
+                    reason = f"{gap}; queue_log unreadable ({source.describe}): {error}"
             reason = reason[:REASON_LENGTH]
             still_open = {call.linkedid for call in self._model.open_calls(server)}
             unresolved = await self._store.mark_unresolved(server, since=since, until=until, reason=reason,

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select, text
 
 from agent_desk.app import create_app
 from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
 from ami.events import Reconciled
+from ami.queue_log import parse_queue_log
+from ami.queue_log_table import row_line
 from tests.ami.helpers import queue_log_truth
 from tests.ami.peer import Peer, Script
 from tests.conftest import PG_URL, Database, _pg_reachable
@@ -250,3 +253,88 @@ async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
     assert {linkedid: (r.outcome, r.wait_seconds, r.talk_seconds, r.agent) for linkedid, r in stored.items()} \
         == {callid: outcome for callid, outcome in truth.items() if callid != ABSENT}
     assert all(r.unknown_reason is None for r in stored.values())
+
+
+@pytest.mark.parametrize(("configured", "says"), [
+    ({}, "queue_log not configured"),
+    ({"queue_log_table": {"url": "postgresql+asyncpg://asterisk@127.0.0.1:1/asterisk"}},
+     ("queue_log unreadable (table queue_log at postgresql+asyncpg://asterisk@127.0.0.1:1/asterisk): "
+     "ConnectionRefusedError")),
+    pytest.param({"queue_log_table": {"url": PG_URL, "table": "no_such_schema.queue_log"}},
+                 'relation "no_such_schema.queue_log" does not exist', marks=pytest.mark.postgres),
+])
+async def test_calls_queue_log_cannot_resolve_stay_unknown_with_the_reason(
+        configured: dict[str, Any], says: str, sqlite_db: Database, fixtures_dir: Path) -> None:
+    """Without a queue_log, or with one that cannot be read (nothing listens at the table's address;
+    no such table), the link still comes up, and the five calls the gap left open end `unknown`
+    saying why."""
+    if "no_such_schema" in str(configured) and not _pg_reachable(PG_URL):
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    chunks = _main_chunks(fixtures_dir / RUN)
+    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
+    port = await peer.start()
+    settings = load_settings(db={"url": sqlite_db.target.url}, ami=_link(port, configured))
+    app = create_app(settings, engine=sqlite_db.engine, parts=adapter_parts(settings), run_sweep=False)
+    reconciled: list[Reconciled] = []
+    try:
+        async with app.router.lifespan_context(app):
+            model = app.state.desk.board.model
+            model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
+
+            async def started() -> bool:
+                return len(reconciled) == 1 and bool(model.snapshot().queues)
+
+            await _until(started, "the link up and the start-up reconciliation")
+            peer.push(b"".join(data for t, data in chunks if t < GAP[0]))
+
+            async def five_open() -> bool:
+                return len(model.open_calls()) == 5
+
+            await _until(five_open, "the five calls seen before the gap")
+            peer.drop_all()
+
+            async def marked() -> bool:
+                return len(reconciled) == 2 and bool(model.snapshot().queues)
+
+            await _until(marked, "the link back up and the gap's reconciliation")
+    finally:
+        await peer.close()
+    assert reconciled[1].unresolved == 5 and says in reconciled[1].reason
+    async with sqlite_db.sessions() as session:
+        rows = (await session.scalars(select(CallRecord))).all()
+    assert len(rows) == 5
+    assert all(r.final and r.outcome is CallOutcome.UNKNOWN and r.unknown_reason == reconciled[1].reason
+               for r in rows)
+
+
+def test_a_realtime_row_is_the_line_the_file_holds(fixtures_dir: Path) -> None:
+    """Asterisk's table, with data1..data5 (CHAR columns padded, as the contrib/realtime schema has
+    them) or with the single `data` column, gives back the queue_log file's lines."""
+    file_lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
+    for line in file_lines:
+        row: dict[str, Any] = _asterisk_row(line)
+        row["time"] = datetime.fromisoformat(row["time"])  # what asyncpg gives for a timestamp column
+        split = row_line({k: f"{v:<50}" if isinstance(v, str) else v for k, v in row.items()})
+        whole = row_line({**{k: row[k] for k in ("time", "callid", "queuename", "agent", "event")},
+                          "data": line.split("|", 5)[5] if line.count("|") >= 5 else None})
+        assert whole == line
+        assert split == line.rstrip("|")  # an empty last parameter is not told from one not given
+    assert parse_queue_log([row_line(_asterisk_row(l) | {"time": datetime.fromisoformat(_asterisk_row(l)["time"])})
+                            for l in file_lines], server="p").calls == \
+        parse_queue_log(file_lines, server="p").calls
+
+
+def test_a_queue_log_is_a_file_or_a_table_and_a_table_url_is_checked() -> None:
+    from ami.settings import AmiServer
+
+    table = {"url": "postgresql+asyncpg://asterisk@pbx-db/asterisk"}
+    with pytest.raises(ValidationError, match="give queue_log .* or queue_log_table"):
+        AmiServer(name="pbx1", queue_log=Path("/mnt/pbx1/queue_log"), queue_log_table=table)
+    with pytest.raises(ValidationError, match="must start with sqlite\\+aiosqlite:// or postgresql\\+asyncpg://"):
+        AmiServer(name="pbx1", queue_log_table={"url": "postgresql://asterisk@pbx-db/asterisk"})
+    with pytest.raises(ValidationError, match="not a database URL"):
+        AmiServer(name="pbx1", queue_log_table={**table, "url": "postgresql+asyncpg://a@pbx-db:port/asterisk"})
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        AmiServer(name="pbx1", queue_log_table={**table, "timezone": "Asia/Beijing"})
+    with pytest.raises(ValidationError, match="should match pattern"):
+        AmiServer(name="pbx1", queue_log_table={**table, "table": "queue_log; DROP TABLE cdr"})
