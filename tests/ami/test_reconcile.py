@@ -338,3 +338,61 @@ def test_a_queue_log_is_a_file_or_a_table_and_a_table_url_is_checked() -> None:
         AmiServer(name="pbx1", queue_log_table={**table, "timezone": "Asia/Beijing"})
     with pytest.raises(ValidationError, match="should match pattern"):
         AmiServer(name="pbx1", queue_log_table={**table, "table": "queue_log; DROP TABLE cdr"})
+
+
+async def test_a_restart_mid_traffic_is_reconciled_at_start_up(sqlite_db: Database, fixtures_dir: Path,
+                                                               tmp_path: Path) -> None:
+    """The product stops 0.66 s into the run with five calls stored in progress and is started again
+    when every caller is gone. At start-up the run's queue_log (the file) adds the five calls it
+    never saw, finishes the ones it left in progress as truth.json says, and the one queue_log
+    lacks ends `unknown`: it ended while no process was linked to the PBX."""
+    base = fixtures_dir / RUN
+    queue_log = tmp_path / "queue_log"
+    queue_log.write_text("")
+    truth = _truth(base)
+    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
+    port = await peer.start()
+    settings = load_settings(db={"url": sqlite_db.target.url}, ami=_link(port, {"queue_log": str(queue_log)}))
+
+    async def run(until: Callable[[Any, list[Reconciled]], Awaitable[bool]], what: str,
+                  push: bytes = b"") -> list[Reconciled]:
+        app = create_app(settings, engine=sqlite_db.engine, parts=adapter_parts(settings), run_sweep=False)
+        reconciled: list[Reconciled] = []
+        async with app.router.lifespan_context(app):
+            model = app.state.desk.board.model
+            model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
+
+            async def started() -> bool:
+                return len(reconciled) == 1 and bool(model.snapshot().queues)
+
+            await _until(started, "the start-up reconciliation")
+            peer.push(push)
+            await _until(lambda: until(model, reconciled), what)
+        return reconciled
+
+    async def five_in_progress(_model: Any, _events: list[Reconciled]) -> bool:
+        async with sqlite_db.sessions() as session:
+            rows = (await session.scalars(select(CallRecord))).all()
+        return len(rows) == 5 and not any(r.final for r in rows)
+
+    async def done(_model: Any, _events: list[Reconciled]) -> bool:
+        return True
+
+    try:
+        await run(five_in_progress, "five calls stored in progress",
+                  b"".join(data for t, data in _main_chunks(base) if t < GAP[0]))
+        peer.drop_all()
+        queue_log.write_text("".join(f"{line}\n" for line in Path(f"{base}.queue_log").read_text("utf-8")
+                                     .splitlines() if line.split("|")[1] != ABSENT))
+        [restart] = await run(done, "the restart")
+    finally:
+        await peer.close()
+    assert (restart.stored, restart.unresolved) == (9, 1)
+    assert re.fullmatch(r"ended before the product was linked to the PBX \(\d\d:\d\d:\d\d UTC\); "
+                        r"queue_log has no end for it", restart.reason)
+    async with sqlite_db.sessions() as session:
+        stored = {r.linkedid: r for r in (await session.scalars(select(CallRecord))).all()}
+    lost = stored.pop(ABSENT)
+    assert lost.final and lost.outcome is CallOutcome.UNKNOWN and lost.unknown_reason == restart.reason
+    assert {linkedid: (r.outcome, r.wait_seconds, r.talk_seconds, r.agent) for linkedid, r in stored.items()} \
+        == {callid: outcome for callid, outcome in truth.items() if callid != ABSENT}
