@@ -13,7 +13,7 @@ Asterisk configuration and what the reads cost: docs/ami.md, deploy/asterisk/.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,18 +72,19 @@ class QueueLogTableReader:
     async def lines_since(self, since: datetime) -> list[str]:
         # `time` is Asterisk's `timestamp` without a zone, written in the configured zone.
         cutoff = since.astimezone(self._zone).replace(tzinfo=None)
-        query: Select[Any] = (select(literal_column("*")).select_from(self._table)
-                 .where(self._table.c.time >= cutoff).order_by(self._table.c.time))
+        every: Select[Any] = select(literal_column("*")).select_from(self._table)
         try:
             async with self._engine.connect() as connection:
-                result = await connection.execute(query)
-                names = result.keys()
-                keys: Sequence[str] = [name.lower() for name in names]
+                names = (await connection.execute(every.limit(0))).keys()
+                columns = [name.lower() for name in names]
+                # rows of one instant (a `time` without fractions) keep the order Asterisk wrote them in
+                order = [self._table.c.time, *([column("id")] if "id" in columns else [])]
+                result = await connection.execute(every.where(self._table.c.time >= cutoff).order_by(*order))
                 rows = result.all()
         except DBAPIError as exc:  # the driver's own error says it best (no SQL, no wrapper)
             root = exc.orig.__cause__ or exc.orig if exc.orig is not None else exc
             raise QueueLogTableError(f"{type(root).__name__}: {root}") from exc
-        return [row_line(dict(zip(keys, row, strict=True)), self._zone) for row in rows]
+        return [row_line(dict(zip(columns, row, strict=True)), self._zone) for row in rows]
 
     async def close(self) -> None:
         await self._engine.dispose()
