@@ -30,10 +30,10 @@ from ami.model import LiveModel
 from ami.queue_log import parse_queue_log
 from ami.queue_log_table import QueueLogTableError, QueueLogTableReader
 from ami.settings import AmiServer
-from ticketing.models import utcnow
+from ticketing.models import CallRecord, utcnow
 
 log = logging.getLogger(__name__)
-REASON_LENGTH = 255  # ticketing.models.CallRecord.unknown_reason
+REASON_LENGTH: int = CallRecord.unknown_reason.property.columns[0].type.length
 
 
 class ReconcileStore(Protocol):

@@ -173,6 +173,56 @@ def _link(port: int, queue_log: dict[str, Any]) -> dict[str, Any]:
             "queue_log_lookback": 3650 * 86400}  # the recording is older than the default hour
 
 
+async def _linked(app: Any) -> tuple[Any, list[Reconciled]]:
+    """Once the app's link is up and its start-up reconciliation done: its live model, and the
+    reconciliations so far (the list grows with the next ones)."""
+    model = app.state.desk.board.model
+    reconciled: list[Reconciled] = []
+    model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
+
+    async def started() -> bool:
+        return len(reconciled) == 1 and bool(model.snapshot().queues)
+
+    await _until(started, "the link up and the start-up reconciliation")
+    return model, reconciled
+
+
+async def _run_with_a_gap(db: Database, fixtures_dir: Path, configured: dict[str, Any], *,
+                          in_the_gap: Callable[[], Awaitable[None]] | None = None,
+                          done: Callable[[list[Reconciled]], Awaitable[bool]]) -> list[Reconciled]:
+    """The product linked to a peer that says what the run's Asterisk said, up to `GAP`; then the
+    link drops (`in_the_gap` runs meanwhile), comes back to an idle PBX and gets the bytes after the
+    gap. Returns the reconciliations, once `done` holds."""
+    chunks = _main_chunks(fixtures_dir / RUN)
+    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
+    port = await peer.start()
+    settings = load_settings(db={"url": db.target.url}, ami=_link(port, configured))
+    app = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
+    try:
+        async with app.router.lifespan_context(app):
+            model, reconciled = await _linked(app)
+            assert reconciled[0].stored == reconciled[0].unresolved == 0
+            peer.push(b"".join(data for t, data in chunks if t < GAP[0]))
+
+            async def five_open() -> bool:
+                return len(model.open_calls()) == 5
+
+            await _until(five_open, "the five calls seen before the gap")
+            if in_the_gap is not None:
+                await in_the_gap()
+            peer.drop_all()
+
+            async def back() -> bool:
+                return peer.connections == 2 and bool(model.snapshot().queues)
+
+            await _until(back, "the reconnect")
+            peer.push(b"".join(data for t, data in chunks if t >= GAP[1]))
+            await _until(lambda: done(reconciled), "the gap's reconciliation")
+    finally:
+        await peer.close()
+    return reconciled
+
+
 @pytest.mark.parametrize("source", ["file", pytest.param("table", marks=pytest.mark.postgres)])
 async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
         source: str, db: Database, fixtures_dir: Path, tmp_path: Path) -> None:
@@ -182,64 +232,36 @@ async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
     as the file or as Asterisk's realtime table) resolves all but the one whose lines it lacks: the
     stored outcomes are the run's truth.json, and that one stays `unknown`, saying why."""
     base = fixtures_dir / RUN
-    chunks = _main_chunks(base)
-    before = b"".join(data for t, data in chunks if t < GAP[0])
-    after = b"".join(data for t, data in chunks if t >= GAP[1])
     lines = [line for line in Path(f"{base}.queue_log").read_text("utf-8").splitlines()
              if line.split("|")[1] != ABSENT]
     truth = _truth(base)
+    queue_log_file = tmp_path / "queue_log"
+    queue_log_file.write_text("")  # this run has written nothing yet when the product starts
     table: _AsteriskTable | None = None
-    if source == "file":
-        queue_log_file = tmp_path / "queue_log"
-        queue_log_file.write_text("")  # this run has written nothing yet when the product starts
-        configured: dict[str, Any] = {"queue_log": str(queue_log_file)}
-    else:
+    configured: dict[str, Any] = {"queue_log": str(queue_log_file)}
+    if source == "table":
         if not _pg_reachable(PG_URL):
             pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
         table = _AsteriskTable()
         await table.create()
         configured = {"queue_log_table": {"url": PG_URL, "table": f"{table.schema}.queue_log"}}
-    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
-    port = await peer.start()
-    settings = load_settings(db={"url": db.target.url}, ami=_link(port, configured))
-    app = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
-    reconciled: list[Reconciled] = []
+
+    async def asterisk_writes_queue_log() -> None:  # while the product's link is frozen
+        if table is not None:
+            await table.write(lines)
+        else:
+            queue_log_file.write_text("".join(f"{line}\n" for line in lines))
+
+    async def reconciled_and_stored(reconciled: list[Reconciled]) -> bool:
+        async with db.sessions() as session:
+            rows = (await session.scalars(select(CallRecord))).all()
+        return len(reconciled) == 2 and len(rows) == 10 and all(r.final for r in rows) and \
+            sum(r.outcome is CallOutcome.UNKNOWN for r in rows) == 1
+
     try:
-        async with app.router.lifespan_context(app):
-            model = app.state.desk.board.model
-            model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
-
-            async def started() -> bool:
-                return len(reconciled) == 1 and bool(model.snapshot().queues)
-
-            await _until(started, "the start-up reconciliation")
-            assert reconciled[0].stored == reconciled[0].unresolved == 0
-            peer.push(before)
-
-            async def five_open() -> bool:
-                return len(model.open_calls()) == 5
-
-            await _until(five_open, "the five calls seen before the gap")
-            if table is not None:  # Asterisk writes queue_log while the product's link is frozen
-                await table.write(lines)
-            else:
-                queue_log_file.write_text("".join(f"{line}\n" for line in lines))
-            peer.drop_all()
-
-            async def back() -> bool:
-                return peer.connections == 2 and model.snapshot().queues != []
-
-            await _until(back, "the reconnect")
-            peer.push(after)
-
-            async def reconciled_and_stored() -> bool:
-                async with db.sessions() as session:
-                    rows = (await session.scalars(select(CallRecord))).all()
-                return len(reconciled) == 2 and len(rows) == 10 and all(r.final for r in rows) and \
-                    sum(r.outcome is CallOutcome.UNKNOWN for r in rows) == 1
-            await _until(reconciled_and_stored, "the gap's reconciliation")
+        reconciled = await _run_with_a_gap(db, fixtures_dir, configured, in_the_gap=asterisk_writes_queue_log,
+                                           done=reconciled_and_stored)
     finally:
-        await peer.close()
         if table is not None:
             await table.drop()
     gap = reconciled[1]
@@ -259,7 +281,7 @@ async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
     ({}, "queue_log not configured"),
     ({"queue_log_table": {"url": "postgresql+asyncpg://asterisk@127.0.0.1:1/asterisk"}},
      ("queue_log unreadable (table queue_log at postgresql+asyncpg://asterisk@127.0.0.1:1/asterisk): "
-     "ConnectionRefusedError")),
+      "ConnectionRefusedError")),
     pytest.param({"queue_log_table": {"url": PG_URL, "table": "no_such_schema.queue_log"}},
                  'relation "no_such_schema.queue_log" does not exist', marks=pytest.mark.postgres),
 ])
@@ -270,35 +292,11 @@ async def test_calls_queue_log_cannot_resolve_stay_unknown_with_the_reason(
     saying why."""
     if "no_such_schema" in str(configured) and not _pg_reachable(PG_URL):
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
-    chunks = _main_chunks(fixtures_dir / RUN)
-    peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
-    port = await peer.start()
-    settings = load_settings(db={"url": sqlite_db.target.url}, ami=_link(port, configured))
-    app = create_app(settings, engine=sqlite_db.engine, parts=adapter_parts(settings), run_sweep=False)
-    reconciled: list[Reconciled] = []
-    try:
-        async with app.router.lifespan_context(app):
-            model = app.state.desk.board.model
-            model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
 
-            async def started() -> bool:
-                return len(reconciled) == 1 and bool(model.snapshot().queues)
+    async def marked(reconciled: list[Reconciled]) -> bool:
+        return len(reconciled) == 2
 
-            await _until(started, "the link up and the start-up reconciliation")
-            peer.push(b"".join(data for t, data in chunks if t < GAP[0]))
-
-            async def five_open() -> bool:
-                return len(model.open_calls()) == 5
-
-            await _until(five_open, "the five calls seen before the gap")
-            peer.drop_all()
-
-            async def marked() -> bool:
-                return len(reconciled) == 2 and bool(model.snapshot().queues)
-
-            await _until(marked, "the link back up and the gap's reconciliation")
-    finally:
-        await peer.close()
+    reconciled = await _run_with_a_gap(sqlite_db, fixtures_dir, configured, done=marked)
     assert reconciled[1].unresolved == 5 and says in reconciled[1].reason
     async with sqlite_db.sessions() as session:
         rows = (await session.scalars(select(CallRecord))).all()
@@ -357,15 +355,8 @@ async def test_a_restart_mid_traffic_is_reconciled_at_start_up(sqlite_db: Databa
     async def run(until: Callable[[Any, list[Reconciled]], Awaitable[bool]], what: str,
                   push: bytes = b"") -> list[Reconciled]:
         app = create_app(settings, engine=sqlite_db.engine, parts=adapter_parts(settings), run_sweep=False)
-        reconciled: list[Reconciled] = []
         async with app.router.lifespan_context(app):
-            model = app.state.desk.board.model
-            model.listen(lambda event: reconciled.append(event) if isinstance(event, Reconciled) else None)
-
-            async def started() -> bool:
-                return len(reconciled) == 1 and bool(model.snapshot().queues)
-
-            await _until(started, "the start-up reconciliation")
+            model, reconciled = await _linked(app)
             peer.push(push)
             await _until(lambda: until(model, reconciled), what)
         return reconciled
