@@ -133,21 +133,22 @@ class QueueLogReconciler:
         stored = 0
         try:
             await self._settle()
+            calls: list[dict[str, Any]] = []
             if source is None:
                 reason = f"{gap}; queue_log not configured"
             else:
                 try:
                     lines = await source.lines_since(since - self._lookback)
                     calls = [c.record_fields() for c in parse_queue_log(lines, server=server).calls if ended(c)]
-                    stored = await self._store.backfill(calls)
                     reason = f"{gap}; queue_log has no end for it"
-                    log.info("ami %s: queue_log (%s) since %s: %d finished calls, %d stored or repaired",
-                             server, source.describe, (since - self._lookback).isoformat(timespec="seconds"),
-                             len(calls), stored)
                 except Exception as exc:
-                    log.exception("ami %s: reconciling from queue_log (%s) failed", server, source.describe)
+                    log.exception("ami %s: reading queue_log (%s) failed", server, source.describe)
                     error = str(exc) if isinstance(exc, QueueLogTableError) else f"{type(exc).__name__}: {exc}"
                     reason = f"{gap}; queue_log unreadable ({source.describe}): {error}"
+            if calls:
+                stored = await self._store.backfill(calls)
+                log.info("ami %s: queue_log since %s: %d finished calls, %d stored or repaired", server,
+                         (since - self._lookback).isoformat(timespec="seconds"), len(calls), stored)
             reason = reason[:REASON_LENGTH]
             still_open = {call.linkedid for call in self._model.open_calls(server)}
             unresolved = await self._store.mark_unresolved(server, since=since, until=until, reason=reason,
