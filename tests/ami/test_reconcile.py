@@ -23,7 +23,7 @@ from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
 from ami.events import Reconciled
 from ami.queue_log import parse_queue_log
-from ami.queue_log_table import row_line
+from ami.queue_log_table import QueueLogTableError, row_line
 from tests.ami.helpers import queue_log_truth
 from tests.ami.peer import Peer, Script
 from tests.conftest import PG_URL, Database, _pg_reachable
@@ -320,6 +320,17 @@ def test_a_realtime_row_is_the_line_the_file_holds(fixtures_dir: Path) -> None:
     assert parse_queue_log([row_line(_asterisk_row(l) | {"time": datetime.fromisoformat(_asterisk_row(l)["time"])})
                             for l in file_lines], server="p").calls == \
         parse_queue_log(file_lines, server="p").calls
+
+
+def test_a_table_that_is_not_asterisk_s_queue_log_is_named_so() -> None:
+    row = {"time": datetime(2026, 12, 2, 10, 2, 3), "callid": "1796181990.46", "queuename": "hotline-12345",
+           "agent": "NONE", "event": "ENTERQUEUE"}
+    with pytest.raises(QueueLogTableError, match=r"has data1…data5 \(or a single data\) column"):
+        row_line(row)
+    with pytest.raises(QueueLogTableError, match="not a queue_log row: no column callid, agent"):
+        row_line({k: v for k, v in row.items() if k not in ("callid", "agent")} | {"data": ""})
+    with pytest.raises(QueueLogTableError, match="queue_log time 1796181990 is not a timestamp"):
+        row_line(row | {"time": 1796181990, "data": ""})
 
 
 def test_a_queue_log_is_a_file_or_a_table_and_a_table_url_is_checked() -> None:
