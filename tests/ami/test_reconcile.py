@@ -23,7 +23,7 @@ from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
 from ami.events import Reconciled
 from ami.queue_log import parse_queue_log
-from ami.queue_log_table import QueueLogTableError, row_line
+from ami.queue_log_table import QueueLogTableError, QueueLogTableReader, row_line
 from tests.ami.helpers import queue_log_truth
 from tests.ami.peer import Peer, Script
 from tests.conftest import PG_URL, Database, _pg_reachable
@@ -320,6 +320,32 @@ def test_a_realtime_row_is_the_line_the_file_holds(fixtures_dir: Path) -> None:
     assert parse_queue_log([row_line(_asterisk_row(l) | {"time": datetime.fromisoformat(_asterisk_row(l)["time"])})
                             for l in file_lines], server="p").calls == \
         parse_queue_log(file_lines, server="p").calls
+
+
+async def test_the_table_is_read_from_the_cutoff_in_the_order_asterisk_wrote_it(fixtures_dir: Path,
+                                                                                   tmp_path: Path) -> None:
+    """On SQLite (where Asterisk's res_config_sqlite3 keeps `time` as text): the rows from the cutoff
+    on, in id order where their times are equal, as the file's lines."""
+    file_lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
+    url = f"sqlite+aiosqlite:///{tmp_path}/asterisk.db"
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text(
+            "CREATE TABLE queue_log (id INTEGER PRIMARY KEY, time TEXT, callid TEXT, queuename TEXT, agent TEXT, "
+            "event TEXT, data1 TEXT, data2 TEXT, data3 TEXT, data4 TEXT, data5 TEXT)"))
+        await connection.execute(text(
+            "INSERT INTO queue_log (time, callid, queuename, agent, event, data1, data2, data3, data4, data5) "
+            "VALUES (:time, :callid, :queuename, :agent, :event, :data1, :data2, :data3, :data4, :data5)"),
+            [_asterisk_row(line) for line in file_lines])
+    await engine.dispose()
+    cutoff = int(file_lines[len(file_lines) // 2].split("|")[0])
+    reader = QueueLogTableReader(url)
+    try:
+        lines = await reader.lines_since(datetime.fromtimestamp(cutoff, UTC))
+    finally:
+        await reader.close()
+    expected = [line.rstrip("|") for line in file_lines if int(line.split("|")[0]) >= cutoff]
+    assert 0 < len(lines) < len(file_lines) and lines == expected
 
 
 def test_a_table_that_is_not_asterisk_s_queue_log_is_named_so() -> None:
