@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -117,14 +118,14 @@ def _truth(base: Path) -> dict[str, tuple[CallOutcome, float, float | None, str 
     return calls
 
 
-def _asterisk_row(line: str) -> dict[str, str]:
+def _asterisk_row(line: str, zone: str = "UTC") -> dict[str, str]:
     """A queue_log line as main/logger.c stores it in the realtime table with data1..data5 columns:
-    time as '%F %T.%6q' (UTC: queue_log_realtime_use_gmt), parameters split at '|' into at most five,
-    the fifth keeping the rest, and '' for the ones not given."""
+    time as '%F %T.%6q' (UTC with queue_log_realtime_use_gmt, else the PBX's zone), parameters split
+    at '|' into at most five, the fifth keeping the rest, and '' for the ones not given."""
     epoch, callid, queue, agent, event, *params = line.split("|")
     data = "|".join(params).split("|", 4) if params else []
     data += [""] * (5 - len(data))
-    at = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    at = datetime.fromtimestamp(int(epoch), ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S.%f")
     return {"time": at, "callid": callid, "queuename": queue, "agent": agent, "event": event,
             **{f"data{n}": value for n, value in enumerate(data, 1)}}
 
@@ -322,10 +323,12 @@ def test_a_realtime_row_is_the_line_the_file_holds(fixtures_dir: Path) -> None:
         parse_queue_log(file_lines, server="p").calls
 
 
-async def test_the_table_is_read_from_the_cutoff_in_the_order_asterisk_wrote_it(fixtures_dir: Path,
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+async def test_the_table_is_read_from_the_cutoff_in_the_order_asterisk_wrote_it(zone: str, fixtures_dir: Path,
                                                                                    tmp_path: Path) -> None:
     """On SQLite (where Asterisk's res_config_sqlite3 keeps `time` as text): the rows from the cutoff
-    on, in id order where their times are equal, as the file's lines."""
+    on, in id order where their times are equal, as the file's lines; times written in the PBX's
+    zone (no queue_log_realtime_use_gmt) are read in the zone configured."""
     file_lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
     url = f"sqlite+aiosqlite:///{tmp_path}/asterisk.db"
     engine = make_engine(url)
@@ -336,10 +339,10 @@ async def test_the_table_is_read_from_the_cutoff_in_the_order_asterisk_wrote_it(
         await connection.execute(text(
             "INSERT INTO queue_log (time, callid, queuename, agent, event, data1, data2, data3, data4, data5) "
             "VALUES (:time, :callid, :queuename, :agent, :event, :data1, :data2, :data3, :data4, :data5)"),
-            [_asterisk_row(line) for line in file_lines])
+            [_asterisk_row(line, zone) for line in file_lines])
     await engine.dispose()
     cutoff = int(file_lines[len(file_lines) // 2].split("|")[0])
-    reader = QueueLogTableReader(url)
+    reader = QueueLogTableReader(url, timezone=zone)
     try:
         lines = await reader.lines_since(datetime.fromtimestamp(cutoff, UTC))
     finally:
