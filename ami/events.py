@@ -99,11 +99,13 @@ class CallUpdated(ChangeEvent):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionChanged(ChangeEvent):
-    """`state`: connecting, connected, resyncing, ready, disconnected, auth_failed, stopped."""
+    """`state`: connecting, connected, resyncing, ready, disconnected, auth_failed, stopped.
+    `last_heard`: when the link last received bytes (a frozen link is declared dead only later)."""
 
     type: ClassVar[str] = "connection"
     state: str
     detail: str = ""
+    last_heard: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,7 +122,7 @@ class QueueLogReconciler:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif event.state in ("disconnected", "stopped"):
-            self._down_since.setdefault(event.server, self._clock())
+            self._down_since.setdefault(event.server, event.last_heard or self._clock())
 
     async def reconcile(self, server: str, down: datetime | None, until: datetime) -> int:
         """The gap `down`…`until` (`down` None: before the product's first link, since its start)."""

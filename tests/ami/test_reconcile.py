@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from agent_desk.app import create_app
 from agent_desk.settings import load_settings
 from agent_desk.wiring import adapter_parts
-from ami.events import Reconciled
+from ami.events import ConnectionChanged, Reconciled
 from ami.queue_log import parse_queue_log
 from ami.queue_log_table import QueueLogTableError, QueueLogTableReader, row_line
 from tests.ami.helpers import queue_log_truth
@@ -168,9 +168,9 @@ async def _until(check: Callable[[], Awaitable[bool]], what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
-def _link(port: int, queue_log: dict[str, Any]) -> dict[str, Any]:
+def _link(port: int, queue_log: dict[str, Any], *, pings: float = 5) -> dict[str, Any]:
     return {"servers": [{"name": "pbx1", "port": port, "secret": "hotline-secret", **queue_log}],
-            "ping_interval": 5, "action_timeout": 2, "backoff_initial": 0.1, "backoff_max": 0.2,
+            "ping_interval": pings, "action_timeout": 2, "backoff_initial": 0.1, "backoff_max": 0.2,
             "queue_log_lookback": 3650 * 86400}  # the recording is older than the default hour
 
 
@@ -189,19 +189,23 @@ async def _linked(app: Any) -> tuple[Any, list[Reconciled]]:
 
 
 async def _run_with_a_gap(db: Database, fixtures_dir: Path, configured: dict[str, Any], *,
-                          in_the_gap: Callable[[], Awaitable[None]] | None = None,
+                          in_the_gap: Callable[[], Awaitable[None]] | None = None, frozen: bool = False,
                           done: Callable[[list[Reconciled]], Awaitable[bool]]) -> list[Reconciled]:
     """The product linked to a peer that says what the run's Asterisk said, up to `GAP`; then the
-    link drops (`in_the_gap` runs meanwhile), comes back to an idle PBX and gets the bytes after the
-    gap. Returns the reconciliations, once `done` holds."""
+    link drops, or freezes until the product finds it dead (no Pong), while `in_the_gap` runs; it
+    comes back to an idle PBX and gets the bytes after the gap. Returns the reconciliations, once
+    `done` holds."""
     chunks = _main_chunks(fixtures_dir / RUN)
     peer = Peer(Script.load(fixtures_dir / "ami" / "login_and_status"))
     port = await peer.start()
-    settings = load_settings(db={"url": db.target.url}, ami=_link(port, configured))
+    settings = load_settings(db={"url": db.target.url}, ami=_link(port, configured, pings=0.5 if frozen else 5))
     app = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
+    lost: list[ConnectionChanged] = []  # the product finds the link dead
     try:
         async with app.router.lifespan_context(app):
             model, reconciled = await _linked(app)
+            model.listen(lambda event: lost.append(event) if isinstance(event, ConnectionChanged)
+                         and event.state == "disconnected" else None)
             assert reconciled[0].stored == reconciled[0].unresolved == 0
             peer.push(b"".join(data for t, data in chunks if t < GAP[0]))
 
@@ -211,24 +215,31 @@ async def _run_with_a_gap(db: Database, fixtures_dir: Path, configured: dict[str
             await _until(five_open, "the five calls seen before the gap")
             if in_the_gap is not None:
                 await in_the_gap()
-            peer.drop_all()
+            if frozen:
+                peer.frozen = True
+            else:
+                peer.drop_all()
 
             async def back() -> bool:
                 return peer.connections == 2 and bool(model.snapshot().queues)
 
             await _until(back, "the reconnect")
+            peer.frozen = False
             peer.push(b"".join(data for t, data in chunks if t >= GAP[1]))
             await _until(lambda: done(reconciled), "the gap's reconciliation")
     finally:
         await peer.close()
+    # the gap began when the link last heard anything (a frozen link is found dead only later)
+    assert lost[0].last_heard is not None and reconciled[1].since == lost[0].last_heard
     return reconciled
 
 
 @pytest.mark.parametrize("source", ["file", pytest.param("table", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize("how", ["dropped", "frozen"])
 async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
-        source: str, db: Database, fixtures_dir: Path, tmp_path: Path) -> None:
-    """The link freezes 0.66 s into the run (two callers had joined after three were answered) and
-    comes back 12.5 s later, when every caller is gone: five calls were never seen, five were left
+        source: str, how: str, db: Database, fixtures_dir: Path, tmp_path: Path) -> None:
+    """The link drops, or freezes, 0.66 s into the run (two callers had joined after three were
+    answered) and comes back 12.5 s later, when every caller is gone: five calls were never seen, five were left
     open and are closed `unknown` by the resync. Once the link is ready, queue_log (the run's own,
     as the file or as Asterisk's realtime table) resolves all but the one whose lines it lacks: the
     stored outcomes are the run's truth.json, and that one stays `unknown`, saying why."""
@@ -261,7 +272,7 @@ async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
 
     try:
         reconciled = await _run_with_a_gap(db, fixtures_dir, configured, in_the_gap=asterisk_writes_queue_log,
-                                           done=reconciled_and_stored)
+                                           frozen=how == "frozen", done=reconciled_and_stored)
     finally:
         if table is not None:
             await table.drop()
