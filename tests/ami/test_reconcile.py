@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -25,7 +24,7 @@ from agent_desk.wiring import adapter_parts
 from ami.events import ConnectionChanged, Reconciled
 from ami.queue_log import parse_queue_log
 from ami.queue_log_table import QueueLogTableError, QueueLogTableReader, row_line
-from tests.ami.helpers import queue_log_truth
+from tests.ami.helpers import asterisk_row, queue_log_truth, sqlite_queue_log
 from tests.ami.peer import Peer, Script
 from tests.conftest import PG_URL, Database, _pg_reachable
 from tests.pages.test_desk_shift import recorded_events
@@ -118,18 +117,6 @@ def _truth(base: Path) -> dict[str, tuple[CallOutcome, float, float | None, str 
     return calls
 
 
-def _asterisk_row(line: str, zone: str = "UTC") -> dict[str, str]:
-    """A queue_log line as main/logger.c stores it in the realtime table with data1..data5 columns:
-    time as '%F %T.%6q' (UTC with queue_log_realtime_use_gmt, else the PBX's zone), parameters split
-    at '|' into at most five, the fifth keeping the rest, and '' for the ones not given."""
-    epoch, callid, queue, agent, event, *params = line.split("|")
-    data = "|".join(params).split("|", 4) if params else []
-    data += [""] * (5 - len(data))
-    at = datetime.fromtimestamp(int(epoch), ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return {"time": at, "callid": callid, "queuename": queue, "agent": agent, "event": event,
-            **{f"data{n}": value for n, value in enumerate(data, 1)}}
-
-
 class _AsteriskTable:
     """Asterisk's queue_log table, made by deploy/asterisk/queue_log.sql in a schema of its own."""
 
@@ -152,7 +139,7 @@ class _AsteriskTable:
             await connection.execute(text(
                 "INSERT INTO queue_log (time, callid, queuename, agent, event, data1, data2, data3, data4, data5) "
                 "VALUES (CAST(CAST(:time AS VARCHAR) AS TIMESTAMP), :callid, :queuename, :agent, :event, "
-                ":data1, :data2, :data3, :data4, :data5)"), [_asterisk_row(line) for line in lines])
+                ":data1, :data2, :data3, :data4, :data5)"), [asterisk_row(line) for line in lines])
 
     async def drop(self) -> None:
         async with self.engine.begin() as connection:
@@ -322,14 +309,14 @@ def test_a_realtime_row_is_the_line_the_file_holds(fixtures_dir: Path) -> None:
     them) or with the single `data` column, gives back the queue_log file's lines."""
     file_lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
     for line in file_lines:
-        row: dict[str, Any] = _asterisk_row(line)
+        row: dict[str, Any] = asterisk_row(line)
         row["time"] = datetime.fromisoformat(row["time"])  # what asyncpg gives for a timestamp column
         split = row_line({k: f"{v:<50}" if isinstance(v, str) else v for k, v in row.items()})
         whole = row_line({**{k: row[k] for k in ("time", "callid", "queuename", "agent", "event")},
                           "data": line.split("|", 5)[5] if line.count("|") >= 5 else None})
         assert whole == line
         assert split == line.rstrip("|")  # an empty last parameter is not told from one not given
-    assert parse_queue_log([row_line(_asterisk_row(l) | {"time": datetime.fromisoformat(_asterisk_row(l)["time"])})
+    assert parse_queue_log([row_line(asterisk_row(l) | {"time": datetime.fromisoformat(asterisk_row(l)["time"])})
                             for l in file_lines], server="p").calls == \
         parse_queue_log(file_lines, server="p").calls
 
@@ -342,16 +329,7 @@ async def test_the_table_is_read_from_the_cutoff_in_the_order_asterisk_wrote_it(
     zone (no queue_log_realtime_use_gmt) are read in the zone configured."""
     file_lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
     url = f"sqlite+aiosqlite:///{tmp_path}/asterisk.db"
-    engine = make_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(text(
-            "CREATE TABLE queue_log (id INTEGER PRIMARY KEY, time TEXT, callid TEXT, queuename TEXT, agent TEXT, "
-            "event TEXT, data1 TEXT, data2 TEXT, data3 TEXT, data4 TEXT, data5 TEXT)"))
-        await connection.execute(text(
-            "INSERT INTO queue_log (time, callid, queuename, agent, event, data1, data2, data3, data4, data5) "
-            "VALUES (:time, :callid, :queuename, :agent, :event, :data1, :data2, :data3, :data4, :data5)"),
-            [_asterisk_row(line, zone) for line in file_lines])
-    await engine.dispose()
+    await sqlite_queue_log(url, file_lines, zone)
     cutoff = int(file_lines[len(file_lines) // 2].split("|")[0])
     reader = QueueLogTableReader(url, timezone=zone)
     try:
