@@ -5,8 +5,9 @@
   `ticketing.calls.CallStore` through the adapter's `RecordWriter`, its members' logins and logouts to
   `ticketing.presence.PresenceStore` (staffing reports). Without servers but with a
   replay file, the same model and writer are fed from the capture, so call records and KPIs move as
-  with a PBX. A server with a `queue_log` gets its calls missed in a gap reconciled from it
-  (`ami.reconcile`) at start-up and after every reconnect.
+  with a PBX. Every server gets the calls missed in a gap reconciled from its queue_log (the file, or
+  Asterisk's realtime table) at start-up and after every reconnect, and what stays unresolved marked
+  `unknown` with the reason (`ami.reconcile`).
 - ASR: `asr.service.AsrService` with its workers; a finished draft is pushed to the agent's screen pop.
 - IVR: `ivr.service.IvrService` with the ticketing backend; recordings go to ASR, and the estimated
   wait for a queue comes from the live board.
@@ -193,7 +194,7 @@ def _pop(desk: Desk) -> Callable[[Any], Awaitable[None]]:
 async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> Stop:
     """The AMI adapter's runtime (call records, queue memberships, client) on `board`'s live model;
     without servers, fed by the configured capture in a loop instead of a PBX."""
-    from ami.reconcile import QueueLogReconciler
+    from ami.reconcile import QueueLogReconciler, queue_log_source
     from ami.runtime import AmiRuntime
     from ticketing.calls import CallStore
     from ticketing.presence import PresenceStore
@@ -209,10 +210,11 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
                              presence=presence)
         runtime.source = LoopingReplay(demo_captures(replay.file), runtime.model, server="replay",
                                        speed=replay.speed, loop=replay.loop)
-    files = {server.name: server.queue_log for server in settings.ami.servers if server.queue_log is not None}
-    reconciler = (QueueLogReconciler(board.model, store, files,
+    reconciler = (QueueLogReconciler(board.model, store,
+                                     {server.name: queue_log_source(server) for server in settings.ami.servers},
+                                     settle=runtime.writer.drained,
                                      lookback=timedelta(seconds=settings.ami.queue_log_lookback))
-                  if files and replay.file is None else None)
+                  if settings.ami.servers and replay.file is None else None)
     await runtime.start()
 
     async def stop() -> None:

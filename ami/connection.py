@@ -19,6 +19,7 @@ import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from panoramisk.actions import Action
@@ -54,6 +55,7 @@ class _Protocol(AMIProtocol):
         self.owner._attach(self)
 
     def data_received(self, data: bytes) -> None:
+        self.owner.last_heard = datetime.now(UTC)
         for message in self.parser.feed(data):
             self.owner._on_message(message)
 
@@ -81,6 +83,7 @@ class AmiConnection:
         self.ready = asyncio.Event()
         self.attempts = 0
         self.connects = 0
+        self.last_heard: datetime | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> asyncio.Task[None]:
@@ -251,4 +254,4 @@ class AmiConnection:
         if state != self.state:
             log.info("ami %s: %s -> %s %s", self.name, self.state, state, detail)
         self.state = state
-        self.model.publish(ConnectionChanged(self.name, state, detail))
+        self.model.publish(ConnectionChanged(self.name, state, detail, self.last_heard))

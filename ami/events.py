@@ -99,11 +99,13 @@ class CallUpdated(ChangeEvent):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionChanged(ChangeEvent):
-    """`state`: connecting, connected, resyncing, ready, disconnected, auth_failed, stopped."""
+    """`state`: connecting, connected, resyncing, ready, disconnected, auth_failed, stopped.
+    `last_heard`: when the link last received bytes (a frozen link is declared dead only later)."""
 
     type: ClassVar[str] = "connection"
     state: str
     detail: str = ""
+    last_heard: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +117,16 @@ class Resynced(ChangeEvent):
     queues: int
     callers: int
     closed_calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled(ChangeEvent):
+    """The gap `since`…`until` was reconciled from queue_log (`ami.reconcile`): `stored` calls added
+    or repaired, `unresolved` left `unknown` for `reason`."""
+
+    type: ClassVar[str] = "reconciled"
+    since: datetime
+    until: datetime
+    stored: int
+    unresolved: int
+    reason: str

@@ -3,8 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ticketing.settings import async_database_url
+
+
+class QueueLogTable(BaseModel):
+    """Asterisk's realtime `queue_log` table (`extconfig.conf`: `queue_log => pgsql,…`): docs/ami.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., description="the database Asterisk writes queue_log to, as an async SQLAlchemy URL "
+                     "(postgresql+asyncpg://user:password@host/asterisk)")
+    table: str = Field("queue_log", pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
+                       description="the table extconfig.conf names, optionally schema-qualified")
+    timezone: str = Field("UTC", description="the zone of its `time` column: UTC with logger.conf's "
+                          "queue_log_realtime_use_gmt = yes (deploy/asterisk), else the PBX host's zone")
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"not a database URL ({exc})") from None
+        return async_database_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class AmiServer(BaseModel):
@@ -15,8 +51,17 @@ class AmiServer(BaseModel):
     port: int = Field(5038, ge=1, le=65535)
     username: str = "hotline"
     secret: SecretStr = SecretStr("")
-    queue_log: Path | None = Field(None, description="this PBX's queue_log, readable here (a read-only mount): "
-                                   "calls missed in a gap are reconciled from it after each reconnect")
+    queue_log: Path | None = Field(None, description="this PBX's queue_log file, readable here (a read-only "
+                                   "mount): calls missed in a gap are reconciled from it after each reconnect")
+    queue_log_table: QueueLogTable | None = Field(None, description="or the realtime queue_log table Asterisk "
+                                                  "writes instead (not both)")
+
+    @model_validator(mode="after")
+    def _one_queue_log(self) -> AmiServer:
+        if self.queue_log is not None and self.queue_log_table is not None:
+            raise ValueError(f"server {self.name!r}: give queue_log (the file) or queue_log_table "
+                             "(Asterisk's realtime table), not both")
+        return self
 
 
 class AmiSettings(BaseModel):

@@ -7,6 +7,7 @@ update is dropped (its call's final record will come later); final records are d
 `put(key, row)` does the same for any keyed row (a `Membership`, finished once logged out).
 `run()` writes batches through the store's idempotent `upsert_many` until `close()`, which lets
 the batch being written finish (a transaction cut by cancellation can leave SQLite locked).
+`drained()` waits until everything put so far is written.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class RecordWriter:
         self._batch = batch
         self._finished = finished
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._closed = False
         self.dropped = 0
 
@@ -77,6 +80,7 @@ class RecordWriter:
     def put(self, key: Hashable, record: dict[str, Any]) -> None:
         self._backlog.pop(key, None)
         self._backlog[key] = record
+        self._idle.clear()
         if len(self._backlog) > self._maxsize:
             self._drop_one()
         self._wake.set()
@@ -93,6 +97,10 @@ class RecordWriter:
     def pending(self) -> int:
         return len(self._backlog)
 
+    async def drained(self) -> None:
+        """Returns once nothing is waiting nor being written (what was put before is stored)."""
+        await self._idle.wait()
+
     async def flush(self) -> None:
         while self._backlog:
             batch: list[tuple[Hashable, dict[str, Any]]] = []
@@ -104,6 +112,7 @@ class RecordWriter:
                 for key, record in batch:  # keep them, unless a newer update arrived meanwhile
                     self._backlog.setdefault(key, record)
                 raise
+        self._idle.set()
 
     def close(self) -> None:
         self._closed = True

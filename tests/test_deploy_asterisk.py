@@ -242,3 +242,37 @@ def test_manager_user_matches_the_default_ami_username() -> None:
     from ami.settings import AmiServer
 
     assert AmiServer(name="pbx").username in sections(DEPLOY / "manager.conf")
+
+
+# ---- queue_log in PostgreSQL: extconfig.conf, res_pgsql.conf, logger.conf, queue_log.sql ---------
+
+
+def _settings(path: Path, section: str) -> dict[str, str]:
+    return {key.strip(): value.strip() for key, sep, value in
+            (re.split(r"(=>|=)", line, maxsplit=1) for line in sections(path)[section]) if sep}
+
+
+def _sql_table(sql: str) -> tuple[str, list[str]]:
+    match = re.search(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", sql, re.DOTALL)
+    assert match is not None
+    columns = [line.split()[0] for line in match.group(2).strip().splitlines()]
+    return match.group(1), [c.rstrip(",") for c in columns]
+
+
+def test_the_realtime_queue_log_configs_agree_with_each_other_and_the_reader() -> None:
+    from ami.queue_log_table import DATA_COLUMNS, ROW_COLUMNS
+    from ami.settings import QueueLogTable
+
+    driver, database, table = _settings(DEPLOY / "extconfig.conf", "settings")["queue_log"].split(",")
+    pgsql = _settings(DEPLOY / "res_pgsql.conf", "general")
+    sql = (DEPLOY / "queue_log.sql").read_text("utf-8")
+    name, columns = _sql_table(sql)
+    assert (driver, database) == ("pgsql", pgsql["dbname"])
+    assert table == name == QueueLogTable(url="postgresql+asyncpg://h/asterisk").table
+    # Asterisk's columns (contrib/ast-db-manage/queue_log); data1..data5 make the logger split the
+    # parameters ("adaptive"), and the reader needs every one it turns into a line
+    assert columns == ["id", *ROW_COLUMNS, *DATA_COLUMNS]
+    assert re.search(rf"CREATE INDEX IF NOT EXISTS \w+ ON {name} \(time\);", sql)
+    logger = _settings(DEPLOY / "logger.conf", "general")
+    assert logger["queue_log"] == "yes" and logger["queue_log_realtime_use_gmt"] == "yes"
+    assert QueueLogTable(url="postgresql+asyncpg://h/asterisk").timezone == "UTC"

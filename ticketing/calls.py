@@ -11,11 +11,11 @@ IVR's variables, the hang-up cause) is kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.contextvars import bound_contextvars
@@ -111,9 +111,34 @@ class CallStore:
         }
         for key in KEPT_IF_NULL:
             updates[key] = func.coalesce(stmt.excluded[key], table[key])
+        # why a call is `unknown` holds while it stays unknown, and goes once it is resolved
+        updates["unknown_reason"] = case(
+            (stmt.excluded.outcome == CallOutcome.UNKNOWN,
+             func.coalesce(stmt.excluded.unknown_reason, table.unknown_reason)), else_=None)
         return stmt.on_conflict_do_update(
             index_elements=["server", "linkedid"], set_=updates, where=replaces,
         ).returning(CallRecord.id)
+
+    async def mark_unresolved(self, server: str, *, since: datetime, until: datetime, reason: str,
+                              still_open: Collection[str]) -> int:
+        """After a gap [since, until] in `server`'s AMI stream was reconciled: the calls it left
+        unresolved end `unknown` with `reason` — those the resync closed `unknown` in the gap, and those
+        still stored in progress that are not open now (they ended while no process was linked).
+        A reason already given is kept. Returns how many calls were marked."""
+        closed_unseen = and_(CallRecord.final.is_(True), CallRecord.outcome == CallOutcome.UNKNOWN,
+                             CallRecord.unknown_reason.is_(None), CallRecord.ended_at >= since,
+                             CallRecord.ended_at <= until)
+        left_open = and_(CallRecord.final.is_(False), CallRecord.updated_at <= until,
+                         CallRecord.linkedid.not_in(list(still_open)))
+        async with self._sessions() as session, session.begin():
+            ids = list((await session.scalars(select(CallRecord.id).where(
+                CallRecord.server == server, or_(closed_unseen, left_open)))).all())
+            if ids:
+                await session.execute(update(CallLeg).where(CallLeg.call_id.in_(ids), CallLeg.outcome.is_(None))
+                                      .values(outcome=CallOutcome.UNKNOWN))
+                await session.execute(update(CallRecord).where(CallRecord.id.in_(ids)).values(
+                    final=True, outcome=CallOutcome.UNKNOWN, unknown_reason=reason, updated_at=utcnow()))
+        return len(ids)
 
     async def link_ticket(self, server: str, linkedid: str, ticket_id: int) -> None:
         """Attach a call to a ticket. The call may still be in progress (a row is created)."""
@@ -178,4 +203,6 @@ def merge_record(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[
         for name in KEPT_IF_NULL:
             if merged.get(name) is None:
                 merged[name] = old.get(name)
+    unknown = CallOutcome(merged.get("outcome") or CallOutcome.UNKNOWN) is CallOutcome.UNKNOWN
+    merged["unknown_reason"] = (merged.get("unknown_reason") or (old or {}).get("unknown_reason")) if unknown else None
     return merged

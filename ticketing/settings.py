@@ -7,6 +7,13 @@ from datetime import date, time
 from pydantic import BaseModel, Field, field_validator
 
 
+def async_database_url(value: str) -> str:
+    """A database URL the product's stack can open (SQLAlchemy async: aiosqlite or asyncpg)."""
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    return value
+
+
 class DatabaseSettings(BaseModel):
     url: str = Field(
         "sqlite+aiosqlite:///./var/hotline.db",
@@ -17,9 +24,7 @@ class DatabaseSettings(BaseModel):
     @field_validator("url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
+        return async_database_url(value)
 
 
 class OfficeHours(BaseModel):

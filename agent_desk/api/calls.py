@@ -48,6 +48,7 @@ class CallView(BaseModel):
     answered_at: datetime | None
     talk_seconds: float | None
     outcome: CallOutcome
+    unknown_reason: str | None
     ended_at: datetime | None
     ticket_id: int | None
     has_recording: bool
@@ -58,7 +59,8 @@ class CallView(BaseModel):
                    caller_name=call.caller_name, ivr_path=call.ivr_path, queue=call.queue,
                    entered_at=call.entered_at, wait_seconds=call.wait_seconds, agent=call.agent,
                    answered_at=call.answered_at, talk_seconds=call.talk_seconds, outcome=call.outcome,
-                   ended_at=call.ended_at, ticket_id=call.ticket_id, has_recording=bool(call.recording))
+                   unknown_reason=call.unknown_reason, ended_at=call.ended_at, ticket_id=call.ticket_id,
+                   has_recording=bool(call.recording))
 
 
 class AttachRequest(BaseModel):

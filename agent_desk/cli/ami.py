@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,9 @@ from ami.client import AmiClient
 from ami.clock import StreamClock
 from ami.errors import AmiAuthError
 from ami.model import LiveModel
-from ami.queue_log import import_queue_log
+from ami.queue_log import import_queue_log, parse_queue_log
+from ami.queue_log_table import QueueLogTableError
+from ami.reconcile import QueueLogSource, queue_log_source
 from ami.replay import MAIN, ReplaySource
 from ticketing.call_kpis import CallKpiReport, compute_call_kpis
 from ticketing.calls import CallStore
@@ -93,7 +96,9 @@ def replay(
 
 @ami_app.command("import-queue-log")
 def import_queue_log_command(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Asterisk queue_log")],
+    path: Annotated[Path | None, typer.Argument(
+        exists=True, dir_okay=False,
+        help="Asterisk queue_log (default: the server's own, its queue_log file or queue_log_table)")] = None,
     server: Annotated[str | None, typer.Option(help="server name (default: the first configured)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="parse and report, store nothing")] = False,
     json: JsonOption = False,
@@ -102,7 +107,21 @@ def import_queue_log_command(
     A call it saw to the end keeps what it knew. Idempotent: importing twice changes nothing."""
     config = settings()
     name = server or (config.ami.servers[0].name if config.ami.servers else "asterisk")
-    result = import_queue_log(path, server=name)
+    if path is not None:
+        result, where = import_queue_log(path, server=name), str(path)
+    else:
+        configured = next((s for s in config.ami.servers if s.name == name), None)
+        source = queue_log_source(configured) if configured is not None else None
+        if source is None:
+            typer.echo(f"server {name!r} has no queue_log nor queue_log_table ([[ami.servers]]): "
+                       "give the queue_log file", err=True)
+            raise typer.Exit(2)
+        try:
+            result = parse_queue_log(asyncio.run(_read_all(source)), server=name)
+        except (OSError, QueueLogTableError) as exc:
+            typer.echo(f"queue_log unreadable ({source.describe}): {exc}", err=True)
+            raise typer.Exit(1) from None
+        where = source.describe
     stored = 0
     if not dry_run:
         stored = asyncio.run(_store(config.db.url, [c.record_fields() for c in result.calls]))
@@ -113,8 +132,15 @@ def import_queue_log_command(
     if json:
         emit_json(report)
     else:
-        typer.echo(f"{path}: {result.lines} lines, {len(result.calls)} calls for server {name!r}, "
+        typer.echo(f"{where}: {result.lines} lines, {len(result.calls)} calls for server {name!r}, "
                    f"{stored} stored ({result.skipped} lines skipped)")
+
+
+async def _read_all(source: QueueLogSource) -> list[str]:
+    try:
+        return await source.lines_since(datetime.fromtimestamp(0, UTC))
+    finally:
+        await source.close()
 
 
 async def _store(url: str, rows: list[dict[str, Any]]) -> int:

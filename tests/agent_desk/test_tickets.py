@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -160,6 +162,19 @@ async def test_create_from_draft_and_attach_call(client: DeskClient) -> None:
     assert (await client.http.get("/api/calls", headers=client.auth("agent2"))).json()["items"] == []
     async with client.desk.sessions() as session:
         assert (await session.get(Draft, draft.id)).ticket_id == first["id"]  # type: ignore[union-attr]
+
+
+async def test_a_call_left_unknown_says_why_in_the_list_and_its_csv(client: DeskClient) -> None:
+    reason = "AMI link down 10:02:03–10:02:23 UTC; queue_log has no end for it"
+    async with client.desk.sessions.begin() as session:
+        session.add(CallRecord(server="pbx1", linkedid="1796181990.60", queue="hotline-12345", agent="agent1",
+                               agent_interface="Local/agent1@agents", outcome=CallOutcome.UNKNOWN,
+                               unknown_reason=reason, final=True))
+    [listed] = (await client.http.get("/api/calls", headers=client.auth("agent1"))).json()["items"]
+    assert (listed["outcome"], listed["unknown_reason"]) == ("unknown", reason)
+    exported = await client.http.get("/api/calls", params={"format": "csv"}, headers=client.auth("agent1"))
+    [row] = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert (row["outcome"], row["unknown_reason"]) == ("unknown", reason)
 
 
 async def test_cursor_pagination_walks_every_ticket_once(client: DeskClient) -> None:

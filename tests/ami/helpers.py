@@ -2,13 +2,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
 
 from ami.calldata import CallData
 from ami.clock import StreamClock
 from ami.model import LiveModel
 from ami.parser import AmiParser
+from ticketing.db import make_engine
 
 AMI_STREAMS = ["ami/login_and_status", "ami/call_answered", "ami/call_answered_direct",
                "ami/call_abandoned", "ami/agent_ops", "ami/load", "queue_log/example",
@@ -102,3 +107,30 @@ def queue_log_truth(path: Path, service_level: int = 20) -> tuple[dict[str, dict
     for outcome in last.values():
         finals[outcome] = finals.get(outcome, 0) + 1
     return queues, finals
+
+
+def asterisk_row(line: str, zone: str = "UTC") -> dict[str, str]:
+    """A queue_log line as main/logger.c stores it in the realtime table with data1..data5 columns:
+    time as '%F %T.%6q' (UTC with queue_log_realtime_use_gmt, else the PBX's zone), parameters split
+    at '|' into at most five, the fifth keeping the rest, and '' for the ones not given."""
+    epoch, callid, queue, agent, event, *params = line.split("|")
+    data = "|".join(params).split("|", 4) if params else []
+    data += [""] * (5 - len(data))
+    at = datetime.fromtimestamp(int(epoch), ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return {"time": at, "callid": callid, "queuename": queue, "agent": agent, "event": event,
+            **{f"data{n}": value for n, value in enumerate(data, 1)}}
+
+
+async def sqlite_queue_log(url: str, lines: list[str], zone: str = "UTC") -> None:
+    """Asterisk's realtime queue_log table on SQLite (res_config_sqlite3 keeps `time` as text), filled
+    with `lines` as the logger writes them."""
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text(
+            "CREATE TABLE queue_log (id INTEGER PRIMARY KEY, time TEXT, callid TEXT, queuename TEXT, agent TEXT, "
+            "event TEXT, data1 TEXT, data2 TEXT, data3 TEXT, data4 TEXT, data5 TEXT)"))
+        await connection.execute(text(
+            "INSERT INTO queue_log (time, callid, queuename, agent, event, data1, data2, data3, data4, data5) "
+            "VALUES (:time, :callid, :queuename, :agent, :event, :data1, :data2, :data3, :data4, :data5)"),
+            [asterisk_row(line, zone) for line in lines])
+    await engine.dispose()

@@ -78,7 +78,8 @@ class Script:
 @dataclass
 class Peer:
     """`mode`: "normal"; "mute_ping" (never answer Ping: a half-open link); "reject" (bad login).
-    `reconnect`: the script of every connection after the first (default: the same)."""
+    `reconnect`: the script of every connection after the first (default: the same). While `frozen`
+    is set, Pings go unanswered (a link frozen mid-session)."""
 
     script: Script
     mode: str = "normal"
@@ -86,6 +87,7 @@ class Peer:
     extra_after_login: bytes = b""
     received: list[dict[str, str]] = field(default_factory=list)
     connections: int = 0
+    frozen: bool = False
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
     server: asyncio.AbstractServer | None = None
 
@@ -129,7 +131,7 @@ class Peer:
                     await writer.drain()
                     writer.close()
                     return
-                if name == "ping" and self.mode == "mute_ping":
+                if name == "ping" and (self.mode == "mute_ping" or self.frozen):
                     continue
                 found = script.reply(incoming, used)
                 recorded, blocks = found if found is not None else (

@@ -100,3 +100,45 @@ def test_a_kpi_threshold_left_under_ami_is_refused_by_name(fixtures_dir: Path, c
     result = runner.invoke(app, ["ami", "replay", str(fixtures_dir / "ami" / "call_abandoned.recv")])
     assert result.exit_code != 0
     assert "ami.short_abandon_seconds" in result.output
+
+
+def test_import_queue_log_reads_the_server_s_realtime_table(fixtures_dir: Path, config: Path, tmp_path: Path,
+                                                           sqlite_target: DatabaseTarget,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a file, the server's own queue_log: here Asterisk's realtime table (SQLite, text times)."""
+    from sqlalchemy import delete
+
+    from tests.ami.helpers import sqlite_queue_log
+    from ticketing.models import CallRecord
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/asterisk.db"
+    lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
+
+    asyncio.run(sqlite_queue_log(url, lines))
+    monkeypatch.setenv("HOTLINE_DB__URL", sqlite_target.url)
+    monkeypatch.setenv("HOTLINE_AMI__SERVERS", json.dumps([{"name": "pbx9", "queue_log_table": {"url": url}}]))
+    result = runner.invoke(app, ["ami", "import-queue-log", "--json"])
+    assert result.exit_code == 0, result.output
+    from_table = json.loads(result.stdout)
+    from_file = runner.invoke(app, ["ami", "import-queue-log", str(fixtures_dir / "queue_log" / "example.queue_log"),
+                                    "--dry-run", "--json"])
+    assert {k: v for k, v in from_table.items() if k != "stored"} == \
+        {k: v for k, v in json.loads(from_file.stdout).items() if k != "stored"}
+    assert (from_table["calls"], from_table["stored"]) == (10, 10)
+
+    async def wipe() -> None:
+        engine = sqlite_target.engine()
+        async with engine.begin() as conn:
+            await conn.execute(delete(CallRecord))
+        await engine.dispose()
+
+    asyncio.run(wipe())
+    monkeypatch.setenv("HOTLINE_AMI__SERVERS", json.dumps([{"name": "pbx9"}]))
+    unconfigured = runner.invoke(app, ["ami", "import-queue-log"])
+    assert unconfigured.exit_code == 2 and "has no queue_log nor queue_log_table" in unconfigured.output
+    monkeypatch.setenv("HOTLINE_AMI__SERVERS", json.dumps(
+        [{"name": "pbx9", "queue_log_table": {"url": "postgresql+asyncpg://asterisk@127.0.0.1:1/asterisk"}}]))
+    unreadable = runner.invoke(app, ["ami", "import-queue-log"])
+    assert unreadable.exit_code == 1
+    assert "queue_log unreadable (table queue_log at postgresql+asyncpg://asterisk@127.0.0.1:1/asterisk)" \
+        in unreadable.output

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +172,72 @@ def test_the_docs_state_each_call_kpi_as_the_code_defines_it() -> None:
     rows = {cells[0].strip("` "): cells[1].strip() for line in section.splitlines() if line.startswith("| `")
             for cells in [line.strip("|").split(" | ")]}
     assert rows == {name: field.description for name, field in CallKpis.model_fields.items()}
+
+
+class _GatedStore(InMemoryCallStore):
+    """Stores a batch only once `gate` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.writing = asyncio.Event(), asyncio.Event()
+
+    async def upsert_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        self.writing.set()
+        await self.gate.wait()
+        return await super().upsert_many(records)
+
+
+async def test_drained_waits_for_the_batch_being_written(fixtures_dir: Path) -> None:
+    _, [call] = replay_file(fixtures_dir / "ami" / "call_answered.recv", server="pbx1")
+    store = _GatedStore()
+    writer = RecordWriter(store)
+    await writer.drained()  # nothing put yet
+    runner = asyncio.create_task(writer.run())
+    writer.submit(call)
+    await store.writing.wait()
+    assert writer.pending() == 0  # out of the backlog, not stored yet
+    drained = asyncio.create_task(writer.drained())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not drained.done()
+    store.gate.set()
+    await drained
+    assert store.records[call.key]["final"]
+    writer.close()
+    await runner
+
+
+async def test_mark_unresolved_gives_the_gap_s_calls_a_reason_until_they_are_resolved(db: Database) -> None:
+    """Marked: calls closed `unknown` within the gap, and calls stored in progress that are not open
+    any more; not marked: an `unknown` end outside the gap, one with a reason already, a call still
+    open. A later `unknown` update keeps the reason; a resolved outcome drops it."""
+    store = CallStore(db.sessions)
+    gap = (datetime(2026, 12, 2, 10, 2, 3, tzinfo=UTC), datetime(2026, 12, 2, 10, 2, 23, tzinfo=UTC))
+    inside, before = gap[0] + timedelta(seconds=20), gap[0] - timedelta(seconds=60)
+
+    def call(linkedid: str, **fields: Any) -> dict[str, Any]:
+        return {"server": "pbx1", "linkedid": linkedid, "outcome": CallOutcome.UNKNOWN, "final": True,
+                "queue": "hotline-12345", "ended_at": inside, **fields}
+
+    await store.upsert_many([call("lost"), call("earlier", ended_at=before), call("told", unknown_reason="kept"),
+                             call("left", final=False, ended_at=None), call("open", final=False, ended_at=None),
+                             call("other", outcome=CallOutcome.ABANDONED)])
+    await store.upsert(call("elsewhere") | {"server": "pbx2"})
+    marked = await store.mark_unresolved("pbx1", since=gap[0], until=datetime.now(UTC), reason="the gap",
+                                         still_open={"open"})
+    assert marked == 2
+
+    async def state(linkedid: str, server: str = "pbx1") -> tuple[Any, ...]:
+        row = await store.get(server, linkedid)
+        assert row is not None
+        return row.final, row.outcome, row.unknown_reason
+
+    assert await state("lost") == await state("left") == (True, CallOutcome.UNKNOWN, "the gap")
+    assert await state("earlier") == (True, CallOutcome.UNKNOWN, None)
+    assert await state("told") == (True, CallOutcome.UNKNOWN, "kept")
+    assert await state("open") == (False, CallOutcome.UNKNOWN, None)
+    assert await state("elsewhere", "pbx2") == (True, CallOutcome.UNKNOWN, None)
+    await store.upsert(call("lost"))
+    assert await state("lost") == (True, CallOutcome.UNKNOWN, "the gap")
+    await store.backfill([call("lost", outcome=CallOutcome.ABANDONED)])
+    assert await state("lost") == (True, CallOutcome.ABANDONED, None)

@@ -5,7 +5,8 @@ A call's `queue`, `outcome` and `wait_seconds` are those of its last leg (the qu
 its final outcome, the wait in that queue); `agent`, `agent_interface`, `answered_at` and `talk_seconds` those of
 the last leg an agent answered; `entered_at`/`entry_position` those of the first queue it entered.
 Per-queue KPIs count legs, per-call KPIs count records (docs/metrics.md). `final` is false while
-the call is still up.
+the call is still up. A call whose outcome stayed `unknown` after reconciliation says why in
+`unknown_reason` (the link's gap, and that queue_log did not resolve it; `ami.reconcile`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class CallRecord(Base):
     answered_at: Mapped[datetime | None]
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     outcome: Mapped[CallOutcome] = mapped_column(enum_type(CallOutcome))
+    unknown_reason: Mapped[str | None] = mapped_column(String(255))  # why an `unknown` outcome stayed unknown
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     recording: Mapped[str | None] = mapped_column(String(256))
     ended_at: Mapped[datetime | None]

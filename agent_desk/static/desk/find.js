@@ -46,7 +46,7 @@ export async function openTimeline(id) {
       `${dateTime(e.at)} ${e.actor} ${e.action}${e.to_state ? ` → ${e.to_state}` : ""}${e.reason ? `: ${e.reason}` : ""}`))),
     el("h3", {}, biText("关联通话", "Attached calls")),
     data.calls.length ? el("ul", { id: "timeline-calls" }, data.calls.map((c) => el("li", {},
-      `${dateTime(c.entered_at || c.ended_at)} ${c.caller_number || ""} ${c.queue || ""} ${c.outcome} ${c.linkedid}`)))
+      `${dateTime(c.entered_at || c.ended_at)} ${c.caller_number || ""} ${c.queue || ""} ${c.outcome}${c.unknown_reason ? ` (${c.unknown_reason})` : ""} ${c.linkedid}`)))
       : el("p", { class: "empty" }, biText("无关联通话", "no call attached")),
   ].filter(Boolean));
 }

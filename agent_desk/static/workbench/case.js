@@ -85,7 +85,7 @@ function calls(list) {
   return el("section", { "aria-label": biText("关联通话", "Attached calls") },
     el("h3", {}, bi("关联通话", "Attached calls")),
     list.length ? el("ul", { id: "case-calls", class: "calls" }, list.map((c) => el("li", {},
-      `${dateTime(c.entered_at || c.ended_at)} ${c.caller_number || ""} ${c.queue || ""} ${c.outcome} ${duration(c.talk_seconds)}`,
+      `${dateTime(c.entered_at || c.ended_at)} ${c.caller_number || ""} ${c.queue || ""} ${c.outcome}${c.unknown_reason ? ` (${c.unknown_reason})` : ""} ${duration(c.talk_seconds)}`,
       c.has_recording ? recording(c) : null)))
       : el("p", { class: "empty" }, biText("无关联通话", "no call attached")));
 }

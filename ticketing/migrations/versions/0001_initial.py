@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:16:31.868679
+Create Date: 2026-12-02 18:09:13.722315
 """
 
 from collections.abc import Sequence
@@ -356,6 +356,7 @@ def upgrade() -> None:
     sa.Column('answered_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('talk_seconds', sa.Float(), nullable=True),
     sa.Column('outcome', sa.Enum('answered', 'abandoned', 'timeout', 'exit_with_key', 'transferred', 'unknown', 'self_service', name='calloutcome', native_enum=False, length=24), nullable=False),
+    sa.Column('unknown_reason', sa.String(length=255), nullable=True),
     sa.Column('hangup_cause', sa.String(length=64), nullable=True),
     sa.Column('recording', sa.String(length=256), nullable=True),
     sa.Column('ended_at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
