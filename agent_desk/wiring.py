@@ -89,7 +89,7 @@ def led(name: str, start: Start) -> Part:
     async def part(desk: Desk) -> Stop:
         if is_sqlite(desk.settings.db.url):
             return await start(desk, desk.sessions, 0)
-        leadership = Leadership(engine_of(desk.sessions), name)
+        leadership = Leadership(engine_of(desk.sessions), name, lease=desk.settings.db.leader_lease_seconds)
         desk.leaderships.append(leadership)
 
         async def start_term(term: Term) -> Stop:

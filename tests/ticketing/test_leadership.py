@@ -1,8 +1,9 @@
 """Singleton leadership on real PostgreSQL: an advisory lock elects, an epoch fences.
 
 A lost lock is made by terminating the leader's lock connection on the server (what PostgreSQL does
-when the leader's process dies or its link is cut); the leader's process itself keeps running, so
-the fence is what stops its writes.
+when the leader's process dies), by a leader that stops renewing its lease (as a frozen one), or by
+a frozen TCP proxy between the leader and the server (a cut link); the leader's process itself keeps
+running, so the fence is what stops its writes.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
 
+from tests.cluster.proxy import FreezableProxy
 from tests.conftest import DatabaseTarget
-from ticketing.db import SessionFactory, make_session_factory
-from ticketing.leadership import Fenced, Leadership, Stop, Term, fenced_sessions, lock_key
+from ticketing.db import SessionFactory, make_engine, make_session_factory
+from ticketing.leadership import Fenced, Leadership, Stop, Term, fenced_sessions, lock_holders
 from ticketing.models import LeaderTerm, ThrottleAttempt, utcnow
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
@@ -40,23 +43,23 @@ class Work:
         self.terms: list[Term] = []
         self.stopped: list[int] = []
         self.started = asyncio.Event()
+        self.times: list[tuple[str, float]] = []  # ("start" | "stop", loop time)
 
     async def start(self, term: Term) -> Stop:
         self.terms.append(term)
         self.started.set()
+        self.times.append(("start", asyncio.get_running_loop().time()))
 
         async def stop() -> None:
             self.stopped.append(term.epoch)
+            self.times.append(("stop", asyncio.get_running_loop().time()))
 
         return stop
 
 
 async def _terminate_lock_holder(sessions: SessionFactory, name: str) -> None:
-    key = lock_key(name) & 0xFFFF_FFFF_FFFF_FFFF
     async with sessions() as session:
-        pids = (await session.scalars(text(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
-            "AND classid = :high AND objid = :low"), {"high": key >> 32, "low": key & 0xFFFF_FFFF})).all()
+        pids = (await session.scalars(lock_holders(name))).all()
         assert len(pids) == 1, pids
         await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
 
@@ -77,8 +80,8 @@ async def test_one_leader_and_a_standby_takes_over_when_the_lock_is_lost(pg: Ses
     name = f"test:{uuid.uuid4().hex[:8]}"
     engine = pg.kw["bind"]
     first, second = Work(), Work()
-    a = Leadership(engine, name, holder="a", poll_seconds=0.2, check_seconds=0.2)
-    b = Leadership(engine, name, holder="b", poll_seconds=0.2, check_seconds=0.2)
+    a = Leadership(engine, name, holder="a", poll_seconds=0.2, renew_seconds=0.2)
+    b = Leadership(engine, name, holder="b", poll_seconds=0.2, renew_seconds=0.2)
     task_a = asyncio.create_task(a.run(first.start))
     await asyncio.wait_for(first.started.wait(), 10)
     task_b = asyncio.create_task(b.run(second.start))
@@ -104,8 +107,8 @@ async def test_a_stale_leader_is_fenced(pg: SessionFactory) -> None:
     name = f"test:{uuid.uuid4().hex[:8]}"
     engine = pg.kw["bind"]
     old, new = Work(), Work()
-    a = Leadership(engine, name, holder="a", poll_seconds=0.2, check_seconds=30)  # never notices in time
-    b = Leadership(engine, name, holder="b", poll_seconds=0.2, check_seconds=0.2)
+    a = Leadership(engine, name, holder="a", poll_seconds=0.2, renew_seconds=30)  # never notices in time
+    b = Leadership(engine, name, holder="b", poll_seconds=0.2, renew_seconds=0.2)
     task_a = asyncio.create_task(a.run(old.start))
     await asyncio.wait_for(old.started.wait(), 10)
     stale = fenced_sessions(pg, old.terms[0])
@@ -136,10 +139,10 @@ async def test_a_new_term_waits_for_the_old_leaders_write_in_flight(pg: SessionF
     name = f"test:{uuid.uuid4().hex[:8]}"
     engine = pg.kw["bind"]
     old, new = Work(), Work()
-    a = Leadership(engine, name, holder="a", poll_seconds=0.2, check_seconds=30)
+    a = Leadership(engine, name, holder="a", poll_seconds=0.2, renew_seconds=30)
     task_a = asyncio.create_task(a.run(old.start))
     await asyncio.wait_for(old.started.wait(), 10)
-    b = Leadership(engine, name, holder="b", poll_seconds=0.2, check_seconds=0.2)
+    b = Leadership(engine, name, holder="b", poll_seconds=0.2, renew_seconds=0.2)
     task_b: asyncio.Task[None] | None = None
     try:
         async with fenced_sessions(pg, old.terms[0])() as session, session.begin():
@@ -156,3 +159,67 @@ async def test_a_new_term_waits_for_the_old_leaders_write_in_flight(pg: SessionF
             if task is not None:
                 task.cancel()
         await asyncio.gather(*(t for t in (task_a, task_b) if t is not None), return_exceptions=True)
+
+
+async def test_a_leader_that_stops_renewing_is_ended_when_its_lease_runs_out(pg: SessionFactory) -> None:
+    """A frozen leader keeps its connection (and so the lock); its lease is what ends it."""
+    name = f"test:{uuid.uuid4().hex[:8]}"
+    engine = pg.kw["bind"]
+    old, new = Work(), Work()
+    a = Leadership(engine, name, holder="a", lease=2, poll_seconds=0.2, renew_seconds=60)  # never renews
+    b = Leadership(engine, name, holder="b", lease=2, poll_seconds=0.2)
+    task_a = asyncio.create_task(a.run(old.start))
+    await asyncio.wait_for(old.started.wait(), 10)
+    task_b = asyncio.create_task(b.run(new.start))
+    try:
+        await asyncio.sleep(1.0)
+        assert not b.leading  # the lease (2 s from the term's start) still holds
+        await asyncio.wait_for(new.started.wait(), 10)
+        assert new.terms[0].epoch == old.terms[0].epoch + 1
+        async with pg() as session:
+            holders = (await session.scalars(lock_holders(name))).all()
+            row = await session.get(LeaderTerm, name)
+        assert row is not None and row.holder == "b" and holders == [row.pid]  # a's lock connection is gone
+        assert a.leading  # a, "frozen", has not noticed …
+        with pytest.raises(Fenced):
+            async with fenced_sessions(pg, old.terms[0])() as session, session.begin():  # … but cannot write
+                session.add(_row(name))
+    finally:
+        for task in (task_a, task_b):
+            task.cancel()
+        await asyncio.gather(task_a, task_b, return_exceptions=True)
+
+
+async def test_a_leader_cut_from_the_database_steps_down_before_the_standby_takes_over(
+        postgres_target: DatabaseTarget, pg: SessionFactory) -> None:
+    name = f"test:{uuid.uuid4().hex[:8]}"
+    url = make_url(postgres_target.url)
+    proxy = FreezableProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    cut_engine = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
+                             **postgres_target.engine_kwargs)
+    old, new = Work(), Work()
+    a = Leadership(cut_engine, name, holder="a", lease=3, poll_seconds=0.2)
+    b = Leadership(pg.kw["bind"], name, holder="b", lease=3, poll_seconds=0.2)
+    task_a = asyncio.create_task(a.run(old.start))
+    await asyncio.wait_for(old.started.wait(), 10)
+    task_b = asyncio.create_task(b.run(new.start))
+    try:
+        await asyncio.sleep(1.0)
+        proxy.freeze()
+        cut = asyncio.get_running_loop().time()
+        await asyncio.wait_for(new.started.wait(), 10)
+        (_, stopped), = [t for t in old.times if t[0] == "stop"]
+        (_, started), = [t for t in new.times if t[0] == "start"]
+        assert cut < stopped < started  # never two leaders at once
+        assert new.terms[0].epoch == old.terms[0].epoch + 1
+        proxy.thaw()
+        await asyncio.sleep(3.0)
+        assert b.leading and not a.leading  # back on the network, the old leader stands by
+    finally:
+        proxy.thaw()
+        for task in (task_a, task_b):
+            task.cancel()
+        await asyncio.gather(task_a, task_b, return_exceptions=True)
+        await cut_engine.dispose()
+        await proxy.close()
