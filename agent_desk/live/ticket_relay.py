@@ -50,8 +50,6 @@ class TicketRelay:
         self._tasks: list[asyncio.Task[None]] = []
         self._unlisten: Callable[[], None] | None = None
         self.subscribed = asyncio.Event()
-        self.published = 0
-        self.received = 0
 
     async def start(self, wait: float = 5.0) -> None:
         """Listen to the feed; in an API process, subscribe too (waiting up to `wait` for Redis)."""
@@ -83,7 +81,6 @@ class TicketRelay:
             data = RelayedChange(origin=self.origin, change=change).model_dump_json()
             try:
                 await self._redis.publish(self._channel, data)
-                self.published += 1
             except (RedisError, OSError) as exc:
                 log.warning("ticket change %s reached only this process (Redis: %s)", change.ticket.number, exc)
 
@@ -112,7 +109,6 @@ class TicketRelay:
     def _take(self, relayed: RelayedChange) -> None:
         if relayed.origin == self.origin:
             return
-        self.received += 1
         self._relaying = True
         try:
             self._feed.publish(relayed.change)
