@@ -88,8 +88,8 @@ class _FencedSession(Session):
 @event.listens_for(_FencedSession, "after_begin")
 def _check_term(session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
     term: Term = session.info["term"]
-    connection.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {int(term.lease * 500)}"))
-    current = connection.scalar(select(LeaderTerm.epoch).where(LeaderTerm.name == term.name)
+    idle_limit = func.set_config("idle_in_transaction_session_timeout", str(int(term.lease * 500)), True)
+    current = connection.scalar(select(LeaderTerm.epoch).where(LeaderTerm.name == term.name, idle_limit.is_not(None))
                                 .with_for_update(read=True, key_share=True))
     if current != term.epoch:
         raise Fenced(f"{term.name}: term {term.epoch} is over (now {current}); not writing")

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from tests.cluster.proxy import FreezableProxy
 from tests.conftest import DatabaseTarget
@@ -223,3 +224,30 @@ async def test_a_leader_cut_from_the_database_steps_down_before_the_standby_take
         await asyncio.gather(task_a, task_b, return_exceptions=True)
         await cut_engine.dispose()
         await proxy.close()
+
+
+async def test_a_frozen_leaders_open_transaction_does_not_hold_the_next_term_up(pg: SessionFactory) -> None:
+    """Frozen inside a fenced transaction (its row lock held): the server ends that session when idle."""
+    name = f"test:{uuid.uuid4().hex[:8]}"
+    engine = pg.kw["bind"]
+    old, new = Work(), Work()
+    a = Leadership(engine, name, holder="a", lease=2, poll_seconds=0.2, renew_seconds=60)  # never renews
+    b = Leadership(engine, name, holder="b", lease=2, poll_seconds=0.2)
+    task_a = asyncio.create_task(a.run(old.start))
+    await asyncio.wait_for(old.started.wait(), 10)
+    task_b = asyncio.create_task(b.run(new.start))
+    try:
+        with pytest.raises(DBAPIError, match="connection is closed"):  # ended by the server
+            async with fenced_sessions(pg, old.terms[0])() as session, session.begin():
+                session.add(_row(name))
+                await session.flush()  # the term checked, its row held FOR KEY SHARE …
+                await asyncio.wait_for(new.started.wait(), 10)  # … and yet the standby takes over
+        assert new.terms[0].epoch == old.terms[0].epoch + 1
+        async with pg() as session:
+            count = await session.scalar(select(func.count()).select_from(ThrottleAttempt)
+                                         .where(ThrottleAttempt.subject == name))
+        assert count == 0  # the stale leader's write was never committed
+    finally:
+        for task in (task_a, task_b):
+            task.cancel()
+        await asyncio.gather(task_a, task_b, return_exceptions=True)
