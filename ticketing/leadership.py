@@ -125,13 +125,18 @@ class Leadership:
             hold: asyncio.Task[str] | None = None
             try:
                 sent = asyncio.get_running_loop().time()
-                self.term = await self._new_term(conn)
-                log.info("%s: leading (term %d, %s)", self.name, self.term.epoch, self.holder)
-                hold = asyncio.create_task(self._hold(conn, self.term, sent))  # the lease, while the work starts too
-                stop = await start(self.term)
-                self.first_round.set()
-                why = await hold
-                log.warning("%s: %s (term %d); stepping down, standing by", self.name, why, self.term.epoch)
+                try:
+                    self.term = await self._new_term(conn)
+                except (SQLAlchemyError, OSError) as exc:  # the link failed just now: campaign again
+                    log.warning("%s: starting a term failed (%s); campaigning again", self.name, exc)
+                    self.first_round.set()
+                else:
+                    log.info("%s: leading (term %d, %s)", self.name, self.term.epoch, self.holder)
+                    hold = asyncio.create_task(self._hold(conn, self.term, sent))  # the lease, while the work starts
+                    stop = await start(self.term)
+                    self.first_round.set()
+                    why = await hold
+                    log.warning("%s: %s (term %d); stepping down, standing by", self.name, why, self.term.epoch)
             finally:
                 self.term = None
                 if hold is not None:

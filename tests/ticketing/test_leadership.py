@@ -251,3 +251,31 @@ async def test_a_frozen_leaders_open_transaction_does_not_hold_the_next_term_up(
         for task in (task_a, task_b):
             task.cancel()
         await asyncio.gather(task_a, task_b, return_exceptions=True)
+
+
+async def test_a_term_that_cannot_start_does_not_end_the_campaign(postgres_target: DatabaseTarget) -> None:
+    """The lock is won but the term row cannot be written (here: no `leader_terms` in the schema);
+    the candidate keeps campaigning, and leads once the row can be written."""
+    schema = f"hotline_lease_{uuid.uuid4().hex[:8]}"
+    admin = postgres_target.engine()
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(postgres_target.url, connect_args={"server_settings": {"search_path": schema}})
+    work = Work()
+    candidate = Leadership(engine, f"test:{uuid.uuid4().hex[:8]}", holder="a", poll_seconds=0.2)
+    task = asyncio.create_task(candidate.run(work.start))
+    try:
+        await asyncio.wait_for(candidate.first_round.wait(), 10)
+        await asyncio.sleep(1.0)
+        assert not task.done() and not candidate.leading
+        async with engine.begin() as conn:
+            await conn.run_sync(LeaderTerm.__table__.create)  # type: ignore[attr-defined]
+        await asyncio.wait_for(work.started.wait(), 10)
+        assert work.terms[0].epoch == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
