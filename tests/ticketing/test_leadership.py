@@ -9,13 +9,16 @@ running, so the fence is what stops its writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.cluster.proxy import FreezableProxy
 from tests.conftest import DatabaseTarget
@@ -75,6 +78,32 @@ async def _until(predicate: object, timeout: float) -> float:
         while not predicate():  # type: ignore[operator]
             await asyncio.sleep(0.05)
     return asyncio.get_running_loop().time() - started
+
+
+@dataclass
+class Pair:
+    a: Leadership
+    b: Leadership
+    old: Work  # a's
+    new: Work  # b's
+
+
+@contextlib.asynccontextmanager
+async def _leader_and_standby(a_engine: AsyncEngine, b_engine: AsyncEngine, name: str, *, lease: float,
+                              renew_seconds: float | None = None) -> AsyncIterator[Pair]:
+    """`a` leading (renewing every `renew_seconds`), then `b` campaigning; both cancelled at the end."""
+    pair = Pair(Leadership(a_engine, name, holder="a", lease=lease, poll_seconds=0.2, renew_seconds=renew_seconds),
+                Leadership(b_engine, name, holder="b", lease=lease, poll_seconds=0.2), Work(), Work())
+    task_a = asyncio.create_task(pair.a.run(pair.old.start))
+    tasks = [task_a]
+    try:
+        await asyncio.wait_for(pair.old.started.wait(), 10)
+        tasks.append(asyncio.create_task(pair.b.run(pair.new.start)))
+        yield pair
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_one_leader_and_a_standby_takes_over_when_the_lock_is_lost(pg: SessionFactory) -> None:
@@ -166,62 +195,43 @@ async def test_a_leader_that_stops_renewing_is_ended_when_its_lease_runs_out(pg:
     """A frozen leader keeps its connection (and so the lock); its lease is what ends it."""
     name = f"test:{uuid.uuid4().hex[:8]}"
     engine = pg.kw["bind"]
-    old, new = Work(), Work()
-    a = Leadership(engine, name, holder="a", lease=2, poll_seconds=0.2, renew_seconds=60)  # never renews
-    b = Leadership(engine, name, holder="b", lease=2, poll_seconds=0.2)
-    task_a = asyncio.create_task(a.run(old.start))
-    await asyncio.wait_for(old.started.wait(), 10)
-    task_b = asyncio.create_task(b.run(new.start))
-    try:
+    async with _leader_and_standby(engine, engine, name, lease=2, renew_seconds=60) as p:  # a never renews
         await asyncio.sleep(1.0)
-        assert not b.leading  # the lease (2 s from the term's start) still holds
-        await asyncio.wait_for(new.started.wait(), 10)
-        assert new.terms[0].epoch == old.terms[0].epoch + 1
+        assert not p.b.leading  # the lease (2 s from the term's start) still holds
+        await asyncio.wait_for(p.new.started.wait(), 10)
+        assert p.new.terms[0].epoch == p.old.terms[0].epoch + 1
         async with pg() as session:
             holders = (await session.scalars(lock_holders(name))).all()
             row = await session.get(LeaderTerm, name)
         assert row is not None and row.holder == "b" and holders == [row.pid]  # a's lock connection is gone
-        assert a.leading  # a, "frozen", has not noticed …
+        assert p.a.leading  # a, "frozen", has not noticed …
         with pytest.raises(Fenced):
-            async with fenced_sessions(pg, old.terms[0])() as session, session.begin():  # … but cannot write
+            async with fenced_sessions(pg, p.old.terms[0])() as session, session.begin():  # … but cannot write
                 session.add(_row(name))
-    finally:
-        for task in (task_a, task_b):
-            task.cancel()
-        await asyncio.gather(task_a, task_b, return_exceptions=True)
 
 
 async def test_a_leader_cut_from_the_database_steps_down_before_the_standby_takes_over(
         postgres_target: DatabaseTarget, pg: SessionFactory) -> None:
-    name = f"test:{uuid.uuid4().hex[:8]}"
     url = make_url(postgres_target.url)
     proxy = FreezableProxy(url.host or "127.0.0.1", url.port or 5432)
     await proxy.start()
     cut_engine = make_engine(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False),
                              **postgres_target.engine_kwargs)
-    old, new = Work(), Work()
-    a = Leadership(cut_engine, name, holder="a", lease=3, poll_seconds=0.2)
-    b = Leadership(pg.kw["bind"], name, holder="b", lease=3, poll_seconds=0.2)
-    task_a = asyncio.create_task(a.run(old.start))
-    await asyncio.wait_for(old.started.wait(), 10)
-    task_b = asyncio.create_task(b.run(new.start))
     try:
-        await asyncio.sleep(1.0)
-        proxy.freeze()
-        cut = asyncio.get_running_loop().time()
-        await asyncio.wait_for(new.started.wait(), 10)
-        (_, stopped), = [t for t in old.times if t[0] == "stop"]
-        (_, started), = [t for t in new.times if t[0] == "start"]
-        assert cut < stopped < started  # never two leaders at once
-        assert new.terms[0].epoch == old.terms[0].epoch + 1
-        proxy.thaw()
-        await asyncio.sleep(3.0)
-        assert b.leading and not a.leading  # back on the network, the old leader stands by
+        async with _leader_and_standby(cut_engine, pg.kw["bind"], f"test:{uuid.uuid4().hex[:8]}", lease=3) as p:
+            await asyncio.sleep(1.0)
+            proxy.freeze()
+            cut = asyncio.get_running_loop().time()
+            await asyncio.wait_for(p.new.started.wait(), 10)
+            (_, stopped), = [t for t in p.old.times if t[0] == "stop"]
+            (_, started), = [t for t in p.new.times if t[0] == "start"]
+            assert cut < stopped < started  # never two leaders at once
+            assert p.new.terms[0].epoch == p.old.terms[0].epoch + 1
+            proxy.thaw()
+            await asyncio.sleep(3.0)
+            assert p.b.leading and not p.a.leading  # back on the network, the old leader stands by
     finally:
         proxy.thaw()
-        for task in (task_a, task_b):
-            task.cancel()
-        await asyncio.gather(task_a, task_b, return_exceptions=True)
         await cut_engine.dispose()
         await proxy.close()
 
@@ -230,27 +240,17 @@ async def test_a_frozen_leaders_open_transaction_does_not_hold_the_next_term_up(
     """Frozen inside a fenced transaction (its row lock held): the server ends that session when idle."""
     name = f"test:{uuid.uuid4().hex[:8]}"
     engine = pg.kw["bind"]
-    old, new = Work(), Work()
-    a = Leadership(engine, name, holder="a", lease=2, poll_seconds=0.2, renew_seconds=60)  # never renews
-    b = Leadership(engine, name, holder="b", lease=2, poll_seconds=0.2)
-    task_a = asyncio.create_task(a.run(old.start))
-    await asyncio.wait_for(old.started.wait(), 10)
-    task_b = asyncio.create_task(b.run(new.start))
-    try:
+    async with _leader_and_standby(engine, engine, name, lease=2, renew_seconds=60) as p:  # a never renews
         with pytest.raises(DBAPIError, match="connection is closed"):  # ended by the server
-            async with fenced_sessions(pg, old.terms[0])() as session, session.begin():
+            async with fenced_sessions(pg, p.old.terms[0])() as session, session.begin():
                 session.add(_row(name))
                 await session.flush()  # the term checked, its row held FOR KEY SHARE …
-                await asyncio.wait_for(new.started.wait(), 10)  # … and yet the standby takes over
-        assert new.terms[0].epoch == old.terms[0].epoch + 1
+                await asyncio.wait_for(p.new.started.wait(), 10)  # … and yet the standby takes over
+        assert p.new.terms[0].epoch == p.old.terms[0].epoch + 1
         async with pg() as session:
             count = await session.scalar(select(func.count()).select_from(ThrottleAttempt)
                                          .where(ThrottleAttempt.subject == name))
         assert count == 0  # the stale leader's write was never committed
-    finally:
-        for task in (task_a, task_b):
-            task.cancel()
-        await asyncio.gather(task_a, task_b, return_exceptions=True)
 
 
 async def test_a_term_that_cannot_start_does_not_end_the_campaign(postgres_target: DatabaseTarget) -> None:
