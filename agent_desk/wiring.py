@@ -92,7 +92,7 @@ def led(name: str, start: Start) -> Part:
     async def part(desk: Desk) -> Stop:
         if is_sqlite(desk.settings.db.url):
             return await start(desk, desk.sessions, 0)
-        leadership = Leadership(engine_of(desk.sessions), name)
+        leadership = Leadership(engine_of(desk.sessions), name, lease=desk.settings.db.leader_lease_seconds)
         desk.leaderships.append(leadership)
 
         async def start_term(term: Term) -> Stop:
@@ -178,6 +178,28 @@ async def mirror_part(desk: Desk) -> Stop:
         await client.aclose()
 
     return stop
+
+
+def ticket_relay(*, subscribe: bool) -> Part:
+    """Split over processes: this process's ticket changes go to Redis, and (`subscribe`, an API
+    process) the others' come into its change streams (`agent_desk/live/ticket_relay.py`)."""
+
+    async def part(desk: Desk) -> Stop:
+        import redis.asyncio as aioredis
+
+        from agent_desk.live.ticket_relay import TicketRelay
+
+        client = aioredis.from_url(desk.settings.redis.url, socket_connect_timeout=2, health_check_interval=5)
+        relay = TicketRelay(client, desk.ticket_feed, prefix=desk.settings.redis.prefix, subscribe=subscribe)
+        await relay.start()
+
+        async def stop() -> None:
+            await relay.stop()
+            await client.aclose()
+
+        return stop
+
+    return part
 
 
 def _pop(desk: Desk) -> Callable[[Any], Awaitable[None]]:
@@ -308,11 +330,14 @@ async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop
 def adapter_parts(config: Settings, roles: frozenset[Role] = ALL_ROLES) -> list[Part]:
     """The adapters this process runs: those its roles include and the settings configure. Split
     over processes (roles named), the telephony role publishes its live board on Redis and the api
-    role mirrors it (a `MirrorBoard` given to `create_app`)."""
+    role mirrors it (a `MirrorBoard` given to `create_app`); every process relays its ticket changes
+    and the api role hears them."""
     parts: list[Part] = []
     split = roles != ALL_ROLES
     if split and "api" in roles:
         parts.append(mirror_part)
+    if split:
+        parts.append(ticket_relay(subscribe="api" in roles))
     if "telephony" in roles and (config.ami.servers or config.desk.replay.file):
         source = telephony_singleton(config)
         parts.append(led(source, _published_ami(source) if split else _start_ami))

@@ -8,16 +8,20 @@ and PostgreSQL (the `test` database).
    subscriber.
 2. Pop latency across processes' path: an `AgentCall` published → the mirror's `on_call`, one at a
    time, p50/p95 over `--pops`. Floor: a bare PUBLISH → the subscriber's receipt.
-3. Takeover: a candidate process (`Leadership` on its own) leads, is killed with SIGKILL, and the
-   time until a standby in this process starts its term; p50/p95 over `--takeovers`.
+3. Takeover: a candidate process (`Leadership` on its own, the default lease) leads, then is killed
+   with SIGKILL, frozen with SIGSTOP, or cut from PostgreSQL (a frozen loopback TCP proxy between it
+   and the server, `tests/cluster/proxy.py`), and the time until a standby in this process starts its
+   term; p50/p95 over `--takeovers`. For the cut, also when the cut leader stopped its work (it
+   steps down on its own, before the standby may take over).
 
-    .venv/bin/python bench/cluster.py [--pops 200] [--takeovers 5]
+    .venv/bin/python bench/cluster.py [--pops 200] [--takeovers 5] [--only takeover]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -31,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis
 from common import emit, percentile, summary_ms
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from agent_desk.live.board import LiveBoard
 from agent_desk.live.fanout import Mirror, MirrorBoard, Publisher
@@ -38,8 +43,9 @@ from ami.clock import StreamClock
 from ami.events import AgentCall
 from ami.model import LiveModel
 from ami.replay import ReplaySource
+from tests.cluster.proxy import FreezableProxy
 from ticketing.db import make_engine
-from ticketing.leadership import Leadership, Stop, Term
+from ticketing.leadership import LEASE, Leadership, Stop, Term
 from ticketing.models import LeaderTerm
 
 REDIS = "redis://127.0.0.1:6379/0"
@@ -53,7 +59,7 @@ from ticketing.leadership import Leadership
 async def main():
     async def start(term):
         print("leading", flush=True)
-        async def stop(): pass
+        async def stop(): print("stopped", flush=True)
         return stop
     await Leadership(make_engine(sys.argv[1]), sys.argv[2], poll_seconds=0.2).run(start)
 
@@ -162,7 +168,8 @@ async def _bare_latency(redis: aioredis.Redis, count: int) -> list[float]:
     return samples
 
 
-async def takeover(rounds: int) -> dict[str, object]:
+async def takeover(rounds: int, how: str) -> dict[str, object]:
+    """`how`: kill_9, sigstop or network_cut."""
     database = f"hotline_bench_{uuid.uuid4().hex[:8]}"
     admin = make_engine(PG, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
@@ -171,12 +178,16 @@ async def takeover(rounds: int) -> dict[str, object]:
     engine = make_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(LeaderTerm.__table__.create)  # type: ignore[attr-defined]
-    samples = []
+    samples, stepped_down = [], []
+    pg = make_url(url)
+    proxy = FreezableProxy(pg.host or "127.0.0.1", pg.port or 5432)
+    await proxy.start()
+    leader_url = pg.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     try:
         for _ in range(rounds):
             name = f"bench:{uuid.uuid4().hex[:8]}"
             leader = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", CANDIDATE, url, name, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+                sys.executable, "-c", CANDIDATE, leader_url, name, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
                 env={**os.environ, "PYTHONPATH": str(ROOT)})
             assert leader.stdout is not None
             assert (await asyncio.wait_for(leader.stdout.readline(), 60)).strip() == b"leading"
@@ -193,32 +204,50 @@ async def takeover(rounds: int) -> dict[str, object]:
             standby = asyncio.create_task(Leadership(engine, name, poll_seconds=1.0).run(start))
             await asyncio.sleep(1.5)
             assert not led.is_set()
-            killed = time.perf_counter()
-            leader.send_signal(signal.SIGKILL)
+            struck = time.perf_counter()
+            if how == "network_cut":
+                proxy.freeze()
+            else:
+                leader.send_signal(signal.SIGKILL if how == "kill_9" else signal.SIGSTOP)
+            if how == "network_cut":
+                assert (await asyncio.wait_for(leader.stdout.readline(), 30)).strip() == b"stopped"
+                stepped_down.append(time.perf_counter() - struck)
             await asyncio.wait_for(led.wait(), 30)
-            samples.append(time.perf_counter() - killed)
+            samples.append(time.perf_counter() - struck)
+            proxy.thaw()
+            with contextlib.suppress(ProcessLookupError):  # kill_9: gone already
+                leader.send_signal(signal.SIGKILL)
             await leader.wait()
             standby.cancel()
             await asyncio.gather(standby, return_exceptions=True)
     finally:
+        proxy.thaw()
         await engine.dispose()
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         await admin.dispose()
-    return {"rounds": rounds, "poll_seconds": 1.0, **summary_ms(samples)}
+        await proxy.close()
+    result: dict[str, object] = {"rounds": rounds, "poll_seconds": 1.0, "lease_seconds": LEASE, **summary_ms(samples)}
+    if stepped_down:
+        result["cut_leader_stepped_down"] = summary_ms(stepped_down)
+    return result
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pops", type=int, default=200)
     parser.add_argument("--takeovers", type=int, default=5)
+    parser.add_argument("--only", choices=["takeover"], help="only the takeovers")
     args = parser.parse_args()
-    redis = aioredis.from_url(REDIS)
-    try:
-        result = {"throughput": await throughput(redis), "pop_latency": await pop_latency(redis, args.pops),
-                  "takeover_after_kill_9": await takeover(args.takeovers)}
-    finally:
-        await redis.aclose()
+    result: dict[str, object] = {}
+    if args.only is None:
+        redis = aioredis.from_url(REDIS)
+        try:
+            result |= {"throughput": await throughput(redis), "pop_latency": await pop_latency(redis, args.pops)}
+        finally:
+            await redis.aclose()
+    for how in ("kill_9", "sigstop", "network_cut"):
+        result[f"takeover_after_{how}"] = await takeover(args.takeovers, how)
     result["load_average"] = os.getloadavg()
     emit("cluster", result)
 

@@ -20,6 +20,11 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///… (embedded) or postgresql+asyncpg://… (production)",
     )
     echo: bool = False
+    leader_lease_seconds: float = Field(
+        6.0, ge=1.0, le=60.0,
+        description="a singleton's leader (PostgreSQL, split roles) renews its lease every sixth of this and steps "
+        "down after half of it without a renewal; a standby ends a leader whose lease is this old and takes over",
+    )
 
     @field_validator("url")
     @classmethod

@@ -23,12 +23,34 @@ from tests.agent_desk.conftest import free_port
 from tests.agent_desk.test_serve_logging import Output
 from tests.conftest import PG_URL, REQUIRE_PG, _pg_reachable
 from ticketing.db import make_engine, make_session_factory
-from ticketing.models import Base
+from ticketing.models import Base, LeaderTerm
 from ticketing.seed import seed_reference_data
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 JWT_SECRET = "cluster-test-secret-0123456789abcdef"
+
+
+async def leader_row(db_url: str, name: str) -> LeaderTerm | None:
+    """The singleton's term row."""
+    engine = make_engine(db_url)
+    try:
+        async with make_session_factory(engine)() as session:
+            return await session.get(LeaderTerm, name)
+    finally:
+        await engine.dispose()
+
+
+async def until_leader(db_url: str, name: str, pid: int, timeout: float) -> tuple[LeaderTerm, float]:
+    """Until the process `pid` leads the singleton: its term row and how long that took."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(timeout):
+        while True:
+            row = await leader_row(db_url, name)
+            if row is not None and row.holder.endswith(f":{pid}"):
+                return row, loop.time() - started
+            await asyncio.sleep(0.1)
 
 
 @pytest.fixture

@@ -12,9 +12,7 @@ import httpx
 import pytest
 
 from agent_desk.roles import ALL_ROLES, RoleError, parse_roles
-from tests.cluster.conftest import HOTLINE, Cluster
-from ticketing.db import make_engine, make_session_factory
-from ticketing.models import LeaderTerm
+from tests.cluster.conftest import HOTLINE, Cluster, leader_row, until_leader
 
 pytestmark = pytest.mark.anyio
 
@@ -38,26 +36,6 @@ def test_serve_refuses_roles_on_sqlite(tmp_path: Path) -> None:
     assert "needs PostgreSQL" in result.stderr and "one process" in result.stderr
 
 
-async def _leader(db_url: str, name: str) -> LeaderTerm | None:
-    engine = make_engine(db_url)
-    try:
-        async with make_session_factory(engine)() as session:
-            return await session.get(LeaderTerm, name)
-    finally:
-        await engine.dispose()
-
-
-async def _until_leader(db_url: str, name: str, pid: int, timeout: float) -> tuple[LeaderTerm, float]:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    async with asyncio.timeout(timeout):
-        while True:
-            row = await _leader(db_url, name)
-            if row is not None and row.holder.endswith(f":{pid}"):
-                return row, loop.time() - started
-            await asyncio.sleep(0.1)
-
-
 @pytest.mark.postgres
 @pytest.mark.slow
 async def test_an_api_process_serves_the_api_and_a_sweep_process_only_operations(cluster: Cluster) -> None:
@@ -67,20 +45,20 @@ async def test_an_api_process_serves_the_api_and_a_sweep_process_only_operations
         assert (await client.get(api.base + "/api/tickets")).status_code == 401  # the API is there
         assert (await client.get(sweep.base + "/api/tickets")).status_code == 404  # not here
         assert (await client.get(sweep.base + "/health")).status_code == 200
-    await _until_leader(cluster.db_url, "sweep", sweep.pid, 10)  # the sweep runs where its role is
+    await until_leader(cluster.db_url, "sweep", sweep.pid, 10)  # the sweep runs where its role is
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
 async def test_a_standby_sweep_takes_over_within_ten_seconds_of_a_kill_9(cluster: Cluster) -> None:
     first = await cluster.start("sweep")
-    term, _ = await _until_leader(cluster.db_url, "sweep", first.pid, 10)
+    term, _ = await until_leader(cluster.db_url, "sweep", first.pid, 10)
     standby = await cluster.start("sweep")
     await asyncio.sleep(2)
-    still = await _leader(cluster.db_url, "sweep")
+    still = await leader_row(cluster.db_url, "sweep")
     assert still is not None and (still.epoch, still.holder) == (term.epoch, term.holder)  # one leader
     first.kill9()
-    new, took = await _until_leader(cluster.db_url, "sweep", standby.pid, 10)
+    new, took = await until_leader(cluster.db_url, "sweep", standby.pid, 10)
     assert new.epoch == term.epoch + 1
     assert took < 10
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 18:09:13.722315
+Create Date: 2026-12-02 19:52:01.114466
 """
 
 from collections.abc import Sequence
@@ -119,6 +119,8 @@ def upgrade() -> None:
     sa.Column('epoch', sa.BigInteger(), nullable=False),
     sa.Column('holder', sa.String(length=128), nullable=False),
     sa.Column('since', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('renewed', ticketing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_leader_terms'))
     )
     op.create_table('regions',
