@@ -18,11 +18,17 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ticketing import call_rollups
 from ticketing.db import SessionFactory
 from ticketing.models import CallLeg, CallOutcome, CallRecord, Ticket, utcnow
 
 COLUMNS = frozenset(c.name for c in CallRecord.__table__.columns) - {"id", "updated_at"}
 LEG_COLUMNS = frozenset(c.name for c in CallLeg.__table__.columns) - {"id", "call_id", "seq"}
+# what the call KPIs (and so the roll-ups) read of a call and of its legs
+_COUNTED = tuple(CallRecord.__table__.c[c] for c in (
+    "server", "queue", "entered_at", "wait_seconds", "talk_seconds", "outcome", "final"))
+_LEG_COUNTED = ("queue", "entered_at", "wait_seconds", "talk_seconds", "outcome", "agent")
+_Stored = tuple[dict[str, Any], list[dict[str, Any]]]
 KEPT_IF_NULL = ("ticket_id", "draft_id", "recording", "ivr_result", "ivr_path", "caller_number",
                 "caller_name", "dnis", "started_at", "hangup_cause")
 
@@ -67,17 +73,43 @@ class CallStore:
         if not rows:
             return 0
         written = 0
+        moves: call_rollups.Moves = {}
         async with self._sessions() as session, session.begin():
+            basis = await call_rollups.locked_basis(session)
             await self._drop_unknown_tickets(session, [row for row, _ in rows])
             for row, legs in rows:
-                call_id = await session.scalar(self._statement(session, row, backfill))
-                if call_id is None:
-                    continue
+                stored = await self._stored(session, row)
+                if stored is None:
+                    call_id = await session.scalar(_insert(session, row).on_conflict_do_nothing(
+                        index_elements=["server", "linkedid"]).returning(CallRecord.id))
+                    if call_id is None:  # another writer stored it meanwhile
+                        stored = await self._stored(session, row)
+                if stored is not None:
+                    call_id = await session.scalar(self._statement(session, row, backfill))
+                    if call_id is None:
+                        continue
+                    call_rollups.add(moves, stored[0], stored[1], basis, -1)
+                    await session.execute(delete(CallLeg).where(CallLeg.call_id == call_id))
                 written += 1
-                await session.execute(delete(CallLeg).where(CallLeg.call_id == call_id))
+                call_rollups.add(moves, row, legs, basis)
                 if legs:
                     await session.execute(insert(CallLeg), [{**leg, "call_id": call_id} for leg in legs])
+            await call_rollups.record(session, moves)
         return written
+
+    @staticmethod
+    async def _stored(session: AsyncSession, row: dict[str, Any]) -> _Stored | None:
+        """The stored call's columns and legs that the KPIs read, locked to the end of the transaction."""
+        found = (await session.execute(
+            select(*_COUNTED, *(CallLeg.__table__.c[c].label(f"leg_{c}") for c in _LEG_COUNTED))
+            .outerjoin(CallLeg, CallLeg.call_id == CallRecord.id)
+            .where(CallRecord.server == row["server"], CallRecord.linkedid == row["linkedid"])
+            .order_by(CallLeg.seq).with_for_update(of=CallRecord))).mappings().all()
+        if not found:
+            return None
+        record = {c.name: found[0][c.name] for c in _COUNTED}
+        legs = [{c: leg[f"leg_{c}"] for c in _LEG_COUNTED} for leg in found if leg["leg_queue"] is not None]
+        return record, legs
 
     @staticmethod
     async def _drop_unknown_tickets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

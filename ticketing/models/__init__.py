@@ -7,6 +7,7 @@ from ticketing.models.attachment import TicketAttachment
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallLeg, CallOutcome, CallRecord
+from ticketing.models.call_rollup import CallRollup, CallRollupBasis
 from ticketing.models.call_survey import CallSurvey
 from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
@@ -29,6 +30,8 @@ __all__ = [
     "CallLeg",
     "CallOutcome",
     "CallRecord",
+    "CallRollup",
+    "CallRollupBasis",
     "CallSurvey",
     "CallbackClaim",
     "CallbackResult",

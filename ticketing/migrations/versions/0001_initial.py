@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 15:16:31.868679
+Create Date: 2026-12-02 18:11:24.153424
 """
 
 from collections.abc import Sequence
@@ -77,6 +77,36 @@ def upgrade() -> None:
     with op.batch_alter_table('calendar_days', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_calendar_days_year'), ['year'], unique=False)
 
+    op.create_table('call_rollup_basis',
+    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('utc_offset_hours', sa.SmallInteger(), nullable=False),
+    sa.Column('service_level_seconds', sa.Float(), nullable=False),
+    sa.Column('short_abandon_seconds', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_rollup_basis'))
+    )
+    op.create_table('call_rollups',
+    sa.Column('level', sa.SmallInteger(), nullable=False),
+    sa.Column('hour', sa.String(length=16), nullable=False),
+    sa.Column('server', sa.String(length=64), nullable=False),
+    sa.Column('queue', sa.String(length=64), nullable=False),
+    sa.Column('agent', sa.String(length=64), nullable=False),
+    sa.Column('offered', sa.Integer(), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.Column('abandoned', sa.Integer(), nullable=False),
+    sa.Column('short_abandoned', sa.Integer(), nullable=False),
+    sa.Column('timeout', sa.Integer(), nullable=False),
+    sa.Column('exit_with_key', sa.Integer(), nullable=False),
+    sa.Column('transferred', sa.Integer(), nullable=False),
+    sa.Column('unknown', sa.Integer(), nullable=False),
+    sa.Column('in_queue', sa.Integer(), nullable=False),
+    sa.Column('answered_within_15s', sa.Integer(), nullable=False),
+    sa.Column('answered_within_sl', sa.Integer(), nullable=False),
+    sa.Column('abandoned_within_sl', sa.Integer(), nullable=False),
+    sa.Column('answered_wait_seconds', sa.BigInteger(), nullable=False),
+    sa.Column('talk_seconds', sa.BigInteger(), nullable=False),
+    sa.Column('talked', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'hour', 'server', 'queue', 'agent', name=op.f('pk_call_rollups'))
+    )
     op.create_table('config_versions',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -648,6 +678,8 @@ def downgrade() -> None:
 
     op.drop_table('kb_articles')
     op.drop_table('config_versions')
+    op.drop_table('call_rollups')
+    op.drop_table('call_rollup_basis')
     with op.batch_alter_table('calendar_days', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_calendar_days_year'))
 
