@@ -18,7 +18,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -388,8 +388,7 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
         await _fold_calls(session, folded, since, until, settings, by, scope, utc_offset_hours)
     else:
         first, end = whole
-        await _fold_rollups(session, folded, bucket_of(first, "hour", utc_offset_hours),
-                            bucket_of(end, "hour", utc_offset_hours), by)
+        await _fold_rollups(session, folded, first, end, by, utc_offset_hours)
         for lo, hi in ((since, first), (end, until)):
             if lo < hi:
                 await _fold_calls(session, folded, lo, hi, settings, by, scope, utc_offset_hours)
@@ -425,18 +424,44 @@ def _add(folded: _Folded, key: Any, values: Any, scale: Mapping[str, float]) -> 
 _MICRO = {name: 1e-6 for name, count in COUNTS.items() if count.sums in SECONDS}
 
 
-async def _fold_rollups(session: AsyncSession, folded: _Folded, first_hour: str, end_hour: str,
-                        by: CallDimension | None) -> None:
+# The roll-ups' levels (`ticketing.call_rollups` keeps them): per call, per queue leg, per answered
+# leg and agent; each per local hour, and per local day at the level + DAILY.
+CALLS, LEGS, AGENTS = LEVELS = (0, 1, 2)
+DAILY = len(LEVELS)
+_LEVEL_OF = {CallDimension.QUEUE: LEGS, CallDimension.AGENT: AGENTS}
+
+
+def _spans(first: datetime, end: datetime, by: CallDimension | None, utc_offset_hours: int) -> list[_Span]:
+    """The roll-up rows covering the whole hours [first, end): whole local days from the daily rows
+    (unless grouped by hour), the hours before and after them from the hourly rows."""
+    level = CALLS if by is None else _LEVEL_OF.get(by, CALLS)
+
+    def text(moment: datetime, unit: Literal["hour", "day"]) -> str:
+        return bucket_of(moment.astimezone(UTC), unit, utc_offset_hours)
+
+    day = first.astimezone(timezone(timedelta(hours=utc_offset_hours))).replace(hour=0)
+    first_day = day if day == first else day + timedelta(days=1)
+    end_day = end.astimezone(day.tzinfo).replace(hour=0)
+    if by in (CallDimension.HOUR, CallDimension.HOUR_OF_DAY) or end_day <= first_day:
+        return [(level, text(first, "hour"), text(end, "hour"))]
+    spans = [(level + DAILY, text(first_day, "day"), text(end_day, "day"))]
+    spans += [(level, text(lo, "hour"), text(hi, "hour")) for lo, hi in ((first, first_day), (end_day, end)) if lo < hi]
+    return spans
+
+
+_Span = tuple[int, str, str]  # level, first period, end period (exclusive)
+
+
+async def _fold_rollups(session: AsyncSession, folded: _Folded, first: datetime, end: datetime,
+                        by: CallDimension | None, utc_offset_hours: int) -> None:
     table = CallRollup
-    per_leg = by in (CallDimension.QUEUE, CallDimension.AGENT)
     key = {None: None, CallDimension.QUEUE: table.queue, CallDimension.AGENT: table.agent,
-           CallDimension.HOUR: table.hour, CallDimension.DAY: func.substr(table.hour, 1, 10),
-           CallDimension.HOUR_OF_DAY: func.substr(table.hour, 12, 5)}[by]
+           CallDimension.HOUR: table.period, CallDimension.DAY: func.substr(table.period, 1, 10),
+           CallDimension.HOUR_OF_DAY: func.substr(table.period, 12, 5)}[by]
+    spans = [and_(table.level == level, table.period >= lo, table.period < hi)
+             for level, lo, hi in _spans(first, end, by, utc_offset_hours)]
     query = select(*([] if key is None else [key.label("key")]),
-                   *(func.sum(getattr(table, name)).label(name) for name in COUNTS)).where(
-        table.level == int(per_leg), table.hour >= first_hour, table.hour < end_hour)
-    if by is CallDimension.AGENT:
-        query = query.where(table.agent != "")
+                   *(func.sum(getattr(table, name)).label(name) for name in COUNTS)).where(or_(*spans))
     if key is not None:
         query = query.group_by(key)
     for row in (await session.execute(query)).mappings():

@@ -22,9 +22,8 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Table,
-    and_,
-    case,
     delete,
+    func,
     literal,
     literal_column,
     select,
@@ -34,8 +33,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ticketing.call_kpis import (
+    AGENTS,
     ANSWERED,
+    CALLS,
     COUNTS,
+    DAILY,
+    LEGS,
     SECONDS,
     CallFacts,
     RollupBasis,
@@ -48,8 +51,7 @@ from ticketing.call_kpis import (
 from ticketing.models import CallLeg, CallRecord, CallRollup, CallRollupBasis
 from ticketing.sqlfunc import local_bucket
 
-CALLS, LEGS = 0, 1  # the roll-ups' levels
-_KEY = ("level", "hour", "server", "queue", "agent")
+_KEY = ("level", "period", "server", "queue", "agent")
 _TABLE = cast(Table, CallRollup.__table__)
 _EMPTY: ColumnElement[str] = literal_column("''")  # inline, so a grouped expression's text equals the selected one
 Moves = dict[tuple[Any, ...], list[int]]
@@ -79,13 +81,16 @@ def add(moves: Moves, record: Mapping[str, Any], legs: Sequence[Mapping[str, Any
             continue
         tally = Tally(settings)
         tally.add(leg["outcome"], leg["wait_seconds"], leg["talk_seconds"])
-        agent = leg["agent"] if leg["outcome"] == ANSWERED and leg["agent"] is not None else ""
-        parts.append(((LEGS, _hour(leg["entered_at"], basis), record["server"], leg["queue"], agent), tally))
-    for key, tally in parts:
+        hour = _hour(leg["entered_at"], basis)
+        parts.append(((LEGS, hour, record["server"], leg["queue"], ""), tally))
+        if leg["outcome"] == ANSWERED and leg["agent"] is not None:
+            parts.append(((AGENTS, hour, record["server"], leg["queue"], leg["agent"]), tally))
+    for (level, hour, *rest), tally in parts:
         counts = _counts(tally)
-        acc = moves.setdefault(key, [0] * len(counts))
-        for i, n in enumerate(counts):
-            acc[i] += sign * n
+        for key in ((level, hour, *rest), (level + DAILY, hour[:10], *rest)):
+            acc = moves.setdefault(key, [0] * len(counts))
+            for i, n in enumerate(counts):
+                acc[i] += sign * n
 
 
 async def locked_basis(session: AsyncSession) -> RollupBasis:
@@ -127,15 +132,21 @@ async def rebuild(conn: AsyncConnection, basis: RollupBasis) -> None:
     hour = local_bucket(CallRecord.entered_at, "hour", offset)
     calls = (select(literal(CALLS), hour, CallRecord.server, CallRecord.queue, _EMPTY,
                     *sum_columns(decided_outcome(), CallRecord.wait_seconds, CallRecord.talk_seconds, settings,
-                                  micro=True))
+                                 micro=True))
              .where(CallRecord.queue.is_not(None), CallRecord.entered_at.is_not(None))
              .group_by(hour, CallRecord.server, CallRecord.queue))
     await conn.execute(_TABLE.insert().from_select(columns, calls))
-    leg_hour = local_bucket(CallLeg.entered_at, "hour", offset)
-    agent = case((and_(CallLeg.outcome == ANSWERED, CallLeg.agent.is_not(None)), CallLeg.agent), else_=_EMPTY)
-    legs = (select(literal(LEGS), leg_hour, CallRecord.server, CallLeg.queue, agent,
-                   *sum_columns(CallLeg.outcome, CallLeg.wait_seconds, CallLeg.talk_seconds, settings, micro=True))
-            .join(CallRecord, CallLeg.call_id == CallRecord.id)
-            .where(CallLeg.entered_at.is_not(None))
-            .group_by(leg_hour, CallRecord.server, CallLeg.queue, agent))
-    await conn.execute(_TABLE.insert().from_select(columns, legs))
+    hour = local_bucket(CallLeg.entered_at, "hour", offset)
+    for level, agent in ((LEGS, _EMPTY), (AGENTS, CallLeg.agent)):
+        legs = (select(literal(level), hour, CallRecord.server, CallLeg.queue, agent,
+                       *sum_columns(CallLeg.outcome, CallLeg.wait_seconds, CallLeg.talk_seconds, settings, micro=True))
+                .join(CallRecord, CallLeg.call_id == CallRecord.id)
+                .where(CallLeg.entered_at.is_not(None),
+                       *([CallLeg.outcome == ANSWERED, CallLeg.agent.is_not(None)] if level == AGENTS else []))
+                .group_by(hour, CallRecord.server, CallLeg.queue, *([agent] if level == AGENTS else [])))
+        await conn.execute(_TABLE.insert().from_select(columns, legs))
+    day = func.substr(_TABLE.c.period, 1, 10)
+    kept = [_TABLE.c.server, _TABLE.c.queue, _TABLE.c.agent]
+    days = (select(_TABLE.c.level + DAILY, day, *kept, *(func.sum(_TABLE.c[c]) for c in COUNTS))
+            .where(_TABLE.c.level < DAILY).group_by(_TABLE.c.level, day, *kept))
+    await conn.execute(_TABLE.insert().from_select(columns, days))

@@ -9,15 +9,15 @@ from ticketing.models.base import Base
 
 
 class CallRollup(Base):
-    """The counters of `ticketing.call_kpis.CallCounts` for the calls (level 0, under the queue each
-    ended in) or queue legs (level 1, with the answering agent, '' for none) that entered a queue in
-    one local hour on one PBX. The summed seconds are kept in microseconds, so adding and taking back
-    a call is exact."""
+    """The counters of `ticketing.call_kpis.CallCounts` for the calls (under the queue each ended
+    in), the queue legs, or the answered legs per agent (`ticketing.call_rollups.LEVELS`) that
+    entered a queue in one local hour or day on one PBX. The summed seconds are kept in
+    microseconds, so adding and taking back a call is exact."""
 
     __tablename__ = "call_rollups"
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    hour: Mapped[str] = mapped_column(String(16), primary_key=True)  # local hour 2026-11-28T09:00
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)  # local hour 2026-11-28T09:00 or day 2026-11-28
     server: Mapped[str] = mapped_column(String(64), primary_key=True)
     queue: Mapped[str] = mapped_column(String(64), primary_key=True)
     agent: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 18:11:24.153424
+Create Date: 2026-12-02 18:23:44.101909
 """
 
 from collections.abc import Sequence
@@ -86,7 +86,7 @@ def upgrade() -> None:
     )
     op.create_table('call_rollups',
     sa.Column('level', sa.SmallInteger(), nullable=False),
-    sa.Column('hour', sa.String(length=16), nullable=False),
+    sa.Column('period', sa.String(length=16), nullable=False),
     sa.Column('server', sa.String(length=64), nullable=False),
     sa.Column('queue', sa.String(length=64), nullable=False),
     sa.Column('agent', sa.String(length=64), nullable=False),
@@ -105,7 +105,7 @@ def upgrade() -> None:
     sa.Column('answered_wait_seconds', sa.BigInteger(), nullable=False),
     sa.Column('talk_seconds', sa.BigInteger(), nullable=False),
     sa.Column('talked', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('level', 'hour', 'server', 'queue', 'agent', name=op.f('pk_call_rollups'))
+    sa.PrimaryKeyConstraint('level', 'period', 'server', 'queue', 'agent', name=op.f('pk_call_rollups'))
     )
     op.create_table('config_versions',
     sa.Column('name', sa.String(length=32), nullable=False),
