@@ -30,7 +30,13 @@ from sqlalchemy import func, select, text
 from tickets import database, drop, prepare
 
 from ticketing import call_rollups
-from ticketing.call_kpis import CallDimension, CallKpiSettings, KeyedCallKpis, RollupBasis, call_kpis
+from ticketing.call_kpis import (
+    CallDimension,
+    CallKpiSettings,
+    KeyedCallKpis,
+    RollupBasis,
+    call_kpis,
+)
 from ticketing.db import make_session_factory
 from ticketing.models import CallRollup
 
