@@ -174,7 +174,7 @@ def _rows(count: int, seed: int = 11) -> list[dict[str, Any]]:
     return rows
 
 
-async def bulk_load(engine: Any, count: int, chunk: int = 50_000) -> float:
+async def bulk_load(engine: Any, count: int, chunk: int = 50_000, now: datetime | None = None) -> float:
     started = time.perf_counter()
     for offset in range(0, count, chunk):
         rows = _rows(min(chunk, count - offset), seed=offset)
@@ -183,15 +183,17 @@ async def bulk_load(engine: Any, count: int, chunk: int = 50_000) -> float:
         async with engine.begin() as conn:
             await conn.execute(insert(Ticket), rows)
         print(f"  loaded {offset + len(rows):,} tickets", file=sys.stderr, end="\r")
-    await _finish_load(engine)
+    await _finish_load(engine, now)
     print(file=sys.stderr)
     return time.perf_counter() - started
 
 
-async def _finish_load(engine: Any) -> None:
-    """The roll-ups of what was loaded behind the service's back, then fresh planner statistics."""
+async def _finish_load(engine: Any, red_before: datetime | None = None) -> None:
+    """The roll-ups of what was loaded behind the service's back (red as of `red_before`, default
+    now), then fresh planner statistics."""
+    red_before = red_before or datetime.now(UTC)
     async with engine.begin() as conn:
-        await rollups.rebuild(conn, OFFSET_HOURS)
+        await rollups.rebuild(conn, OFFSET_HOURS, red_before)
         await conn.execute(text("ANALYZE"))
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
@@ -255,7 +257,7 @@ async def generate(engine: Any, count: int, now: datetime, step: int = 500_000) 
                 "counties": codes, "ncounties": len(codes), "units": chosen})
         print(f"  generated {min(count, start + step - 1):,} tickets ({time.perf_counter() - started:.0f} s)",
               file=sys.stderr)
-    await _finish_load(engine)
+    await _finish_load(engine, now)
     return time.perf_counter() - started
 
 
@@ -267,7 +269,7 @@ async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: P
         if backend == "postgres":
             load_s = await generate(engine, rows, now)
         else:
-            load_s = await bulk_load(engine, rows)
+            load_s = await bulk_load(engine, rows, now=now)
         sessions = make_session_factory(engine)
         async with sessions() as session:
             stored = await session.scalar(select(func.count()).select_from(TicketRollup))

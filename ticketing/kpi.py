@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from ticketing.models import Ticket, TicketCoHandler, TicketRollup
 from ticketing.rollups import COUNTERS as ROLLUP_COUNTERS
-from ticketing.rollups import MONTHLY, grain_for
+from ticketing.rollups import MONTHLY, grain_for, watermark
 from ticketing.sqlfunc import local_bucket
 from ticketing.vocabulary import Category, Channel
 
@@ -173,9 +173,12 @@ async def ticket_kpis(
         await _fold_live(session, folded, now, by, then_by, where, utc_offset_hours)
     else:
         grain, first_day, end_day, whole, edges = plan
-        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where)
+        red_before = await watermark(session, create=False)
+        if red_before is not None and red_before > now:  # a past instant: red then is not rolled up
+            red_before = None
+        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where, red_before is not None)
         await _fold_red(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
-                        utc_offset_hours)
+                        utc_offset_hours, red_before)
         if where.unit_id:
             await _fold_live(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
                              utc_offset_hours, _Units.CO_ONLY)
@@ -241,7 +244,7 @@ def _names(row: Any) -> tuple[str | None, str | None]:
 
 async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
                         end_day: str | None, by: Dimension | None, then_by: Dimension | None,
-                        flt: KpiFilter) -> None:
+                        flt: KpiFilter, red: bool) -> None:
     table = TicketRollup
     keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
             if d is not None]
@@ -265,7 +268,7 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
             count = int(getattr(row, counter) or 0)
             if counter == "handling_us":
                 acc["handling"] += count / 1_000_000
-            else:
+            elif counter != "red" or red:
                 acc[counter] += count
 
 
@@ -293,12 +296,15 @@ def _next_month(day: str) -> str:
 
 
 async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,
-                    then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int) -> None:
-    """Red now, from the open tickets with a deadline (the partial index `ix_tickets_open_red`)."""
+                    then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int,
+                    red_before: datetime | None) -> None:
+    """Red now, from the open tickets with a deadline (the partial index `ix_tickets_open_red`):
+    those that turned red since the watermark `red_before` (the roll-ups count the others), or all."""
     keys = _keys(by, then_by, utc_offset_hours)
+    since = [] if red_before is None else [Ticket.red_after >= red_before]
     query = (select(*(k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)),
                     func.count().label("red"))
-             .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *_conditions(flt, _Units.LEAD)))
+             .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *since, *_conditions(flt, _Units.LEAD)))
     for row in (await session.execute(query.group_by(*keys))).all():
         if row.red:
             _add(folded, _names(row))["red"] += int(row.red)

@@ -22,7 +22,7 @@ from ticketing.call_kpis import RollupBasis
 from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import RoutingError
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
-from ticketing.models import CallRollup, Region, TicketRollup
+from ticketing.models import CallRollup, Region, TicketRollup, utcnow
 from ticketing.routing import RoutingRequest
 from ticketing.service import TicketService
 from ticketing.worktime import FALLBACK
@@ -229,7 +229,7 @@ def kpi_rebuild() -> None:
         engine = make_engine(config.db.url)
         try:
             async with engine.begin() as conn:
-                await rollups.rebuild(conn, hours)
+                await rollups.rebuild(conn, hours, utcnow())
                 await call_rollups.rebuild(conn, basis)
                 tickets, calls = [int(await conn.scalar(select(func.count()).select_from(table)) or 0)
                                   for table in (TicketRollup, CallRollup)]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, service, ticket_in
+from ticketing import rollups
 from ticketing.actions import ApproveExtension, RequestExtension
-from ticketing.sweep import SWEEP_ACTOR, sweep_breaches
+from ticketing.kpi import ticket_kpis
+from ticketing.models import TicketRollup
+from ticketing.sweep import SWEEP_ACTOR, SlaSweeper, sweep_breaches
 from ticketing.vocabulary import TicketState
 
 pytestmark = pytest.mark.anyio
@@ -46,3 +52,25 @@ async def test_an_approved_extension_re_arms_the_resolution_breach(db: Database)
     assert await sweep_breaches(db.sessions, clock.now) == []
     clock.now = due + timedelta(days=4)
     assert [b.kind for b in await sweep_breaches(db.sessions, clock.now)] == ["resolution"]
+
+
+async def test_the_sweeper_counts_red_tickets_in_the_rollups(db: Database) -> None:
+    clock = Clock()
+    svc = service(db.sessions, clock)
+    await ticket_in(svc, TicketState.DISPATCHED)
+    clock.advance(days=1)
+    sweeper = SlaSweeper(db.sessions, 0.01, clock=lambda: clock.now, zone=svc.sla.worktime.tz)
+    sweeper.start()
+    try:
+        for _ in range(500):  # a deadline, not a duration: the first round is enough
+            async with db.sessions() as session:
+                if await rollups.watermark(session, create=False) == clock.now:
+                    break
+            await asyncio.sleep(0.01)
+    finally:
+        await sweeper.stop()
+    async with db.sessions() as session:
+        assert await rollups.watermark(session, create=False) == clock.now
+        assert await session.scalar(select(func.sum(TicketRollup.red)).where(TicketRollup.grain == 0)) == 1
+        [overall] = await ticket_kpis(session, now=clock.now)
+    assert overall.red == 1 and overall.total == 1

@@ -16,7 +16,7 @@ from ticketing.models.leader_term import LeaderTerm
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.throttle import ThrottleAttempt
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
-from ticketing.models.ticket_rollup import TicketRollup
+from ticketing.models.ticket_rollup import RedWatermark, TicketRollup
 from ticketing.models.transcription_job import JobState, TranscriptionJob
 from ticketing.models.unit import Unit, UnitKind
 from ticketing.models.user import ApiClient, KioskKey, LoginSession, Role, User
@@ -46,6 +46,7 @@ __all__ = [
     "KioskKey",
     "LeaderTerm",
     "LoginSession",
+    "RedWatermark",
     "Region",
     "RegionLevel",
     "Role",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 18:23:44.101909
+Create Date: 2026-12-02 18:40:57.966307
 """
 
 from collections.abc import Sequence
@@ -188,6 +188,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_throttle_attempts_kind_at', ['kind', 'at'], unique=False)
         batch_op.create_index('ix_throttle_attempts_subject_at', ['kind', 'subject', 'at'], unique=False)
 
+    op.create_table('ticket_red_watermark',
+    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_red_watermark'))
+    )
     op.create_table('ticket_rollups',
     sa.Column('grain', sa.SmallInteger(), nullable=False),
     sa.Column('day', sa.String(length=10), nullable=False),
@@ -207,6 +212,7 @@ def upgrade() -> None:
     sa.Column('extended', sa.Integer(), nullable=False),
     sa.Column('returned', sa.Integer(), nullable=False),
     sa.Column('handling_us', sa.BigInteger(), nullable=False),
+    sa.Column('red', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('grain', 'day', 'city_code', 'county_code', 'unit_id', 'category', 'channel', name=op.f('pk_ticket_rollups'))
     )
     op.create_table('ticket_sequences',
@@ -658,6 +664,7 @@ def downgrade() -> None:
     op.drop_table('kb_article_regions')
     op.drop_table('ticket_sequences')
     op.drop_table('ticket_rollups')
+    op.drop_table('ticket_red_watermark')
     with op.batch_alter_table('throttle_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_throttle_attempts_subject_at')
         batch_op.drop_index('ix_throttle_attempts_kind_at')
