@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, summary_ms
+from common import alternate, emit, summary_ms, timed
 from sqlalchemy import func, select, text
 from tickets import database, drop, prepare
 
@@ -103,18 +103,13 @@ async def bench(rows: int, runs: int, direct_runs: int, tmp: Path) -> dict[str, 
             for by in QUERIES:
                 period = {"since": midnight - timedelta(days=days), "until": midnight, "by": by,
                           "settings": CallKpiSettings(), "utc_offset_hours": OFFSET_HOURS}
-                fast, direct, answers = [], [], []
-                for i in range(max(runs + 1, direct_runs + 1)):
-                    for via_rollups in (True, False) if i <= direct_runs else (True,):
-                        if via_rollups and i > runs:
-                            continue
-                        async with sessions() as session:
-                            t0 = time.perf_counter()
-                            answer = await call_kpis(session, **period, rollups=via_rollups)
-                            elapsed = time.perf_counter() - t0
-                        if i >= 1:
-                            (fast if via_rollups else direct).append(elapsed)
-                        answers.append(answer)
+
+                async def ask(via_rollups: bool,
+                              period: dict[str, Any] = period) -> tuple[list[KeyedCallKpis], float]:
+                    async with sessions() as session:
+                        return await timed(call_kpis(session, **period, rollups=via_rollups))
+
+                fast, direct, answers = await alternate(ask, runs, direct_runs)
                 assert all(_agree(a, answers[0]) for a in answers[1:]), "roll-ups and direct GROUP BY disagree"
                 fast_ms, direct_ms = summary_ms(fast), summary_ms(direct)
                 results.append({"by": by.value if by else "overall", "days": days,

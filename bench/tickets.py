@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, summary_ms
+from common import alternate, emit, summary_ms, timed
 from sqlalchemy import func, insert, select, text
 
 from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
-from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import Base, Ticket, TicketRollup, Unit
 from ticketing.outcomes import outcomes
 from ticketing.regions import province_records
@@ -279,19 +279,13 @@ async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: P
         for days in (30, 365):
             for by in (Dimension.CITY, Dimension.UNIT):
                 flt = KpiFilter(since=midnight - timedelta(days=days), until=midnight)
-                fast, direct, answers = [], [], []
-                # Alternately while the direct GROUP BY runs (one warm-up each), then the roll-ups alone.
-                for i in range(max(runs + 1, direct_runs + 1)):
-                    for via_rollups in (True, False) if i <= direct_runs else (True,):
-                        if via_rollups and i > runs:
-                            continue
-                        async with sessions() as session:
-                            t0 = time.perf_counter()
-                            answer = await ticket_kpis(session, now=now, by=by, where=flt, rollups=via_rollups)
-                            elapsed = time.perf_counter() - t0
-                        if i >= 1:
-                            (fast if via_rollups else direct).append(elapsed)
-                        answers.append(answer)
+
+                async def ask(via_rollups: bool, by: Dimension = by,
+                              flt: KpiFilter = flt) -> tuple[list[TicketKpi], float]:
+                    async with sessions() as session:
+                        return await timed(ticket_kpis(session, now=now, by=by, where=flt, rollups=via_rollups))
+
+                fast, direct, answers = await alternate(ask, runs, direct_runs)
                 assert all(a == answers[0] for a in answers[1:]), "roll-ups and direct GROUP BY disagree"
                 tickets = sum(r.total for r in answers[0])
                 fast_ms, direct_ms = summary_ms(fast), summary_ms(direct)
