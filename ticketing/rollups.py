@@ -3,8 +3,9 @@
 A ticket's *share* is what it adds to the KPI counters (`ticketing.kpi`) of its creation day and its
 dimension values. The ticket service computes the share before and after each change and adds the
 difference to the roll-up rows of every grain in the same transaction, so the roll-ups are exact
-whenever a transaction is visible. "Red now" is not rolled up: it changes as the clock passes a
-deadline, with no write, and is read from live rows (`ticketing.kpi`).
+whenever a transaction is visible. "Red now" changes as the clock passes a deadline, with no write:
+`red` counts the tickets that turned red before a watermark, which the SLA sweeper moves
+(`advance_red`); a KPI adds those that turned red since, from live rows (`ticketing.kpi`).
 
 Grains: the same counts kept at several sets of dimensions, so a KPI grouped by city over a year
 reads 13 rows a day, not one per county × unit × category × channel.
@@ -82,7 +83,7 @@ def grain_for(dimensions: Iterable[str]) -> int | None:
 
 def share(get: Callable[[str], Any], zone: ZoneInfo, watermark: datetime | None) -> Share:
     """A ticket's share, from its attributes (a row's mapping or an ORM object's getattr); red if it
-    turned red before the `watermark` (`locked_watermark`, read in the same transaction)."""
+    turned red before the `watermark` (read with `watermark()` in the same transaction)."""
     sign_ok, close_ok, satisfied, handling = (get(k) for k in ("sign_ok", "close_ok", "satisfied", "handling_seconds"))
     created: datetime = get("created_at")
     red_after: datetime | None = get("red_after")
