@@ -159,10 +159,11 @@ async def ticket_kpis(
 
     Whole local days come from the daily and monthly roll-ups (`ticketing.rollups`, kept by the
     ticket service in the transaction of each change), so the cost follows the months, days and
-    groups asked for, not the tickets. Read from live rows: red now (open tickets past a deadline,
-    through a partial index), the parts of the period that are not whole days, a unit's co-handled
-    tickets, and what no roll-up keeps (per hour, per creator). `rollups=False` reads live rows only: the definition
-    the roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
+    groups asked for, not the tickets. Read from live rows: the tickets that turned red since the
+    roll-ups' red watermark (all red ones for an instant before it), through a partial index; the
+    parts of the period that are not whole days, a unit's co-handled tickets, and what no roll-up
+    keeps (per hour, per creator). `rollups=False` reads live rows only: the definition the
+    roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
     service writes the roll-ups in (the hotline's calendar).
     """
     if then_by is not None and by is None:
