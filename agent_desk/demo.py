@@ -169,7 +169,8 @@ async def _fixed_ticket(sessions: SessionFactory, zone: ZoneInfo) -> int | None:
                         updated_at=created, co_handlers=[])
         session.add(ticket)
         await session.flush()
-        await rollups.record(session, None, rollups.share(partial(getattr, ticket), zone))
+        await rollups.record(session, None, rollups.share(partial(getattr, ticket), zone,
+                                                          await rollups.watermark(session)))
         session.add(TicketEvent(ticket_id=ticket.id, at=created, actor="demo-seed", action="accept",
                                 from_state=None, to_state=TicketState.ACCEPTED, data={"channel": "phone"}))
         dialect = session.get_bind().dialect.name

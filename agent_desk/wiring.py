@@ -269,7 +269,8 @@ async def _start_sweep(desk: Desk, sessions: SessionFactory, _epoch: int) -> Sto
         SLA_BREACHES.labels(breach.kind).inc()
         announce_breach(desk, breach)
 
-    sweeper = SlaSweeper(sessions, desk.settings.ticketing.sla.sweep_interval_seconds, on_breach=on_breach)
+    sweeper = SlaSweeper(sessions, desk.settings.ticketing.sla.sweep_interval_seconds, on_breach=on_breach,
+                         zone=desk.zone)
     sweeper.start()
     return sweeper.stop
 

@@ -40,7 +40,7 @@ from sqlalchemy import func, select, text
 from agent_desk.accounts import NewUser, add_user
 from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
-from ticketing.models import Base, Role, Ticket, TicketRollup, User
+from ticketing.models import Base, Role, Ticket, TicketRollup, User, utcnow
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
 
@@ -128,7 +128,7 @@ async def prepare(tickets: int, fresh: bool) -> None:
                                                     "counties": COUNTIES, "ncounties": len(COUNTIES)})
             print(f"  generated {stop:,} tickets ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
         async with engine.begin() as conn:  # the tickets came behind the service's back
-            await rollups.rebuild(conn, 8)
+            await rollups.rebuild(conn, 8, utcnow())
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("ANALYZE"))

@@ -7,8 +7,11 @@ import os
 import platform
 import statistics
 import subprocess
-from collections.abc import Sequence
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -50,3 +53,28 @@ def machine() -> dict[str, Any]:
 
 def emit(name: str, result: dict[str, Any]) -> None:
     print(json.dumps({"bench": name, "machine": machine(), **result}, ensure_ascii=False, indent=2))
+
+
+async def alternate(ask: Callable[[bool], Awaitable[tuple[T, float]]], runs: int,
+                    direct_runs: int) -> tuple[list[float], list[float], list[T]]:
+    """Asks `ask(True)` (from the roll-ups) `runs` times and `ask(False)` (the direct GROUP BY)
+    `direct_runs` times, alternately while both run, each after one warm-up. `ask` returns its
+    answer and the seconds it took; returns the seconds of each and every answer."""
+    fast: list[float] = []
+    direct: list[float] = []
+    answers: list[T] = []
+    for i in range(max(runs + 1, direct_runs + 1)):
+        for via_rollups in (True, False) if i <= direct_runs else (True,):
+            if via_rollups and i > runs:
+                continue
+            answer, seconds = await ask(via_rollups)
+            answers.append(answer)
+            if i >= 1:
+                (fast if via_rollups else direct).append(seconds)
+    return fast, direct, answers
+
+
+async def timed(work: Awaitable[T]) -> tuple[T, float]:
+    t0 = time.perf_counter()
+    answer = await work
+    return answer, time.perf_counter() - t0

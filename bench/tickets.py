@@ -27,12 +27,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import emit, summary_ms
+from common import alternate, emit, summary_ms, timed
 from sqlalchemy import func, insert, select, text
 
 from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
-from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
+from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
 from ticketing.models import Base, Ticket, TicketRollup, Unit
 from ticketing.outcomes import outcomes
 from ticketing.regions import province_records
@@ -174,7 +174,7 @@ def _rows(count: int, seed: int = 11) -> list[dict[str, Any]]:
     return rows
 
 
-async def bulk_load(engine: Any, count: int, chunk: int = 50_000) -> float:
+async def bulk_load(engine: Any, count: int, chunk: int = 50_000, now: datetime | None = None) -> float:
     started = time.perf_counter()
     for offset in range(0, count, chunk):
         rows = _rows(min(chunk, count - offset), seed=offset)
@@ -183,15 +183,17 @@ async def bulk_load(engine: Any, count: int, chunk: int = 50_000) -> float:
         async with engine.begin() as conn:
             await conn.execute(insert(Ticket), rows)
         print(f"  loaded {offset + len(rows):,} tickets", file=sys.stderr, end="\r")
-    await _finish_load(engine)
+    await _finish_load(engine, now)
     print(file=sys.stderr)
     return time.perf_counter() - started
 
 
-async def _finish_load(engine: Any) -> None:
-    """The roll-ups of what was loaded behind the service's back, then fresh planner statistics."""
+async def _finish_load(engine: Any, red_before: datetime | None = None) -> None:
+    """The roll-ups of what was loaded behind the service's back (red as of `red_before`, default
+    now), then fresh planner statistics."""
+    red_before = red_before or datetime.now(UTC)
     async with engine.begin() as conn:
-        await rollups.rebuild(conn, OFFSET_HOURS)
+        await rollups.rebuild(conn, OFFSET_HOURS, red_before)
         await conn.execute(text("ANALYZE"))
     if engine.dialect.name == "postgresql":
         async with engine.connect() as conn:
@@ -255,7 +257,7 @@ async def generate(engine: Any, count: int, now: datetime, step: int = 500_000) 
                 "counties": codes, "ncounties": len(codes), "units": chosen})
         print(f"  generated {min(count, start + step - 1):,} tickets ({time.perf_counter() - started:.0f} s)",
               file=sys.stderr)
-    await _finish_load(engine)
+    await _finish_load(engine, now)
     return time.perf_counter() - started
 
 
@@ -267,7 +269,7 @@ async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: P
         if backend == "postgres":
             load_s = await generate(engine, rows, now)
         else:
-            load_s = await bulk_load(engine, rows)
+            load_s = await bulk_load(engine, rows, now=now)
         sessions = make_session_factory(engine)
         async with sessions() as session:
             stored = await session.scalar(select(func.count()).select_from(TicketRollup))
@@ -277,19 +279,13 @@ async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: P
         for days in (30, 365):
             for by in (Dimension.CITY, Dimension.UNIT):
                 flt = KpiFilter(since=midnight - timedelta(days=days), until=midnight)
-                fast, direct, answers = [], [], []
-                # Alternately while the direct GROUP BY runs (one warm-up each), then the roll-ups alone.
-                for i in range(max(runs + 1, direct_runs + 1)):
-                    for via_rollups in (True, False) if i <= direct_runs else (True,):
-                        if via_rollups and i > runs:
-                            continue
-                        async with sessions() as session:
-                            t0 = time.perf_counter()
-                            answer = await ticket_kpis(session, now=now, by=by, where=flt, rollups=via_rollups)
-                            elapsed = time.perf_counter() - t0
-                        if i >= 1:
-                            (fast if via_rollups else direct).append(elapsed)
-                        answers.append(answer)
+
+                async def ask(via_rollups: bool, by: Dimension = by,
+                              flt: KpiFilter = flt) -> tuple[list[TicketKpi], float]:
+                    async with sessions() as session:
+                        return await timed(ticket_kpis(session, now=now, by=by, where=flt, rollups=via_rollups))
+
+                fast, direct, answers = await alternate(ask, runs, direct_runs)
                 assert all(a == answers[0] for a in answers[1:]), "roll-ups and direct GROUP BY disagree"
                 tickets = sum(r.total for r in answers[0])
                 fast_ms, direct_ms = summary_ms(fast), summary_ms(direct)

@@ -18,15 +18,29 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Label, and_, case, func, literal, null, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Label,
+    True_,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ticketing.models import CallLeg, CallOutcome, CallRecord
+from ticketing.models import CallLeg, CallOutcome, CallRecord, CallRollup, CallRollupBasis
 from ticketing.sqlfunc import local_bucket
 
 ANSWERED, ABANDONED = CallOutcome.ANSWERED, CallOutcome.ABANDONED
@@ -38,6 +52,9 @@ class CallKpiSettings:
     short_abandon_seconds: float = 5.0
     wrapup_seconds: float = 0.0
     timely_seconds: ClassVar[float] = 15.0  # 人工应答及时率 is defined at 15 s nationally
+
+
+SECONDS = ("wait", "talk")  # what a Count may sum besides whole legs or calls
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,9 @@ class Count:
             return talk or 0.0
         return 1 if self.sums == "one" or talk is not None else 0
 
-    def sql(self, outcome: Any, wait: Any, talk: Any, settings: CallKpiSettings) -> ColumnElement[Any]:
+    def sql(self, outcome: Any, wait: Any, talk: Any, settings: CallKpiSettings,
+            micro: bool = False) -> ColumnElement[Any]:
+        """The sum over rows; `micro`: seconds summed as whole microseconds of each row (the roll-ups')."""
         waited = func.coalesce(wait, 0)
         conditions: list[ColumnElement[bool]] = []
         if self.outcomes is not None:
@@ -79,7 +98,9 @@ class Count:
             conditions.append(waited <= getattr(settings, self.wait_at_most))
         if self.sums == "talked":
             conditions.append(talk.is_not(None))
-        summed = {"wait": waited, "talk": func.coalesce(talk, 0)}.get(self.sums, literal(1))
+        summed: ColumnElement[Any] = {"wait": waited, "talk": func.coalesce(talk, 0)}.get(self.sums, literal(1))
+        if micro and self.sums in SECONDS:
+            summed = cast(func.round(summed * 1_000_000), BigInteger)
         return func.coalesce(func.sum(case((and_(true(), *conditions), summed), else_=0)), 0)
 
 
@@ -313,20 +334,148 @@ def compute_call_kpis(records: Iterable[Any], *, settings: CallKpiSettings | Non
 
 # ---------------------------------------------------------------------------------- in SQL
 
-def _sum_columns(outcome: Any, wait: Any, talk: Any, settings: CallKpiSettings) -> list[Label[Any]]:
-    return [count.sql(outcome, wait, talk, settings).label(name) for name, count in COUNTS.items()]
+def sum_columns(outcome: Any, wait: Any, talk: Any, settings: CallKpiSettings,
+                 micro: bool = False) -> list[Label[Any]]:
+    return [count.sql(outcome, wait, talk, settings, micro).label(name) for name, count in COUNTS.items()]
+
+
+def decided_outcome() -> ColumnElement[Any]:
+    """A stored call's outcome as the KPIs count it: NULL (still in the queue) while undecided, as `CallFacts`."""
+    undecided = and_(CallRecord.final.is_(False), CallRecord.outcome == CallOutcome.UNKNOWN)
+    return case((undecided, null()), else_=CallRecord.outcome)
+
+
+@dataclass(frozen=True)
+class RollupBasis:
+    """What the call roll-ups are counted with: the calendar's UTC offset of their hours and the
+    thresholds (the defaults until `hotline kpi rebuild` stores others)."""
+
+    utc_offset_hours: int = 8
+    service_level_seconds: float = CallKpiSettings.service_level_seconds
+    short_abandon_seconds: float = CallKpiSettings.short_abandon_seconds
+
+    def settings(self) -> CallKpiSettings:
+        return CallKpiSettings(service_level_seconds=self.service_level_seconds,
+                               short_abandon_seconds=self.short_abandon_seconds)
+
+
+async def rollup_basis(session: AsyncSession | AsyncConnection, *, lock: bool = False) -> RollupBasis:
+    """The stored basis; `lock`: shared, so a rebuild that changes it waits for this transaction."""
+    query = select(CallRollupBasis.utc_offset_hours, CallRollupBasis.service_level_seconds,
+                   CallRollupBasis.short_abandon_seconds).where(CallRollupBasis.id == 1)
+    row = (await session.execute(query.with_for_update(read=True) if lock else query)).first()
+    return RollupBasis() if row is None else RollupBasis(int(row[0]), float(row[1]), float(row[2]))
+
+
+_Folded = dict[str | None, dict[str, float]]
 
 
 async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
                     settings: CallKpiSettings, by: CallDimension | None = None,
                     scope: ColumnElement[bool] | None = None,
-                    utc_offset_hours: int = 8) -> list[KeyedCallKpis]:
-    """The same KPIs over stored calls, as one GROUP BY: per queue and per agent over `call_legs`,
-    overall and per hour or day over `call_records`. `scope` filters call records (who may see)."""
+                    utc_offset_hours: int = 8, rollups: bool = True) -> list[KeyedCallKpis]:
+    """The same KPIs over stored calls: per queue and per agent over `call_legs`, overall and per
+    hour or day over `call_records`.
+
+    The whole hours of the period come from the hourly roll-ups (`ticketing.call_rollups`, kept by
+    the call store in the transaction of each write) when they were counted with these thresholds
+    and this UTC offset and every call is visible; the rest, and a `scope` (who may see) that is not
+    everything, from one GROUP BY over the calls. `rollups=False`: that GROUP BY only, the definition
+    the roll-ups are tested and measured against."""
+    folded: _Folded = {}
+    whole = await _whole_hours(session, since, until, settings, scope, utc_offset_hours) if rollups else None
+    if whole is None:
+        await _fold_calls(session, folded, since, until, settings, by, scope, utc_offset_hours)
+    else:
+        first, end = whole
+        await _fold_rollups(session, folded, first, end, by, utc_offset_hours)
+        for lo, hi in ((since, first), (end, until)):
+            if lo < hi:
+                await _fold_calls(session, folded, lo, hi, settings, by, scope, utc_offset_hours)
+    if by is None:
+        folded.setdefault(None, dict.fromkeys(COUNTS, 0.0))
+    return [KeyedCallKpis(key=key, **CallKpis.of(CallCounts.model_validate(
+                {name: value if COUNTS[name].sums in SECONDS else round(value) for name, value in counts.items()}),
+                settings).model_dump())
+            for key, counts in sorted(folded.items(), key=lambda kv: kv[0] or "")]
+
+
+async def _whole_hours(session: AsyncSession, since: datetime, until: datetime, settings: CallKpiSettings,
+                       scope: ColumnElement[bool] | None, utc_offset_hours: int) -> tuple[datetime, datetime] | None:
+    """The whole hours [first, end) of the period the roll-ups can answer; None: none can."""
+    if scope is not None and not isinstance(scope, True_):
+        return None
+    start = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    first = start if start == since else start + timedelta(hours=1)
+    end = until.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if end <= first:
+        return None
+    basis = await rollup_basis(session)
+    wanted = RollupBasis(utc_offset_hours, settings.service_level_seconds, settings.short_abandon_seconds)
+    return (first, end) if basis == wanted else None
+
+
+def _add(folded: _Folded, key: Any, values: Any, scale: Mapping[str, float]) -> None:
+    acc = folded.setdefault(None if key is None else str(key), dict.fromkeys(COUNTS, 0.0))
+    for name in COUNTS:
+        acc[name] += float(values[name] or 0) * scale.get(name, 1.0)
+
+
+_MICRO = {name: 1e-6 for name, count in COUNTS.items() if count.sums in SECONDS}
+
+
+# The roll-ups' levels (`ticketing.call_rollups` keeps them): per call, per queue leg, per answered
+# leg and agent; each per local hour, and per local day at the level + DAILY.
+CALLS, LEGS, AGENTS = LEVELS = (0, 1, 2)
+DAILY = len(LEVELS)
+_LEVEL_OF = {CallDimension.QUEUE: LEGS, CallDimension.AGENT: AGENTS}
+
+
+def _spans(first: datetime, end: datetime, by: CallDimension | None, utc_offset_hours: int) -> list[_Span]:
+    """The roll-up rows covering the whole hours [first, end): whole local days from the daily rows
+    (unless grouped by hour), the hours before and after them from the hourly rows."""
+    level = CALLS if by is None else _LEVEL_OF.get(by, CALLS)
+
+    def text(moment: datetime, unit: Literal["hour", "day"]) -> str:
+        return bucket_of(moment.astimezone(UTC), unit, utc_offset_hours)
+
+    day = first.astimezone(timezone(timedelta(hours=utc_offset_hours))).replace(hour=0)
+    first_day = day if day == first else day + timedelta(days=1)
+    end_day = end.astimezone(day.tzinfo).replace(hour=0)
+    if by in (CallDimension.HOUR, CallDimension.HOUR_OF_DAY) or end_day <= first_day:
+        return [(level, text(first, "hour"), text(end, "hour"))]
+    spans = [(level + DAILY, text(first_day, "day"), text(end_day, "day"))]
+    spans += [(level, text(lo, "hour"), text(hi, "hour")) for lo, hi in ((first, first_day), (end_day, end)) if lo < hi]
+    return spans
+
+
+_Span = tuple[int, str, str]  # level, first period, end period (exclusive)
+
+
+async def _fold_rollups(session: AsyncSession, folded: _Folded, first: datetime, end: datetime,
+                        by: CallDimension | None, utc_offset_hours: int) -> None:
+    table = CallRollup
+    key = {None: None, CallDimension.QUEUE: table.queue, CallDimension.AGENT: table.agent,
+           CallDimension.HOUR: table.period, CallDimension.DAY: func.substr(table.period, 1, 10),
+           CallDimension.HOUR_OF_DAY: func.substr(table.period, 12, 5)}[by]
+    spans = [and_(table.level == level, table.period >= lo, table.period < hi)
+             for level, lo, hi in _spans(first, end, by, utc_offset_hours)]
+    query = select(*([] if key is None else [key.label("key")]),
+                   *(func.sum(getattr(table, name)).label(name) for name in COUNTS)).where(or_(*spans))
+    if key is not None:
+        query = query.group_by(key)
+    for row in (await session.execute(query)).mappings():
+        if row["offered"] is not None:  # no rows: an aggregate without GROUP BY still answers one
+            _add(folded, row.get("key"), row, _MICRO)
+
+
+async def _fold_calls(session: AsyncSession, folded: _Folded, since: datetime, until: datetime,
+                      settings: CallKpiSettings, by: CallDimension | None, scope: ColumnElement[bool] | None,
+                      utc_offset_hours: int) -> None:
     key: ColumnElement[Any] | InstrumentedAttribute[Any] | None
     if by in (CallDimension.QUEUE, CallDimension.AGENT):
         key = CallLeg.queue if by is CallDimension.QUEUE else CallLeg.agent
-        query = select(key.label("key"), *_sum_columns(
+        query = select(key.label("key"), *sum_columns(
             CallLeg.outcome, CallLeg.wait_seconds, CallLeg.talk_seconds, settings)).join(
             CallRecord, CallLeg.call_id == CallRecord.id).where(
             CallLeg.entered_at >= since, CallLeg.entered_at < until)
@@ -334,16 +483,12 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
             query = query.where(CallLeg.agent.is_not(None), CallLeg.outcome == ANSWERED)
     else:
         key = None if by is None else local_bucket(CallRecord.entered_at, by.value, utc_offset_hours)
-        undecided = and_(CallRecord.final.is_(False), CallRecord.outcome == CallOutcome.UNKNOWN)
-        outcome = case((undecided, null()), else_=CallRecord.outcome)
-        sums = _sum_columns(outcome, CallRecord.wait_seconds, CallRecord.talk_seconds, settings)
+        sums = sum_columns(decided_outcome(), CallRecord.wait_seconds, CallRecord.talk_seconds, settings)
         query = select(*([] if key is None else [key.label("key")]), *sums).where(
             CallRecord.queue.is_not(None), CallRecord.entered_at >= since, CallRecord.entered_at < until)
     if scope is not None:
         query = query.where(scope)
     if key is not None:
-        query = query.group_by(key).order_by(key)
-    rows = (await session.execute(query)).mappings().all()
-    return [KeyedCallKpis(key=None if row.get("key") is None else str(row["key"]),
-                          **CallKpis.of(CallCounts.model_validate(dict(row)), settings).model_dump())
-            for row in rows]
+        query = query.group_by(key)
+    for row in (await session.execute(query)).mappings():
+        _add(folded, row.get("key"), row, {})

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from structlog.contextvars import bound_contextvars
 
+from ticketing import call_rollups
 from ticketing.db import SessionFactory
 from ticketing.models import CallLeg, CallOutcome, CallRecord, Ticket, utcnow
 
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 
 COLUMNS = frozenset(c.name for c in CallRecord.__table__.columns) - {"id", "updated_at"}
 LEG_COLUMNS = frozenset(c.name for c in CallLeg.__table__.columns) - {"id", "call_id", "seq"}
+# what the call KPIs (and so the roll-ups) read of a call and of its legs
+_COUNTED = tuple(CallRecord.__table__.c[c] for c in (
+    "server", "queue", "entered_at", "wait_seconds", "talk_seconds", "outcome", "final"))
+_LEG_COUNTED = ("queue", "entered_at", "wait_seconds", "talk_seconds", "outcome", "agent")
+_Stored = tuple[dict[str, Any], list[dict[str, Any]]]
 KEPT_IF_NULL = ("ticket_id", "draft_id", "recording", "ivr_result", "ivr_path", "caller_number",
                 "caller_name", "dnis", "started_at", "hangup_cause")
 
@@ -71,21 +77,47 @@ class CallStore:
         if not rows:
             return 0
         written = 0
+        moves: call_rollups.Moves = {}
         async with self._sessions() as session, session.begin():
+            basis = await call_rollups.locked_basis(session)
             await self._drop_unknown_tickets(session, [row for row, _ in rows])
             for row, legs in rows:
-                call_id = await session.scalar(self._statement(session, row, backfill))
-                if call_id is None:
-                    continue
+                stored = await self._stored(session, row)
+                if stored is None:
+                    call_id = await session.scalar(_insert(session, row).on_conflict_do_nothing(
+                        index_elements=["server", "linkedid"]).returning(CallRecord.id))
+                    if call_id is None:  # another writer stored it meanwhile
+                        stored = await self._stored(session, row)
+                if stored is not None:
+                    call_id = await session.scalar(self._statement(session, row, backfill))
+                    if call_id is None:
+                        continue
+                    call_rollups.add(moves, stored[0], stored[1], basis, -1)
+                    await session.execute(delete(CallLeg).where(CallLeg.call_id == call_id))
                 written += 1
                 if backfill:
                     with bound_contextvars(linkedid=row["linkedid"]):
                         log.debug("call %s on %s backfilled: %s", row["linkedid"], row["server"],
                                   row["outcome"].value)
-                await session.execute(delete(CallLeg).where(CallLeg.call_id == call_id))
+                call_rollups.add(moves, row, legs, basis)
                 if legs:
                     await session.execute(insert(CallLeg), [{**leg, "call_id": call_id} for leg in legs])
+            await call_rollups.record(session, moves)
         return written
+
+    @staticmethod
+    async def _stored(session: AsyncSession, row: dict[str, Any]) -> _Stored | None:
+        """The stored call's columns and legs that the KPIs read, locked to the end of the transaction."""
+        found = (await session.execute(
+            select(*_COUNTED, *(CallLeg.__table__.c[c].label(f"leg_{c}") for c in _LEG_COUNTED))
+            .outerjoin(CallLeg, CallLeg.call_id == CallRecord.id)
+            .where(CallRecord.server == row["server"], CallRecord.linkedid == row["linkedid"])
+            .order_by(CallLeg.seq).with_for_update(of=CallRecord))).mappings().all()
+        if not found:
+            return None
+        record = {c.name: found[0][c.name] for c in _COUNTED}
+        legs = [{c: leg[f"leg_{c}"] for c in _LEG_COUNTED} for leg in found if leg["leg_queue"] is not None]
+        return record, legs
 
     @staticmethod
     async def _drop_unknown_tickets(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -131,8 +163,20 @@ class CallStore:
         left_open = and_(CallRecord.final.is_(False), CallRecord.updated_at <= until,
                          CallRecord.linkedid.not_in(list(still_open)))
         async with self._sessions() as session, session.begin():
-            ids = list((await session.scalars(select(CallRecord.id).where(
-                CallRecord.server == server, or_(closed_unseen, left_open)))).all())
+            basis = await call_rollups.locked_basis(session)
+            found = (await session.execute(select(CallRecord.id, CallRecord.linkedid).where(
+                CallRecord.server == server, or_(closed_unseen, left_open)))).all()
+            ids = [call_id for call_id, _ in found]
+            moves: call_rollups.Moves = {}
+            for _, linkedid in found:
+                stored = await self._stored(session, {"server": server, "linkedid": linkedid})
+                if stored is not None:
+                    record, legs = stored
+                    call_rollups.add(moves, record, legs, basis, -1)
+                    call_rollups.add(moves, {**record, "final": True, "outcome": CallOutcome.UNKNOWN},
+                                     [{**leg, "outcome": leg["outcome"] or CallOutcome.UNKNOWN} for leg in legs],
+                                     basis)
+            await call_rollups.record(session, moves)
             if ids:
                 await session.execute(update(CallLeg).where(CallLeg.call_id.in_(ids), CallLeg.outcome.is_(None))
                                       .values(outcome=CallOutcome.UNKNOWN))

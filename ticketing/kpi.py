@@ -21,7 +21,7 @@ from sqlalchemy.orm import QueryableAttribute
 
 from ticketing.models import Ticket, TicketCoHandler, TicketRollup
 from ticketing.rollups import COUNTERS as ROLLUP_COUNTERS
-from ticketing.rollups import MONTHLY, grain_for
+from ticketing.rollups import MONTHLY, grain_for, watermark
 from ticketing.sqlfunc import local_bucket
 from ticketing.vocabulary import Category, Channel
 
@@ -159,10 +159,11 @@ async def ticket_kpis(
 
     Whole local days come from the daily and monthly roll-ups (`ticketing.rollups`, kept by the
     ticket service in the transaction of each change), so the cost follows the months, days and
-    groups asked for, not the tickets. Read from live rows: red now (open tickets past a deadline,
-    through a partial index), the parts of the period that are not whole days, a unit's co-handled
-    tickets, and what no roll-up keeps (per hour, per creator). `rollups=False` reads live rows only: the definition
-    the roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
+    groups asked for, not the tickets. Read from live rows: the tickets that turned red since the
+    roll-ups' red watermark (all red ones for an instant before it), through a partial index; the
+    parts of the period that are not whole days, a unit's co-handled tickets, and what no roll-up
+    keeps (per hour, per creator). `rollups=False` reads live rows only: the definition the
+    roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
     service writes the roll-ups in (the hotline's calendar).
     """
     if then_by is not None and by is None:
@@ -173,9 +174,12 @@ async def ticket_kpis(
         await _fold_live(session, folded, now, by, then_by, where, utc_offset_hours)
     else:
         grain, first_day, end_day, whole, edges = plan
-        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where)
+        red_before = await watermark(session, create=False)
+        if red_before is not None and red_before > now:  # a past instant: red then is not rolled up
+            red_before = None
+        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where, red_before is not None)
         await _fold_red(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
-                        utc_offset_hours)
+                        utc_offset_hours, red_before)
         if where.unit_id:
             await _fold_live(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
                              utc_offset_hours, _Units.CO_ONLY)
@@ -241,7 +245,7 @@ def _names(row: Any) -> tuple[str | None, str | None]:
 
 async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
                         end_day: str | None, by: Dimension | None, then_by: Dimension | None,
-                        flt: KpiFilter) -> None:
+                        flt: KpiFilter, red: bool) -> None:
     table = TicketRollup
     keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
             if d is not None]
@@ -265,7 +269,7 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
             count = int(getattr(row, counter) or 0)
             if counter == "handling_us":
                 acc["handling"] += count / 1_000_000
-            else:
+            elif counter != "red" or red:
                 acc[counter] += count
 
 
@@ -293,12 +297,15 @@ def _next_month(day: str) -> str:
 
 
 async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,
-                    then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int) -> None:
-    """Red now, from the open tickets with a deadline (the partial index `ix_tickets_open_red`)."""
+                    then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int,
+                    red_before: datetime | None) -> None:
+    """Red now, from the open tickets with a deadline (the partial index `ix_tickets_open_red`):
+    those that turned red since the watermark `red_before` (the roll-ups count the others), or all."""
     keys = _keys(by, then_by, utc_offset_hours)
+    since = [] if red_before is None else [Ticket.red_after >= red_before]
     query = (select(*(k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)),
                     func.count().label("red"))
-             .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *_conditions(flt, _Units.LEAD)))
+             .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *since, *_conditions(flt, _Units.LEAD)))
     for row in (await session.execute(query.group_by(*keys))).all():
         if row.red:
             _add(folded, _names(row))["red"] += int(row.red)

@@ -3,8 +3,9 @@
 A ticket's *share* is what it adds to the KPI counters (`ticketing.kpi`) of its creation day and its
 dimension values. The ticket service computes the share before and after each change and adds the
 difference to the roll-up rows of every grain in the same transaction, so the roll-ups are exact
-whenever a transaction is visible. "Red now" is not rolled up: it changes as the clock passes a
-deadline, with no write, and is read from live rows (`ticketing.kpi`).
+whenever a transaction is visible. "Red now" changes as the clock passes a deadline, with no write:
+`red` counts the tickets that turned red before a watermark, which the SLA sweeper moves
+(`advance_red`); a KPI adds those that turned red since, from live rows (`ticketing.kpi`).
 
 Grains: the same counts kept at several sets of dimensions, so a KPI grouped by city over a year
 reads 13 rows a day, not one per county × unit × category × channel.
@@ -23,19 +24,21 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Table,
+    and_,
     case,
     delete,
     func,
     literal,
     literal_column,
     select,
+    update,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from ticketing.models import Ticket, TicketRollup
+from ticketing.models import RedWatermark, Ticket, TicketRollup
 from ticketing.sqlfunc import local_bucket
 
 # dimension → the ticket's attribute; the roll-up column has the same name but for the unit.
@@ -56,7 +59,7 @@ GRAINS: tuple[frozenset[str], ...] = (
 # so a year by unit reads twelve months and the days at either end, not 365 days.
 MONTHLY = len(GRAINS)
 COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "rated", "satisfied",
-            "redone", "extended", "returned", "handling_us")
+            "redone", "extended", "returned", "handling_us", "red")
 _KEY = ("grain", "day", *DIMENSIONS)
 _KEPT = tuple(tuple(d in grain for d in DIMENSIONS) for grain in GRAINS)
 _TABLE = cast(Table, TicketRollup.__table__)
@@ -78,15 +81,18 @@ def grain_for(dimensions: Iterable[str]) -> int | None:
     return next((i for i, grain in enumerate(GRAINS) if wanted <= grain), None)
 
 
-def share(get: Callable[[str], Any], zone: ZoneInfo) -> Share:
-    """A ticket's share, from its attributes (a row's mapping or an ORM object's getattr)."""
+def share(get: Callable[[str], Any], zone: ZoneInfo, watermark: datetime | None) -> Share:
+    """A ticket's share, from its attributes (a row's mapping or an ORM object's getattr); red if it
+    turned red before the `watermark` (read with `watermark()` in the same transaction)."""
     sign_ok, close_ok, satisfied, handling = (get(k) for k in ("sign_ok", "close_ok", "satisfied", "handling_seconds"))
     created: datetime = get("created_at")
+    red_after: datetime | None = get("red_after")
     counts = (
         1, int(sign_ok is not None), int(sign_ok == 1), int(close_ok is not None), int(close_ok == 1),
         int(satisfied is not None), int(satisfied == 1), int(get("redo_count") > 0),
         int(get("extension_count") > 0), int(get("return_count") > 0),
         round(handling * 1_000_000) if close_ok is not None and handling is not None else 0,
+        int(red_after is not None and watermark is not None and red_after < watermark),
     )
     dims = tuple("" if get(attr) is None else str(get(attr)) for attr in DIMENSIONS.values())
     return Share(created.astimezone(zone).date().isoformat(), dims, counts)
@@ -122,20 +128,66 @@ async def record(db: AsyncConnection | AsyncSession, before: Share | None, after
     """Add a change's difference to the roll-ups, in the caller's transaction."""
     rows = changes(before, after)
     if rows:
-        dialect = db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
-        await db.execute(_UPSERT[dialect], rows)
+        await db.execute(_UPSERT[_dialect(db)], rows)
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.sum(case((condition, 1), else_=0))
 
 
-async def rebuild(conn: AsyncConnection, utc_offset_hours: int) -> None:
+async def watermark(db: AsyncConnection | AsyncSession, *, shared: bool = True,
+                    create: bool = True) -> datetime | None:
+    """The red watermark, locked to the end of the caller's transaction (shared: writers and readers;
+    not: `advance_red` and a rebuild, which move it, so each waits for the other). `create`: store
+    the row first if there is none (a writer's transaction: a reader does not write)."""
+    query = select(RedWatermark.at).where(RedWatermark.id == 1).with_for_update(read=shared)
+    found = (await db.execute(query)).first()
+    if found is None and create:  # a row to lock from the first transaction on
+        insert = pg_insert if _dialect(db) == "postgresql" else sqlite_insert
+        await db.execute(insert(RedWatermark).values(id=1, at=None).on_conflict_do_nothing())
+        found = (await db.execute(query)).first()
+    return cast(datetime | None, found[0] if found else None)
+
+
+async def _set_watermark(db: AsyncConnection | AsyncSession, at: datetime) -> None:
+    await watermark(db, shared=False)
+    await db.execute(update(RedWatermark).where(RedWatermark.id == 1).values(at=at))
+
+
+async def advance_red(session: AsyncSession, now: datetime, zone: ZoneInfo) -> int:
+    """Count in the roll-ups the tickets that turned red since the watermark, and move it to `now`
+    (the SLA sweeper's round). Returns how many turned red."""
+    since = await watermark(session, shared=False)
+    if since is not None and now <= since:
+        return 0
+    attributes = [*DIMENSIONS.values(), "created_at", "red_after", "sign_ok", "close_ok", "satisfied",
+                  "handling_seconds", "redo_count", "extension_count", "return_count"]
+    turned = (await session.execute(select(*(getattr(Ticket, a) for a in attributes)).where(
+        Ticket.red_after.is_not(None), Ticket.red_after < now,
+        *([] if since is None else [Ticket.red_after >= since])))).mappings().all()
+    moved: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for ticket in turned:
+        for row in changes(share(ticket.__getitem__, zone, since), share(ticket.__getitem__, zone, now)):
+            key = tuple(row[k] for k in _KEY)
+            acc = moved.setdefault(key, dict.fromkeys(COUNTERS, 0) | dict(zip(_KEY, key, strict=True)))
+            acc["red"] += row["red"]
+    if moved:
+        await session.execute(_UPSERT[_dialect(session)], [moved[key] for key in sorted(moved)])
+    await _set_watermark(session, now)
+    return len(turned)
+
+
+def _dialect(db: AsyncConnection | AsyncSession) -> str:
+    return db.get_bind().dialect.name if isinstance(db, AsyncSession) else db.dialect.name
+
+
+async def rebuild(conn: AsyncConnection, utc_offset_hours: int, red_before: datetime) -> None:
     """Recompute every roll-up from the tickets (after a bulk load that bypassed the service): the
-    finest grain from the tickets, the others from it.
+    finest grain from the tickets, the others from it, red as of `red_before` (the new watermark).
 
     `utc_offset_hours` is the hotline zone's: one offset for all days (China keeps no summer time).
     """
+    await _set_watermark(conn, red_before)  # first: writers hold it shared, so this waits for them
     await conn.execute(delete(TicketRollup))
     finest = len(GRAINS) - 1
     day = local_bucket(Ticket.created_at, "day", utc_offset_hours)
@@ -147,6 +199,7 @@ async def rebuild(conn: AsyncConnection, utc_offset_hours: int) -> None:
         _flag(Ticket.return_count > 0),
         func.coalesce(func.sum(case((Ticket.close_ok.is_not(None), sql_cast(
             func.round(Ticket.handling_seconds * 1_000_000), BigInteger)), else_=0)), 0),
+        _flag(and_(Ticket.red_after.is_not(None), Ticket.red_after < red_before)),
     )
     columns = list(_KEY) + list(COUNTERS)
     await conn.execute(_TABLE.insert().from_select(

@@ -229,7 +229,8 @@ class TicketService:
                     await conn.execute(_INSERT_CO_HANDLER, [{"ticket_id": ticket_id, "unit_id": u} for u in co])
                 for what, record in links:
                     await _link(conn, what, record, ticket_id)
-                await rollups.record(conn, None, rollups.share(values.__getitem__, self.sla.worktime.tz))
+                await rollups.record(conn, None, rollups.share(
+                    values.__getitem__, self.sla.worktime.tz, await rollups.watermark(conn)))
         except _Taken as taken:
             await self._explain_taken(taken.what, taken.record)
         # The view only reads attributes: a plain namespace spares building an ORM instance.
@@ -255,7 +256,8 @@ class TicketService:
                     raise ConcurrentUpdate(ticket_id)
                 before = ticket.state
                 after = target(before, action.name)
-                counted = rollups.share(partial(getattr, ticket), self.sla.worktime.tz)
+                red_before = await rollups.watermark(session)
+                counted = rollups.share(partial(getattr, ticket), self.sla.worktime.tz, red_before)
                 effect = await action.apply(ticket, ActionContext(session, now, self.sla, self.routing))
                 ticket.state = effect.state or after
                 ticket.updated_at = now  # every action bumps the version, notes included
@@ -267,7 +269,8 @@ class TicketService:
                 ))
                 await session.flush()
                 # Last, so the roll-up rows stay locked only until the commit that follows.
-                await rollups.record(session, counted, rollups.share(partial(getattr, ticket), self.sla.worktime.tz))
+                await rollups.record(session, counted, rollups.share(
+                    partial(getattr, ticket), self.sla.worktime.tz, red_before))
                 view = TicketView.of(ticket, now)
         except StaleDataError:
             raise ConcurrentUpdate(ticket_id) from None

@@ -1,4 +1,5 @@
-"""The periodic SLA sweep: raise one 督办 (supervise) event per breach as a ticket turns red."""
+"""The periodic SLA sweep: raise one 督办 (supervise) event per breach as a ticket turns red, and
+count the tickets that turned red in the KPI roll-ups (`ticketing.rollups.advance_red`)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from structlog.contextvars import bound_contextvars
 
+from ticketing import rollups
 from ticketing.db import SessionFactory
 from ticketing.models import Ticket, TicketEvent, utcnow
 from ticketing.vocabulary import OPEN_STATES, UNSIGNED_STATES
@@ -83,8 +86,9 @@ class SlaSweeper:
 
     def __init__(self, sessions: SessionFactory, interval: float,
                  clock: Callable[[], datetime] = utcnow,
-                 on_breach: Callable[[Breach], None] | None = None) -> None:
+                 on_breach: Callable[[Breach], None] | None = None, zone: ZoneInfo | None = None) -> None:
         self._sessions, self._interval, self._clock = sessions, interval, clock
+        self._zone = zone  # the calendar's: with it, each round also advances the roll-ups' red watermark
         self._on_breach = on_breach
         self._task: asyncio.Task[None] | None = None
 
@@ -105,6 +109,9 @@ class SlaSweeper:
                         log.info("SLA breach on ticket %s: %s", breach.number, breach.kind)
                         if self._on_breach:
                             self._on_breach(breach)
+                if self._zone is not None:
+                    async with self._sessions.begin() as session:
+                        await rollups.advance_red(session, self._clock(), self._zone)
             except Exception:
                 log.exception("SLA sweep failed; retrying in %.0f s", self._interval)
             await asyncio.sleep(self._interval)

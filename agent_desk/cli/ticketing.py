@@ -17,11 +17,12 @@ from sqlalchemy.exc import DBAPIError
 
 from agent_desk.cli.app import app, emit_json, settings
 from agent_desk.settings import Settings
-from ticketing import rollups
+from ticketing import call_rollups, rollups
+from ticketing.call_kpis import RollupBasis
 from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import RoutingError
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
-from ticketing.models import Region, TicketRollup
+from ticketing.models import CallRollup, Region, TicketRollup, utcnow
 from ticketing.routing import RoutingRequest
 from ticketing.service import TicketService
 from ticketing.worktime import FALLBACK
@@ -215,22 +216,29 @@ def kpi_tickets(
 
 @kpi_app.command("rebuild")
 def kpi_rebuild() -> None:
-    """Recompute the ticket KPI roll-ups from the tickets: after tickets were loaded or repaired
-    behind the ticket service's back (it keeps them itself)."""
+    """Recompute the KPI roll-ups: the tickets' from the tickets, the calls' from the call records
+    with the configured thresholds. After data was loaded or repaired behind the ticket service's or
+    the call store's back (they keep them themselves), or the thresholds or the calendar's zone changed."""
     config = settings()
     offset = datetime.now(ZoneInfo(config.ticketing.calendar.timezone)).utcoffset()
     hours = int(offset.total_seconds() // 3600) if offset else 0
+    thresholds = config.desk.supervision.call_kpis()
+    basis = RollupBasis(hours, thresholds.service_level_seconds, thresholds.short_abandon_seconds)
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         engine = make_engine(config.db.url)
         try:
             async with engine.begin() as conn:
-                await rollups.rebuild(conn, hours)
-                return int(await conn.scalar(select(func.count()).select_from(TicketRollup)) or 0)
+                await rollups.rebuild(conn, hours, utcnow())
+                await call_rollups.rebuild(conn, basis)
+                tickets, calls = [int(await conn.scalar(select(func.count()).select_from(table)) or 0)
+                                  for table in (TicketRollup, CallRollup)]
+                return tickets, calls
         finally:
             await engine.dispose()
 
-    typer.echo(f"roll-up rows: {asyncio.run(run())} (days at UTC{hours:+d})")
+    tickets, calls = asyncio.run(run())
+    typer.echo(f"roll-up rows: {tickets} ticket (days), {calls} call (hours), at UTC{hours:+d}")
 
 
 _SHOWN = {name: TicketKpi.model_fields[name] for name in (

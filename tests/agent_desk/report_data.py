@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from agent_desk.desk import Desk
 from ticketing.actions import FollowUp, Reply, Return, Sign
-from ticketing.models import CallLeg, CallOutcome, CallRecord, utcnow
+from ticketing.calls import CallStore
+from ticketing.models import CallOutcome, utcnow
 from ticketing.presence import PresenceStore
 from ticketing.service import NewTicket
 from ticketing.vocabulary import Category, Channel, Rating
@@ -54,15 +55,16 @@ async def seed(desk: Desk) -> Seeded:
         (SUZHOU_QUEUE, CallOutcome.ANSWERED, 10, 200), (SUZHOU_QUEUE, CallOutcome.ANSWERED, 25, 160),
         (SUZHOU_QUEUE, CallOutcome.ABANDONED, 2, None),
     ]
-    async with desk.sessions.begin() as session:
-        for i, (queue, outcome, wait, talk) in enumerate(rows):
-            answered = calls_at if outcome is CallOutcome.ANSWERED else None
-            agent = "Local/agent1@agents" if answered else None
-            leg = CallLeg(seq=0, queue=queue, uniqueid=f"18000.{i}", entered_at=calls_at, wait_seconds=wait,
-                          agent=agent, answered_at=answered, talk_seconds=talk, outcome=outcome)
-            session.add(CallRecord(server="pbx1", linkedid=f"18000.{i}", caller_number=f"1390000000{i}", queue=queue,
-                                   entered_at=calls_at, wait_seconds=wait, agent=agent, talk_seconds=talk,
-                                   outcome=outcome, answered_at=answered, final=True, legs=[leg]))
+    calls = []
+    for i, (queue, outcome, wait, talk) in enumerate(rows):
+        answered = calls_at if outcome is CallOutcome.ANSWERED else None
+        agent = "Local/agent1@agents" if answered else None
+        leg = {"queue": queue, "uniqueid": f"18000.{i}", "entered_at": calls_at, "wait_seconds": wait,
+               "agent": agent, "answered_at": answered, "talk_seconds": talk, "outcome": outcome}
+        calls.append({"server": "pbx1", "linkedid": f"18000.{i}", "caller_number": f"1390000000{i}", "queue": queue,
+                      "entered_at": calls_at, "wait_seconds": wait, "agent": agent, "talk_seconds": talk,
+                      "outcome": outcome, "answered_at": answered, "final": True, "legs": [leg]})
+    await CallStore(desk.sessions).upsert_many(calls)
     since = utcnow() - timedelta(hours=2)
     await PresenceStore(desk.sessions).upsert_many([
         {"server": "pbx1", "queue": queue, "interface": interface, "member_name": interface,

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from agent_desk.supervision.erlang import erlang_c, required_agents
 from tests.agent_desk.conftest import DeskClient
 from ticketing.call_kpis import compute_call_kpis
-from ticketing.models import CallLeg, CallOutcome, CallRecord, utcnow
+from ticketing.calls import CallStore
+from ticketing.models import CallOutcome, CallRecord, utcnow
 
 pytestmark = pytest.mark.anyio
 
@@ -26,15 +27,16 @@ async def add_calls(client: DeskClient) -> None:
         (CallOutcome.ABANDONED, 2, None, None),  # short abandon: left out of the answer rate
         (CallOutcome.ABANDONED, 25, None, None),
     ]
-    async with client.desk.sessions.begin() as session:
-        for i, (outcome, wait, talk, agent) in enumerate(rows):
-            answered_at = now if outcome is CallOutcome.ANSWERED else None
-            leg = CallLeg(seq=0, queue="hotline-12345", uniqueid=f"17000.{i}", entered_at=now, wait_seconds=wait,
-                          agent=agent, answered_at=answered_at, talk_seconds=talk, outcome=outcome)
-            session.add(CallRecord(server="pbx0", linkedid=f"17000.{i}", caller_number=f"1380000000{i}",
-                                   queue="hotline-12345", entered_at=now, wait_seconds=wait, agent=agent,
-                                   talk_seconds=talk, outcome=outcome, answered_at=answered_at, final=True,
-                                   legs=[leg]))
+    calls = []
+    for i, (outcome, wait, talk, agent) in enumerate(rows):
+        answered_at = now if outcome is CallOutcome.ANSWERED else None
+        leg = {"queue": "hotline-12345", "uniqueid": f"17000.{i}", "entered_at": now, "wait_seconds": wait,
+               "agent": agent, "answered_at": answered_at, "talk_seconds": talk, "outcome": outcome}
+        calls.append({"server": "pbx0", "linkedid": f"17000.{i}", "caller_number": f"1380000000{i}",
+                      "queue": "hotline-12345", "entered_at": now, "wait_seconds": wait, "agent": agent,
+                      "talk_seconds": talk, "outcome": outcome, "answered_at": answered_at, "final": True,
+                      "legs": [leg]})
+    await CallStore(client.desk.sessions).upsert_many(calls)
 
 
 async def test_call_kpis_follow_the_definitions(client: DeskClient) -> None:

@@ -90,7 +90,8 @@ def test_kpi_rebuild_restores_the_rollups(cli_env: CliRunner, sqlite_target: Dat
         asyncio.run(tickets_without_rollups())
         missing = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--json"))
         assert [r["total"] for r in missing] == [0, 0]  # only red now, read from the tickets themselves
-        assert "roll-up rows: 24 (days at UTC+8)" in run(cli_env, "kpi", "rebuild")  # 2 counties: 12 + 12 rows
+        rebuilt = run(cli_env, "kpi", "rebuild")
+        assert "roll-up rows: 24 ticket (days), 0 call (hours), at UTC+8" in rebuilt  # 2 counties: 12 + 12 rows
         rows = json.loads(run(cli_env, "kpi", "tickets", "--by", "city", "--json"))
         assert [(r["key"], r["total"]) for r in rows] == [("320100", 1), ("320300", 2)]
     finally:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service
@@ -34,6 +34,7 @@ from ticketing.actions import (
     Rule,
     Sign,
 )
+from ticketing.db import SessionFactory
 from ticketing.errors import IllegalTransition, InvalidAction
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, _plan, ticket_kpis
 from ticketing.models import TicketRollup, Unit
@@ -58,10 +59,16 @@ def _actions(rng: random.Random, clock: Clock, units: list[str]) -> list[Action]
     ]
 
 
-async def _lifecycles(svc: TicketService, clock: Clock, rng: random.Random, units: list[str]) -> int:
+async def _lifecycles(svc: TicketService, clock: Clock, rng: random.Random, units: list[str],
+                      sessions: SessionFactory | None = None) -> int:
+    """`sessions`: advance the red watermark now and then, as the SLA sweeper does."""
     states: dict[int, TicketState] = {}
     steps = 0
+    sweeps = random.Random(7)  # its own: the lifecycles stay those of the seed
     for _ in range(360):
+        if sessions is not None and sweeps.random() < 0.08:
+            async with sessions.begin() as session:
+                await rollups.advance_red(session, clock.now, svc.sla.worktime.tz)
         if not states or rng.random() < 0.18:
             region = rng.choice(REGIONS)
             ticket = await svc.create(new_ticket(
@@ -118,10 +125,13 @@ async def test_rollups_equal_the_direct_group_by(db: Database, seed: int) -> Non
     svc = service(db.sessions, clock)
     async with db.sessions() as session:
         units = sorted((await session.scalars(select(Unit.id).where(Unit.id.like("office:32%")))).all())[:8]
-    steps = await _lifecycles(svc, clock, rng, units)
+    steps = await _lifecycles(svc, clock, rng, units, db.sessions)
     assert steps > 100
+    async with db.sessions() as session:
+        red_before = await rollups.watermark(session, create=False)
+        assert red_before is not None and await session.scalar(select(func.sum(TicketRollup.red)))
     dims: list[Dimension | None] = [None, *Dimension]
-    checked = via_rollups = 0
+    checked = via_rollups = red_rolled = 0
     async with db.sessions() as session:
         for _ in range(120):
             by = rng.choice(dims)
@@ -133,7 +143,8 @@ async def test_rollups_equal_the_direct_group_by(db: Database, seed: int) -> Non
             assert _same(fast, direct), (by, then_by, flt, now, fast, direct)
             checked += 1
             via_rollups += _plan(by, then_by, flt, 8) is not None
-    assert checked == 120 and via_rollups > 40
+            red_rolled += _plan(by, then_by, flt, 8) is not None and now >= red_before
+    assert checked == 120 and via_rollups > 40 and red_rolled > 10
     # The red and yellow and redone ones really occur: the test covers what it claims.
     [overall] = await _overall(db, clock.now)
     assert overall.red and overall.yellow and overall.redone and overall.extended and overall.returned
@@ -150,10 +161,12 @@ async def test_rebuild_gives_the_rows_the_service_kept(db: Database) -> None:
     svc = service(db.sessions, clock)
     async with db.sessions() as session:
         units = sorted((await session.scalars(select(Unit.id).where(Unit.id.like("office:32%")))).all())[:8]
-    await _lifecycles(svc, clock, rng, units)
+    await _lifecycles(svc, clock, rng, units, db.sessions)
+    async with db.sessions.begin() as session:
+        await rollups.advance_red(session, clock.now, svc.sla.worktime.tz)
     kept = await _rows(db)
     async with db.engine.begin() as conn:
-        await rollups.rebuild(conn, 8)
+        await rollups.rebuild(conn, 8, clock.now)
     assert await _rows(db) == kept and len(kept) > 100
 
 

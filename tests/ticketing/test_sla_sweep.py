@@ -6,11 +6,15 @@ import asyncio
 import logging
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import Database
 from tests.json_logs import json_lines
 from tests.ticketing.helpers import Clock, service, ticket_in
+from ticketing import rollups
 from ticketing.actions import ApproveExtension, RequestExtension
+from ticketing.kpi import ticket_kpis
+from ticketing.models import TicketRollup
 from ticketing.sweep import SWEEP_ACTOR, Breach, SlaSweeper, sweep_breaches
 from ticketing.vocabulary import TicketState
 
@@ -74,3 +78,25 @@ async def test_the_sweeper_logs_each_breach_with_the_ticket_number(db: Database)
     breach, told = lines
     assert breach["event"] == f"SLA breach on ticket {number}: sign_off" and breach["ticket"] == number
     assert told["event"] == "notified" and told["ticket"] == number  # what on_breach logs carries it too
+
+
+async def test_the_sweeper_counts_red_tickets_in_the_rollups(db: Database) -> None:
+    clock = Clock()
+    svc = service(db.sessions, clock)
+    await ticket_in(svc, TicketState.DISPATCHED)
+    clock.advance(days=1)
+    sweeper = SlaSweeper(db.sessions, 0.01, clock=lambda: clock.now, zone=svc.sla.worktime.tz)
+    sweeper.start()
+    try:
+        for _ in range(500):  # a deadline, not a duration: the first round is enough
+            async with db.sessions() as session:
+                if await rollups.watermark(session, create=False) == clock.now:
+                    break
+            await asyncio.sleep(0.01)
+    finally:
+        await sweeper.stop()
+    async with db.sessions() as session:
+        assert await rollups.watermark(session, create=False) == clock.now
+        assert await session.scalar(select(func.sum(TicketRollup.red)).where(TicketRollup.grain == 0)) == 1
+        [overall] = await ticket_kpis(session, now=clock.now)
+    assert overall.red == 1 and overall.total == 1

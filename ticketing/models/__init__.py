@@ -7,6 +7,7 @@ from ticketing.models.attachment import TicketAttachment
 from ticketing.models.audit import AuditEntry
 from ticketing.models.base import Base, UTCDateTime, utcnow
 from ticketing.models.call_record import CallLeg, CallOutcome, CallRecord
+from ticketing.models.call_rollup import CallRollup, CallRollupBasis
 from ticketing.models.call_survey import CallSurvey
 from ticketing.models.callback_claim import CallbackClaim, CallbackResult
 from ticketing.models.draft import Draft, DraftStatus
@@ -15,7 +16,7 @@ from ticketing.models.leader_term import LeaderTerm
 from ticketing.models.region import Region, RegionLevel
 from ticketing.models.throttle import ThrottleAttempt
 from ticketing.models.ticket import Ticket, TicketCoHandler, TicketEvent, TicketSequence
-from ticketing.models.ticket_rollup import TicketRollup
+from ticketing.models.ticket_rollup import RedWatermark, TicketRollup
 from ticketing.models.transcription_job import JobState, TranscriptionJob
 from ticketing.models.unit import Unit, UnitKind
 from ticketing.models.user import ApiClient, KioskKey, LoginSession, Role, User
@@ -29,6 +30,8 @@ __all__ = [
     "CallLeg",
     "CallOutcome",
     "CallRecord",
+    "CallRollup",
+    "CallRollupBasis",
     "CallSurvey",
     "CallbackClaim",
     "CallbackResult",
@@ -43,6 +46,7 @@ __all__ = [
     "KioskKey",
     "LeaderTerm",
     "LoginSession",
+    "RedWatermark",
     "Region",
     "RegionLevel",
     "Role",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,3 +37,14 @@ class TicketRollup(Base):
     extended: Mapped[int] = mapped_column(Integer)
     returned: Mapped[int] = mapped_column(Integer)
     handling_us: Mapped[int] = mapped_column(BigInteger)  # summed closed − created, microseconds: exact
+    red: Mapped[int] = mapped_column(Integer)  # open and past a deadline before the red watermark
+
+
+class RedWatermark(Base):
+    """The instant up to which `ticket_rollups.red` counts the tickets that turned red (one row, id 1;
+    none: the roll-ups count no red yet, and red now is counted from the tickets)."""
+
+    __tablename__ = "ticket_red_watermark"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 19:52:01.114466
+Create Date: 2026-12-02 19:52:56.112082
 """
 
 from collections.abc import Sequence
@@ -77,6 +77,36 @@ def upgrade() -> None:
     with op.batch_alter_table('calendar_days', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_calendar_days_year'), ['year'], unique=False)
 
+    op.create_table('call_rollup_basis',
+    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('utc_offset_hours', sa.SmallInteger(), nullable=False),
+    sa.Column('service_level_seconds', sa.Float(), nullable=False),
+    sa.Column('short_abandon_seconds', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_rollup_basis'))
+    )
+    op.create_table('call_rollups',
+    sa.Column('level', sa.SmallInteger(), nullable=False),
+    sa.Column('period', sa.String(length=16), nullable=False),
+    sa.Column('server', sa.String(length=64), nullable=False),
+    sa.Column('queue', sa.String(length=64), nullable=False),
+    sa.Column('agent', sa.String(length=64), nullable=False),
+    sa.Column('offered', sa.Integer(), nullable=False),
+    sa.Column('answered', sa.Integer(), nullable=False),
+    sa.Column('abandoned', sa.Integer(), nullable=False),
+    sa.Column('short_abandoned', sa.Integer(), nullable=False),
+    sa.Column('timeout', sa.Integer(), nullable=False),
+    sa.Column('exit_with_key', sa.Integer(), nullable=False),
+    sa.Column('transferred', sa.Integer(), nullable=False),
+    sa.Column('unknown', sa.Integer(), nullable=False),
+    sa.Column('in_queue', sa.Integer(), nullable=False),
+    sa.Column('answered_within_15s', sa.Integer(), nullable=False),
+    sa.Column('answered_within_sl', sa.Integer(), nullable=False),
+    sa.Column('abandoned_within_sl', sa.Integer(), nullable=False),
+    sa.Column('answered_wait_seconds', sa.BigInteger(), nullable=False),
+    sa.Column('talk_seconds', sa.BigInteger(), nullable=False),
+    sa.Column('talked', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'period', 'server', 'queue', 'agent', name=op.f('pk_call_rollups'))
+    )
     op.create_table('config_versions',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -160,6 +190,11 @@ def upgrade() -> None:
         batch_op.create_index('ix_throttle_attempts_kind_at', ['kind', 'at'], unique=False)
         batch_op.create_index('ix_throttle_attempts_subject_at', ['kind', 'subject', 'at'], unique=False)
 
+    op.create_table('ticket_red_watermark',
+    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('at', ticketing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ticket_red_watermark'))
+    )
     op.create_table('ticket_rollups',
     sa.Column('grain', sa.SmallInteger(), nullable=False),
     sa.Column('day', sa.String(length=10), nullable=False),
@@ -179,6 +214,7 @@ def upgrade() -> None:
     sa.Column('extended', sa.Integer(), nullable=False),
     sa.Column('returned', sa.Integer(), nullable=False),
     sa.Column('handling_us', sa.BigInteger(), nullable=False),
+    sa.Column('red', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('grain', 'day', 'city_code', 'county_code', 'unit_id', 'category', 'channel', name=op.f('pk_ticket_rollups'))
     )
     op.create_table('ticket_sequences',
@@ -631,6 +667,7 @@ def downgrade() -> None:
     op.drop_table('kb_article_regions')
     op.drop_table('ticket_sequences')
     op.drop_table('ticket_rollups')
+    op.drop_table('ticket_red_watermark')
     with op.batch_alter_table('throttle_attempts', schema=None) as batch_op:
         batch_op.drop_index('ix_throttle_attempts_subject_at')
         batch_op.drop_index('ix_throttle_attempts_kind_at')
@@ -651,6 +688,8 @@ def downgrade() -> None:
 
     op.drop_table('kb_articles')
     op.drop_table('config_versions')
+    op.drop_table('call_rollups')
+    op.drop_table('call_rollup_basis')
     with op.batch_alter_table('calendar_days', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_calendar_days_year'))
 
