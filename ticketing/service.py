@@ -213,8 +213,9 @@ class TicketService:
             ticket_id = await self._writer.write(Intake(values, events, co, links, share))
         except Taken as taken:
             await self._explain_taken(taken.links)
-        # The view only reads attributes: a plain namespace spares building an ORM instance.
-        view = TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, co)
+        # The view only reads attributes: a plain namespace spares building an ORM instance. Co-handlers
+        # by unit, as every later read of the ticket lists them.
+        view = TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, sorted(co))
         self._changed(view, events[-1]["action"], actor, None, now)
         return view
 
