@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Column, Table, Update, bindparam, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from ticketing import rollups
 from ticketing.models import (
@@ -161,29 +162,32 @@ SELECT id FROM t"""
     def arguments(self, intake: Intake) -> list[Any]:
         links = dict(intake.links)
         ticket, events, share = intake.ticket, intake.events, intake.share
+        now = utcnow()
         return [
-            links.get("draft"), links.get("call"), len(links), _convert(self._updated_at, utcnow()),
-            *(_convert(p, ticket[name]) for name, p in self._ticket),
-            *([_convert(p, e[name]) for e in events] for name, p in self._event),
+            links.get("draft"), links.get("call"), len(links), self._updated_at(now) if self._updated_at else now,
+            *(p(ticket[name]) if p else ticket[name] for name, p in self._ticket),
+            *([p(e[name]) if p else e[name] for e in events] for name, p in self._event),
             intake.co_handlers, share.day, share.day[:7], *share.dims, *share.counts,
         ]
 
     async def run(self, engine: AsyncEngine, intake: Intake) -> int:
         args = self.arguments(intake)
-        async with engine.connect() as conn:
-            # Outside SQLAlchemy's transaction: the statement commits on its own, in one round trip.
-            driver = (await conn.get_raw_connection()).driver_connection
-            assert driver is not None
-            try:
-                ticket_id = await driver.fetchval(self.sql, *args)
-            except BaseException:
-                if driver.is_closed():
-                    await conn.invalidate()
-                raise
+        # Straight from the pool, outside SQLAlchemy's transactions: the statement commits on its own,
+        # in one round trip, and the pool's reset on return has no transaction to roll back.
+        pooled = await engine.raw_connection()
+        driver = pooled.driver_connection
+        assert driver is not None
+        try:
+            ticket_id = await driver.fetchval(self.sql, *args)
+        except BaseException:
+            if driver.is_closed():
+                await greenlet_spawn(pooled.invalidate)
+            raise
+        finally:
+            # In a greenlet, as SQLAlchemy's asyncio pool needs: a connection beyond the pool's size is closed.
+            await greenlet_spawn(pooled.close)
         if ticket_id is None:
             raise Taken(intake.links)
         return int(ticket_id)
 
 
-def _convert(processor: Processor, value: Any) -> Any:
-    return value if processor is None else processor(value)
