@@ -42,6 +42,10 @@ _LINK_UPDATES: dict[str, Update] = {
     .values(ticket_id=bindparam("linked"))
     for what, model in LINKED.items()
 }
+# Built once: parameters travel separately, so the compiled SQL is cached.
+_INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
+_INSERT_EVENT = insert(_EVENTS)
+_INSERT_CO_HANDLER = insert(_CO_HANDLERS)
 _TICKET_COLUMNS = [c for c in _TICKETS.columns if c.name != "id"]
 _EVENT_COLUMNS = [c for c in _EVENTS.columns if c.name not in ("id", "ticket_id")]
 
@@ -75,15 +79,15 @@ class IntakeWriter:
         if self._statement is not None:
             return await self._statement.run(self._engine, intake)
         async with self._engine.begin() as conn:
-            return await write_statements(conn, intake)
+            return await _write_statements(conn, intake)
 
 
-async def write_statements(conn: AsyncConnection, intake: Intake) -> int:
+async def _write_statements(conn: AsyncConnection, intake: Intake) -> int:
     """The intake as Core statements in the caller's transaction (rolled back by Taken)."""
-    ticket_id: int = (await conn.execute(insert(_TICKETS).returning(_TICKETS.c.id), intake.ticket)).scalar_one()
-    await conn.execute(insert(_EVENTS), [{**e, "ticket_id": ticket_id} for e in intake.events])
+    ticket_id: int = (await conn.execute(_INSERT_TICKET, intake.ticket)).scalar_one()
+    await conn.execute(_INSERT_EVENT, [{**e, "ticket_id": ticket_id} for e in intake.events])
     if intake.co_handlers:
-        await conn.execute(insert(_CO_HANDLERS), [{"ticket_id": ticket_id, "unit_id": u} for u in intake.co_handlers])
+        await conn.execute(_INSERT_CO_HANDLER, [{"ticket_id": ticket_id, "unit_id": u} for u in intake.co_handlers])
     for what, record in intake.links:
         if (await conn.execute(_LINK_UPDATES[what], {"record": record, "linked": ticket_id})).rowcount != 1:
             raise Taken(intake.links)
