@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, select, text
 
 from tests.conftest import Database, DatabaseTarget
 from tests.ticketing.helpers import Clock, service
@@ -204,3 +204,27 @@ async def test_a_free_draft_with_a_taken_call_is_refused_whole(db: Database) -> 
     later = await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "b", draft_id=drafts[0])
     async with db.sessions() as session:
         assert (await session.get(Draft, drafts[0])).ticket_id == later.id  # type: ignore[union-attr]
+
+
+@pytest.mark.postgres
+async def test_a_connection_lost_mid_intake_leaves_the_pool(postgres_target: DatabaseTarget) -> None:
+    """The server ends the intake's connection: that intake fails, and the pool does not hand out the dead one."""
+    settings = {**postgres_target.engine_kwargs["connect_args"]["server_settings"], "application_name": "intake-lost"}
+    engine = postgres_target.engine(connect_args={"server_settings": settings}, pool_size=1, max_overflow=0)
+    admin = postgres_target.engine()
+    db = Database(postgres_target, engine, make_session_factory(engine))
+    try:
+        svc = service(db.sessions)
+        await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
+        async with admin.begin() as conn:
+            ended = await conn.scalar(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'intake-lost'"))
+        assert ended == 1
+        with pytest.raises(Exception, match="connection"):
+            await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
+        view = await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
+        assert (await svc.get(view.id)).number == view.number
+    finally:
+        await _wipe(db)
+        await engine.dispose()
+        await admin.dispose()
