@@ -1,9 +1,10 @@
 """API load test: a real `hotline serve` on loopback over a 1,000,000-ticket PostgreSQL database.
 
-1. Bulk-generates the database (`--tickets`, default 1,000,000) in PostgreSQL with one
-   INSERT … SELECT over generate_series: tickets spread over the last 365 days in every county,
-   70 % closed, the rest accepted / dispatched / in hand. Skipped when the database already holds
-   that many tickets (`--fresh` rebuilds it).
+1. Bulk-generates the database (`--tickets`, default 1,000,000) in PostgreSQL with the benchmarks'
+   one loader (`common.generate_tickets`, an INSERT … SELECT over generate_series, as
+   bench/tickets.py's KPI benchmark loads): tickets spread over the last 365 days in every county,
+   those older than 15 days closed, the recent ones 30 % open. Skipped when the database already
+   holds that many tickets (`--fresh` rebuilds it).
 2. Starts `hotline serve` (one uvicorn process) as a subprocess on 127.0.0.1.
 3. For each scenario, `--concurrency` clients (default 200) share one bounded httpx pool and
    send requests back to back for `--seconds`, after a warm-up:
@@ -28,19 +29,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx
-from common import emit, summary_ms
+from common import emit, generate_tickets, summary_ms
 from sqlalchemy import func, select, text
 
 from agent_desk.accounts import NewUser, add_user
-from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
-from ticketing.models import Base, Role, Ticket, TicketRollup, User, utcnow
+from ticketing.models import Base, Role, Ticket, TicketRollup, User
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
 
@@ -51,43 +52,6 @@ DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
 PASSWORD = "bench-password-1"
 COUNTIES = [r.code for r in province_records() if r.level.value == "county"]
 TARGETS_MS = {"list": 50, "create": 50, "kpi": 200}
-
-GENERATE = """
-INSERT INTO tickets (number, digits, channel, caller_number, caller_name, category, description,
-    region_code, city_code, county_code, address, priority, state, level, lead_unit_id, created_by,
-    created_at, updated_at, dispatched_at, sign_due_at, signed_at, due_at, replied_at, closed_at,
-    rating, redo_count, extension_count, return_count, sign_breach_raised, due_breach_raised,
-    callback_requested, version,
-    sign_ok, close_ok, satisfied, handling_seconds, red_after)
-SELECT 'BN' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
-    (ARRAY['phone','phone','phone','web','wechat','app'])[1 + g % 6],
-    '139' || lpad((g % 100000000)::text, 8, '0'), NULL,
-    (ARRAY['consultation','help','complaint','report','suggestion','praise'])[1 + g % 6],
-    'bench ticket ' || g, c.code, left(c.code, 4) || '00', c.code, '', 0,
-    CASE WHEN g % 10 < 7 THEN 'closed' WHEN g % 10 = 7 THEN 'handling'
-         WHEN g % 10 = 8 THEN 'dispatched' ELSE 'accepted' END,
-    CASE WHEN g % 10 = 9 THEN NULL ELSE 'county' END,
-    CASE WHEN g % 10 = 9 THEN NULL ELSE 'office:' || c.code END,
-    'bench', t.at, t.at,
-    CASE WHEN g % 10 = 9 THEN NULL ELSE t.at + interval '10 minutes' END,
-    CASE WHEN g % 10 = 9 THEN NULL ELSE t.at + interval '4 hours' END,
-    CASE WHEN g % 10 < 8 THEN t.at + interval '1 hour' END,
-    CASE WHEN g % 10 < 8 THEN t.at + interval '5 days' END,
-    CASE WHEN g % 10 < 7 THEN t.at + interval '2 days' + (g % 5) * interval '1 day' END,
-    CASE WHEN g % 10 < 7 THEN t.at + interval '3 days' + (g % 5) * interval '1 day' END,
-    CASE WHEN g % 10 < 7 THEN (ARRAY['satisfied','satisfied','basically_satisfied','unsatisfied'])[1 + g % 4] END,
-    0, 0, 0, false, false, false, 1,
-    CASE WHEN g % 10 < 8 THEN 1 END,
-    CASE WHEN g % 10 < 7 THEN CASE WHEN g % 5 <= 3 THEN 1 ELSE 0 END END,
-    CASE WHEN g % 10 < 7 THEN CASE WHEN g % 4 < 3 THEN 1 ELSE 0 END END,
-    CASE WHEN g % 10 < 7 THEN (3 + g % 5) * 86400.0 END,
-    CASE WHEN g % 10 = 7 THEN t.at + interval '5 days' WHEN g % 10 = 8 THEN t.at + interval '4 hours' END
-FROM generate_series(CAST(:start AS integer), CAST(:stop AS integer)) AS g
-CROSS JOIN LATERAL (SELECT now() - ((CAST(:total AS integer) - g)
-    * (365.0 * 86400 / CAST(:total AS integer))) * interval '1 second' AS at) AS t
-CROSS JOIN LATERAL (SELECT (CAST(:counties AS text[]))[1 + g % CAST(:ncounties AS integer)] AS code) AS c
-"""
-
 
 async def prepare(tickets: int, fresh: bool) -> None:
     admin = make_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -119,19 +83,7 @@ async def prepare(tickets: int, fresh: bool) -> None:
             async with sessions() as session:
                 if await session.scalar(select(func.count()).select_from(TicketRollup)):
                     return
-        started = time.perf_counter()
-        step = 100_000
-        for start in range((have or 0) + 1, tickets + 1, step):
-            stop = min(tickets, start + step - 1)
-            async with engine.begin() as conn:
-                await conn.execute(text(GENERATE), {"start": start, "stop": stop, "total": tickets,
-                                                    "counties": COUNTIES, "ncounties": len(COUNTIES)})
-            print(f"  generated {stop:,} tickets ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
-        async with engine.begin() as conn:  # the tickets came behind the service's back
-            await rollups.rebuild(conn, 8, utcnow())
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
+        await generate_tickets(engine, tickets, datetime.now(UTC), first=(have or 0) + 1, step=100_000)
     finally:
         await engine.dispose()
 

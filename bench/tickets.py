@@ -1,13 +1,16 @@
 """Ticketing benchmarks.
 
 1. Intake: create and route tickets through `TicketService.create(..., dispatch=True)`, one at a
-   time (one core, one connection), on SQLite and PostgreSQL. Reports tickets/s, p50 and p95.
+   time (one core, one connection), then `--concurrency` in flight, on SQLite and PostgreSQL.
+   Reports tickets/s, CPU per ticket, p50 and p95. On PostgreSQL, one at a time, beside its floor:
+   the same ticket row inserted by bare asyncpg on a connection of the same pool, in `--rounds`
+   alternations with the intakes, and the ratio of the two rates.
 2. KPIs over a year of history: `--kpi-rows` tickets (default 10,000,000) generated over 365 days
    by one `INSERT … SELECT generate_series` on PostgreSQL (SQLite: the Python generator), the
    roll-ups rebuilt from them, then `ticket_kpis` by city and by unit over the last 30 and 365 whole
    days, from the roll-ups and by the direct GROUP BY (`rollups=False`), alternately, same run.
 
-    python bench/tickets.py [--tickets 3000] [--kpi-rows 10000000] [--backends sqlite,postgres]
+    python bench/tickets.py [--tickets 3000] [--kpi-rows 10000000] [--backends sqlite,postgres] [--rounds 5]
     python bench/tickets.py --tickets 0 --backends postgres     # KPIs only
 """
 
@@ -27,13 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import alternate, emit, summary_ms, timed
+from common import OFFSET_HOURS, alternate, emit, finish_load, generate_tickets, summary_ms, timed
 from sqlalchemy import func, insert, select, text
 
-from ticketing import rollups
 from ticketing.db import make_engine, make_session_factory
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
-from ticketing.models import Base, Ticket, TicketRollup, Unit
+from ticketing.models import Base, Ticket, TicketRollup
 from ticketing.outcomes import outcomes
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
@@ -43,7 +45,6 @@ from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 COUNTIES = [r for r in province_records() if r.level.value == "county"]
-OFFSET_HOURS = 8  # Asia/Shanghai, the default calendar's zone: the roll-ups' days
 TEXTS = ["小区路灯不亮", "自来水停水三天", "公司拖欠工资", "道路破损坑洼", "噪音扰民", "咨询公积金提取"]
 
 
@@ -71,8 +72,10 @@ async def drop(engine: Any, schema: str | None) -> None:
     await engine.dispose()
 
 
-async def bench_intake(backend: str, count: int, concurrency: int, tmp: Path) -> dict[str, Any]:
-    """`concurrency` intakes in flight at once (as many agents would), in one process."""
+async def bench_intake(backend: str, count: int, concurrency: int, tmp: Path, rounds: int) -> dict[str, Any]:
+    """`concurrency` intakes in flight at once (as many agents would), in one process. On PostgreSQL one
+    at a time, in `rounds` alternating with as many floor inserts, so the shared machine's load falls
+    on both alike."""
     url, kwargs, schema = await database(backend, tmp)
     engine = await prepare(url, kwargs, schema)
     try:
@@ -88,45 +91,63 @@ async def bench_intake(backend: str, count: int, concurrency: int, tmp: Path) ->
                 await svc.create(_new(rng), "bench", dispatch=True)
                 latencies.append(time.perf_counter() - t0)
 
-        cpu0, started = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(agent(count // concurrency) for _ in range(concurrency)))
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
+        with_floor = backend == "postgres" and concurrency == 1
+        rounds = rounds if with_floor else 1
+        floor = _Floor()
+        elapsed = cpu = 0.0
+        for _ in range(rounds):
+            cpu0, started = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(agent(count // rounds // concurrency) for _ in range(concurrency)))
+            elapsed, cpu = elapsed + time.perf_counter() - started, cpu + time.process_time() - cpu0
+            if with_floor:
+                await floor.run(engine, count // rounds)
         done = len(latencies)
         result = {"backend": backend, "tickets": done, "concurrency": concurrency,
                   "tickets_per_s": round(done / elapsed, 1), "cpu_ms_per_ticket": round(cpu / done * 1000, 3),
                   **summary_ms(latencies)}
-        if backend == "postgres" and concurrency == 1:
-            floor = await _floor(engine, done)
-            result["floor"] = floor
-            result["ratio_to_floor"] = round(result["tickets_per_s"] / floor["tickets_per_s"], 3)
+        if with_floor:
+            result["rounds"] = rounds
+            result["floor"] = floor.summary()
+            result["ratio_to_floor"] = round(result["tickets_per_s"] / result["floor"]["tickets_per_s"], 3)
         return result
     finally:
         await drop(engine, schema)
 
 
-async def _floor(engine: Any, count: int) -> dict[str, Any]:
-    """The floor under intake: the last ticket's row inserted again `count` times (new numbers) by
-    bare asyncpg, one prepared INSERT … RETURNING id per ticket, autocommitted, on one pooled connection."""
-    async with engine.connect() as conn:
-        row = dict((await conn.execute(select(Ticket.__table__).order_by(Ticket.id.desc()).limit(1))).mappings().one())
-        await conn.commit()
-        raw = (await conn.get_raw_connection()).driver_connection
-        columns = [c for c in row if c != "id"]
-        statement = await raw.prepare(
-            f"INSERT INTO tickets ({', '.join(columns)}) VALUES "
-            f"({', '.join(f'${i + 1}' for i in range(len(columns)))}) RETURNING id")
-        values = [row[c] for c in columns]
-        number, digits = columns.index("number"), columns.index("digits")
-        latencies: list[float] = []
-        cpu0, started = time.process_time(), time.perf_counter()
-        for i in range(count):
-            values[number], values[digits] = f"FL{i:014d}", f"9{i:013d}"
-            t0 = time.perf_counter()
-            await statement.fetchval(*values)
-            latencies.append(time.perf_counter() - t0)
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
-    return {"tickets_per_s": round(count / elapsed, 1), "cpu_ms_per_ticket": round(cpu / count * 1000, 3),
-            **summary_ms(latencies)}
+class _Floor:
+    """The floor under intake: the last ticket's row inserted again (new numbers) by bare asyncpg, one
+    prepared INSERT … RETURNING id per ticket, autocommitted, on one pooled connection."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.elapsed = self.cpu = 0.0
+
+    async def run(self, engine: Any, count: int) -> None:
+        async with engine.connect() as conn:
+            row = dict((await conn.execute(
+                select(Ticket.__table__).order_by(Ticket.id.desc()).limit(1))).mappings().one())
+            await conn.commit()
+            raw = (await conn.get_raw_connection()).driver_connection
+            columns = [c for c in row if c != "id"]
+            statement = await raw.prepare(
+                f"INSERT INTO tickets ({', '.join(columns)}) VALUES "
+                f"({', '.join(f'${i + 1}' for i in range(len(columns)))}) RETURNING id")
+            values = [row[c] for c in columns]
+            number, digits = columns.index("number"), columns.index("digits")
+            cpu0, started = time.process_time(), time.perf_counter()
+            for _ in range(count):
+                n = len(self.latencies)
+                values[number], values[digits] = f"FL{n:014d}", f"9{n:013d}"
+                t0 = time.perf_counter()
+                await statement.fetchval(*values)
+                self.latencies.append(time.perf_counter() - t0)
+            self.elapsed += time.perf_counter() - started
+            self.cpu += time.process_time() - cpu0
+
+    def summary(self) -> dict[str, Any]:
+        done = len(self.latencies)
+        return {"tickets_per_s": round(done / self.elapsed, 1), "cpu_ms_per_ticket": round(self.cpu / done * 1000, 3),
+                **summary_ms(self.latencies)}
 
 
 def _new(rng: random.Random) -> NewTicket:
@@ -183,81 +204,8 @@ async def bulk_load(engine: Any, count: int, chunk: int = 50_000, now: datetime 
         async with engine.begin() as conn:
             await conn.execute(insert(Ticket), rows)
         print(f"  loaded {offset + len(rows):,} tickets", file=sys.stderr, end="\r")
-    await _finish_load(engine, now)
+    await finish_load(engine, now)
     print(file=sys.stderr)
-    return time.perf_counter() - started
-
-
-async def _finish_load(engine: Any, red_before: datetime | None = None) -> None:
-    """The roll-ups of what was loaded behind the service's back (red as of `red_before`, default
-    now), then fresh planner statistics."""
-    red_before = red_before or datetime.now(UTC)
-    async with engine.begin() as conn:
-        await rollups.rebuild(conn, OFFSET_HOURS, red_before)
-        await conn.execute(text("ANALYZE"))
-    if engine.dialect.name == "postgresql":
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE tickets"))
-
-
-# A year ending now: 8 units per county (its office and departments), every channel and category;
-# tickets older than 15 days are closed (60 % of them on time, 75 % of the rated satisfied), the
-# recent ones 30 % open, of which a third overdue.
-GENERATE = """
-INSERT INTO tickets (number, digits, channel, caller_number, category, description, region_code,
-    city_code, county_code, address, priority, state, level, lead_unit_id, created_by, created_at,
-    updated_at, dispatched_at, sign_due_at, signed_at, due_at, replied_at, closed_at, rating,
-    redo_count, extension_count, return_count, sign_breach_raised, due_breach_raised,
-    callback_requested, public, version, sign_ok, close_ok, satisfied, handling_seconds, red_after)
-SELECT 'BT' || lpad(g::text, 12, '0'), lpad(g::text, 20, '0'),
-    (ARRAY['phone','phone','phone','phone','web','wechat','app','weibo'])[1 + g % 8],
-    '139' || lpad((g % 100000000)::text, 8, '0'),
-    (ARRAY['consultation','consultation','help','complaint','report','suggestion','praise'])[1 + (g / 8) % 7],
-    'bench ticket', c.code, left(c.code, 4) || '00', c.code, '', 0,
-    CASE WHEN o.open THEN (ARRAY['dispatched','handling','handling'])[1 + g % 3] ELSE 'closed' END,
-    'county', (CAST(:units AS text[]))[1 + (g % CAST(:ncounties AS integer)) * 8 + (g / 56) % 8], 'bench', t.at, t.at,
-    t.at + interval '10 minutes', t.at + interval '4 hours',
-    CASE WHEN NOT o.open OR g % 3 > 0 THEN t.at + interval '1 hour' END,
-    CASE WHEN NOT o.open OR g % 3 > 0 THEN t.at + interval '7 days' END,
-    CASE WHEN NOT o.open THEN t.at + (2 + g % 9) * interval '1 day' END,
-    CASE WHEN NOT o.open THEN t.at + (3 + g % 9) * interval '1 day' END,
-    CASE WHEN NOT o.open AND g % 5 > 0 THEN
-        (ARRAY['satisfied','satisfied','basically_satisfied','unsatisfied'])[1 + g % 4] END,
-    CASE WHEN g % 50 = 0 THEN 1 ELSE 0 END, CASE WHEN g % 40 = 0 THEN 1 ELSE 0 END,
-    CASE WHEN g % 30 = 0 THEN 1 ELSE 0 END, false, false, false, false, 1,
-    CASE WHEN NOT o.open OR g % 3 > 0 THEN 1 END,
-    CASE WHEN NOT o.open THEN CASE WHEN g % 9 <= 4 THEN 1 ELSE 0 END END,
-    CASE WHEN NOT o.open AND g % 5 > 0 THEN CASE WHEN g % 4 < 3 THEN 1 ELSE 0 END END,
-    CASE WHEN NOT o.open THEN (3 + g % 9) * 86400.0 END,
-    CASE WHEN o.open THEN CASE WHEN g % 3 > 0 THEN t.at + interval '7 days' ELSE t.at + interval '4 hours' END END
-FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS g
-CROSS JOIN LATERAL (SELECT CAST(:now AS timestamptz)
-    - ((CAST(:total AS bigint) - g) * (365.0 * 86400 / CAST(:total AS bigint))) * interval '1 second' AS at) AS t
-CROSS JOIN LATERAL (SELECT (CAST(:counties AS text[]))[1 + g % CAST(:ncounties AS integer)] AS code) AS c
-CROSS JOIN LATERAL (SELECT t.at > CAST(:now AS timestamptz) - interval '15 days' AND g % 10 < 3 AS open) AS o
-"""
-
-
-async def generate(engine: Any, count: int, now: datetime, step: int = 500_000) -> float:
-    """`count` tickets by generate_series, in steps of one transaction each (PostgreSQL)."""
-    started = time.perf_counter()
-    async with engine.connect() as conn:
-        units = (await conn.execute(select(Unit.id, Unit.region_code).order_by(Unit.id))).all()
-    by_county: dict[str, list[str]] = {}
-    for unit_id, region in units:
-        by_county.setdefault(region, []).append(unit_id)
-    codes = [c.code for c in COUNTIES]
-    chosen = [by_county.get(code, [f"office:{code}"])[i % len(by_county.get(code, [None]))] for code in codes
-              for i in range(8)]
-    for start in range(1, count + 1, step):
-        async with engine.begin() as conn:
-            await conn.execute(text(GENERATE), {
-                "start": start, "stop": min(count, start + step - 1), "total": count, "now": now,
-                "counties": codes, "ncounties": len(codes), "units": chosen})
-        print(f"  generated {min(count, start + step - 1):,} tickets ({time.perf_counter() - started:.0f} s)",
-              file=sys.stderr)
-    await _finish_load(engine, now)
     return time.perf_counter() - started
 
 
@@ -267,7 +215,7 @@ async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: P
     now = datetime.now(UTC).replace(microsecond=0)
     try:
         if backend == "postgres":
-            load_s = await generate(engine, rows, now)
+            load_s = await generate_tickets(engine, rows, now)
         else:
             load_s = await bulk_load(engine, rows, now=now)
         sessions = make_session_factory(engine)
@@ -303,6 +251,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=8, help="intakes in flight at once")
+    parser.add_argument("--rounds", type=int, default=5, help="intake and floor alternations (PostgreSQL)")
     parser.add_argument("--kpi-rows", type=int, default=10_000_000, help="0: intake only")
     parser.add_argument("--kpi-runs", type=int, default=40, help="runs of each KPI query from the roll-ups")
     parser.add_argument("--direct-runs", type=int, default=3, help="runs of the direct GROUP BY beside them")
@@ -310,7 +259,7 @@ async def main() -> None:
     args = parser.parse_args()
     backends = args.backends.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        intake = [await bench_intake(b, args.tickets, c, Path(tmp))
+        intake = [await bench_intake(b, args.tickets, c, Path(tmp), args.rounds)
                   for b in backends for c in (1, args.concurrency) if args.tickets]
         kpi = [await bench_kpi(b, args.kpi_rows, args.kpi_runs, args.direct_runs, Path(tmp))
                for b in backends if args.kpi_rows]

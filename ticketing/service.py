@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -12,8 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, NoReturn, cast
 
-from sqlalchemy import Table, Update, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from structlog.contextvars import bound_contextvars
@@ -29,8 +29,9 @@ from ticketing.errors import (
     InvalidAction,
     TicketNotFound,
 )
+from ticketing.intake import LINKED, Intake, IntakeWriter, Taken
 from ticketing.live_config import CALENDAR, ROUTING, VersionCheck, Versions, notices, saved_rules
-from ticketing.models import CallRecord, Draft, Ticket, TicketCoHandler, TicketEvent, utcnow
+from ticketing.models import Ticket, TicketEvent, utcnow
 from ticketing.models.region import RegionLevel
 from ticketing.numbering import TicketNumbers
 from ticketing.outcomes import outcomes
@@ -43,18 +44,6 @@ from ticketing.vocabulary import OPEN_STATES, Category, Channel, TicketState
 
 log = logging.getLogger(__name__)
 _DIGITS = re.compile(r"^\d{14}$")
-# Built once: parameters travel separately, so the compiled SQL is cached.
-_TICKETS = cast(Table, Ticket.__table__)
-_INSERT_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
-_INSERT_EVENT = insert(cast(Table, TicketEvent.__table__))
-_INSERT_CO_HANDLER = insert(cast(Table, TicketCoHandler.__table__))
-# One ticket per draft and per call: the link is made only where there is none yet.
-_LINKS: dict[str, tuple[type[Draft | CallRecord], Update]] = {
-    "draft": (Draft, update(Draft).where(Draft.id == bindparam("record"), Draft.ticket_id.is_(None))
-              .values(ticket_id=bindparam("linked"))),
-    "call": (CallRecord, update(CallRecord).where(CallRecord.id == bindparam("record"), CallRecord.ticket_id.is_(None))
-             .values(ticket_id=bindparam("linked"))),
-}
 _OUTCOME_INPUTS = ("state", "created_at", "sign_due_at", "signed_at", "due_at", "replied_at", "closed_at", "rating")
 
 
@@ -100,6 +89,7 @@ class TicketService:
         self._loaded: Versions = {}
         self._clock = clock
         self._numbers = TicketNumbers(self._engine, number_prefix, sla.worktime.tz)
+        self._writer = IntakeWriter(self._engine)
         # Told of every committed change (intake and actions), e.g. to push it to open pages.
         self.on_change: Callable[[TicketChange], None] | None = None
 
@@ -181,8 +171,8 @@ class TicketService:
 
         The ticket, its history and the links to the call record and the ASR draft it came from are
         one transaction: a draft or call already linked to a ticket raises AlreadyLinked naming it,
-        and nothing is created. Written with Core inserts (no unit of work): intake is the hottest
-        write path.
+        and nothing is created. Every row is computed here and stored by `ticketing.intake` without
+        ORM objects (one statement on PostgreSQL): intake is the hottest write path.
         """
         if not new.description.strip():
             raise InvalidAction("description must not be empty")
@@ -221,20 +211,15 @@ class TicketService:
         values.update(outcomes(**{k: values[k] for k in _OUTCOME_INPUTS}))
         values["number"], values["digits"] = await self._numbers.next(now)
         links = [(what, record) for what, record in (("draft", draft_id), ("call", call_id)) if record is not None]
+        # A new ticket's deadlines lie ahead of the red watermark (the sweeper's past): it adds no red.
+        share = rollups.share(values.__getitem__, self.sla.worktime.tz, None)
         try:
-            async with self._engine.begin() as conn:
-                ticket_id = (await conn.execute(_INSERT_TICKET, values)).scalar_one()
-                await conn.execute(_INSERT_EVENT, [{**e, "ticket_id": ticket_id} for e in events])
-                if co:
-                    await conn.execute(_INSERT_CO_HANDLER, [{"ticket_id": ticket_id, "unit_id": u} for u in co])
-                for what, record in links:
-                    await _link(conn, what, record, ticket_id)
-                await rollups.record(conn, None, rollups.share(
-                    values.__getitem__, self.sla.worktime.tz, await rollups.watermark(conn)))
-        except _Taken as taken:
-            await self._explain_taken(taken.what, taken.record)
-        # The view only reads attributes: a plain namespace spares building an ORM instance.
-        view = TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, co)
+            ticket_id = await self._writer.write(Intake(values, events, co, links, share))
+        except Taken as taken:
+            await self._explain_taken(taken.links)
+        # The view only reads attributes: a plain namespace spares building an ORM instance. Co-handlers
+        # by unit, as every later read of the ticket lists them.
+        view = TicketView.of(cast(Ticket, SimpleNamespace(id=ticket_id, **values)), now, sorted(co))
         self._changed(view, events[-1]["action"], actor, None, now)
         return view
 
@@ -285,30 +270,20 @@ class TicketService:
 
     # ---- internals -----------------------------------------------------------------------
 
-    async def _explain_taken(self, what: str, record_id: int) -> NoReturn:
-        """Why a link was refused: the record is missing, or names the ticket that has it."""
-        model = _LINKS[what][0]
+    async def _explain_taken(self, links: Sequence[tuple[str, int]]) -> NoReturn:
+        """Why the links were refused: the first record that is missing, or names the ticket that has it."""
         async with self._sessions() as session:
-            row = (await session.execute(
-                select(Ticket.id, Ticket.number).select_from(model).outerjoin(Ticket, Ticket.id == model.ticket_id)
-                .where(model.id == record_id))).one_or_none()
-        if row is None:
-            raise DraftNotFound(record_id) if what == "draft" else CallNotFound(record_id)
-        if row.id is None:  # the other intake holding it was rolled back after all
-            raise ConcurrentUpdate(record_id, what)
-        raise AlreadyLinked(what, record_id, row.id, row.number)
-
-
-class _Taken(Exception):
-    def __init__(self, what: str, record: int) -> None:
-        self.what, self.record = what, record
-
-
-async def _link(conn: AsyncConnection, what: str, record: int, ticket_id: int) -> None:
-    """Link the draft or call to the new ticket, unless it already has one (then roll back)."""
-    result = await conn.execute(_LINKS[what][1], {"record": record, "linked": ticket_id})
-    if result.rowcount != 1:
-        raise _Taken(what, record)
+            for what, record_id in links:
+                model = LINKED[what]
+                row = (await session.execute(
+                    select(Ticket.id, Ticket.number).select_from(model).outerjoin(Ticket, Ticket.id == model.ticket_id)
+                    .where(model.id == record_id))).one_or_none()
+                if row is None:
+                    raise DraftNotFound(record_id) if what == "draft" else CallNotFound(record_id)
+                if row.id is not None:
+                    raise AlreadyLinked(what, record_id, row.id, row.number)
+        what, record_id = links[0]
+        raise ConcurrentUpdate(record_id, what)  # the other intake holding it was rolled back after all
 
 
 __all__ = ["EventView", "NewTicket", "TicketService", "TicketView", "routing_table"]
