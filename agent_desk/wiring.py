@@ -23,7 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from agent_desk.desk import Desk
-from agent_desk.live.board import LiveBoard
+from agent_desk.live.board import LiveBoard, Mode
 from agent_desk.live.replay import LoopingReplay, demo_captures
 from agent_desk.roles import ALL_ROLES, Role
 from agent_desk.settings import Settings
@@ -111,6 +111,18 @@ def led(name: str, start: Start) -> Part:
     return part
 
 
+def telephony_board(settings: Settings) -> LiveBoard:
+    """A board on a live model of its own, fed as this deployment's PBXs are: `live` from the
+    configured servers, `replay` from a capture (named), `offline` with neither."""
+    from ami.model import LiveModel
+
+    sup = settings.desk.supervision
+    replay = settings.desk.replay.file
+    mode: Mode = "replay" if replay else ("live" if settings.ami.servers else "offline")
+    return LiveBoard(LiveModel(service_level_default=int(sup.service_level_seconds)), kpis=sup.call_kpis(),
+                     mode=mode, source=replay.name if replay else None, cities=settings.ami.cities())
+
+
 def telephony_singleton(settings: Settings) -> str:
     """The leadership name of this process's PBX set: one leader writes for each set of PBXs."""
     names = sorted(server.name for server in settings.ami.servers) or ["replay"]
@@ -130,11 +142,8 @@ def _published_ami(source: str) -> Start:
 
         from agent_desk.live.fanout import Publisher
         from agent_desk.live.relay import ActionServer
-        from ami.model import LiveModel
 
-        sup = desk.settings.desk.supervision
-        board = LiveBoard(LiveModel(service_level_default=int(sup.service_level_seconds)), kpis=sup.call_kpis(),
-                          mode="live")
+        board = telephony_board(desk.settings)
         stop_ami = await _run_ami(desk, sessions, board)
         client = aioredis.from_url(desk.settings.redis.url)
         publisher = Publisher(client, board, prefix=desk.settings.redis.prefix, source=source, epoch=epoch)
@@ -210,6 +219,9 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
     reconciler = (QueueLogReconciler(board.model, store, files,
                                      lookback=timedelta(seconds=settings.ami.queue_log_lookback))
                   if files and replay.file is None else None)
+    # Today's counts go on from what was stored before this term (a takeover, a restart).
+    pbxs = ["replay"] if replay.file is not None else [server.name for server in settings.ami.servers]
+    board.recount(pbxs, await store.between(desk.day_start(), servers=pbxs, final_only=False))
     await runtime.start()
 
     async def stop() -> None:

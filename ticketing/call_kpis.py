@@ -190,6 +190,15 @@ class Tally:
     def kpis(self) -> CallKpis:
         return CallKpis.of(CallCounts.model_validate(self.values), self.settings)
 
+    @classmethod
+    def sum(cls, tallies: Iterable[Tally], settings: CallKpiSettings) -> Tally:
+        """The counters of several tallies added up (queues, servers): rates follow from the sums."""
+        total = cls(settings)
+        for tally in tallies:
+            for counter, value in tally.values.items():
+                total.values[counter] += value
+        return total
+
 
 @dataclass(frozen=True, slots=True)
 class LegFacts:
@@ -274,14 +283,9 @@ class KpiBook:
             if leg.outcome is ANSWERED and leg.agent:
                 self.agents[leg.agent].add(leg.outcome, leg.wait, leg.talk, sign)
 
-    def overall(self, queues: Callable[[str], bool] = lambda _name: True) -> CallKpis:
+    def overall(self, queues: Callable[[str], bool] = lambda _name: True) -> Tally:
         """Per call, over the calls that ended in the queues `queues` accepts (all by default)."""
-        total = Tally(self.settings)
-        for name, tally in self.calls.items():
-            if queues(name):
-                for counter, value in tally.values.items():
-                    total.values[counter] += value
-        return total.kpis()
+        return Tally.sum((tally for name, tally in self.calls.items() if queues(name)), self.settings)
 
 
 class CallKpiReport(BaseModel):
@@ -307,7 +311,7 @@ def compute_call_kpis(records: Iterable[Any], *, settings: CallKpiSettings | Non
     def each(tallies: Mapping[str, Tally]) -> dict[str, CallKpis]:
         return {name: tally.kpis() for name, tally in sorted(tallies.items())}
 
-    return CallKpiReport(overall=book.overall(), queues=each(book.queues), agents=each(book.agents),
+    return CallKpiReport(overall=book.overall().kpis(), queues=each(book.queues), agents=each(book.agents),
                          hours=each(book.hours), abandoned_calls=abandoned)
 
 

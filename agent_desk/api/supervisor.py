@@ -18,11 +18,12 @@ from agent_desk.api.calls import NEWEST_FIRST, CallView, call_filters
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, SupervisorCaller
 from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.live_scope import PbxParam, scope_of
 from agent_desk.api.pagination import CursorParam, LimitParam, Page, keyset_page, list_page
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveSnapshot
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import call_scope, may_see_live_queue, ticket_scope
+from agent_desk.security.scope import call_scope, ticket_scope
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.erlang import DEFAULT_AHT_SECONDS, required_agents
 from agent_desk.supervision.hotspots import hot_spots
@@ -99,15 +100,16 @@ async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datet
                                  utc_offset_hours=desk.utc_offset_hours())
 
 
-def _live(desk: Desk, who: Principal) -> LiveSnapshot:
-    cities = desk.settings.desk.supervision.queue_cities
-    return desk.board.snapshot(lambda queue: may_see_live_queue(who, queue, cities))
+def _live(desk: Desk, who: Principal, pbx: str | None = None) -> LiveSnapshot:
+    scope = scope_of(desk, who, pbx)
+    return desk.board.snapshot(scope.queues, scope.pbx)
 
 
-@router.get("/live", response_model=LiveSnapshot, responses=responses(*AUTHED))
-async def live(desk: DeskDep, who: SupervisorCaller) -> LiveSnapshot:
-    """Queues, waiting callers, agents and their states, longest wait, and today's live counters."""
-    return _live(desk, who)
+@router.get("/live", response_model=LiveSnapshot, responses=responses(404, *AUTHED))
+async def live(desk: DeskDep, who: SupervisorCaller, pbx: PbxParam = None) -> LiveSnapshot:
+    """Queues, waiting callers, agents and their states, longest wait, and today's live counters:
+    in total and per PBX (`pbx`); a city supervisor's are its city's PBX's. `?pbx=NAME`: that PBX only."""
+    return _live(desk, who, pbx)
 
 
 DASHBOARD_TTL = 2.0

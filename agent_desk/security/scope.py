@@ -2,7 +2,7 @@
 
 - admin, dispatcher, province supervisor: everything;
 - city supervisor: tickets of its city and the counties under it; calls of its city's queues
-  (`desk.supervision.queue_cities`) or attached to its tickets;
+  (`desk.supervision.queue_cities`) or attached to its tickets; on the live board its city's PBXs;
 - handler: tickets where its unit is the lead or a co-handler; calls attached to those tickets;
 - agent: the tickets it created (by user id, never by name) and the calls answered at its exact
   queue interface (in any of their legs: a call it transferred stays its call too).
@@ -12,7 +12,8 @@ Rows outside the scope do not exist for the caller: the API answers 404, never 4
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 
@@ -56,9 +57,32 @@ def answered_at(interface: str) -> ColumnElement[bool]:
     return or_(CallRecord.agent_interface == interface, CallRecord.id.in_(legs))
 
 
-def may_see_live_queue(who: Principal, queue: str, queue_cities: Mapping[str, str] | None = None) -> bool:
-    if who.sees_everything:
-        return True
-    if who.role is Role.SUPERVISOR:
-        return (queue_cities or {}).get(queue) == who.city_scope
+def _everything(_name: str) -> bool:
+    return True
+
+
+def _nothing(_name: str) -> bool:
     return False
+
+
+@dataclass(frozen=True)
+class LiveScope:
+    """What a caller sees of the live board: the queues and the PBXs `queues` and `pbx` accept;
+    `city_code` is the city it is bound to (None: the province)."""
+
+    queues: Callable[[str], bool] = _everything
+    pbx: Callable[[str], bool] = _everything
+    city_code: str | None = None
+
+
+def live_scope(who: Principal, queue_cities: Mapping[str, str], pbx_cities: Mapping[str, str]) -> LiveScope:
+    """A city supervisor sees its city's PBXs (`ami.servers[].city_code`), all their queues; where
+    its city has no PBX of its own, the queues mapped to its city (`queue_cities`) on any PBX."""
+    if who.sees_everything:
+        return LiveScope()
+    if who.role is Role.SUPERVISOR:
+        own = frozenset(name for name, city in pbx_cities.items() if city == who.city_scope)
+        if own:
+            return LiveScope(pbx=own.__contains__, city_code=who.city_scope)
+        return LiveScope(queues=lambda queue: queue_cities.get(queue) == who.city_scope, city_code=who.city_scope)
+    return LiveScope(_nothing, _nothing)

@@ -1,0 +1,89 @@
+"""Several PBXs on one board: each PBX's figures are what its capture alone gives, the totals their
+sum; a city supervisor sees its city's PBX, on the API and the wallboard, and no other city's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent_desk.live.board import LiveBoard
+from ami.clock import StreamClock
+from ami.model import LiveModel
+from ami.replay import ReplaySource
+from ami.settings import AmiServer, AmiSettings
+from tests.agent_desk.conftest import NANJING, SUZHOU, DeskClient
+from tests.conftest import FIXTURES
+from ticketing.call_kpis import COUNTS
+
+pytestmark = pytest.mark.anyio
+CAPTURES = {"nanjing": "call_answered", "suzhou": "call_abandoned"}
+CITIES = {"nanjing": NANJING, "suzhou": SUZHOU}
+NOT_FIGURES = {"name", "city_code", "callers", "members"}
+
+
+def _feed(board: LiveBoard, pbx: str) -> None:
+    ReplaySource(FIXTURES / "ami" / f"{CAPTURES[pbx]}.jsonl", board.model, server=pbx).feed_all()
+
+
+def alone(pbx: str) -> dict[str, Any]:
+    """The figures of one PBX's capture on a board of its own."""
+    board = LiveBoard(LiveModel(clock=StreamClock()))
+    _feed(board, pbx)
+    return board.snapshot().totals.model_dump(exclude=NOT_FIGURES)
+
+
+@pytest.fixture
+def board() -> LiveBoard:
+    both = LiveBoard(LiveModel(clock=StreamClock()), mode="live", cities=CITIES)
+    for pbx in CAPTURES:
+        _feed(both, pbx)
+    return both
+
+
+@pytest.fixture
+def pbxs(client: DeskClient) -> None:
+    client.desk.settings.ami = AmiSettings(servers=[AmiServer(name=name, city_code=city)
+                                                    for name, city in CITIES.items()])
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in NOT_FIGURES}
+
+
+@pytest.mark.usefixtures("pbxs")
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_each_pbx_is_its_capture_alone_and_the_province_their_sum(client: DeskClient) -> None:
+    for path in ("/api/supervisor/live", "/api/wallboard/snapshot"):
+        snap = (await client.http.get(path, headers=client.auth("sup_province"))).json()
+        assert [(p["name"], p["city_code"]) for p in snap["pbx"]] == [("nanjing", NANJING), ("suzhou", SUZHOU)]
+        for row in snap["pbx"]:
+            assert _figures(row) == alone(row["name"])
+        for counter in COUNTS:
+            assert snap["totals"][counter] == sum(p[counter] for p in snap["pbx"])
+        assert (snap["totals"]["answered"], snap["totals"]["abandoned"]) == (1, 1)
+        assert snap["totals"]["logged_in"] == sum(p["logged_in"] for p in snap["pbx"]) > 0
+        assert {a["queue"] for a in snap["abandoned"]} == {"hotline-enterprise"}
+    kiosk = (await client.http.get("/api/wallboard/snapshot", headers=client.kiosk)).json()
+    assert [p["name"] for p in kiosk["pbx"]] == ["nanjing", "suzhou"]
+
+
+@pytest.mark.usefixtures("pbxs")
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_a_city_supervisor_sees_its_citys_pbx_only(client: DeskClient) -> None:
+    nanjing = client.auth("sup_nanjing")
+    for path in ("/api/supervisor/live", "/api/wallboard/snapshot"):
+        snap = (await client.http.get(path, headers=nanjing)).json()
+        assert [p["name"] for p in snap["pbx"]] == ["nanjing"]
+        assert _figures(snap["totals"]) == alone("nanjing")
+        assert snap["abandoned"] == []  # suzhou's abandoned caller is not Nanjing's
+        assert (await client.http.get(path, params={"pbx": "nanjing"}, headers=nanjing)).status_code == 200
+        refused = await client.http.get(path, params={"pbx": "suzhou"}, headers=nanjing)
+        assert refused.status_code == 403 and "another city" in refused.json()["detail"]
+        assert (await client.http.get(path, params={"pbx": "beijing"}, headers=nanjing)).status_code == 404
+        one = (await client.http.get(path, params={"pbx": "suzhou"}, headers=client.auth("sup_province"))).json()
+        assert [p["name"] for p in one["pbx"]] == ["suzhou"] and _figures(one["totals"]) == alone("suzhou")
+    lights = (await client.http.get("/api/wallboard/snapshot", headers=nanjing)).json()["cities"]
+    assert [c["code"] for c in lights] == [NANJING]
+    suzhou = (await client.http.get("/api/supervisor/live", headers=client.auth("sup_suzhou"))).json()
+    assert [p["name"] for p in suzhou["pbx"]] == ["suzhou"] and _figures(suzhou["totals"]) == alone("suzhou")
