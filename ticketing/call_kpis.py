@@ -159,11 +159,12 @@ class CallKpis(CallCounts):
 
 
 class _Key(BaseModel):
-    key: str | None = Field(None, description="the queue, agent, local hour, day or hour of the day; null: overall")
+    key: str | None = Field(None, description="the queue, agent, local hour, day, hour of the day or PBX; "
+                            "null: overall")
 
 
 class KeyedCallKpis(CallKpis, _Key):
-    """One row of a breakdown: `key` (the first column) is the queue, agent, hour or day; None: overall."""
+    """One row of a breakdown: `key` (the first column) is the queue, agent, hour, day or PBX; None: overall."""
 
 
 # ---------------------------------------------------------------------------------- in Python
@@ -246,6 +247,7 @@ class CallDimension(enum.StrEnum):
     HOUR = "hour"
     DAY = "day"
     HOUR_OF_DAY = "hour_of_day"  # 09:00 over every day of the period: the staffing profile
+    PBX = "pbx"  # the PBX (call record server) that took the call
 
 
 def bucket_of(moment: datetime, unit: Literal["hour", "day"], utc_offset_hours: int) -> str:
@@ -326,7 +328,8 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
                     scope: ColumnElement[bool] | None = None,
                     utc_offset_hours: int = 8) -> list[KeyedCallKpis]:
     """The same KPIs over stored calls, as one GROUP BY: per queue and per agent over `call_legs`,
-    overall and per hour or day over `call_records`. `scope` filters call records (who may see)."""
+    overall and per hour, day or PBX over `call_records`. `scope` filters call records (who may see,
+    which PBX)."""
     key: ColumnElement[Any] | InstrumentedAttribute[Any] | None
     if by in (CallDimension.QUEUE, CallDimension.AGENT):
         key = CallLeg.queue if by is CallDimension.QUEUE else CallLeg.agent
@@ -337,7 +340,8 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
         if by is CallDimension.AGENT:
             query = query.where(CallLeg.agent.is_not(None), CallLeg.outcome == ANSWERED)
     else:
-        key = None if by is None else local_bucket(CallRecord.entered_at, by.value, utc_offset_hours)
+        key = (None if by is None else CallRecord.server if by is CallDimension.PBX
+               else local_bucket(CallRecord.entered_at, by.value, utc_offset_hours))
         undecided = and_(CallRecord.final.is_(False), CallRecord.outcome == CallOutcome.UNKNOWN)
         outcome = case((undecided, null()), else_=CallRecord.outcome)
         sums = _sum_columns(outcome, CallRecord.wait_seconds, CallRecord.talk_seconds, settings)

@@ -2,7 +2,8 @@
 
 - admin, dispatcher, province supervisor: everything;
 - city supervisor: tickets of its city and the counties under it; calls of its city's queues
-  (`desk.supervision.queue_cities`) or attached to its tickets; on the live board its city's PBXs;
+  (`desk.supervision.queue_cities`), of its city's PBXs (`ami.servers[].city_code`) or attached to its
+  tickets; on the live board its city's PBXs;
 - handler: tickets where its unit is the lead or a co-handler; calls attached to those tickets;
 - agent: the tickets it created (by user id, never by name) and the calls answered at its exact
   queue interface (in any of their legs: a call it transferred stays its call too).
@@ -36,7 +37,8 @@ def ticket_scope(who: Principal) -> ColumnElement[bool]:
     return false()
 
 
-def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) -> ColumnElement[bool]:
+def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None,
+               pbx_cities: Mapping[str, str] | None = None) -> ColumnElement[bool]:
     if who.sees_everything:
         return true()
     if who.role is Role.AGENT:
@@ -45,7 +47,9 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None) ->
     attached = CallRecord.ticket_id.in_(visible_tickets)
     if who.role is Role.SUPERVISOR:
         queues = [q for q, city in (queue_cities or {}).items() if city == who.city_scope]
-        return or_(CallRecord.queue.in_(queues), attached) if queues else attached
+        pbxs = [name for name, city in (pbx_cities or {}).items() if city == who.city_scope]
+        return or_(attached, *([CallRecord.queue.in_(queues)] if queues else []),
+                   *([CallRecord.server.in_(pbxs)] if pbxs else []))
     if who.role is Role.HANDLER:
         return attached
     return false()

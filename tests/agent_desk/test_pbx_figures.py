@@ -10,11 +10,12 @@ import pytest
 from agent_desk.live.board import LiveBoard
 from ami.clock import StreamClock
 from ami.model import LiveModel
-from ami.replay import ReplaySource
+from ami.replay import ReplaySource, replay_file
 from ami.settings import AmiServer, AmiSettings
 from tests.agent_desk.conftest import NANJING, SUZHOU, DeskClient
 from tests.conftest import FIXTURES
-from ticketing.call_kpis import COUNTS
+from ticketing.call_kpis import COUNTS, CallKpis
+from ticketing.calls import CallStore
 
 pytestmark = pytest.mark.anyio
 CAPTURES = {"nanjing": "call_answered", "suzhou": "call_abandoned"}
@@ -87,3 +88,36 @@ async def test_a_city_supervisor_sees_its_citys_pbx_only(client: DeskClient) -> 
     assert [c["code"] for c in lights] == [NANJING]
     suzhou = (await client.http.get("/api/supervisor/live", headers=client.auth("sup_suzhou"))).json()
     assert [p["name"] for p in suzhou["pbx"]] == ["suzhou"] and _figures(suzhou["totals"]) == alone("suzhou")
+
+
+async def _store_both(client: DeskClient) -> None:
+    store = CallStore(client.desk.sessions)
+    for pbx, capture in CAPTURES.items():
+        _model, calls = replay_file(FIXTURES / "ami" / f"{capture}.jsonl", server=pbx)
+        await store.upsert_many([call.record_fields() for call in calls])
+
+
+@pytest.mark.usefixtures("pbxs")
+@pytest.mark.parametrize("db_target", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+async def test_stored_call_kpis_by_pbx_and_of_one_pbx(client: DeskClient) -> None:
+    await _store_both(client)
+    period = {"since": "2026-11-01T00:00:00Z", "until": "2026-12-01T00:00:00Z"}  # the recordings' days
+    path = "/api/supervisor/kpi/calls"
+    kpis = set(CallKpis.model_fields)
+
+    async def rows(user: str, **params: str) -> list[dict[str, Any]]:
+        answer = await client.http.get(path, params={**period, **params}, headers=client.auth(user))
+        assert answer.status_code == 200, answer.text
+        return [{k: v for k, v in row.items() if k in kpis | {"key"}} for row in answer.json()["items"]]
+
+    def figures(pbx: str) -> dict[str, Any]:
+        return {k: v for k, v in alone(pbx).items() if k in kpis}
+
+    assert await rows("sup_province", by="pbx") == [{"key": pbx, **figures(pbx)} for pbx in CAPTURES]
+    assert await rows("sup_province", pbx="suzhou") == [{"key": None, **figures("suzhou")}]
+    assert await rows("sup_nanjing") == [{"key": None, **figures("nanjing")}]  # its city's PBX, by default
+    refused = await client.http.get(path, params={**period, "pbx": "suzhou"}, headers=client.auth("sup_nanjing"))
+    assert refused.status_code == 403
+    unknown = await client.http.get(path, params={**period, "pbx": "x"}, headers=client.auth("sup_province"))
+    assert unknown.status_code == 404
