@@ -172,7 +172,7 @@ class LiveBoard:
             self._final.pop(server, None)
             self._open = {key: facts for key, facts in self._open.items() if key[0] != server}
             self._abandoned = OrderedDict((k, a) for k, a in self._abandoned.items() if k[0] != server)
-        for record in sorted(records, key=lambda r: r.entered_at or r.started_at or self._clock()):
+        for record in records:  # oldest first: the abandoned list keeps its order
             facts = CallFacts.of(record)
             self._take(record.server, record.linkedid, facts, record.final)
             self._list_abandoned(record.server, record.linkedid, record.caller_number, record.legs, facts)

@@ -143,6 +143,10 @@ async def test_an_api_process_merges_two_pbx_sets(redis: aioredis.Redis, fixture
         assert merged.offered == sum(p.offered for p in parts)
         servers = {view.server for view in following.board.queue_views()}
         assert servers == {"nanjing", "suzhou"}
+        # … and each PBX's own figures, as its leader shows them
+        mirrored = {p.name: p.model_dump(exclude={"city_code"}) for p in following.board.snapshot().pbx}
+        assert mirrored == {pbx: board.snapshot().pbx[0].model_dump(exclude={"city_code"})
+                            for pbx, board in leaders.items()}
     finally:
         for publisher in publishers:
             await publisher.stop()
