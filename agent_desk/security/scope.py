@@ -47,12 +47,17 @@ def call_scope(who: Principal, queue_cities: Mapping[str, str] | None = None,
     attached = CallRecord.ticket_id.in_(visible_tickets)
     if who.role is Role.SUPERVISOR:
         queues = [q for q, city in (queue_cities or {}).items() if city == who.city_scope]
-        pbxs = [name for name, city in (pbx_cities or {}).items() if city == who.city_scope]
+        pbxs = pbxs_of(who.city_scope, pbx_cities or {})
         return or_(attached, *([CallRecord.queue.in_(queues)] if queues else []),
                    *([CallRecord.server.in_(pbxs)] if pbxs else []))
     if who.role is Role.HANDLER:
         return attached
     return false()
+
+
+def pbxs_of(city_code: str | None, pbx_cities: Mapping[str, str]) -> list[str]:
+    """The PBXs that serve a city (`ami.servers[].city_code`)."""
+    return [name for name, city in pbx_cities.items() if city == city_code]
 
 
 def answered_at(interface: str) -> ColumnElement[bool]:
@@ -85,7 +90,7 @@ def live_scope(who: Principal, queue_cities: Mapping[str, str], pbx_cities: Mapp
     if who.sees_everything:
         return LiveScope()
     if who.role is Role.SUPERVISOR:
-        own = frozenset(name for name, city in pbx_cities.items() if city == who.city_scope)
+        own = frozenset(pbxs_of(who.city_scope, pbx_cities))
         if own:
             return LiveScope(pbx=own.__contains__, city_code=who.city_scope)
         return LiveScope(queues=lambda queue: queue_cities.get(queue) == who.city_scope, city_code=who.city_scope)

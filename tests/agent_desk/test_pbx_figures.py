@@ -121,3 +121,11 @@ async def test_stored_call_kpis_by_pbx_and_of_one_pbx(client: DeskClient) -> Non
     assert refused.status_code == 403
     unknown = await client.http.get(path, params={**period, "pbx": "x"}, headers=client.auth("sup_province"))
     assert unknown.status_code == 404
+    # The reports count a city's PBX as the city's calls too: Nanjing's own, and the province's Suzhou.
+    days = {"start": "2026-11-01", "end": "2026-11-30"}
+    for user, region, pbx in (("sup_nanjing", None, "nanjing"), ("sup_province", SUZHOU, "suzhou")):
+        report = await client.http.get("/api/reports/calls", params={**days, **({"region": region} if region else {})},
+                                       headers=client.auth(user))
+        assert report.status_code == 200, report.text
+        [row] = report.json()["items"]
+        assert {k: v for k, v in row.items() if k in kpis} == figures(pbx)
