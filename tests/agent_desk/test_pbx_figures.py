@@ -84,6 +84,8 @@ async def test_a_city_supervisor_sees_its_citys_pbx_only(client: DeskClient) -> 
         assert (await client.http.get(path, params={"pbx": "beijing"}, headers=nanjing)).status_code == 404
         one = (await client.http.get(path, params={"pbx": "suzhou"}, headers=client.auth("sup_province"))).json()
         assert [p["name"] for p in one["pbx"]] == ["suzhou"] and _figures(one["totals"]) == alone("suzhou")
+    stream = await client.http.get("/api/wallboard/stream", params={"pbx": "suzhou"}, headers=nanjing)
+    assert stream.status_code == 403
     lights = (await client.http.get("/api/wallboard/snapshot", headers=nanjing)).json()["cities"]
     assert [c["code"] for c in lights] == [NANJING]
     suzhou = (await client.http.get("/api/supervisor/live", headers=client.auth("sup_suzhou"))).json()
