@@ -5,8 +5,9 @@ listens to the model's typed change events: every `CallUpdated` replaces that ca
 KPI tallies, so a caller redirected after an "abandon" becomes a transfer, and a timeout never
 counts as an abandon. The figures follow the one definition in `ticketing.call_kpis`
 (docs/metrics.md): per queue every leg, in the totals every call once with its last leg's outcome;
-they are the figures `hotline ami replay` prints for the same calls. Abandoned calls (final outcome
-`abandoned`) are listed for call-backs, newest first.
+they are the figures `hotline ami replay` prints for the same calls. The tallies are kept per PBX
+(the call's server): the totals and each PBX's figures are one roll-up over different queues.
+Abandoned calls (final outcome `abandoned`) are listed for call-backs, newest first.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ class LiveBoard:
     def snapshot(self, queues: Visible = _everything, pbx: Visible = _everything) -> LiveSnapshot:
         """The figures over the queues `queues` accepts of the PBXs `pbx` accepts: each queue (over
         those PBXs), the totals, and each PBX's own."""
-        live = [view for view in self.queue_views() if pbx(view.server) and queues(view.name)]
+        every = list(self.queue_views())
+        live = [view for view in every if pbx(view.server) and queues(view.name)]
         books = {name: book for name, book in self._books.items() if pbx(name)}
         by_name: dict[str, list[ModelQueue]] = {}
         for view in live:
@@ -240,7 +242,7 @@ class LiveBoard:
         views = [self._view(name, by_name.get(name, []), books.values())
                  for name in sorted(n for n in set(by_name) | known if queues(n))]
         totals = self._rollup("all", live, books.values(), queues)
-        servers = [name for name in self.pbx_names() if pbx(name)]
+        servers = [name for name in self._pbx_names(every) if pbx(name)]
         per_pbx = [PbxFigures(**self._rollup(server, [v for v in live if v.server == server],
                                              [books[server]] if server in books else [], queues).model_dump(),
                               city_code=self.cities.get(server)) for server in servers]
@@ -252,7 +254,10 @@ class LiveBoard:
 
     def pbx_names(self) -> list[str]:
         """The PBXs the board has seen: their queues, or their calls."""
-        return sorted({view.server for view in self.queue_views()} | set(self._books))
+        return self._pbx_names(self.queue_views())
+
+    def _pbx_names(self, views: Iterable[ModelQueue]) -> list[str]:
+        return sorted({view.server for view in views} | set(self._books))
 
     def members(self) -> dict[str, list[tuple[str, MemberView]]]:
         """interface → [(queue, member)] for every queue the interface is in."""

@@ -5,7 +5,8 @@ it publishes, per term: `(epoch, seq)`, seq 1, 2, 3 … within the leader's epoc
 (`ticketing.leadership`). Two kinds of message go on the channel `{prefix}:live:{source}`:
 
 - `state`: the whole live picture of that source — its queues (callers, members), the KPI tallies
-  and the abandoned calls — after a burst of changes (at most every `interval`) and at least every
+  per PBX, the abandoned calls, and what its board says of itself (live or replaying a capture) —
+  after a burst of changes (at most every `interval`) and at least every
   `heartbeat`; the latest is also kept under the key `{prefix}:live:{source}:state`;
 - `event`: one `AgentCall` (a call ringing at, connected with or finished with an agent), at once,
   for the screen pops.
