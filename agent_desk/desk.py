@@ -63,8 +63,9 @@ class Desk:
 
     def call_scope(self, who: Principal) -> ColumnElement[bool]:
         """The call records `who` may see (`agent_desk.security.scope.call_scope`), by this
-        deployment's places: the queues' and the PBXs' cities."""
-        return call_scope(who, self.settings.desk.supervision.queue_cities, self.settings.ami.cities())
+        deployment's places: the queues' and the PBXs' cities (the board's: split over processes,
+        as the telephony leaders publish them)."""
+        return call_scope(who, self.settings.desk.supervision.queue_cities, self.board.cities)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -17,7 +17,7 @@ PbxParam = Annotated[str | None, Query(max_length=64, description="one PBX's fig
 def scope_of(desk: Desk, who: Principal | None, pbx: str | None) -> LiveScope:
     """`who` None: a kiosk, which shows the province."""
     scope = LiveScope() if who is None else live_scope(
-        who, desk.settings.desk.supervision.queue_cities, desk.settings.ami.cities())
+        who, desk.settings.desk.supervision.queue_cities, desk.board.cities)
     if pbx is None:
         return scope
     if pbx not in {server.name for server in desk.settings.ami.servers} | set(desk.board.pbx_names()):

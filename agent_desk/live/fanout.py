@@ -56,6 +56,7 @@ class SourceState(BaseModel):
     abandoned: list[AbandonedCall]
     last_event_at: datetime | None
     channels: dict[str, str] = {}  # linkedid → the caller's live channel (transfers, hang-ups)
+    cities: dict[str, str] = {}  # PBX → the city it serves (`ami.servers[].city_code` of the leader)
 
 
 class Message(BaseModel):
@@ -78,7 +79,7 @@ def source_state(board: LiveBoard) -> SourceState:
     return SourceState(mode=board.mode, source=board.source, stale=board.stale,
                        queues=QUEUES.dump_python(list(board.queue_views()), mode="json"),
                        calls=calls, legs=legs, abandoned=abandoned, last_event_at=board.last_event_at,
-                       channels=board.model.caller_channels())
+                       channels=board.model.caller_channels(), cities=board.cities)
 
 
 def channel(prefix: str, source: str) -> str:
@@ -192,6 +193,7 @@ class MirrorBoard(LiveBoard):
 
     def __init__(self, *, stale_after: float = 5.0, **kwargs: Any) -> None:
         super().__init__(mode="live", **kwargs)
+        self._configured = dict(self.cities)
         self._sources: dict[str, _Source] = {}
         self._stale_after = timedelta(seconds=stale_after)
         self.redis_up = False
@@ -249,13 +251,14 @@ class MirrorBoard(LiveBoard):
             held.position, held.at = message.position, message.at
 
     def _merge(self) -> None:
-        """Each source's PBXs are its own (a PBX set): their tallies sit side by side. A leader
-        replaying a capture makes the board say so, as the leader's own board does."""
+        """Each source's PBXs are its own (a PBX set): their tallies and cities sit side by side. A
+        leader replaying a capture makes the board say so, as the leader's own board does."""
         states = [held.state for held in self._sources.values()]
         last = max((s.last_event_at for s in states if s.last_event_at), default=None)
         self.replace({pbx: queues for s in states for pbx, queues in s.calls.items()},
                      {pbx: queues for s in states for pbx, queues in s.legs.items()},
                      [a for s in states for a in s.abandoned], last)
+        self.cities = {**self._configured, **{pbx: city for s in states for pbx, city in s.cities.items()}}
         replaying = next((s for s in states if s.mode == "replay"), None)
         self.mode = "replay" if replaying else "live"
         self.source = replaying.source if replaying else None

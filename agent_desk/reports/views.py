@@ -92,7 +92,7 @@ async def calls(desk: Desk, who: Principal, where: Drill, when: Period,
         return await call_kpis(session, since=when.since, until=when.until,
                                by=CallDimension(by.value) if by else None,
                                settings=sup.call_kpis(),
-                               scope=where.calls(who, sup.queue_cities, desk.settings.ami.cities()),
+                               scope=where.calls(who, sup.queue_cities, desk.board.cities),
                                utc_offset_hours=desk.utc_offset_hours())
 
 

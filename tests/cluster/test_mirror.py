@@ -124,8 +124,8 @@ async def test_an_api_process_merges_two_pbx_sets(redis: aioredis.Redis, fixture
     shows the province: each queue's figures and the totals are the sum of both."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
     leaders = {}
-    for pbx, capture in (("nanjing", "call_answered"), ("suzhou", "call_abandoned")):
-        board = LiveBoard(LiveModel(clock=StreamClock()), mode="live")
+    for pbx, capture, city in (("nanjing", "call_answered", "320100"), ("suzhou", "call_abandoned", "320500")):
+        board = LiveBoard(LiveModel(clock=StreamClock()), mode="live", cities={pbx: city})
         ReplaySource(fixtures_dir / "ami" / f"{capture}.jsonl", board.model, server=pbx).feed_all()
         leaders[pbx] = board
     following = Following(redis, prefix)
@@ -143,10 +143,11 @@ async def test_an_api_process_merges_two_pbx_sets(redis: aioredis.Redis, fixture
         assert merged.offered == sum(p.offered for p in parts)
         servers = {view.server for view in following.board.queue_views()}
         assert servers == {"nanjing", "suzhou"}
-        # … and each PBX's own figures, as its leader shows them
-        mirrored = {p.name: p.model_dump(exclude={"city_code"}) for p in following.board.snapshot().pbx}
-        assert mirrored == {pbx: board.snapshot().pbx[0].model_dump(exclude={"city_code"})
-                            for pbx, board in leaders.items()}
+        # … and each PBX's own figures and city, as its leader shows them (the API process need not
+        # have the PBXs configured)
+        mirrored = {p.name: p.model_dump() for p in following.board.snapshot().pbx}
+        assert mirrored == {pbx: board.snapshot().pbx[0].model_dump() for pbx, board in leaders.items()}
+        assert following.board.cities == {"nanjing": "320100", "suzhou": "320500"}
     finally:
         for publisher in publishers:
             await publisher.stop()
