@@ -1,8 +1,8 @@
 """Two PBXs at once, each a loopback peer answering as the recorded Asterisk did (tests/ami/peer.py),
 replaying a different recorded call at the same time: Nanjing's PBX `call_answered`, Suzhou's
 `call_abandoned`. Each PBX's live figures are what its capture alone gives, the province's their sum,
-and the stored records carry each PBX's name. Then a telephony takeover: the standby that takes the
-PBXs over starts with today's counts of the stored records, equal to the figures before."""
+and the stored records carry each PBX's name. A restart, and a telephony takeover (the standby that
+takes the PBXs over), start with today's counts of the stored records, equal to the figures before."""
 
 from __future__ import annotations
 
@@ -107,6 +107,11 @@ async def test_two_pbxs_replay_different_calls_at_once(db: Database, fixtures_di
         async with app.router.lifespan_context(app):
             await both_calls(app, running)
             snap = app.state.desk.board.snapshot()
+        # Restarted, the product goes on from today's stored calls (the PBXs have nothing new to say).
+        again = create_app(settings, engine=db.engine, parts=adapter_parts(settings), run_sweep=False)
+        async with again.router.lifespan_context(again):
+            restarted = again.state.desk.board.snapshot()
+    assert [(p.name, kpis(p)) for p in restarted.pbx] == [(p.name, kpis(p)) for p in snap.pbx]
     assert [(p.name, p.city_code) for p in snap.pbx] == [("nanjing", NANJING), ("suzhou", SUZHOU)]
     for row in snap.pbx:
         assert kpis(row) == alone(fixtures_dir, row.name)
