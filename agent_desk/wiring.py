@@ -233,9 +233,13 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
     return stop
 
 
-def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]]:
+def estimated_wait(board: LiveBoard, pbx: str | None) -> Callable[[str], Awaitable[float | None]]:
+    """A queue's expected wait for the IVR: on its own PBX (`ivr.server_name`) where it names one,
+    since another PBX's queue of the same name has callers of its own."""
+
     async def estimate(queue: str) -> float | None:
-        for view in board.snapshot().queues:
+        snapshot = board.snapshot() if pbx is None else board.snapshot(pbx=lambda name: name == pbx)
+        for view in snapshot.queues:
             if view.name == queue:
                 serving = max(1, view.logged_in - view.paused)
                 return (view.waiting + 1) * (view.aht_seconds or 180.0) / serving
@@ -300,7 +304,7 @@ async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop
                                            routing=desk.tickets.routing)
         backend = TicketingBackend(desk.tickets, desk.sessions, recording_submitter(asr_service.submit_recording))
         ivr = IvrService(settings.ivr, backend, tz=desk.tickets.sla.worktime.tz,
-                         wait_estimator=_estimated_wait(desk.board))
+                         wait_estimator=estimated_wait(desk.board, settings.ivr.server_name))
         await ivr.start()
         stops.append(ivr.stop)
         desk.ivr = ivr

@@ -8,12 +8,16 @@ from typing import Any
 import pytest
 
 from agent_desk.live.board import LiveBoard
+from agent_desk.wiring import estimated_wait
 from ami.clock import StreamClock
 from ami.model import LiveModel
+from ami.parser import AmiParser
 from ami.replay import ReplaySource, replay_file
 from ami.settings import AmiServer, AmiSettings
 from tests.agent_desk.conftest import NANJING, SUZHOU, DeskClient
+from tests.ami.peer import Script
 from tests.conftest import FIXTURES
+from tests.pages.test_desk_shift import recorded_events
 from ticketing.call_kpis import COUNTS, CallKpis
 from ticketing.calls import CallStore
 
@@ -131,3 +135,19 @@ async def test_stored_call_kpis_by_pbx_and_of_one_pbx(client: DeskClient) -> Non
         assert report.status_code == 200, report.text
         [row] = report.json()["items"]
         assert {k: v for k, v in row.items() if k in kpis} == figures(pbx)
+
+
+async def test_the_ivr_estimates_a_queues_wait_on_its_own_pbx() -> None:
+    """Both PBXs have a caller waiting in their `hotline-enterprise` (call_abandoned, up to the
+    caller's QueueCallerJoin): the IVR next to Nanjing's PBX counts Nanjing's caller only."""
+    script = Script.load(FIXTURES / "ami" / "call_abandoned")
+    events = recorded_events(script, "abandon-0002")
+    joined = events[:events.index(b"\r\n\r\n", events.index(b"Event: QueueCallerJoin")) + 4]
+    board = LiveBoard(LiveModel(clock=StreamClock()), cities=CITIES)
+    for pbx in CAPTURES:
+        for message in AmiParser(wants=board.model.wants).feed(joined):
+            board.model.apply(pbx, message)
+    assert board.snapshot().totals.waiting == 2
+    nanjing, everywhere = estimated_wait(board, "nanjing"), estimated_wait(board, None)
+    assert await nanjing("hotline-enterprise") == 2 * 180.0  # one waiting there, and the caller asking
+    assert await everywhere("hotline-enterprise") == 3 * 180.0
