@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -64,9 +63,8 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.telephony import NoTelephony, Telephony
-from agent_desk.wiring import Part, sweep_part
+from agent_desk.wiring import Part, sweep_part, telephony_board
 from ami.events import AgentCall
-from ami.model import LiveModel
 from ticketing.db import make_engine, make_session_factory
 from ticketing.errors import TicketNotFound
 from ticketing.knowledge import KnowledgeBase
@@ -86,14 +84,9 @@ def build_desk(settings: Settings, sessions_factory: object, *, telephony: Telep
     sessions: SessionFactory = sessions_factory  # type: ignore[assignment]
     service = TicketService.from_settings(sessions, settings.ticketing)
     auth_settings = settings.desk.auth
-    sup = settings.desk.supervision
     portal = settings.desk.portal
     if board is None:
-        mode: Literal["live", "replay", "offline"] = (
-            "replay" if settings.desk.replay.file else ("live" if settings.ami.servers else "offline"))
-        source = settings.desk.replay.file.name if mode == "replay" and settings.desk.replay.file else None
-        model = LiveModel(service_level_default=int(sup.service_level_seconds))
-        board = LiveBoard(model, kpis=sup.call_kpis(), mode=mode, source=source)
+        board = telephony_board(settings)
     tokens = TokenIssuer(auth_settings.jwt_secret.get_secret_value(),
                          access_ttl=timedelta(minutes=auth_settings.access_minutes),
                          refresh_ttl=timedelta(hours=auth_settings.refresh_hours))

@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
+
 from agent_desk.audit import AuditLog
 from agent_desk.live.board import LiveBoard
 from agent_desk.live.fanout import Mirror, Publisher
 from agent_desk.screen_pop import ScreenPops
 from agent_desk.security.kiosk import KioskKeys
+from agent_desk.security.principal import Principal
+from agent_desk.security.scope import call_scope
 from agent_desk.security.sessions import LoginSessions
 from agent_desk.security.throttle import Throttle
 from agent_desk.security.tokens import TokenIssuer
@@ -56,6 +60,12 @@ class Desk:
 
     def __post_init__(self) -> None:
         self.tickets.on_change = self.ticket_feed.publish
+
+    def call_scope(self, who: Principal) -> ColumnElement[bool]:
+        """The call records `who` may see (`agent_desk.security.scope.call_scope`), by this
+        deployment's places: the queues' and the PBXs' cities (the board's: split over processes,
+        as the telephony leaders publish them)."""
+        return call_scope(who, self.settings.desk.supervision.queue_cities, self.board.cities)
 
     @property
     def zone(self) -> ZoneInfo:

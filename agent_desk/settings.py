@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -30,6 +30,8 @@ from agent_desk.options import (
 from ami.settings import AmiSettings
 from asr.settings import AsrSettings
 from ivr.settings import IvrSettings
+from ticketing.models.region import RegionLevel
+from ticketing.regions import province_records
 from ticketing.settings import DatabaseSettings, TicketingSettings
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -70,6 +72,16 @@ class Settings(BaseSettings):
     asr: AsrSettings = Field(default_factory=AsrSettings)
     desk: DeskSettings = Field(default_factory=DeskSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    @model_validator(mode="after")
+    def _pbx_cities_are_the_provinces(self) -> Settings:
+        """A PBX's city is one of the seeded regions: a city of `ticketing.province_code`."""
+        cities = {r.code for r in province_records(self.ticketing.province_code) if r.level is RegionLevel.CITY}
+        for index, server in enumerate(self.ami.servers):
+            if server.city_code is not None and server.city_code not in cities:
+                raise ValueError(f"ami.servers.{index}.city_code: {server.city_code} is not a city of province "
+                                 f"{self.ticketing.province_code} (a city code ends in 00, e.g. 320100)")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -26,7 +26,7 @@ from typing import Any
 from structlog.contextvars import bound_contextvars
 
 from agent_desk.desk import Desk
-from agent_desk.live.board import LiveBoard
+from agent_desk.live.board import LiveBoard, Mode
 from agent_desk.live.replay import LoopingReplay, demo_captures
 from agent_desk.roles import ALL_ROLES, Role
 from agent_desk.settings import Settings
@@ -114,6 +114,18 @@ def led(name: str, start: Start) -> Part:
     return part
 
 
+def telephony_board(settings: Settings) -> LiveBoard:
+    """A board on a live model of its own, fed as this deployment's PBXs are: `live` from the
+    configured servers, `replay` from a capture (named), `offline` with neither."""
+    from ami.model import LiveModel
+
+    sup = settings.desk.supervision
+    replay = settings.desk.replay.file
+    mode: Mode = "replay" if replay else ("live" if settings.ami.servers else "offline")
+    return LiveBoard(LiveModel(service_level_default=int(sup.service_level_seconds)), kpis=sup.call_kpis(),
+                     mode=mode, source=replay.name if replay else None, cities=settings.ami.cities())
+
+
 def telephony_singleton(settings: Settings) -> str:
     """The leadership name of this process's PBX set: one leader writes for each set of PBXs."""
     names = sorted(server.name for server in settings.ami.servers) or ["replay"]
@@ -133,11 +145,8 @@ def _published_ami(source: str) -> Start:
 
         from agent_desk.live.fanout import Publisher
         from agent_desk.live.relay import ActionServer
-        from ami.model import LiveModel
 
-        sup = desk.settings.desk.supervision
-        board = LiveBoard(LiveModel(service_level_default=int(sup.service_level_seconds)), kpis=sup.call_kpis(),
-                          mode="live")
+        board = telephony_board(desk.settings)
         stop_ami = await _run_ami(desk, sessions, board)
         client = aioredis.from_url(desk.settings.redis.url)
         publisher = Publisher(client, board, prefix=desk.settings.redis.prefix, source=source, epoch=epoch)
@@ -237,6 +246,9 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
                                      settle=runtime.writer.drained,
                                      lookback=timedelta(seconds=settings.ami.queue_log_lookback))
                   if settings.ami.servers and replay.file is None else None)
+    # Today's counts go on from what was stored before this term (a takeover, a restart).
+    pbxs = ["replay"] if replay.file is not None else [server.name for server in settings.ami.servers]
+    board.recount(pbxs, await store.between(desk.day_start(), servers=pbxs, final_only=False))
     await runtime.start()
 
     async def stop() -> None:
@@ -248,9 +260,13 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
     return stop
 
 
-def _estimated_wait(board: LiveBoard) -> Callable[[str], Awaitable[float | None]]:
+def estimated_wait(board: LiveBoard, pbx: str | None) -> Callable[[str], Awaitable[float | None]]:
+    """A queue's expected wait for the IVR: on its own PBX (`ivr.server_name`) where it names one,
+    since another PBX's queue of the same name has callers of its own."""
+
     async def estimate(queue: str) -> float | None:
-        for view in board.snapshot().queues:
+        snapshot = board.snapshot() if pbx is None else board.snapshot(pbx=lambda name: name == pbx)
+        for view in snapshot.queues:
             if view.name == queue:
                 serving = max(1, view.logged_in - view.paused)
                 return (view.waiting + 1) * (view.aht_seconds or 180.0) / serving
@@ -316,7 +332,7 @@ async def _asr_and_ivr_part(desk: Desk, *, run_asr: bool, run_ivr: bool) -> Stop
                                            routing=desk.tickets.routing)
         backend = TicketingBackend(desk.tickets, desk.sessions, recording_submitter(asr_service.submit_recording))
         ivr = IvrService(settings.ivr, backend, tz=desk.tickets.sla.worktime.tz,
-                         wait_estimator=_estimated_wait(desk.board))
+                         wait_estimator=estimated_wait(desk.board, settings.ivr.server_name))
         await ivr.start()
         stops.append(ivr.stop)
         desk.ivr = ivr

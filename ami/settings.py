@@ -47,6 +47,8 @@ class AmiServer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(..., min_length=1, description="server name carried by every call record")
+    city_code: str | None = Field(None, pattern=r"^\d{6}$", description="the city (region code) this PBX "
+                                  "serves: its live figures are that city's supervisors'; none: the province's")
     host: str = "127.0.0.1"
     port: int = Field(5038, ge=1, le=65535)
     username: str = "hotline"
@@ -80,3 +82,16 @@ class AmiSettings(BaseModel):
     record_backlog: int = Field(10000, ge=10, description="call records waiting to be stored")
     queue_log_lookback: float = Field(3600, gt=0, description="seconds before a gap the queue_log is read "
                                       "from: the longest a call missed in the gap can have been going on")
+
+    @field_validator("servers")
+    @classmethod
+    def _one_name_each(cls, servers: list[AmiServer]) -> list[AmiServer]:
+        names = [server.name for server in servers]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"each PBX needs a name of its own: {', '.join(twice)} given twice")
+        return servers
+
+    def cities(self) -> dict[str, str]:
+        """PBX name → the city it serves, for the PBXs tied to one."""
+        return {server.name: server.city_code for server in self.servers if server.city_code}

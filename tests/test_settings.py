@@ -48,3 +48,14 @@ def test_one_setting_per_concept_and_a_removed_copy_is_refused(overrides: dict[s
     adapters' old copies are named as errors, not silently ignored."""
     with pytest.raises(SettingsError, match=name.replace(".", r"\.")):
         load_settings(**overrides)
+
+
+def test_a_pbx_serves_a_city_of_the_province() -> None:
+    settings = load_settings(ami={"servers": [{"name": "nanjing", "city_code": "320100"},
+                                              {"name": "suzhou", "city_code": "320500"}, {"name": "spare"}]})
+    assert settings.ami.cities() == {"nanjing": "320100", "suzhou": "320500"}
+    for wrong in ("320102", "110100", "999900"):  # a county, another province's city, no place at all
+        with pytest.raises(SettingsError, match=rf"ami\.servers\.0\.city_code: {wrong} is not a city"):
+            load_settings(ami={"servers": [{"name": "nanjing", "city_code": wrong}]})
+    with pytest.raises(SettingsError, match="nanjing given twice"):
+        load_settings(ami={"servers": [{"name": "nanjing"}, {"name": "nanjing", "port": 5039}]})

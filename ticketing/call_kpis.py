@@ -180,11 +180,12 @@ class CallKpis(CallCounts):
 
 
 class _Key(BaseModel):
-    key: str | None = Field(None, description="the queue, agent, local hour, day or hour of the day; null: overall")
+    key: str | None = Field(None, description="the queue, agent, local hour, day, hour of the day or PBX; "
+                            "null: overall")
 
 
 class KeyedCallKpis(CallKpis, _Key):
-    """One row of a breakdown: `key` (the first column) is the queue, agent, hour or day; None: overall."""
+    """One row of a breakdown: `key` (the first column) is the queue, agent, hour, day or PBX; None: overall."""
 
 
 # ---------------------------------------------------------------------------------- in Python
@@ -210,6 +211,15 @@ class Tally:
 
     def kpis(self) -> CallKpis:
         return CallKpis.of(CallCounts.model_validate(self.values), self.settings)
+
+    @classmethod
+    def sum(cls, tallies: Iterable[Tally], settings: CallKpiSettings) -> Tally:
+        """The counters of several tallies added up (queues, servers): rates follow from the sums."""
+        total = cls(settings)
+        for tally in tallies:
+            for counter, value in tally.values.items():
+                total.values[counter] += value
+        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +268,7 @@ class CallDimension(enum.StrEnum):
     HOUR = "hour"
     DAY = "day"
     HOUR_OF_DAY = "hour_of_day"  # 09:00 over every day of the period: the staffing profile
+    PBX = "pbx"  # the PBX (call record server) that took the call
 
 
 def bucket_of(moment: datetime, unit: Literal["hour", "day"], utc_offset_hours: int) -> str:
@@ -295,14 +306,9 @@ class KpiBook:
             if leg.outcome is ANSWERED and leg.agent:
                 self.agents[leg.agent].add(leg.outcome, leg.wait, leg.talk, sign)
 
-    def overall(self, queues: Callable[[str], bool] = lambda _name: True) -> CallKpis:
+    def overall(self, queues: Callable[[str], bool] = lambda _name: True) -> Tally:
         """Per call, over the calls that ended in the queues `queues` accepts (all by default)."""
-        total = Tally(self.settings)
-        for name, tally in self.calls.items():
-            if queues(name):
-                for counter, value in tally.values.items():
-                    total.values[counter] += value
-        return total.kpis()
+        return Tally.sum((tally for name, tally in self.calls.items() if queues(name)), self.settings)
 
 
 class CallKpiReport(BaseModel):
@@ -328,7 +334,7 @@ def compute_call_kpis(records: Iterable[Any], *, settings: CallKpiSettings | Non
     def each(tallies: Mapping[str, Tally]) -> dict[str, CallKpis]:
         return {name: tally.kpis() for name, tally in sorted(tallies.items())}
 
-    return CallKpiReport(overall=book.overall(), queues=each(book.queues), agents=each(book.agents),
+    return CallKpiReport(overall=book.overall().kpis(), queues=each(book.queues), agents=each(book.agents),
                          hours=each(book.hours), abandoned_calls=abandoned)
 
 
@@ -375,13 +381,13 @@ async def call_kpis(session: AsyncSession, *, since: datetime, until: datetime,
                     scope: ColumnElement[bool] | None = None,
                     utc_offset_hours: int = 8, rollups: bool = True) -> list[KeyedCallKpis]:
     """The same KPIs over stored calls: per queue and per agent over `call_legs`, overall and per
-    hour or day over `call_records`.
+    hour, day or PBX over `call_records`.
 
     The whole hours of the period come from the hourly roll-ups (`ticketing.call_rollups`, kept by
     the call store in the transaction of each write) when they were counted with these thresholds
-    and this UTC offset and every call is visible; the rest, and a `scope` (who may see) that is not
-    everything, from one GROUP BY over the calls. `rollups=False`: that GROUP BY only, the definition
-    the roll-ups are tested and measured against."""
+    and this UTC offset and every call is visible; the rest, and a `scope` (who may see, which PBX)
+    that is not everything, from one GROUP BY over the calls. `rollups=False`: that GROUP BY only,
+    the definition the roll-ups are tested and measured against."""
     folded: _Folded = {}
     whole = await _whole_hours(session, since, until, settings, scope, utc_offset_hours) if rollups else None
     if whole is None:
@@ -457,7 +463,7 @@ async def _fold_rollups(session: AsyncSession, folded: _Folded, first: datetime,
     table = CallRollup
     key = {None: None, CallDimension.QUEUE: table.queue, CallDimension.AGENT: table.agent,
            CallDimension.HOUR: table.period, CallDimension.DAY: func.substr(table.period, 1, 10),
-           CallDimension.HOUR_OF_DAY: func.substr(table.period, 12, 5)}[by]
+           CallDimension.HOUR_OF_DAY: func.substr(table.period, 12, 5), CallDimension.PBX: table.server}[by]
     spans = [and_(table.level == level, table.period >= lo, table.period < hi)
              for level, lo, hi in _spans(first, end, by, utc_offset_hours)]
     query = select(*([] if key is None else [key.label("key")]),
@@ -482,7 +488,8 @@ async def _fold_calls(session: AsyncSession, folded: _Folded, since: datetime, u
         if by is CallDimension.AGENT:
             query = query.where(CallLeg.agent.is_not(None), CallLeg.outcome == ANSWERED)
     else:
-        key = None if by is None else local_bucket(CallRecord.entered_at, by.value, utc_offset_hours)
+        key = (None if by is None else CallRecord.server if by is CallDimension.PBX
+               else local_bucket(CallRecord.entered_at, by.value, utc_offset_hours))
         sums = sum_columns(decided_outcome(), CallRecord.wait_seconds, CallRecord.talk_seconds, settings)
         query = select(*([] if key is None else [key.label("key")]), *sums).where(
             CallRecord.queue.is_not(None), CallRecord.entered_at >= since, CallRecord.entered_at < until)

@@ -211,10 +211,14 @@ class CallStore:
             return list(rows.all())
 
     async def between(self, since: datetime | None = None, until: datetime | None = None, *,
-                      outcome: CallOutcome | None = None, final_only: bool = True) -> list[CallRecord]:
-        """Calls that entered a queue (or started, for IVR-only calls) in [since, until)."""
+                      outcome: CallOutcome | None = None, final_only: bool = True,
+                      servers: Collection[str] | None = None) -> list[CallRecord]:
+        """Calls that entered a queue (or started, for IVR-only calls) in [since, until), on `servers`
+        (all when None), with their legs."""
         moment = func.coalesce(CallRecord.entered_at, CallRecord.started_at)
         query = select(CallRecord)
+        if servers is not None:
+            query = query.where(CallRecord.server.in_(servers))
         if since is not None:
             query = query.where(moment >= since)
         if until is not None:

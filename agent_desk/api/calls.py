@@ -19,7 +19,6 @@ from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.files import file_under
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import call_scope
 from agent_desk.telephony import extension_of
 from ticketing.actions import Note
 from ticketing.instants import Instant
@@ -80,7 +79,7 @@ class Accepted(BaseModel):
 async def scoped_call(desk: Desk, who: Principal, call_id: int) -> CallRecord:
     async with desk.sessions() as session:
         call = await session.scalar(select(CallRecord).where(
-            CallRecord.id == call_id, call_scope(who, desk.settings.desk.supervision.queue_cities)))
+            CallRecord.id == call_id, desk.call_scope(who)))
     if call is None:
         raise HTTPException(404, "call not found")
     return call
@@ -88,7 +87,7 @@ async def scoped_call(desk: Desk, who: Principal, call_id: int) -> CallRecord:
 
 def call_filters(who: Principal, desk: Desk, queue: str | None, outcome: CallOutcome | None,
                  agent: str | None, since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [call_scope(who, desk.settings.desk.supervision.queue_cities)]
+    where: list[ColumnElement[bool]] = [desk.call_scope(who)]
     if queue:
         where.append(CallRecord.queue == queue)
     if outcome:

@@ -1,4 +1,5 @@
-"""Who may watch the wallboard: staff who see the whole province (bearer token), or a kiosk key.
+"""Who may watch the wallboard: supervisors and dispatchers (bearer token; a city supervisor sees its
+city's PBX), or a wall screen's kiosk key (the province).
 
 A wall screen opens `/wallboard#kiosk=KEY`; the page sends the key once in a header to
 `POST /api/wallboard/kiosk`, which answers with an HttpOnly cookie, so the key never travels in a
@@ -16,6 +17,8 @@ from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from agent_desk.api.deps import Credentials, DeskDep, current_principal, still_valid
 from agent_desk.api.errors import AUTHED, responses
+from agent_desk.security.principal import Principal
+from ticketing.models import Role
 
 router = APIRouter(prefix="/api/wallboard", tags=["wallboard"])
 COOKIE = "hotline_kiosk"
@@ -29,6 +32,7 @@ COOKIE_SECONDS = 366 * 24 * 3600  # until revoked, in practice
 class Viewer:
     name: str  # a username, or "kiosk:<name>"
     still_allowed: Callable[[], Awaitable[bool]]  # re-checked by long streams
+    who: Principal | None = None  # staff (its scope applies); None: a kiosk, which shows the province
 
 
 async def wallboard_viewer(desk: DeskDep, credentials: Credentials,
@@ -36,11 +40,11 @@ async def wallboard_viewer(desk: DeskDep, credentials: Credentials,
                            cookie_key: Annotated[str | None, Security(kiosk_cookie)]) -> Viewer:
     if credentials is not None:
         who = await current_principal(desk, credentials)
-        if not who.sees_everything:
-            raise HTTPException(403, "the wallboard shows the whole province: a city or unit account may not "
-                                     "open it; use the supervisor pages")
+        if not (who.sees_everything or (who.role is Role.SUPERVISOR and who.city_scope)):
+            raise HTTPException(403, "the wallboard is for supervisors and dispatchers (a city supervisor sees "
+                                     "its city's PBX) and for wall screens with a kiosk key")
         token = credentials.credentials
-        return Viewer(who.username, lambda: still_valid(desk, token))
+        return Viewer(who.username, lambda: still_valid(desk, token), who)
     key = header_key or cookie_key
     name = await desk.kiosks.name_of(key) if key else None
     if key is None or name is None:

@@ -12,17 +12,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from agent_desk.api.calls import NEWEST_FIRST, CallView, call_filters
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import DeskDep, SupervisorCaller
 from agent_desk.api.errors import AUTHED, responses
+from agent_desk.api.live_scope import PbxParam, scope_of
 from agent_desk.api.pagination import CursorParam, LimitParam, Page, keyset_page, list_page
 from agent_desk.desk import Desk
 from agent_desk.live.board import LiveSnapshot
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import call_scope, may_see_live_queue, ticket_scope
+from agent_desk.security.scope import ticket_scope
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.erlang import DEFAULT_AHT_SECONDS, required_agents
 from agent_desk.supervision.hotspots import hot_spots
@@ -85,11 +86,15 @@ def _kpi_filter(who: Principal, since: datetime, until: datetime) -> KpiFilter:
 
 
 async def _call_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
-                     by: CallDimension | None) -> list[KeyedCallKpis]:
+                     by: CallDimension | None, pbx: str | None = None) -> list[KeyedCallKpis]:
     sup = desk.settings.desk.supervision
+    scope = desk.call_scope(who)
+    if pbx is not None:
+        scope_of(desk, who, pbx)  # 404: no such PBX; 403: another city's
+        scope = and_(scope, CallRecord.server == pbx)
     async with desk.sessions() as session:
         return await call_kpis(session, since=since, until=until, by=by, settings=sup.call_kpis(),
-                               scope=call_scope(who, sup.queue_cities), utc_offset_hours=desk.utc_offset_hours())
+                               scope=scope, utc_offset_hours=desk.utc_offset_hours())
 
 
 async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datetime,
@@ -99,15 +104,16 @@ async def _ticket_rows(desk: Desk, who: Principal, since: datetime, until: datet
                                  utc_offset_hours=desk.utc_offset_hours())
 
 
-def _live(desk: Desk, who: Principal) -> LiveSnapshot:
-    cities = desk.settings.desk.supervision.queue_cities
-    return desk.board.snapshot(lambda queue: may_see_live_queue(who, queue, cities))
+def _live(desk: Desk, who: Principal, pbx: str | None = None) -> LiveSnapshot:
+    scope = scope_of(desk, who, pbx)
+    return desk.board.snapshot(scope.queues, scope.pbx)
 
 
-@router.get("/live", response_model=LiveSnapshot, responses=responses(*AUTHED))
-async def live(desk: DeskDep, who: SupervisorCaller) -> LiveSnapshot:
-    """Queues, waiting callers, agents and their states, longest wait, and today's live counters."""
-    return _live(desk, who)
+@router.get("/live", response_model=LiveSnapshot, responses=responses(404, *AUTHED))
+async def live(desk: DeskDep, who: SupervisorCaller, pbx: PbxParam = None) -> LiveSnapshot:
+    """Queues, waiting callers, agents and their states, longest wait, and today's live counters:
+    in total and per PBX (`pbx`); a city supervisor's are its city's PBX's. `?pbx=NAME`: that PBX only."""
+    return _live(desk, who, pbx)
 
 
 DASHBOARD_TTL = 2.0
@@ -130,17 +136,18 @@ async def dashboard(request: Request, desk: DeskDep, who: SupervisorCaller) -> D
     return Dashboard(day_start=since, calls=calls, tickets=tickets, live=_live(desk, who))
 
 
-@router.get("/kpi/calls", response_model=Page[KeyedCallKpis], responses={**CSV_RESPONSE, **responses(400, *AUTHED)})
+@router.get("/kpi/calls", response_model=Page[KeyedCallKpis],
+            responses={**CSV_RESPONSE, **responses(400, 404, *AUTHED)})
 async def kpi_calls(desk: DeskDep, who: SupervisorCaller, since: Instant | None = None,
-                    until: Instant | None = None, by: CallDimension | None = None,
+                    until: Instant | None = None, by: CallDimension | None = None, pbx: PbxParam = None,
                     cursor: CursorParam = None, limit: LimitParam = 100, format: Format = "json") -> Any:
     """Call KPIs as docs/metrics.md defines them — offered, answered, abandoned (and short), timeouts,
     key exits, transfers, answer rate, answered within 15 s, service level (and SL2), ASA, AHT.
-    Overall and by hour or day every call counts once, with its final outcome; by queue every queue
-    leg counts (a transferred call in both queues); by agent the legs each agent answered.
-    Default period: today (local)."""
+    Overall and by hour, day or PBX every call counts once, with its final outcome; by queue every
+    queue leg counts (a transferred call in both queues); by agent the legs each agent answered.
+    `?pbx=NAME`: that PBX's calls only. Default period: today (local)."""
     start, end = _period(desk, since, until)
-    rows = await _call_rows(desk, who, start, end, by)
+    rows = await _call_rows(desk, who, start, end, by, pbx)
     if format == "csv":
         return csv_response(KeyedCallKpis, rows, "call-kpi")
     return list_page(rows, cursor, limit)

@@ -21,7 +21,7 @@ from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page, 
 from agent_desk.api.regions import region_path
 from agent_desk.api.routing_preview import UnitRef
 from agent_desk.api.tickets import NEWEST_FIRST, TicketId, scoped_ticket
-from agent_desk.security.scope import call_scope, ticket_scope
+from agent_desk.security.scope import ticket_scope
 from ticketing.models import CallRecord, CallSurvey, Ticket, Unit, utcnow
 from ticketing.views import EventView, TicketView
 from ticketing.vocabulary import Rating
@@ -98,7 +98,7 @@ async def timeline(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Timeline:
     unit_ids = [u for u in (view.lead_unit_id, *view.co_handler_ids) if u]
     async with desk.sessions() as session:
         calls = (await session.scalars(select(CallRecord).where(
-            CallRecord.ticket_id == ticket_id, call_scope(who, desk.settings.desk.supervision.queue_cities))
+            CallRecord.ticket_id == ticket_id, desk.call_scope(who))
             .order_by(CallRecord.id))).all()
         names = dict((await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids)))).all())
         surveys = (await session.scalars(select(CallSurvey).where(CallSurvey.ticket_id == ticket_id)

@@ -34,7 +34,7 @@ from agent_desk.api.pagination import (
 )
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import call_scope, ticket_scope
+from agent_desk.security.scope import ticket_scope
 from ticketing.actions import ACTIONS, Action, actions_for, authorize
 from ticketing.instants import Instant
 from ticketing.models import CallRecord, Role, Ticket, TicketCoHandler, utcnow
@@ -165,7 +165,7 @@ async def create_ticket(body: TicketCreate, desk: DeskDep, who: DeskStaff) -> Ti
     if body.call_id is not None:
         async with desk.sessions() as session:
             call = await session.scalar(select(CallRecord.id).where(
-                CallRecord.id == body.call_id, call_scope(who, desk.settings.desk.supervision.queue_cities)))
+                CallRecord.id == body.call_id, desk.call_scope(who)))
         if call is None:
             raise HTTPException(404, "call not found")
     new = NewTicket(channel=body.channel, category=body.category, description=body.description,

@@ -4,7 +4,8 @@
 of the live model (an AMI event, real or replayed), and at least every 2 s so waits keep counting.
 The figures are the live board's (`agent_desk.live.board`, docs/metrics.md). Caller numbers are
 masked and waiting callers are not listed: the board is meant for a wall, where anyone can read it.
-The data is not public: a kiosk key or a province-wide staff token opens it (`agent_desk.api.kiosk`).
+The data is not public: a kiosk key (the province) or a supervisor's or dispatcher's token opens it
+(`agent_desk.api.kiosk`); a city supervisor sees its city's PBX, lights and hot spots.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from importlib.resources import files
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -24,9 +25,11 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from agent_desk.api.deps import DeskDep
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.kiosk import WallboardViewer, wallboard_viewer
+from agent_desk.api.kiosk import WallboardViewer
+from agent_desk.api.live_scope import PbxParam, scope_of
 from agent_desk.desk import Desk
-from agent_desk.live.board import QueueFigures
+from agent_desk.live.board import PbxFigures, QueueFigures
+from agent_desk.security.scope import LiveScope
 from agent_desk.supervision.cache import TtlCache
 from agent_desk.supervision.hotspots import hot_spots
 from ticketing.kpi import Dimension, KpiFilter, ticket_kpis
@@ -74,6 +77,7 @@ class WallboardSnapshot(BaseModel):
     service_level_seconds: float
     totals: QueueFigures
     queues: list[QueueFigures]
+    pbx: list[PbxFigures]
     abandoned: list[BoardAbandoned]
     cities: list[CityLights]
     hotspots: list[HotSpotAlert]
@@ -136,10 +140,15 @@ async def _called_back(desk: Desk, linkedids: list[str]) -> set[str]:
         return set(rows.all())
 
 
-async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> WallboardSnapshot:
-    live = desk.board.snapshot()
+async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels], scope: LiveScope) -> WallboardSnapshot:
+    """The province's board, or a city supervisor's: its city's PBX, lights and hot spots."""
+    live = desk.board.snapshot(scope.queues, scope.pbx)
     sup = desk.settings.desk.supervision
     lights, alerts = await cities.get("all", lambda: _city_panels(desk))
+    if scope.city_code is not None:
+        regions = desk.tickets.routing.regions
+        lights = [city for city in lights if city.code == scope.city_code]
+        alerts = [a for a in alerts if a.county_code in regions and regions[a.county_code].city_code == scope.city_code]
     recent = live.abandoned[:12]
     called = await _called_back(desk, [a.linkedid for a in recent])
 
@@ -149,7 +158,7 @@ async def wallboard_snapshot(desk: Desk, cities: TtlCache[CityPanels]) -> Wallbo
     return WallboardSnapshot(
         mode=live.mode, source=live.source, at=live.at, last_event_at=live.last_event_at, stale=live.stale,
         answer_rate_target=sup.answer_rate_target, service_level_seconds=sup.service_level_seconds,
-        totals=board(live.totals), queues=[board(q) for q in live.queues],
+        totals=board(live.totals), queues=[board(q) for q in live.queues], pbx=live.pbx,
         abandoned=[BoardAbandoned(queue=a.queue, caller=mask(a.caller_number), at=a.at, wait_seconds=a.wait_seconds,
                                   called_back=a.linkedid in called) for a in recent],
         cities=lights, hotspots=alerts,
@@ -162,26 +171,28 @@ async def wallboard_page() -> HTMLResponse:
     return HTMLResponse(STATIC.joinpath("wallboard.html").read_text("utf-8"))
 
 
-@router.get("/api/wallboard/snapshot", response_model=WallboardSnapshot, responses=responses(*AUTHED),
-            dependencies=[Depends(wallboard_viewer)])
-async def snapshot(request: Request, desk: DeskDep) -> WallboardSnapshot:
-    """The wallboard's figures now (a kiosk key or a province-wide staff token)."""
-    return await wallboard_snapshot(desk, request.app.state.city_lights)
+@router.get("/api/wallboard/snapshot", response_model=WallboardSnapshot, responses=responses(404, *AUTHED))
+async def snapshot(request: Request, desk: DeskDep, viewer: WallboardViewer, pbx: PbxParam = None) -> WallboardSnapshot:
+    """The wallboard's figures now, in total and per PBX (a kiosk key: the province; a staff token:
+    its scope). `?pbx=NAME`: that PBX only."""
+    return await wallboard_snapshot(desk, request.app.state.city_lights, scope_of(desk, viewer.who, pbx))
 
 
 @router.get("/api/wallboard/stream", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                              "description": "`snapshot` events carrying a WallboardSnapshot"},
-                       **responses(*AUTHED)})
-async def stream(request: Request, desk: DeskDep, viewer: WallboardViewer) -> EventSourceResponse:
+                       **responses(404, *AUTHED)})
+async def stream(request: Request, desk: DeskDep, viewer: WallboardViewer, pbx: PbxParam = None
+                 ) -> EventSourceResponse:
     """`snapshot` events: one at once, then on every live change and at least every 2 s. The stream
-    ends when the key or token that opened it is revoked."""
+    ends when the key or token that opened it is revoked. `?pbx=NAME`: that PBX only."""
     cities: TtlCache[CityPanels] = request.app.state.city_lights
+    scope = scope_of(desk, viewer.who, pbx)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         async with desk.board.model.subscribe(maxsize=1) as changes:
             yield ServerSentEvent(event="snapshot", retry=1000,
-                                  data=(await wallboard_snapshot(desk, cities)).model_dump_json())
+                                  data=(await wallboard_snapshot(desk, cities, scope)).model_dump_json())
             while not await request.is_disconnected() and await viewer.still_allowed():
                 try:
                     await asyncio.wait_for(changes.get(), timeout=2.0)
@@ -190,6 +201,6 @@ async def stream(request: Request, desk: DeskDep, viewer: WallboardViewer) -> Ev
                 except TimeoutError:
                     pass
                 yield ServerSentEvent(event="snapshot",
-                                      data=(await wallboard_snapshot(desk, cities)).model_dump_json())
+                                      data=(await wallboard_snapshot(desk, cities, scope)).model_dump_json())
 
     return EventSourceResponse(events(), ping=15)

@@ -5,16 +5,17 @@ listens to the model's typed change events: every `CallUpdated` replaces that ca
 KPI tallies, so a caller redirected after an "abandon" becomes a transfer, and a timeout never
 counts as an abandon. The figures follow the one definition in `ticketing.call_kpis`
 (docs/metrics.md): per queue every leg, in the totals every call once with its last leg's outcome;
-they are the figures `hotline ami replay` prints for the same calls. Abandoned calls (final outcome
-`abandoned`) are listed for call-backs, newest first.
+they are the figures `hotline ami replay` prints for the same calls. The tallies are kept per PBX
+(the call's server): the totals and each PBX's figures are one roll-up over different queues.
+Abandoned calls (final outcome `abandoned`) are listed for call-backs, newest first.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -23,7 +24,7 @@ from ami.events import CallUpdated, ChangeEvent
 from ami.model import RECENT_CALLS, LiveModel
 from ami.state import AgentState, MemberState
 from ami.state import QueueView as ModelQueue
-from ticketing.call_kpis import CallFacts, CallKpis, CallKpiSettings, KpiBook
+from ticketing.call_kpis import CallFacts, CallKpis, CallKpiSettings, KpiBook, Tally
 from ticketing.models import CallOutcome, utcnow
 
 Mode = Literal["live", "replay", "offline"]
@@ -79,6 +80,12 @@ class AbandonedCall(BaseModel):
     wait_seconds: float
 
 
+class PbxFigures(QueueFigures):
+    """One PBX's figures (`name` is the PBX's), the same as the totals but over its queues only."""
+
+    city_code: str | None  # the city it serves (`ami.servers[].city_code`); None: the province's
+
+
 class LiveSnapshot(BaseModel):
     mode: Mode
     source: str | None
@@ -88,6 +95,15 @@ class LiveSnapshot(BaseModel):
     queues: list[QueueView]
     abandoned: list[AbandonedCall]
     totals: QueueView
+    pbx: list[PbxFigures]
+
+
+Tallies = dict[str, dict[str, dict[str, float]]]  # PBX → queue → counter → value
+Visible = Callable[[str], bool]
+
+
+def _everything(_name: str) -> bool:
+    return True
 
 
 def _agents(views: Iterable[MemberView]) -> dict[str, int]:
@@ -98,13 +114,15 @@ def _agents(views: Iterable[MemberView]) -> dict[str, int]:
 
 class LiveBoard:
     def __init__(self, model: LiveModel | None = None, *, kpis: CallKpiSettings | None = None,
-                 mode: Mode = "offline", source: str | None = None, abandoned_kept: int = 200,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 mode: Mode = "offline", source: str | None = None, cities: Mapping[str, str] | None = None,
+                 abandoned_kept: int = 200, clock: Callable[[], datetime] = utcnow) -> None:
         self.model = model or LiveModel()
         self.mode: Mode = mode
         self.source = source
+        self.cities = dict(cities or {})  # PBX → the city it serves
         self._clock = clock
-        self._book = KpiBook(kpis or CallKpiSettings())
+        self._kpis = kpis or CallKpiSettings()
+        self._books: dict[str, KpiBook] = {}  # per PBX
         self._open: dict[Key, CallFacts] = {}
         # per server, as many ended calls as the model may still update (it re-emits only recent ones)
         self._final: defaultdict[str, OrderedDict[Key, CallFacts]] = defaultdict(OrderedDict)
@@ -112,6 +130,12 @@ class LiveBoard:
         self._abandoned_kept = abandoned_kept
         self._last_event_at: datetime | None = None
         self.model.listen(self._on_event)
+
+    def _book(self, server: str) -> KpiBook:
+        book = self._books.get(server)
+        if book is None:
+            book = self._books[server] = KpiBook(self._kpis)
+        return book
 
     # ---- input: the model's change events -------------------------------------------------
 
@@ -121,32 +145,52 @@ class LiveBoard:
             self._count(event.call)
 
     def _count(self, call: CallData) -> None:
-        key = call.key
         facts = CallFacts.of(call.record_fields())
-        ended = self._final[call.server]
+        self._take(call.server, call.linkedid, facts, call.final)
+        self._list_abandoned(call.server, call.linkedid, call.caller_number, call.legs, facts)
+
+    def _take(self, server: str, linkedid: str, facts: CallFacts, final: bool) -> None:
+        key = (server, linkedid)
+        ended = self._final[server]
         old = self._open.pop(key, None) or ended.pop(key, None)
         if old != facts:
             if old is not None:
-                self._book.add(old, -1)
-            self._book.add(facts)
-        if call.final:
+                self._book(server).add(old, -1)
+            self._book(server).add(facts)
+        if final:
             ended[key] = facts
             if len(ended) > RECENT_CALLS:
                 ended.popitem(last=False)
         else:
             self._open[key] = facts
-        self._list_abandoned(call, facts)
 
-    def _list_abandoned(self, call: CallData, facts: CallFacts) -> None:
+    def recount(self, servers: Iterable[str], records: Iterable[Any]) -> None:
+        """Start these PBXs' counts over from stored call records (ORM `CallRecord`s with their legs):
+        a telephony leader starting its term counts today's calls from what was stored before it,
+        and the model's later updates of those calls replace their share, as for any call."""
+        for server in servers:
+            self._books.pop(server, None)
+            self._final.pop(server, None)
+            self._open = {key: facts for key, facts in self._open.items() if key[0] != server}
+            self._abandoned = OrderedDict((k, a) for k, a in self._abandoned.items() if k[0] != server)
+        for record in records:  # oldest first: the abandoned list keeps its order
+            facts = CallFacts.of(record)
+            self._take(record.server, record.linkedid, facts, record.final)
+            self._list_abandoned(record.server, record.linkedid, record.caller_number, record.legs, facts)
+
+    def _list_abandoned(self, server: str, linkedid: str, caller_number: str | None, legs: Sequence[Any],
+                        facts: CallFacts) -> None:
+        """`legs`: the call's queue legs (the model's `QueueLeg`s or stored `CallLeg`s)."""
+        key = (server, linkedid)
         if not facts.legs or facts.outcome is not CallOutcome.ABANDONED:
-            self._abandoned.pop(call.key, None)
+            self._abandoned.pop(key, None)
             return
-        if call.key in self._abandoned:
+        if key in self._abandoned:
             return
-        leg = call.legs[-1]
-        self._abandoned[call.key] = AbandonedCall(
-            server=call.server, linkedid=call.linkedid, queue=leg.queue, caller_number=call.caller_number,
-            at=leg.left_at or self._clock(), wait_seconds=leg.wait_seconds or 0.0)
+        leg = legs[-1]
+        self._abandoned[key] = AbandonedCall(server=server, linkedid=linkedid, queue=leg.queue,
+                                             caller_number=caller_number, at=leg.left_at or self._clock(),
+                                             wait_seconds=leg.wait_seconds or 0.0)
         if len(self._abandoned) > self._abandoned_kept:
             self._abandoned.popitem(last=False)
 
@@ -164,39 +208,56 @@ class LiveBoard:
     def last_event_at(self) -> datetime | None:
         return self._last_event_at
 
-    def export(self) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], list[AbandonedCall]]:
-        """The KPI tallies (per call by final queue, per queue leg) and the abandoned list, as plain
-        data: what a telephony leader publishes for the API processes (`agent_desk.live.fanout`)."""
-        return ({name: dict(t.values) for name, t in self._book.calls.items()},
-                {name: dict(t.values) for name, t in self._book.queues.items()},
+    def export(self) -> tuple[Tallies, Tallies, list[AbandonedCall]]:
+        """The KPI tallies per PBX (per call by final queue, per queue leg) and the abandoned list, as
+        plain data: what a telephony leader publishes for the API processes (`agent_desk.live.fanout`)."""
+        return ({pbx: {name: dict(t.values) for name, t in book.calls.items()} for pbx, book in self._books.items()},
+                {pbx: {name: dict(t.values) for name, t in book.queues.items()} for pbx, book in self._books.items()},
                 list(self._abandoned.values()))
 
-    def replace(self, calls: dict[str, dict[str, float]], legs: dict[str, dict[str, float]],
-                abandoned: Iterable[AbandonedCall], last_event_at: datetime | None) -> None:
+    def replace(self, calls: Tallies, legs: Tallies, abandoned: Iterable[AbandonedCall],
+                last_event_at: datetime | None) -> None:
         """Take the published tallies and abandoned list instead of counting (a mirror board)."""
-        self._book = KpiBook(self._book.settings)
-        for target, source in ((self._book.calls, calls), (self._book.queues, legs)):
-            for name, values in source.items():
-                tally = target[name]
-                for counter, value in values.items():
-                    tally.values[counter] = tally.values.get(counter, 0) + value
+        self._books = {}
+        for pbx in {*calls, *legs}:
+            book = self._book(pbx)
+            for target, source in ((book.calls, calls.get(pbx, {})), (book.queues, legs.get(pbx, {}))):
+                for name, values in source.items():
+                    tally = target[name]
+                    for counter, value in values.items():
+                        tally.values[counter] = tally.values.get(counter, 0) + value
         self._abandoned = OrderedDict(((a.server, a.linkedid), a) for a in sorted(abandoned, key=lambda a: a.at))
         self._last_event_at = last_event_at
 
-    def snapshot(self, queues: Callable[[str], bool] = lambda _name: True) -> LiveSnapshot:
-        live: dict[str, list[ModelQueue]] = {}
-        for view in self.queue_views():
-            live.setdefault(view.name, []).append(view)
-        names = sorted(n for n in set(live) | set(self._book.queues) | set(self._book.calls) if queues(n))
-        views = [self._view(name, live.get(name, [])) for name in names]
-        agents = {m.interface: m for v in views for m in v.members}
-        totals = QueueView(
-            **self._book.overall(queues).model_dump(), name="all", waiting=sum(v.waiting for v in views),
-            longest_wait_seconds=max((v.longest_wait_seconds for v in views), default=0.0),
-            callers=[], members=[], **_agents(agents.values()))
+    def snapshot(self, queues: Visible = _everything, pbx: Visible = _everything) -> LiveSnapshot:
+        """The figures over the queues `queues` accepts of the PBXs `pbx` accepts: each queue (over
+        those PBXs), the totals, and each PBX's own."""
+        every = list(self.queue_views())
+        live = [view for view in every if pbx(view.server) and queues(view.name)]
+        books = {name: book for name, book in self._books.items() if pbx(name)}
+        by_name: dict[str, list[ModelQueue]] = {}
+        for view in live:
+            by_name.setdefault(view.name, []).append(view)
+        known = {name for book in books.values() for name in (*book.queues, *book.calls)}
+        views = [self._view(name, by_name.get(name, []), books.values())
+                 for name in sorted(n for n in set(by_name) | known if queues(n))]
+        totals = self._rollup("all", live, books.values(), queues)
+        servers = [name for name in self._pbx_names(every) if pbx(name)]
+        per_pbx = [PbxFigures(**self._rollup(server, [v for v in live if v.server == server],
+                                             [books[server]] if server in books else [], queues).model_dump(),
+                              city_code=self.cities.get(server)) for server in servers]
         return LiveSnapshot(mode=self.mode, source=self.source, at=self._clock(), stale=self.stale,
-                            last_event_at=self._last_event_at, queues=views, totals=totals,
-                            abandoned=[a for a in reversed(self._abandoned.values()) if queues(a.queue)])
+                            last_event_at=self._last_event_at, queues=views,
+                            totals=QueueView(**totals.model_dump(), callers=[], members=[]), pbx=per_pbx,
+                            abandoned=[a for a in reversed(self._abandoned.values())
+                                       if pbx(a.server) and queues(a.queue)])
+
+    def pbx_names(self) -> list[str]:
+        """The PBXs the board has seen: their queues, or their calls."""
+        return self._pbx_names(self.queue_views())
+
+    def _pbx_names(self, views: Iterable[ModelQueue]) -> list[str]:
+        return sorted({view.server for view in views} | set(self._books))
 
     def members(self) -> dict[str, list[tuple[str, MemberView]]]:
         """interface → [(queue, member)] for every queue the interface is in."""
@@ -206,12 +267,21 @@ class LiveBoard:
                 result.setdefault(member.interface, []).append((queue.name, MemberView.of(member)))
         return result
 
-    def _view(self, name: str, live: list[ModelQueue]) -> QueueView:
+    def _rollup(self, name: str, live: list[ModelQueue], books: Iterable[KpiBook], queues: Visible) -> QueueFigures:
+        """The figures of several queues together (the totals, a PBX's): every call once, each agent
+        once (an interface on one PBX), the callers of all."""
+        kpis = Tally.sum((book.overall(queues) for book in books), self._kpis).kpis()
+        agents = {(view.server, m.interface): MemberView.of(m) for view in live for m in view.members}
+        waits = [c.wait_seconds for view in live for c in view.callers]
+        return QueueFigures(**kpis.model_dump(), name=name, waiting=len(waits),
+                            longest_wait_seconds=round(max(waits, default=0.0), 1), **_agents(agents.values()))
+
+    def _view(self, name: str, live: list[ModelQueue], books: Iterable[KpiBook]) -> QueueView:
         callers = sorted((c for view in live for c in view.callers), key=lambda c: c.position)
         members = [MemberView.of(m) for view in live for m in view.members]
-        tally = self._book.queues.get(name)
+        tally = Tally.sum((book.queues[name] for book in books if name in book.queues), self._kpis)
         return QueueView(
-            **(tally.kpis() if tally is not None else CallKpis()).model_dump(), name=name,
+            **tally.kpis().model_dump(), name=name,
             waiting=len(callers), longest_wait_seconds=round(max((c.wait_seconds for c in callers), default=0.0), 1),
             callers=[WaitingCaller(uniqueid=c.uniqueid, caller_number=c.caller_number, position=c.position,
                                    since=c.joined_at, wait_seconds=round(c.wait_seconds, 1)) for c in callers],

@@ -5,7 +5,8 @@ it publishes, per term: `(epoch, seq)`, seq 1, 2, 3 … within the leader's epoc
 (`ticketing.leadership`). Two kinds of message go on the channel `{prefix}:live:{source}`:
 
 - `state`: the whole live picture of that source — its queues (callers, members), the KPI tallies
-  and the abandoned calls — after a burst of changes (at most every `interval`) and at least every
+  per PBX, the abandoned calls, and what its board says of itself (live or replaying a capture) —
+  after a burst of changes (at most every `interval`) and at least every
   `heartbeat`; the latest is also kept under the key `{prefix}:live:{source}:state`;
 - `event`: one `AgentCall` (a call ringing at, connected with or finished with an agent), at once,
   for the screen pops.
@@ -33,7 +34,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel, TypeAdapter
 from redis.exceptions import RedisError
 
-from agent_desk.live.board import AbandonedCall, LiveBoard
+from agent_desk.live.board import AbandonedCall, LiveBoard, Mode, Tallies
 from ami.events import AgentCall, ChangeEvent, Resynced
 from ami.state import QueueView
 from ticketing.models import utcnow
@@ -46,12 +47,16 @@ Position = tuple[int, int]  # (epoch, seq)
 class SourceState(BaseModel):
     """One telephony source's live picture, as published."""
 
+    mode: Mode  # what the leader's own board says: a PBX (live) or a recorded capture (replay)
+    source: str | None  # the capture replayed
+    stale: bool
     queues: list[dict[str, Any]]  # ami.state.QueueView, as JSON
-    calls: dict[str, dict[str, float]]  # KPI tallies per call, by the queue it ended in
-    legs: dict[str, dict[str, float]]  # KPI tallies per queue leg
+    calls: Tallies  # KPI tallies per PBX per call, by the queue it ended in
+    legs: Tallies  # KPI tallies per PBX per queue leg
     abandoned: list[AbandonedCall]
     last_event_at: datetime | None
     channels: dict[str, str] = {}  # linkedid → the caller's live channel (transfers, hang-ups)
+    cities: dict[str, str] = {}  # PBX → the city it serves (`ami.servers[].city_code` of the leader)
 
 
 class Message(BaseModel):
@@ -71,9 +76,10 @@ class Message(BaseModel):
 def source_state(board: LiveBoard) -> SourceState:
     """A telephony board's picture, as published."""
     calls, legs, abandoned = board.export()
-    return SourceState(queues=QUEUES.dump_python(list(board.queue_views()), mode="json"),
+    return SourceState(mode=board.mode, source=board.source, stale=board.stale,
+                       queues=QUEUES.dump_python(list(board.queue_views()), mode="json"),
                        calls=calls, legs=legs, abandoned=abandoned, last_event_at=board.last_event_at,
-                       channels=board.model.caller_channels())
+                       channels=board.model.caller_channels(), cities=board.cities)
 
 
 def channel(prefix: str, source: str) -> str:
@@ -187,6 +193,7 @@ class MirrorBoard(LiveBoard):
 
     def __init__(self, *, stale_after: float = 5.0, **kwargs: Any) -> None:
         super().__init__(mode="live", **kwargs)
+        self._configured = dict(self.cities)
         self._sources: dict[str, _Source] = {}
         self._stale_after = timedelta(seconds=stale_after)
         self.redis_up = False
@@ -197,7 +204,8 @@ class MirrorBoard(LiveBoard):
     @property
     def stale(self) -> bool:
         now = utcnow()
-        return not self.redis_up or any(now - s.at > self._stale_after for s in self._sources.values())
+        return not self.redis_up or any(now - s.at > self._stale_after or s.state.stale
+                                        for s in self._sources.values())
 
     def position(self, source: str) -> Position | None:
         held = self._sources.get(source)
@@ -243,16 +251,17 @@ class MirrorBoard(LiveBoard):
             held.position, held.at = message.position, message.at
 
     def _merge(self) -> None:
-        calls: dict[str, dict[str, float]] = {}
-        legs: dict[str, dict[str, float]] = {}
-        for held in self._sources.values():
-            for target, tallies in ((calls, held.state.calls), (legs, held.state.legs)):
-                for name, values in tallies.items():
-                    merged = target.setdefault(name, {})
-                    for counter, value in values.items():
-                        merged[counter] = merged.get(counter, 0) + value
-        last = max((s.state.last_event_at for s in self._sources.values() if s.state.last_event_at), default=None)
-        self.replace(calls, legs, [a for s in self._sources.values() for a in s.state.abandoned], last)
+        """Each source's PBXs are its own (a PBX set): their tallies and cities sit side by side. A
+        leader replaying a capture makes the board say so, as the leader's own board does."""
+        states = [held.state for held in self._sources.values()]
+        last = max((s.last_event_at for s in states if s.last_event_at), default=None)
+        self.replace({pbx: queues for s in states for pbx, queues in s.calls.items()},
+                     {pbx: queues for s in states for pbx, queues in s.legs.items()},
+                     [a for s in states for a in s.abandoned], last)
+        self.cities = {**self._configured, **{pbx: city for s in states for pbx, city in s.cities.items()}}
+        replaying = next((s for s in states if s.mode == "replay"), None)
+        self.mode = "replay" if replaying else "live"
+        self.source = replaying.source if replaying else None
 
 
 class Mirror:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, true
 
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import call_scope
+from agent_desk.security.scope import call_scope, pbxs_of
 from ticketing.instants import EARLIEST, LATEST
 from ticketing.kpi import KpiFilter
 from ticketing.models import CallRecord, RegionLevel, Ticket, TicketCoHandler, Unit
@@ -101,16 +101,18 @@ class Drill:
             return None
         return sorted(q for q, city in queue_cities.items() if city == self.city_code)
 
-    def calls(self, who: Principal, queue_cities: dict[str, str]) -> ColumnElement[bool]:
-        """The caller's calls at this place: a city's are its queues' calls and the calls attached to
-        its tickets; below a city, only calls attached to the place's tickets count."""
-        scope = call_scope(who, queue_cities)
+    def calls(self, who: Principal, queue_cities: dict[str, str], pbx_cities: dict[str, str]) -> ColumnElement[bool]:
+        """The caller's calls at this place: a city's are its PBXs' calls, its queues' calls and the
+        calls attached to its tickets; below a city, only calls attached to the place's tickets count."""
+        scope = call_scope(who, queue_cities, pbx_cities)
         if self.city_code is None:
             return scope
         attached = CallRecord.ticket_id.in_(select(Ticket.id).where(self.tickets()))
         if self.county_code is None and self.unit_id is None:
             queues = self.queues(queue_cities) or []
-            return and_(scope, or_(CallRecord.queue.in_(queues), attached) if queues else attached)
+            pbxs = pbxs_of(self.city_code, pbx_cities)
+            return and_(scope, or_(attached, *([CallRecord.queue.in_(queues)] if queues else []),
+                                   *([CallRecord.server.in_(pbxs)] if pbxs else [])))
         return and_(scope, attached)
 
 

@@ -91,7 +91,8 @@ async def calls(desk: Desk, who: Principal, where: Drill, when: Period,
     async with desk.sessions() as session:
         return await call_kpis(session, since=when.since, until=when.until,
                                by=CallDimension(by.value) if by else None,
-                               settings=sup.call_kpis(), scope=where.calls(who, sup.queue_cities),
+                               settings=sup.call_kpis(),
+                               scope=where.calls(who, sup.queue_cities, desk.board.cities),
                                utc_offset_hours=desk.utc_offset_hours())
 
 

@@ -2,8 +2,9 @@
 //
 // Two ways in. A wall screen opens /wallboard#kiosk=KEY: the key goes once in a header to
 // /api/wallboard/kiosk, which sets an HttpOnly cookie for the snapshot and the stream (an EventSource,
-// re-created if the browser gives up); the key then leaves the address bar. Staff who see the whole
-// province come from the shell's navigation with their session: the same data with their bearer token.
+// re-created if the browser gives up); the key then leaves the address bar. Supervisors and dispatchers
+// come from the shell's navigation with their session: the same data, in their scope (a city
+// supervisor's city PBX), with their bearer token.
 
 import { api, ApiError, ownSession } from "/static/shell/api.js";
 import { openStream } from "/static/shell/sse.js";
@@ -68,6 +69,8 @@ function render(snap) {
   const target = $("#gauge-target");
   target.setAttribute("x1", x1); target.setAttribute("y1", y1); target.setAttribute("x2", x2); target.setAttribute("y2", y2);
 
+  renderPbxs(snap);
+
   const rows = $("#queue-rows");
   rows.replaceChildren(...snap.queues.map((q) => {
     const tr = document.createElement("tr");
@@ -122,6 +125,35 @@ function render(snap) {
     }));
   }
   document.body.dataset.updated = snap.at;
+}
+
+// One tile per PBX, beside the totals, where there are several (a city supervisor's board is its one PBX).
+function renderPbxs(snap) {
+  const cityNames = Object.fromEntries(snap.cities.map((c) => [c.code, c.name]));
+  $(".pbxs").hidden = snap.pbx.length < 2;
+  $("#pbx-tiles").replaceChildren(...snap.pbx.map((p) => {
+    const tile = document.createElement("article");
+    tile.className = "pbx-tile";
+    tile.dataset.pbx = p.name;
+    tile.classList.toggle("alert", p.waiting > 0 && p.available === 0);
+    const title = document.createElement("h3");
+    const place = document.createElement("small");
+    place.textContent = " " + (p.city_code ? (cityNames[p.city_code] || p.city_code) : "全省 province");
+    title.append(p.name, place);
+    const figures = document.createElement("dl");
+    [["排队 Waiting", "waiting", p.waiting], ["最长 Longest", "longest", secs(p.longest_wait_seconds)],
+     ["空闲/在线 Avail./in", "agents", p.available + "/" + p.logged_in], ["接通 Answered", "answered", p.answered],
+     ["放弃 Abandoned", "abandoned", p.abandoned], ["接通率 Rate", "answer_rate", pct(p.answer_rate)]]
+      .forEach(([label, name, value]) => {
+        const pair = document.createElement("div");
+        const dt = document.createElement("dt"); dt.textContent = label;
+        const dd = document.createElement("dd"); dd.dataset.pbxField = name; dd.textContent = value;
+        pair.append(dt, dd);
+        figures.append(pair);
+      });
+    tile.append(title, figures);
+    return tile;
+  }));
 }
 
 /** The kiosk key in the address (#kiosk=KEY), taken out of it. */

@@ -336,14 +336,15 @@ async def test_docs_page_uses_only_packaged_assets(client: DeskClient) -> None:
 
 # ---- the wallboard's kiosk key --------------------------------------------------------------------
 
-async def test_the_wallboard_needs_a_kiosk_key_or_a_province_wide_token(client: DeskClient) -> None:
+async def test_the_wallboard_needs_a_kiosk_key_or_a_supervisors_token(client: DeskClient) -> None:
     snapshot = "/api/wallboard/snapshot"
     assert (await client.http.get(snapshot)).status_code == 401
     assert (await client.http.get(snapshot, headers={"X-Kiosk-Key": "guess"})).status_code == 401
     assert (await client.http.get(snapshot, headers=client.kiosk)).status_code == 200
-    assert (await client.http.get(snapshot, headers=client.auth("admin"))).status_code == 200
-    assert (await client.http.get(snapshot, headers=client.auth("sup_province"))).status_code == 200
-    for user in ("sup_nanjing", "agent1"):
+    for user in ("admin", "sup_province", "sup_nanjing"):  # a city supervisor: its city's PBX
+        assert (await client.http.get(snapshot, headers=client.auth(user))).status_code == 200
+    await client.add_handler("handler_xuanwu", "office:320102")
+    for user in ("agent1", "handler_xuanwu"):
         assert (await client.http.get(snapshot, headers=client.auth(user))).status_code == 403
     assert (await client.http.get("/api/wallboard/stream")).status_code == 401
     # The page's way in: the key once in a header, then an HttpOnly cookie scoped to the wallboard API.

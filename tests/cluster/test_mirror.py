@@ -124,8 +124,8 @@ async def test_an_api_process_merges_two_pbx_sets(redis: aioredis.Redis, fixture
     shows the province: each queue's figures and the totals are the sum of both."""
     prefix = f"t{uuid.uuid4().hex[:8]}"
     leaders = {}
-    for pbx, capture in (("nanjing", "call_answered"), ("suzhou", "call_abandoned")):
-        board = LiveBoard(LiveModel(clock=StreamClock()), mode="live")
+    for pbx, capture, city in (("nanjing", "call_answered", "320100"), ("suzhou", "call_abandoned", "320500")):
+        board = LiveBoard(LiveModel(clock=StreamClock()), mode="live", cities={pbx: city})
         ReplaySource(fixtures_dir / "ami" / f"{capture}.jsonl", board.model, server=pbx).feed_all()
         leaders[pbx] = board
     following = Following(redis, prefix)
@@ -143,8 +143,39 @@ async def test_an_api_process_merges_two_pbx_sets(redis: aioredis.Redis, fixture
         assert merged.offered == sum(p.offered for p in parts)
         servers = {view.server for view in following.board.queue_views()}
         assert servers == {"nanjing", "suzhou"}
+        # … and each PBX's own figures and city, as its leader shows them (the API process need not
+        # have the PBXs configured)
+        mirrored = {p.name: p.model_dump() for p in following.board.snapshot().pbx}
+        assert mirrored == {pbx: board.snapshot().pbx[0].model_dump() for pbx, board in leaders.items()}
+        assert following.board.cities == {"nanjing": "320100", "suzhou": "320500"}
     finally:
         for publisher in publishers:
             await publisher.stop()
         await following.close()
         await redis.delete(*(f"{prefix}:live:telephony:{pbx}:state" for pbx in leaders))
+
+
+async def test_a_mirror_says_what_its_leader_says_replay_or_live(redis: aioredis.Redis, fixtures_dir: Path) -> None:
+    """A leader replaying a capture publishes that it replays (and which capture): the API process's
+    board and wallboard say REPLAY, as the leader's own board does, not LIVE."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    leader = LiveBoard(LiveModel(clock=StreamClock()), mode="replay", source="agent_ops.jsonl")
+    ReplaySource(fixtures_dir / "ami" / "agent_ops.jsonl", leader.model, server="replay").feed_all()
+    following = Following(redis, prefix)
+    publisher = Publisher(redis, leader, prefix=prefix, source="telephony:replay", epoch=1)
+    try:
+        assert following.board.snapshot().mode == "live"  # nothing published yet
+        await _until(lambda: following.board.redis_up, 5)
+        publisher.start()
+        await _until(lambda: following.mirror.stats.states >= 1, 10)
+        mirrored, own = following.board.snapshot(), leader.snapshot()
+        assert (mirrored.mode, mirrored.source) == (own.mode, own.source) == ("replay", "agent_ops.jsonl")
+        assert not mirrored.stale
+        live = LiveBoard(LiveModel(), mode="live")  # the same source's next leader is connected to its PBX
+        await following.mirror.receive(Message(source="telephony:replay", epoch=2, seq=1, kind="state", at=utcnow(),
+                                               state=source_state(live)))
+        assert (following.board.snapshot().mode, following.board.snapshot().source) == ("live", None)
+    finally:
+        await publisher.stop()
+        await following.close()
+        await redis.delete(f"{prefix}:live:telephony:replay:state")

@@ -51,9 +51,10 @@ async def test_login_page_shows_the_servers_refusal_and_sends_each_role_home(ser
         # The navigation is the role's: a supervisor lands on the wallboard, an agent on the desk.
         supervisor = await log_in_at_the_login_page(browser, product.url, "supervisor")
         await supervisor.wait_for_function("() => location.pathname === '/wallboard'")
-        # … which shows the whole province: a city supervisor's session is refused, in the server's words.
-        await supervisor.wait_for_selector("body[data-connection=locked]")
-        assert "403" in await supervisor.inner_text("#connection")
+        # … which shows a city supervisor its city: Nanjing's lights only.
+        await supervisor.wait_for_selector("body[data-connection=live]")
+        assert await supervisor.eval_on_selector_all("#city-lights li", "ls => ls.map(l => l.dataset.city)") == [
+            "320100"]
         agent = await log_in(browser, product, "agent1")
         links = await agent.eval_on_selector_all(".shell-nav a", "as => as.map(a => a.getAttribute('href'))")
         assert links == ["/desk"]
