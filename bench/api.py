@@ -145,16 +145,18 @@ def start_server(port: int, workdir: Path, workers: int, db_name: str = DB_NAME)
            "HOTLINE_DESK__AUTH__JWT_SECRET": "bench-secret-bench-secret-bench-secret",
            "HOTLINE_DESK__AUTH__LOGIN_ATTEMPTS": "1000", "HOTLINE_CONFIG": str(workdir / "none.toml")}
     hotline = Path(sys.executable).with_name("hotline")
-    return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay", "--workers", str(workers)],
-                            cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server logs every request at INFO: to a file, never to a pipe nobody reads (once its 64 KB
+    # fill up, every worker blocks on its next log line).
+    with open(workdir / f"server-{port}.log", "ab") as log:
+        return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay", "--workers",
+                                 str(workers)], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient(base_url=base) as http:
         for _ in range(300):
             if server.poll() is not None:
-                raise RuntimeError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
+                raise RuntimeError(f"server exited with {server.returncode}: see server-*.log in its folder")
             try:
                 if (await http.get("/health")).status_code == 200:
                     return

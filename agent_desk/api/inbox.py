@@ -64,9 +64,9 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
     query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
     worktime = desk.tickets.sla.worktime
 
-    def item(row: Any) -> dict[str, Any]:  # an InboxItem's fields, serialised as they are (TicketView.fields)
+    def item(row: Any) -> InboxItem:
         view = TicketView.of(row[0], now)
-        return {**view.__dict__, "deadlines": deadlines(view, worktime, now), "supervisions": row[1]}
+        return InboxItem(**dict(view), deadlines=deadlines(view, worktime, now), supervisions=row[1])
 
     if format == "csv":
         async def every_row() -> AsyncIterator[TicketView]:

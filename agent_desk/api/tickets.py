@@ -143,7 +143,7 @@ async def list_tickets(
     if format == "csv":
         return csv_response(TicketView, _stream(desk, NEWEST_FIRST.ordered(query), now), "tickets")
     return json_page(await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
-                                       key=lambda t: (t.id,), view=lambda t: TicketView.fields(t, now)))
+                                       key=lambda t: (t.id,), view=lambda t: TicketView.of(t, now)))
 
 
 async def _stream(desk: Desk, query: Any, now: datetime) -> AsyncIterator[TicketView]:
