@@ -48,24 +48,28 @@ from ticketing.seed import seed_reference_data
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DB_NAME = "hotline_bench_api"
-DB_URL = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{DB_NAME}"
+
+
+def db_url(name: str) -> str:
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
 PASSWORD = "bench-password-1"
 COUNTIES = [r.code for r in province_records() if r.level.value == "county"]
 TARGETS_MS = {"list": 50, "create": 50, "kpi": 200}
 
-async def prepare(tickets: int, fresh: bool) -> None:
+async def prepare(tickets: int, fresh: bool, db_name: str = DB_NAME) -> None:
     admin = make_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": DB_NAME})
+            exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db_name})
             if exists and fresh:
-                await conn.execute(text(f'DROP DATABASE "{DB_NAME}" WITH (FORCE)'))
+                await conn.execute(text(f'DROP DATABASE "{db_name}" WITH (FORCE)'))
                 exists = None
             if not exists:
-                await conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+                await conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     finally:
         await admin.dispose()
-    engine = make_engine(DB_URL)
+    engine = make_engine(db_url(db_name))
     try:
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
@@ -79,7 +83,7 @@ async def prepare(tickets: int, fresh: bool) -> None:
             if new.username not in users:
                 await add_user(sessions, new)
         if have and have >= tickets:
-            print(f"database {DB_NAME}: {have:,} bench tickets already there", file=sys.stderr)
+            print(f"database {db_name}: {have:,} bench tickets already there", file=sys.stderr)
             async with sessions() as session:
                 if await session.scalar(select(func.count()).select_from(TicketRollup)):
                     return
@@ -88,21 +92,23 @@ async def prepare(tickets: int, fresh: bool) -> None:
         await engine.dispose()
 
 
-def start_server(port: int, workdir: Path, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HOTLINE_DB__URL": DB_URL,
+def start_server(port: int, workdir: Path, workers: int, db_name: str = DB_NAME) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HOTLINE_DB__URL": db_url(db_name),
            "HOTLINE_DESK__AUTH__JWT_SECRET": "bench-secret-bench-secret-bench-secret",
            "HOTLINE_DESK__AUTH__LOGIN_ATTEMPTS": "1000", "HOTLINE_CONFIG": str(workdir / "none.toml")}
     hotline = Path(sys.executable).with_name("hotline")
-    return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay", "--workers", str(workers)],
-                            cwd=workdir, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server logs every request at INFO: to a file, never to a pipe nobody reads (once its 64 KB
+    # fill up, every worker blocks on its next log line).
+    with open(workdir / f"server-{port}.log", "ab") as log:
+        return subprocess.Popen([str(hotline), "serve", "--port", str(port), "--no-replay", "--workers",
+                                 str(workers)], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
 
 async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     async with httpx.AsyncClient(base_url=base) as http:
         for _ in range(300):
             if server.poll() is not None:
-                raise RuntimeError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
+                raise RuntimeError(f"server exited with {server.returncode}: see server-*.log in its folder")
             try:
                 if (await http.get("/health")).status_code == 200:
                     return

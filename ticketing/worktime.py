@@ -43,7 +43,30 @@ class WorkCalendar:
         self._notices = dict(notices or {})  # admin entries: day → is a working day
         self._notice_years = frozenset(day.year for day in self._notices)
         self._warned_years: set[int] = set()
+        self._year_counts: dict[int, list[int]] = {}
         self.is_workday = lru_cache(maxsize=4096)(self._is_workday)
+
+    def workdays(self, first: date, last: date) -> int:
+        """How many working days from `first` to `last`, both included (0 when last is before first)."""
+        count = 0
+        while first <= last:
+            year_last = min(last, date(first.year, 12, 31))
+            counts = self._counts(first.year)
+            count += counts[year_last.timetuple().tm_yday] - counts[first.timetuple().tm_yday - 1]
+            first = year_last + timedelta(days=1)
+        return count
+
+    def _counts(self, year: int) -> list[int]:
+        """counts[n]: the working days among the year's first n days."""
+        counts = self._year_counts.get(year)
+        if counts is None:
+            counts = [0]
+            day = date(year, 1, 1)
+            while day.year == year:
+                counts.append(counts[-1] + self.is_workday(day))
+                day += timedelta(days=1)
+            self._year_counts[year] = counts
+        return counts
 
     def with_notices(self, notices: Mapping[date, bool]) -> WorkCalendar:
         """The same config overrides with these admin entries (a new calendar: the caches are per day)."""
@@ -171,17 +194,23 @@ class WorkTime:
         """Working time between two instants (zero if end <= start)."""
         if end <= start:
             return timedelta(0)
-        total = timedelta(0)
         local_start, local_end = start.astimezone(self.tz), end.astimezone(self.tz)
-        day = local_start.date()
-        while day <= local_end.date():
-            if self.calendar.is_workday(day):
-                for interval in self.intervals:
-                    begin = max(datetime.combine(day, interval.start, self.tz), local_start)
-                    finish = min(datetime.combine(day, interval.end, self.tz), local_end)
-                    if finish > begin:
-                        total += finish - begin
-            day += timedelta(days=1)
+        first, last = local_start.date(), local_end.date()
+        if first == last:
+            return self._within(first, local_start, local_end)
+        whole_days = self.calendar.workdays(first + timedelta(days=1), last - timedelta(days=1))
+        return (self._within(first, local_start, local_end) + self.day_length * whole_days
+                + self._within(last, local_start, local_end))
+
+    def _within(self, day: date, local_start: datetime, local_end: datetime) -> timedelta:
+        """Working time of one day that falls between two local instants."""
+        total = timedelta(0)
+        if self.calendar.is_workday(day):
+            for interval in self.intervals:
+                begin = max(datetime.combine(day, interval.start, self.tz), local_start)
+                finish = min(datetime.combine(day, interval.end, self.tz), local_end)
+                if finish > begin:
+                    total += finish - begin
         return total
 
 

@@ -7,6 +7,8 @@ and the per-request check that makes revocation take effect at once.
 - Every request checks the access token against the user (active, `token_generation`) and its
   session (not revoked), through a cache of `check_seconds`: disabling a user, changing its
   password, logging out or a detected reuse stops its tokens within that time, in every process.
+  The access token's signature is verified once per process and its claims kept until it expires;
+  the revocation check above is made on every request all the same.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from sqlalchemy import and_, delete, select, update
 
 from agent_desk.accounts import principal_of
 from agent_desk.security.principal import Principal
-from agent_desk.security.tokens import InvalidToken, Issued, TokenIssuer
+from agent_desk.security.tokens import InvalidToken, Issued, TokenClaims, TokenIssuer
 from agent_desk.supervision.cache import TtlCache
 from ticketing.db import SessionFactory
 from ticketing.models import LoginSession, User, utcnow
+
+VERIFIED_TOKENS = 10_000  # access tokens whose claims a process keeps (about one per desk, for 15 minutes)
 
 
 class RefreshReused(InvalidToken):
@@ -60,6 +64,7 @@ class LoginSessions:
         self._live: TtlCache[_Live | None] = TtlCache(check_seconds, clock)
         # Sessions this process ended within the cache's lifetime: refused here without waiting for it.
         self._ended_here: dict[str, float] = {}
+        self._verified: dict[str, TokenClaims] = {}
 
     async def start(self, user: User) -> SessionTokens:
         """Open a session for a user who has just proven its password."""
@@ -113,7 +118,7 @@ class LoginSessions:
 
     async def principal(self, access_token: str) -> Principal:
         """The caller of a request, if its token is valid and nothing revoked it since."""
-        claims = self._tokens.decode(access_token, "access")
+        claims = self._claims(access_token)
         if claims.session_id in self._ended_here:
             raise InvalidToken("session ended")
         live = await self._live.get((claims.user_id, claims.session_id),
@@ -122,6 +127,17 @@ class LoginSessions:
             raise InvalidToken("revoked")
         assert claims.principal is not None
         return claims.principal
+
+    def _claims(self, access_token: str) -> TokenClaims:
+        claims = self._verified.get(access_token)
+        if claims is not None and claims.expires_at > utcnow():
+            return claims
+        self._verified.pop(access_token, None)
+        claims = self._tokens.decode(access_token, "access")
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        self._verified[access_token] = claims
+        return claims
 
     async def _load(self, user_id: int, session_id: str) -> _Live | None:
         async with self._db() as db:

@@ -20,7 +20,7 @@ from agent_desk.security.throttle import Throttle
 from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import load_settings
 from tests.agent_desk.conftest import PASSWORD, DeskClient
-from ticketing.models import AuditEntry, LoginSession, Role, Ticket, User
+from ticketing.models import AuditEntry, LoginSession, Role, Ticket, User, utcnow
 
 pytestmark = pytest.mark.anyio
 
@@ -67,6 +67,16 @@ async def test_expired_token_is_refused(client: DeskClient) -> None:
     response = await client.http.get("/api/auth/me", headers={"Authorization": f"Bearer {expired.token}"})
     assert response.status_code == 401
     assert response.json() == {"detail": "invalid or expired token"}  # never PyJWT's own words
+
+
+async def test_a_verified_token_is_refused_once_it_expires(client: DeskClient) -> None:
+    claims = client.desk.tokens.decode(client.tokens["admin"], "access")
+    short = client.desk.tokens.issue(claims.user_id, "access", session_id=claims.session_id,
+                                     principal=claims.principal, expires_at=utcnow() + timedelta(seconds=1))
+    assert (await client.http.get("/api/auth/me", headers=bearer(short.token))).status_code == 200  # kept
+    await asyncio.sleep((short.expires_at - utcnow()).total_seconds() + 0.05)
+    response = await client.http.get("/api/auth/me", headers=bearer(short.token))
+    assert response.status_code == 401 and response.json() == {"detail": "invalid or expired token"}
 
 
 async def test_login_is_rate_limited_and_audited(client: DeskClient) -> None:

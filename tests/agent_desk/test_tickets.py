@@ -10,9 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from agent_desk.api.inbox import InboxItem
 from tests.agent_desk.conftest import XUANWU, DeskClient
 from ticketing.actions import ACTIONS
 from ticketing.models import AuditEntry, CallOutcome, CallRecord, Draft, DraftStatus, Ticket, utcnow
+from ticketing.views import TicketView
 from ticketing.vocabulary import Channel
 
 pytestmark = pytest.mark.anyio
@@ -267,6 +269,31 @@ async def test_inbox_puts_overdue_tickets_first(client: DeskClient) -> None:
     rest = (await client.http.get("/api/inbox", params={"cursor": page["next_cursor"]},
                                   headers=client.auth("h_water"))).json()
     assert [t["id"] for t in page["items"] + rest["items"]] == [second["id"], first["id"]]
+
+
+async def test_lists_and_reads_answer_exactly_what_the_validated_views_serialise(client: DeskClient) -> None:
+    """The views are built from rows without validation; every body must be what validating it gives."""
+    ticket = await create(client, caller_name="王先生", priority=2, callback_requested=True)
+    await client.http.post(f"/api/tickets/{ticket['id']}/actions/dispatch",
+                           json={"lead_unit_id": WATER_UNIT, "co_handler_ids": [f"dept:{XUANWU}:housing"]},
+                           headers=client.auth("dispatcher"))
+    closed = await create(client)
+    for action, who, body in (("dispatch", "dispatcher", {"lead_unit_id": WATER_UNIT}), ("sign", "h_water", {}),
+                              ("reply", "h_water", {"answer": "已修复"}),
+                              ("follow_up", "dispatcher", {"rating": "satisfied"})):
+        if who == "h_water" and action == "sign":
+            await client.add_handler("h_water", WATER_UNIT)
+        done = await client.http.post(f"/api/tickets/{closed['id']}/actions/{action}", json=body,
+                                      headers=client.auth(who))
+        assert done.status_code == 200, done.text
+    listed = (await client.http.get("/api/tickets", headers=client.auth("dispatcher"))).json()["items"]
+    read = [(await client.http.get(f"/api/tickets/{t['id']}", headers=client.auth("dispatcher"))).json()
+            for t in listed]
+    assert {t["state"] for t in listed} == {"dispatched", "closed"} and listed[1]["co_handler_ids"]
+    for item in listed + read:
+        assert TicketView.model_validate(item).model_dump(mode="json") == item
+    inbox = (await client.http.get("/api/inbox", headers=client.auth("h_water"))).json()["items"]
+    assert inbox and all(InboxItem.model_validate(i).model_dump(mode="json") == i for i in inbox)
 
 
 async def test_nul_characters_are_refused_not_a_500(client: DeskClient) -> None:

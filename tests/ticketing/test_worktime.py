@@ -136,3 +136,38 @@ def test_elapsed_working_time_inverts_add(start: datetime, amount: timedelta) ->
 def test_more_working_time_is_never_earlier(start: datetime, a: timedelta, b: timedelta) -> None:
     small, large = sorted((a, b))
     assert WT.add(start, small) <= WT.add(start, large)
+
+
+def day_by_day(wt: WorkTime, start: datetime, end: datetime) -> timedelta:
+    """Working time between two instants, one day and one office interval at a time."""
+    total = timedelta(0)
+    local_start, local_end = start.astimezone(wt.tz), end.astimezone(wt.tz)
+    day = local_start.date()
+    while day <= local_end.date():
+        if wt.calendar.is_workday(day):
+            for interval in wt.intervals:
+                begin = max(datetime.combine(day, interval.start, wt.tz), local_start)
+                finish = min(datetime.combine(day, interval.end, wt.tz), local_end)
+                total += max(finish - begin, timedelta(0))
+        day += timedelta(days=1)
+    return total
+
+
+NOTICED = WorkTime(WorkCalendar(extra_holidays=[date(2026, 3, 3)], extra_workdays=[date(2026, 3, 7)],
+                                notices={date(2028, 1, 3): False, date(2028, 1, 8): True}), HOURS, "Asia/Shanghai")
+
+
+@settings(max_examples=300, deadline=None)
+@given(start=instants, end=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2028, 12, 31),
+                                        timezones=st.just(UTC)))
+def test_elapsed_over_long_spans_counts_every_working_day(start: datetime, end: datetime) -> None:
+    assert NOTICED.elapsed(start, end) == (day_by_day(NOTICED, start, end) if end > start else timedelta(0))
+
+
+def test_working_days_are_counted_across_years() -> None:
+    cal = WorkCalendar()
+    assert cal.workdays(date(2026, 10, 1), date(2026, 10, 7)) == 0  # the golden week
+    assert cal.workdays(date(2026, 10, 1), date(2026, 10, 10)) == 3  # Thursday, Friday, the swapped Saturday
+    assert cal.workdays(date(2025, 12, 31), date(2026, 1, 5)) == sum(
+        cal.is_workday(date(2025, 12, 31) + timedelta(days=n)) for n in range(6))
+    assert cal.workdays(date(2026, 1, 5), date(2026, 1, 4)) == 0
