@@ -8,6 +8,7 @@ and a call, some from a draft or call already linked or missing (refused, nothin
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -220,6 +221,14 @@ async def test_a_connection_lost_mid_intake_leaves_the_pool(postgres_target: Dat
             ended = await conn.scalar(text(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'intake-lost'"))
         assert ended == 1
+        for _ in range(200):  # the signal is sent at once; the backend is gone a moment later
+            async with admin.begin() as conn:
+                if not await conn.scalar(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'intake-lost'")):
+                    break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the terminated backend never went away")
         with pytest.raises(Exception, match="connection"):
             await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
         view = await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
