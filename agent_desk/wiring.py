@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from structlog.contextvars import bound_contextvars
 
@@ -123,7 +124,8 @@ def telephony_board(settings: Settings) -> LiveBoard:
     replay = settings.desk.replay.file
     mode: Mode = "replay" if replay else ("live" if settings.ami.servers else "offline")
     return LiveBoard(LiveModel(service_level_default=int(sup.service_level_seconds)), kpis=sup.call_kpis(),
-                     mode=mode, source=replay.name if replay else None, cities=settings.ami.cities())
+                     mode=mode, source=replay.name if replay else None, cities=settings.ami.cities(),
+                     zone=ZoneInfo(settings.ticketing.calendar.timezone))
 
 
 def telephony_singleton(settings: Settings) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -53,7 +53,8 @@ class MemberView(BaseModel):
 
 
 class QueueFigures(CallKpis):
-    """A queue's figures: its call KPIs since the board started, and how many wait and work now."""
+    """A queue's figures: its call KPIs today (calls that entered a queue since local midnight, when the
+    board knows the hotline's zone), and how many wait and work now."""
 
     name: str
     waiting: int
@@ -115,7 +116,8 @@ def _agents(views: Iterable[MemberView]) -> dict[str, int]:
 class LiveBoard:
     def __init__(self, model: LiveModel | None = None, *, kpis: CallKpiSettings | None = None,
                  mode: Mode = "offline", source: str | None = None, cities: Mapping[str, str] | None = None,
-                 abandoned_kept: int = 200, clock: Callable[[], datetime] = utcnow) -> None:
+                 abandoned_kept: int = 200, clock: Callable[[], datetime] = utcnow,
+                 zone: tzinfo | None = None) -> None:
         self.model = model or LiveModel()
         self.mode: Mode = mode
         self.source = source
@@ -129,7 +131,27 @@ class LiveBoard:
         self._abandoned: OrderedDict[Key, AbandonedCall] = OrderedDict()
         self._abandoned_kept = abandoned_kept
         self._last_event_at: datetime | None = None
+        self._zone = zone  # None: no day boundary (a mirror board shows the leader's counts)
+        self._day = self._today()
         self.model.listen(self._on_event)
+
+    def _today(self) -> date | None:
+        return self._clock().astimezone(self._zone).date() if self._zone is not None else None
+
+    def _roll(self) -> None:
+        """At local midnight the counts start again from zero, as every figure of "today" does; a call
+        that entered a queue before midnight stays yesterday's, even when it ends today. The
+        abandoned list is a call-back work list, not a count: it is kept."""
+        today = self._today()
+        if today != self._day:
+            self._day = today
+            self._books.clear()
+            self._open.clear()
+            self._final.clear()
+
+    def _before_today(self, facts: CallFacts) -> bool:
+        return (self._zone is not None and facts.entered_at is not None
+                and facts.entered_at.astimezone(self._zone).date() != self._day)
 
     def _book(self, server: str) -> KpiBook:
         book = self._books.get(server)
@@ -150,6 +172,9 @@ class LiveBoard:
         self._list_abandoned(call.server, call.linkedid, call.caller_number, call.legs, facts)
 
     def _take(self, server: str, linkedid: str, facts: CallFacts, final: bool) -> None:
+        self._roll()
+        if self._before_today(facts):
+            return
         key = (server, linkedid)
         ended = self._final[server]
         old = self._open.pop(key, None) or ended.pop(key, None)
@@ -232,6 +257,7 @@ class LiveBoard:
     def snapshot(self, queues: Visible = _everything, pbx: Visible = _everything) -> LiveSnapshot:
         """The figures over the queues `queues` accepts of the PBXs `pbx` accepts: each queue (over
         those PBXs), the totals, and each PBX's own."""
+        self._roll()
         every = list(self.queue_views())
         live = [view for view in every if pbx(view.server) and queues(view.name)]
         books = {name: book for name, book in self._books.items() if pbx(name)}

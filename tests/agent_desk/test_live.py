@@ -252,3 +252,29 @@ async def test_calls_and_kpis_equal_queue_log_in_replay_api_and_wallboard(
     assert _queues({q["name"]: q for q in wall["queues"] if q["offered"]}) == queues
     assert _finals(wall["totals"]) == finals
     assert len(wall["abandoned"]) == finals.get("abandoned", 0)
+
+
+def test_counts_start_again_at_local_midnight(fixtures_dir: Path) -> None:
+    """"Today" on the wallboard is the hotline's day: at local midnight the figures start from zero, and
+    a call that entered its queue yesterday (the replayed capture's day) does not count today."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    stream = StreamClock()
+    now: list[datetime] = []
+    board = LiveBoard(LiveModel(clock=stream), zone=zone, clock=lambda: now[0] if now else stream())
+    ReplaySource(fixtures_dir / "ami" / "call_answered.recv", board.model).feed_all()
+    taken = stream()
+    queue = next(q for q in board.snapshot().queues if q.name == "hotline-12345")
+    assert (queue.offered, queue.answered) == (1, 1)
+
+    local = taken.astimezone(zone)
+    now.append((local + timedelta(days=1)).replace(hour=0, minute=0, second=1))
+    snap = board.snapshot()
+    assert snap.totals.offered == 0 and all(q.offered == 0 for q in snap.queues)
+
+    ReplaySource(fixtures_dir / "ami" / "call_abandoned.recv", board.model).feed_all()
+    snap = board.snapshot()
+    assert snap.totals.offered == 0, "a call from before midnight counted today"
+    assert [a.queue for a in snap.abandoned] == ["hotline-enterprise"]  # still to be called back
