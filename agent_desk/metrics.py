@@ -118,23 +118,24 @@ async def read(desk: Desk) -> Readings:
 
 
 def _live(desk: Desk, out: Readings) -> None:
-    snap = desk.board.snapshot()
-    for queue in snap.queues:
-        out.gauge("hotline_queue_waiting", "callers waiting in the queue", queue.waiting, queue=queue.name)
-        out.gauge("hotline_queue_longest_wait_seconds", "the longest wait in the queue now",
-                  queue.longest_wait_seconds, queue=queue.name)
-        for state in ("available", "on_call", "paused"):
-            out.gauge("hotline_queue_agents", "queue members by state", getattr(queue, state),
-                      queue=queue.name, state=state)
-        out.gauge("hotline_queue_agents", "queue members by state", queue.logged_in, queue=queue.name,
-                  state="logged_in")
-    totals = snap.totals
-    for outcome in ("offered", "answered", "abandoned", "short_abandoned", "timeout", "exit_with_key",
-                    "transferred", "unknown"):
-        out.counter("hotline_calls", "calls since the live board started, by outcome (docs/metrics.md)",
-                    getattr(totals, outcome), outcome=outcome)
+    """Per PBX: the provinces' PBXs have queues of the same name, each with callers of its own."""
+    board = desk.board
+    for server in board.pbx_names():
+        snap = board.snapshot(pbx=server.__eq__)
+        for queue in snap.queues:
+            out.gauge("hotline_queue_waiting", "callers waiting in the queue", queue.waiting,
+                      pbx=server, queue=queue.name)
+            out.gauge("hotline_queue_longest_wait_seconds", "the longest wait in the queue now",
+                      queue.longest_wait_seconds, pbx=server, queue=queue.name)
+            for state in ("available", "on_call", "paused", "logged_in"):
+                out.gauge("hotline_queue_agents", "queue members by state", getattr(queue, state),
+                          pbx=server, queue=queue.name, state=state)
+        for outcome in ("offered", "answered", "abandoned", "short_abandoned", "timeout", "exit_with_key",
+                        "transferred", "unknown"):
+            out.counter("hotline_calls", "today's calls (from local midnight; docs/metrics.md), by outcome",
+                        getattr(snap.totals, outcome), pbx=server, outcome=outcome)
     out.gauge("hotline_live_stale", "1 while the live figures may be old (Redis or the leader away)",
-              float(snap.stale))
+              float(board.stale))
 
 
 def _telephony(desk: Desk, out: Readings) -> None:

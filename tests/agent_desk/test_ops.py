@@ -45,11 +45,11 @@ async def test_metrics_show_the_live_board_and_http_latency_by_route(db: Databas
             response = await http.get("/metrics")
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
         samples = _samples(response.text)
-    assert samples[("hotline_calls_total", frozenset({("outcome", "answered")}))] == 2
+    assert samples[("hotline_calls_total", frozenset({("pbx", "replay"), ("outcome", "answered")}))] == 2
     assert samples[("hotline_live_stale", frozenset())] == 0
     assert samples[("hotline_ami_events_total", frozenset({("pbx", "replay")}))] > 0
     members = {labels for name, labels in samples if name == "hotline_queue_agents"}
-    assert frozenset({("queue", "hotline-12345"), ("state", "logged_in")}) in members
+    assert frozenset({("pbx", "replay"), ("queue", "hotline-12345"), ("state", "logged_in")}) in members
     route = frozenset({("method", "GET"), ("route", "/api/tickets/{ticket_id}"), ("status", "4xx"), ("le", "+Inf")})
     assert samples[("hotline_http_request_duration_seconds_bucket", route)] >= 1  # the template, not the id
 

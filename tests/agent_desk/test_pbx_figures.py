@@ -151,3 +151,21 @@ async def test_the_ivr_estimates_a_queues_wait_on_its_own_pbx() -> None:
     nanjing, everywhere = estimated_wait(board, "nanjing"), estimated_wait(board, None)
     assert await nanjing("hotline-enterprise") == 2 * 180.0  # one waiting there, and the caller asking
     assert await everywhere("hotline-enterprise") == 3 * 180.0
+
+
+@pytest.mark.usefixtures("pbxs")
+@pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)
+async def test_metrics_keep_each_pbxs_queues_apart(client: DeskClient) -> None:
+    """Prometheus: a queue's gauges and the call counters carry the PBX, as each capture alone gives them."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = (await client.http.get("/metrics")).text
+    samples = {(s.name, frozenset(s.labels.items())): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    for pbx in CAPTURES:
+        for outcome in ("offered", "answered", "abandoned"):
+            assert samples[("hotline_calls_total", frozenset({("pbx", pbx), ("outcome", outcome)}))] == \
+                alone(pbx)[outcome]
+    logged_in = {labels: value for (name, labels), value in samples.items()
+                 if name == "hotline_queue_agents" and ("state", "logged_in") in labels}
+    assert {dict(labels)["pbx"] for labels in logged_in} == set(CAPTURES)
