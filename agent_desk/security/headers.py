@@ -1,15 +1,17 @@
 """Security headers on every response: what the browser may load, frame or send along.
 
 The pages ship their scripts and styles as files of the package (no inline script or style, no
-CDN, Swagger UI at /docs included), so the policy allows only the product's own origin.
+CDN, Swagger UI at /docs included), so the policy allows only the product's own origin; and `blob:`
+images and media, the photos and recordings a page read through the API with its token.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       b"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+CSP = (b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       b"media-src 'self' blob:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       b"form-action 'self'; frame-ancestors 'none'")
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

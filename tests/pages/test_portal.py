@@ -55,6 +55,24 @@ async def handler_acts(product: Any, number: str) -> None:
             assert done.status_code == 200, done.text
 
 
+async def handler_sees_the_photo(browser: Any, product: Any, number: str, shots: Shots) -> None:
+    from tests.pages.test_workbench import open_case
+
+    staff = await log_in(browser, product, "handler", path="/handle")
+    await staff.wait_for_selector(f"li[data-number='{number}']")
+    await open_case(staff, number)
+    photo = staff.locator("#case-photos figure.photo img")
+    assert await photo.count() == 1
+    await staff.wait_for_function(
+        "() => { const i = document.querySelector('#case-photos img'); return i && i.complete && i.naturalWidth > 0; }")
+    # the stored photo: re-encoded, its size kept (1200×900)
+    assert await photo.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [1200, 900]
+    await photo.click()
+    assert "large" in (await photo.get_attribute("class") or "")
+    await shots(staff, "handler-photo")
+    assert_no_page_errors(staff)
+
+
 async def track(page: Any, number: str, phone: str) -> None:
     await page.fill("#track-number", number)
     await page.fill("#track-phone", phone)
@@ -118,6 +136,8 @@ async def test_a_citizen_submits_tracks_and_rates_and_the_report_moves(
         assert "签收期限" in await page.inner_text("#tracked-card")
         assert await page.locator("#rate-form").count() == 0
         await shots(page, "tracked")
+        if viewport is STAFF_VIEWPORT:  # the unit's handler sees the citizen's photo on the case
+            await handler_sees_the_photo(browser, product, number, shots)
         # the unit replies; the citizen reads the reply and rates it
         before = await report_row(product)
         assert (before["rated"], before["satisfaction_rate"]) == (0, None)

@@ -1,7 +1,7 @@
 // One case (工单) as the handler and the dispatcher see it, from GET /api/tickets/{id}/timeline: the
 // citizen's request, deadlines in working time, the lead unit and co-handlers with their notes, the
-// routing explanation, attached calls with their recordings, IVR survey answers, the history, and
-// the actions this person may take now (actions.js).
+// routing explanation, the citizen's photos, attached calls with their recordings, IVR survey answers,
+// the history, and the actions this person may take now (actions.js).
 
 import { api } from "../shell/api.js";
 import { el } from "../shell/dom.js";
@@ -16,9 +16,10 @@ import { allowedActions, drawActions } from "./actions.js";
  */
 export async function showCase(box, id, options = {}) {
   const { onChange = () => {}, canCall = false, reload = () => showCase(box, id, options) } = options;
-  const read = await act(null, () => Promise.all([api(`/api/tickets/${id}/timeline`), allowedActions(id)]));
+  const read = await act(null, () => Promise.all([
+    api(`/api/tickets/${id}/timeline`), allowedActions(id), api(`/api/tickets/${id}/attachments`)]));
   if (!read) return undefined;
-  const [data, allowed] = read;
+  const [data, allowed, attachments] = read;
   const t = data.ticket;
   const actions = el("section", { id: "case-actions", class: "case-actions", "aria-label": biText("操作", "Actions") });
   box.replaceChildren(...[
@@ -33,6 +34,7 @@ export async function showCase(box, id, options = {}) {
     deadlineList(data.deadlines),
     units(data),
     routing(data.routing),
+    photos(id, attachments),
     calls(data.calls),
     surveys(data.surveys, t.rating),
     history(data.events),
@@ -79,6 +81,23 @@ function routing(explanation) {
     el("p", { class: "muted" }, `${label(ACTIONS, explanation.action)} ${dateTime(explanation.at)} · ${explanation.rule}` +
       (explanation.level ? ` · ${explanation.level}` : "")),
     el("ul", {}, explanation.reasons.map((r) => el("li", {}, r))));
+}
+
+/** The citizen's photos (portal, app), each read through the API (bearer token, scoped) and shown from
+ * memory; a click shows it full width and back. */
+function photos(ticketId, list) {
+  if (!list.length) return null;
+  const figures = list.map((p, i) => {
+    const img = el("img", { alt: `${biText("现场照片", "Photo")} ${i + 1} (${p.width}×${p.height})`, width: p.width, height: p.height });
+    img.addEventListener("click", () => img.classList.toggle("large"));
+    api(`/api/tickets/${ticketId}/attachments/${p.id}`, { blob: true })
+      .then((blob) => { img.src = URL.createObjectURL(blob); })
+      .catch(() => { img.alt = biText("照片无法载入", "the photo could not be loaded"); });
+    return el("figure", { class: "photo", dataset: { attachment: String(p.id) } }, img,
+      el("figcaption", { class: "muted" }, dateTime(p.created_at)));
+  });
+  return el("section", { id: "case-photos", "aria-label": biText("现场照片", "Photos") },
+    el("h3", {}, bi("现场照片", "Photos")), el("div", { class: "photos" }, figures));
 }
 
 function calls(list) {
