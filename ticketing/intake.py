@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import Column, Table, Update, bindparam, insert, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -183,8 +184,10 @@ SELECT id FROM t"""
         assert driver is not None
         try:
             ticket_id = await driver.fetchval(self.sql, *args)
-        except BaseException:
-            if driver.is_closed():
+        except BaseException as error:
+            # Only an error the server answered with leaves the connection sound; one lost, broken
+            # mid-protocol (asyncpg's "another operation is in progress") or cancelled is never reused.
+            if driver.is_closed() or not isinstance(error, asyncpg.PostgresError):
                 await greenlet_spawn(pooled.invalidate)
             raise
         finally:

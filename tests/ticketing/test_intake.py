@@ -229,7 +229,9 @@ async def test_a_connection_lost_mid_intake_leaves_the_pool(postgres_target: Dat
             await asyncio.sleep(0.05)
         else:
             raise AssertionError("the terminated backend never went away")
-        with pytest.raises(Exception, match="connection"):
+        # asyncpg says "connection was closed" or, when the server's goodbye arrives mid-protocol,
+        # "another operation is in progress": either way this intake fails and the connection is dropped
+        with pytest.raises(Exception, match="connection|another operation"):
             await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
         view = await svc.create(NewTicket(Channel.PHONE, Category.HELP, "路灯不亮"), "a")
         assert (await svc.get(view.id)).number == view.number

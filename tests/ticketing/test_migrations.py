@@ -46,6 +46,12 @@ def test_postgres_migrations_match_the_models(postgres_target: DatabaseTarget) -
     try:
         upgrade(PG_URL, engine_kwargs={"connect_args": {"server_settings": {"search_path": schema}}})
         assert _diff(sync_url, schema) == []
+        with admin.connect() as conn:  # storage parameters are no part of the comparison above
+            options = dict(conn.execute(text(
+                "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND c.relname IN ('ticket_rollups', 'call_rollups')"),
+                {"schema": schema}).all())
+        assert options == {"ticket_rollups": ["fillfactor=70"], "call_rollups": ["fillfactor=70"]}
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

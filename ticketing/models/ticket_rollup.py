@@ -18,6 +18,9 @@ class TicketRollup(Base):
     """
 
     __tablename__ = "ticket_rollups"
+    # Today's rows take an update per ticket (per call): room on each page keeps those updates HOT (no
+    # new index entry, far less WAL and time; measured in docs/benchmarks.md, "Intake").
+    __table_args__ = ({"postgresql_with": {"fillfactor": 70}},)
 
     grain: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date 2026-11-28, or month 2026-11

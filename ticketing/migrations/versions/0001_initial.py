@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 19:52:56.112082
+Create Date: 2026-12-03 07:44:10.329111
 """
 
 from collections.abc import Sequence
@@ -105,7 +105,8 @@ def upgrade() -> None:
     sa.Column('answered_wait_seconds', sa.BigInteger(), nullable=False),
     sa.Column('talk_seconds', sa.BigInteger(), nullable=False),
     sa.Column('talked', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('level', 'period', 'server', 'queue', 'agent', name=op.f('pk_call_rollups'))
+    sa.PrimaryKeyConstraint('level', 'period', 'server', 'queue', 'agent', name=op.f('pk_call_rollups')),
+    postgresql_with={'fillfactor': 70}
     )
     op.create_table('config_versions',
     sa.Column('name', sa.String(length=32), nullable=False),
@@ -215,7 +216,8 @@ def upgrade() -> None:
     sa.Column('returned', sa.Integer(), nullable=False),
     sa.Column('handling_us', sa.BigInteger(), nullable=False),
     sa.Column('red', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('grain', 'day', 'city_code', 'county_code', 'unit_id', 'category', 'channel', name=op.f('pk_ticket_rollups'))
+    sa.PrimaryKeyConstraint('grain', 'day', 'city_code', 'county_code', 'unit_id', 'category', 'channel', name=op.f('pk_ticket_rollups')),
+    postgresql_with={'fillfactor': 70}
     )
     op.create_table('ticket_sequences',
     sa.Column('day', sa.String(length=8), nullable=False),
