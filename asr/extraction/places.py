@@ -177,8 +177,9 @@ def _counties(mention: PlaceMention) -> list[RegionRecord]:
 
 
 # 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁: where the caller lives, said before
-# the place. Somebody else's home (我妈住在金坛, 有户人家在楼顶) is where the matter is.
-_HOME_BEFORE = ("我家在", "我家住", "我家是", "我住在", "我们家在", "我们家住", "我们住在")
+# the place; like where the caller is from (我是无锡的，在常州出差 → 常州). Somebody else's home (我妈住在金坛, 有户人家在楼顶) is where the matter is.
+_HOME_BEFORE = ("我家在", "我家住", "我家住在", "我家是", "我住在", "我们家在", "我们家住", "我们家住在",
+                "我们住在")
 
 
 def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[RegionRecord],
@@ -191,7 +192,7 @@ def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[
         for earlier in reversed(mentions):  # 我住在|盐城|大丰: the names said just before count too
             if earlier.end == start:
                 start = earlier.start
-        return text[:start].endswith(_HOME_BEFORE)
+        return text[:start].endswith(_HOME_BEFORE) or _origin(text, start, mention.end)
 
     def said_apart(code: str) -> bool:
         return not all(home(m) for m in spoken_at.get(code, []))
@@ -212,15 +213,19 @@ _ORIGIN_BEFORE = ("我是", "老家是", "老家", "我们是")
 _ORIGIN_AFTER = ("的", "人")
 
 
+def _origin(text: str, start: int, end: int) -> bool:
+    """我是徐州的 / 老家盐城: the place at text[start:end] is said as where the caller is from."""
+    before = text[max(0, start - 3):start]
+    return before.endswith(_ORIGIN_BEFORE) and (
+        before.endswith("老家") or text.startswith(_ORIGIN_AFTER, end))
+
+
 def _involved(codes: list[str], spoken_at: dict[str, list[PlaceMention]], text: str) -> tuple[str, ...]:
     """The regions the matter involves: every region said, except one said only as the caller's
     origin when another place is said too (我是徐州的，在昆山打工 involves 昆山 only)."""
-    def origin(mention: PlaceMention) -> bool:
-        before = text[max(0, mention.start - 3):mention.start]
-        return before.endswith(_ORIGIN_BEFORE) and (
-            before.endswith("老家") or text.startswith(_ORIGIN_AFTER, mention.end))
     unique = list(dict.fromkeys(codes))
-    matter = [code for code in unique if not all(origin(m) for m in spoken_at.get(code, []))]
+    matter = [code for code in unique
+              if not all(_origin(text, m.start, m.end) for m in spoken_at.get(code, []))]
     return tuple(matter or unique)
 
 
