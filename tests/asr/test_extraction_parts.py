@@ -217,6 +217,15 @@ def test_gap_phrases() -> None:
         CategoryRules.parse('["求助"]\n"帮我…" = 8\n')
 
 
+def test_a_phrase_in_the_gap_still_counts_but_one_on_a_part_does_not() -> None:
+    rules = CategoryRules.parse('["求助"]\n"帮我问问" = 8\n"帮我" = 7\n["咨询"]\n"能不能…办" = 6\n')
+    gap = rules.classify("能不能帮我问问公办的怎么进")  # 帮我问问 lies between 能不能 and 办
+    assert gap.category is Category.HELP and gap.scores == {"求助": 8, "咨询": 6}
+    rules = CategoryRules.parse('["求助"]\n"帮我" = 7\n["咨询"]\n"帮我…办" = 6\n')
+    part = rules.classify("帮我去办一下")  # 帮我 is the first part of 帮我…办: it does not count alone
+    assert part.category is Category.CONSULTATION and "求助" not in part.scores
+
+
 def test_a_negation_never_fills_a_gap() -> None:
     rules = CategoryRules.parse('["投诉"]\n"态度不好" = 5\n["表扬"]\n"服务…好" = 5\n')
     assert rules.classify("窗口的服务态度特别好").category is Category.PRAISE
