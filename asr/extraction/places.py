@@ -161,8 +161,9 @@ class PlaceResolver:
             record, how = _place_of_the_matter(resolved, cities, spoken_at, mentions, text)
         elif ambiguous:
             return PlaceResolution(None, None, "ambiguous", names, ambiguous, address, involved)
-        elif cities:
-            record, how = cities[0], "city"
+        elif cities:  # the first city said apart from the caller's home (我是无锡的，在常州出差 → 常州)
+            record = next((c for c in cities if _said_apart(c.code, spoken_at, mentions, text)), cities[0])
+            how = "city"
         else:
             province = next((c for m in mentions for c in m.candidates
                              if c.level is RegionLevel.PROVINCE), None)
@@ -182,20 +183,25 @@ _HOME_BEFORE = ("我家在", "我家住", "我家住在", "我家是", "我住�
                 "我们住在")
 
 
-def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[RegionRecord],
-                         spoken_at: dict[str, list[PlaceMention]], mentions: list[PlaceMention],
-                         text: str) -> tuple[RegionRecord, str]:
-    """The first district said, unless it is said only as the caller's home and another place is
-    said: another district, else a city said apart from the home (我家在如皋，无锡这边的房东 → 无锡)."""
+def _said_apart(code: str, spoken_at: dict[str, list[PlaceMention]], mentions: list[PlaceMention],
+                text: str) -> bool:
+    """The region is said at least once other than as the caller's home or origin."""
     def home(mention: PlaceMention) -> bool:
         start = mention.start
         for earlier in reversed(mentions):  # 我住在|盐城|大丰: the names said just before count too
             if earlier.end == start:
                 start = earlier.start
         return text[:start].endswith(_HOME_BEFORE) or _origin(text, start, mention.end)
+    return not all(home(m) for m in spoken_at.get(code, []))
 
+
+def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[RegionRecord],
+                         spoken_at: dict[str, list[PlaceMention]], mentions: list[PlaceMention],
+                         text: str) -> tuple[RegionRecord, str]:
+    """The first district said, unless it is said only as the caller's home and another place is
+    said: another district, else a city said apart from the home (我家在如皋，无锡这边的房东 → 无锡)."""
     def said_apart(code: str) -> bool:
-        return not all(home(m) for m in spoken_at.get(code, []))
+        return _said_apart(code, spoken_at, mentions, text)
     if len({record.code for record, _ in resolved}) > 1:
         for record, how in resolved:
             if said_apart(record.code):

@@ -119,6 +119,11 @@ def test_an_ambiguous_district_is_never_guessed(places: PlaceResolver) -> None:
     ("我住在常州新北区，我妈住在金坛，她们村里天天烧垃圾", "320413"),
     ("我家在南通如皋，我在无锡上班，无锡这边的房东要涨房租", "320200"),
     ("我家在南通如皋，门口的路灯坏了", "320682"),
+    # 我家住在 / 我们家住在 are homes too; where the caller is from (我是无锡的) yields like a home.
+    ("我家住在南通启东，我妈在如东县，她们村里的水渠堵了", "320623"),
+    ("我们家住在江宁区，我女儿在鼓楼区上学，学校门口每天堵", "320106"),
+    ("我是无锡的，在常州出差，酒店的房间里有偷拍的摄像头", "320400"),
+    ("我是无锡的，我们小区停水了", "320200"),
 ])
 def test_the_callers_home_yields_to_the_place_of_the_matter(
         places: PlaceResolver, text: str, code: str) -> None:
