@@ -113,8 +113,8 @@ class CategoryRules:
     def classify(self, text: str, *, states_a_matter: bool = False) -> CategoryMatch:
         """`states_a_matter`: the text names a matter (a department was found); without any phrase
         of intent, such a statement takes `matter_default` rather than `default`."""
-        found = self._hits(text)
-        hits = [hit for hit in found if not any(other.covers(hit) for other in found)]
+        every = self._hits(text)
+        hits = [hit for hit in every if not any(other.covers(hit) for other in every)]
         evidence: list[list[Evidence]] = [[] for _ in self.rules]
         for hit in hits:
             if all(e.keyword != hit.keyword for e in evidence[hit.category]):

@@ -178,7 +178,8 @@ def _counties(mention: PlaceMention) -> list[RegionRecord]:
 
 
 # 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁: where the caller lives, said before
-# the place; like where the caller is from (我是无锡的，在常州出差 → 常州). Somebody else's home (我妈住在金坛, 有户人家在楼顶) is where the matter is.
+# the place, like where the caller is from (我是无锡的，在常州出差 → 常州). Somebody else's home
+# (我妈住在金坛, 有户人家在楼顶) is where the matter is.
 _HOME_BEFORE = ("我家在", "我家住", "我家住在", "我家是", "我住在", "我们家在", "我们家住", "我们家住在",
                 "我们住在")
 
