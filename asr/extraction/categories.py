@@ -2,7 +2,8 @@
 
 Each phrase found in the caller's words adds its weight to its category; the heaviest category wins.
 A phrase inside a longer phrase that was found does not count on its own (问问 inside 帮我问问, 不满
-inside 不满意), whichever category the longer one belongs to. A phrase written `A…B` matches A
+inside 不满意), whichever category the longer one belongs to, unless it lies wholly in the gap of an
+`A…B` phrase (帮我问问 in 能不能帮我问问公办的 counts besides 能不能…办). A phrase written `A…B` matches A
 followed by B within a few characters (帮我…查 matches 帮我查一下 and 帮我去查查), none of them a
 negation (服务…好 does not match 服务态度不好).
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from ticketing.phrases import PhraseIndex, outermost
+from ticketing.phrases import PhraseIndex
 from ticketing.vocabulary import Category
 
 GAP = "…"
@@ -48,6 +49,15 @@ class _Hit:
     keyword: str
     category: int  # index into the rules
     weight: float
+    gap: tuple[int, int] | None = None  # an `A…B` phrase: the span between A and B
+
+    def covers(self, other: _Hit) -> bool:
+        """`other` lies inside this longer phrase and not wholly in its gap: 能不能…办 does not
+        cover 帮我问问 in 能不能帮我问问公办的."""
+        inside = self.start <= other.start and other.end <= self.end and (
+            self.end - self.start > other.end - other.start)
+        in_gap = self.gap is not None and self.gap[0] <= other.start and other.end <= self.gap[1]
+        return inside and not in_gap
 
 
 class CategoryRules:
@@ -103,7 +113,8 @@ class CategoryRules:
     def classify(self, text: str, *, states_a_matter: bool = False) -> CategoryMatch:
         """`states_a_matter`: the text names a matter (a department was found); without any phrase
         of intent, such a statement takes `matter_default` rather than `default`."""
-        hits = outermost(self._hits(text))
+        every = self._hits(text)
+        hits = [hit for hit in every if not any(other.covers(hit) for other in every)]
         evidence: list[list[Evidence]] = [[] for _ in self.rules]
         for hit in hits:
             if all(e.keyword != hit.keyword for e in evidence[hit.category]):
@@ -127,5 +138,7 @@ class CategoryRules:
         for first, pattern, keyword, index, weight in self._gapped:
             match = pattern.search(text) if first in text else None
             if match:
-                hits.append(_Hit(match.start(), match.end(), keyword, index, weight))
+                first, last = keyword.split(GAP)[0], keyword.split(GAP)[-1]
+                gap = (match.start() + len(first), match.end() - len(last))
+                hits.append(_Hit(match.start(), match.end(), keyword, index, weight, gap))
         return hits

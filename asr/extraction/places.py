@@ -161,8 +161,9 @@ class PlaceResolver:
             record, how = _place_of_the_matter(resolved, cities, spoken_at, mentions, text)
         elif ambiguous:
             return PlaceResolution(None, None, "ambiguous", names, ambiguous, address, involved)
-        elif cities:
-            record, how = cities[0], "city"
+        elif cities:  # the first city said apart from the caller's home (我是无锡的，在常州出差 → 常州)
+            record = next((c for c in cities if _said_apart(c.code, spoken_at, mentions, text)), cities[0])
+            how = "city"
         else:
             province = next((c for m in mentions for c in m.candidates
                              if c.level is RegionLevel.PROVINCE), None)
@@ -177,8 +178,22 @@ def _counties(mention: PlaceMention) -> list[RegionRecord]:
 
 
 # 我家在江宁区, 我住在无锡滨湖区, 我们家住在江宁: where the caller lives, said before
-# the place. Somebody else's home (我妈住在金坛, 有户人家在楼顶) is where the matter is.
-_HOME_BEFORE = ("我家在", "我家住", "我家是", "我住在", "我们家在", "我们家住", "我们住在")
+# the place, like where the caller is from (我是无锡的，在常州出差 → 常州). Somebody else's home
+# (我妈住在金坛, 有户人家在楼顶) is where the matter is.
+_HOME_BEFORE = ("我家在", "我家住", "我家住在", "我家是", "我住在", "我们家在", "我们家住", "我们家住在",
+                "我们住在")
+
+
+def _said_apart(code: str, spoken_at: dict[str, list[PlaceMention]], mentions: list[PlaceMention],
+                text: str) -> bool:
+    """The region is said at least once other than as the caller's home or origin."""
+    def home(mention: PlaceMention) -> bool:
+        start = mention.start
+        for earlier in reversed(mentions):  # 我住在|盐城|大丰: the names said just before count too
+            if earlier.end == start:
+                start = earlier.start
+        return text[:start].endswith(_HOME_BEFORE) or _origin(text, start, mention.end)
+    return not all(home(m) for m in spoken_at.get(code, []))
 
 
 def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[RegionRecord],
@@ -186,15 +201,8 @@ def _place_of_the_matter(resolved: list[tuple[RegionRecord, str]], cities: list[
                          text: str) -> tuple[RegionRecord, str]:
     """The first district said, unless it is said only as the caller's home and another place is
     said: another district, else a city said apart from the home (我家在如皋，无锡这边的房东 → 无锡)."""
-    def home(mention: PlaceMention) -> bool:
-        start = mention.start
-        for earlier in reversed(mentions):  # 我住在|盐城|大丰: the names said just before count too
-            if earlier.end == start:
-                start = earlier.start
-        return text[:start].endswith(_HOME_BEFORE)
-
     def said_apart(code: str) -> bool:
-        return not all(home(m) for m in spoken_at.get(code, []))
+        return _said_apart(code, spoken_at, mentions, text)
     if len({record.code for record, _ in resolved}) > 1:
         for record, how in resolved:
             if said_apart(record.code):
@@ -212,15 +220,19 @@ _ORIGIN_BEFORE = ("我是", "老家是", "老家", "我们是")
 _ORIGIN_AFTER = ("的", "人")
 
 
+def _origin(text: str, start: int, end: int) -> bool:
+    """我是徐州的 / 老家盐城: the place at text[start:end] is said as where the caller is from."""
+    before = text[max(0, start - 3):start]
+    return before.endswith(_ORIGIN_BEFORE) and (
+        before.endswith("老家") or text.startswith(_ORIGIN_AFTER, end))
+
+
 def _involved(codes: list[str], spoken_at: dict[str, list[PlaceMention]], text: str) -> tuple[str, ...]:
     """The regions the matter involves: every region said, except one said only as the caller's
     origin when another place is said too (我是徐州的，在昆山打工 involves 昆山 only)."""
-    def origin(mention: PlaceMention) -> bool:
-        before = text[max(0, mention.start - 3):mention.start]
-        return before.endswith(_ORIGIN_BEFORE) and (
-            before.endswith("老家") or text.startswith(_ORIGIN_AFTER, mention.end))
     unique = list(dict.fromkeys(codes))
-    matter = [code for code in unique if not all(origin(m) for m in spoken_at.get(code, []))]
+    matter = [code for code in unique
+              if not all(_origin(text, m.start, m.end) for m in spoken_at.get(code, []))]
     return tuple(matter or unique)
 
 

@@ -119,6 +119,11 @@ def test_an_ambiguous_district_is_never_guessed(places: PlaceResolver) -> None:
     ("我住在常州新北区，我妈住在金坛，她们村里天天烧垃圾", "320413"),
     ("我家在南通如皋，我在无锡上班，无锡这边的房东要涨房租", "320200"),
     ("我家在南通如皋，门口的路灯坏了", "320682"),
+    # 我家住在 / 我们家住在 are homes too; where the caller is from (我是无锡的) yields like a home.
+    ("我家住在南通启东，我妈在如东县，她们村里的水渠堵了", "320623"),
+    ("我们家住在江宁区，我女儿在鼓楼区上学，学校门口每天堵", "320106"),
+    ("我是无锡的，在常州出差，酒店的房间里有偷拍的摄像头", "320400"),
+    ("我是无锡的，我们小区停水了", "320200"),
 ])
 def test_the_callers_home_yields_to_the_place_of_the_matter(
         places: PlaceResolver, text: str, code: str) -> None:
@@ -215,6 +220,15 @@ def test_gap_phrases() -> None:
     assert rules.classify("帮我把这个问题转给街道，再查").category is Category.CONSULTATION  # too far apart
     with pytest.raises(ValueError, match="must stand between two words"):
         CategoryRules.parse('["求助"]\n"帮我…" = 8\n')
+
+
+def test_a_phrase_in_the_gap_still_counts_but_one_on_a_part_does_not() -> None:
+    rules = CategoryRules.parse('["求助"]\n"帮我问问" = 8\n"帮我" = 7\n["咨询"]\n"能不能…办" = 6\n')
+    gap = rules.classify("能不能帮我问问公办的怎么进")  # 帮我问问 lies between 能不能 and 办
+    assert gap.category is Category.HELP and gap.scores == {"求助": 8, "咨询": 6}
+    rules = CategoryRules.parse('["求助"]\n"帮我" = 7\n["咨询"]\n"帮我…办" = 6\n')
+    part = rules.classify("帮我去办一下")  # 帮我 is the first part of 帮我…办: it does not count alone
+    assert part.category is Category.CONSULTATION and "求助" not in part.scores
 
 
 def test_a_negation_never_fills_a_gap() -> None:
