@@ -431,26 +431,49 @@ _MICRO = {name: 1e-6 for name, count in COUNTS.items() if count.sums in SECONDS}
 
 
 # The roll-ups' levels (`ticketing.call_rollups` keeps them): per call, per queue leg, per answered
-# leg and agent; each per local hour, and per local day at the level + DAILY.
+# leg and agent; each per local hour, per local day at the level + DAILY and per local month at the
+# level + MONTHLY, so a year reads twelve months and the days and hours at either end.
 CALLS, LEGS, AGENTS = LEVELS = (0, 1, 2)
 DAILY = len(LEVELS)
+MONTHLY = 2 * len(LEVELS)
 _LEVEL_OF = {CallDimension.QUEUE: LEGS, CallDimension.AGENT: AGENTS}
 
 
 def _spans(first: datetime, end: datetime, by: CallDimension | None, utc_offset_hours: int) -> list[_Span]:
-    """The roll-up rows covering the whole hours [first, end): whole local days from the daily rows
-    (unless grouped by hour), the hours before and after them from the hourly rows."""
+    """The roll-up rows covering the whole hours [first, end): whole local months from the monthly rows
+    (unless grouped by day or hour), the other whole local days from the daily rows (unless grouped by
+    hour), the hours before and after them from the hourly rows."""
     level = CALLS if by is None else _LEVEL_OF.get(by, CALLS)
+    zone = timezone(timedelta(hours=utc_offset_hours))
 
     def text(moment: datetime, unit: Literal["hour", "day"]) -> str:
         return bucket_of(moment.astimezone(UTC), unit, utc_offset_hours)
 
-    day = first.astimezone(timezone(timedelta(hours=utc_offset_hours))).replace(hour=0)
-    first_day = day if day == first else day + timedelta(days=1)
-    end_day = end.astimezone(day.tzinfo).replace(hour=0)
-    if by in (CallDimension.HOUR, CallDimension.HOUR_OF_DAY) or end_day <= first_day:
+    def whole(start: datetime, stop: datetime, unit: Literal["day", "month"]) -> tuple[datetime, datetime]:
+        """The first and the end of the whole local days or months in [start, stop)."""
+        def floor(moment: datetime) -> datetime:
+            local = moment.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+            return local.replace(day=1) if unit == "month" else local
+
+        def after(moment: datetime) -> datetime:
+            return (moment + timedelta(days=32)).replace(day=1) if unit == "month" else moment + timedelta(days=1)
+
+        low = floor(start)
+        return (low if low == start else after(low)), floor(stop)
+
+    if by in (CallDimension.HOUR, CallDimension.HOUR_OF_DAY):
         return [(level, text(first, "hour"), text(end, "hour"))]
-    spans = [(level + DAILY, text(first_day, "day"), text(end_day, "day"))]
+    first_day, end_day = whole(first, end, "day")
+    if end_day <= first_day:
+        return [(level, text(first, "hour"), text(end, "hour"))]
+    first_month, end_month = whole(first_day, end_day, "month")
+    spans: list[_Span] = []
+    if by is not CallDimension.DAY and first_month < end_month:
+        spans.append((level + MONTHLY, text(first_month, "day")[:7], text(end_month, "day")[:7]))
+        days = [(first_day, first_month), (end_month, end_day)]
+    else:
+        days = [(first_day, end_day)]
+    spans += [(level + DAILY, text(lo, "day"), text(hi, "day")) for lo, hi in days if lo < hi]
     spans += [(level, text(lo, "hour"), text(hi, "hour")) for lo, hi in ((first, first_day), (end_day, end)) if lo < hi]
     return spans
 

@@ -1,4 +1,5 @@
-"""Hourly call roll-ups, kept in the transaction of every call-record write (docs/reports.md).
+"""Call roll-ups per local hour, day and month, kept in the transaction of every call-record write
+(docs/reports.md).
 
 A stored call's *share* is what it adds to the call KPI counters (`ticketing.call_kpis.COUNTS`):
 once per call under the queue it ended in, and once per queue leg with the agent who answered it,
@@ -39,6 +40,7 @@ from ticketing.call_kpis import (
     COUNTS,
     DAILY,
     LEGS,
+    MONTHLY,
     SECONDS,
     CallFacts,
     RollupBasis,
@@ -87,7 +89,7 @@ def add(moves: Moves, record: Mapping[str, Any], legs: Sequence[Mapping[str, Any
             parts.append(((AGENTS, hour, record["server"], leg["queue"], leg["agent"]), tally))
     for (level, hour, *rest), tally in parts:
         counts = _counts(tally)
-        for key in ((level, hour, *rest), (level + DAILY, hour[:10], *rest)):
+        for key in ((level, hour, *rest), (level + DAILY, hour[:10], *rest), (level + MONTHLY, hour[:7], *rest)):
             acc = moves.setdefault(key, [0] * len(counts))
             for i, n in enumerate(counts):
                 acc[i] += sign * n
@@ -145,8 +147,9 @@ async def rebuild(conn: AsyncConnection, basis: RollupBasis) -> None:
                        *([CallLeg.outcome == ANSWERED, CallLeg.agent.is_not(None)] if level == AGENTS else []))
                 .group_by(hour, CallRecord.server, CallLeg.queue, *([agent] if level == AGENTS else [])))
         await conn.execute(_TABLE.insert().from_select(columns, legs))
-    day = func.substr(_TABLE.c.period, 1, 10)
     kept = [_TABLE.c.server, _TABLE.c.queue, _TABLE.c.agent]
-    days = (select(_TABLE.c.level + DAILY, day, *kept, *(func.sum(_TABLE.c[c]) for c in COUNTS))
-            .where(_TABLE.c.level < DAILY).group_by(_TABLE.c.level, day, *kept))
-    await conn.execute(_TABLE.insert().from_select(columns, days))
+    for offset, length in ((DAILY, 10), (MONTHLY, 7)):  # the days and the months, from the hours
+        period = func.substr(_TABLE.c.period, 1, length)
+        rows = (select(_TABLE.c.level + offset, period, *kept, *(func.sum(_TABLE.c[c]) for c in COUNTS))
+                .where(_TABLE.c.level < DAILY).group_by(_TABLE.c.level, period, *kept))
+        await conn.execute(_TABLE.insert().from_select(columns, rows))

@@ -4,7 +4,8 @@ call records does, and equal a recount from the records.
 Random calls through the call store: in progress, then final; redirected between queues; some
 closed `unknown` (the AMI link was down) and repaired by a queue_log backfill; some stored twice or
 out of order; some IVR-only. Then random periods (whole hours, partial hours, less than an hour) and
-every grouping.
+every grouping, over sixty hours (whole days from the daily rows) and over fifty days (whole months
+from the monthly rows).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from ticketing.models import CallLeg, CallOutcome, CallRecord, CallRollup
 pytestmark = pytest.mark.anyio
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)  # 08:00 in Nanjing
 HOURS = 60  # over two local midnights: whole days come from the daily rows
+MONTHS = (datetime(2026, 10, 20, tzinfo=UTC), 50 * 24)  # all of local November: a month from the monthly rows
+WINDOWS = {"days": (START, HOURS), "months": MONTHS}
 QUEUES = ("hotline-320100", "hotline-320200", "hotline-320500")
 AGENTS = ("agent1", "agent2", "agent3", None)
 ENDS = (CallOutcome.ABANDONED, CallOutcome.TIMEOUT, CallOutcome.EXIT_WITH_KEY, CallOutcome.UNKNOWN)
@@ -43,8 +46,10 @@ def _wait(rng: random.Random) -> float | None:
                        rng.uniform(0, 60)))
 
 
-def _call(rng: random.Random, server: str, linkedid: str) -> dict[str, Any]:
-    entered = START + timedelta(seconds=rng.randrange(HOURS * 3600))
+def _call(rng: random.Random, server: str, linkedid: str, window: tuple[datetime, int] = (START, HOURS)
+          ) -> dict[str, Any]:
+    start, hours = window
+    entered = start + timedelta(seconds=rng.randrange(hours * 3600))
     if rng.random() < 0.08:  # IVR only: never entered a queue
         return {"server": server, "linkedid": linkedid, "started_at": entered, "outcome": CallOutcome.UNKNOWN,
                 "final": True, "legs": []}
@@ -73,7 +78,7 @@ def _call(rng: random.Random, server: str, linkedid: str) -> dict[str, Any]:
             "agent": last.get("agent"), "outcome": outcome, "final": final, "legs": legs}
 
 
-async def _store_calls(store: CallStore, rng: random.Random) -> None:
+async def _store_calls(store: CallStore, rng: random.Random, window: tuple[datetime, int] = (START, HOURS)) -> None:
     known: list[tuple[str, str]] = []
     for step in range(220):
         batch = []
@@ -83,15 +88,16 @@ async def _store_calls(store: CallStore, rng: random.Random) -> None:
             else:
                 server, linkedid = rng.choice(("pbx1", "pbx2")), f"{step}.{len(batch)}"
                 known.append((server, linkedid))
-            batch.append(_call(rng, server, linkedid))
+            batch.append(_call(rng, server, linkedid, window))
         if rng.random() < 0.3:
             await store.backfill(batch)
         else:
             await store.upsert_many(batch)
 
 
-def _instant(rng: random.Random) -> datetime:
-    hour = START + timedelta(hours=rng.randrange(-2, HOURS + 2))
+def _instant(rng: random.Random, window: tuple[datetime, int]) -> datetime:
+    start, hours = window
+    hour = start + timedelta(hours=rng.randrange(-2, hours + 2))
     return rng.choice((hour, hour + timedelta(seconds=rng.randrange(1, 3600))))
 
 
@@ -116,11 +122,11 @@ async def _rollup_rows(db: Database) -> set[tuple[Any, ...]]:
     return {tuple(getattr(r, c.name) for c in CallRollup.__table__.columns) for r in rows if r.offered}
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-async def test_call_rollups_equal_the_direct_group_by(db: Database, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "window"), [(1, "days"), (2, "days"), (3, "months")])
+async def test_call_rollups_equal_the_direct_group_by(db: Database, seed: int, window: str) -> None:
     rng = random.Random(seed)
     store = CallStore(db.sessions)
-    await _store_calls(store, rng)
+    await _store_calls(store, rng, WINDOWS[window])
     # a gap's reconciliation ends what it left in progress or unknown: the roll-ups move with it
     marked = await store.mark_unresolved("pbx1", since=START - timedelta(days=1), until=datetime.now(UTC),
                                          reason="a gap", still_open=set())
@@ -133,8 +139,11 @@ async def test_call_rollups_equal_the_direct_group_by(db: Database, seed: int) -
 
     asked = 0
     async with db.sessions() as session:
-        for _ in range(25):
-            since, until = sorted((_instant(rng), _instant(rng)))
+        # November in Nanjing, and a period from a partial hour before it to one after it
+        november = (datetime(2026, 10, 31, 16, tzinfo=UTC), datetime(2026, 11, 30, 16, tzinfo=UTC))
+        fixed = [november, (november[0] - timedelta(minutes=90), november[1] + timedelta(hours=30, minutes=5))]
+        for since, until in [*fixed, *(sorted((_instant(rng, WINDOWS[window]), _instant(rng, WINDOWS[window])))
+                                      for _ in range(25))]:
             for by in (None, *CallDimension):
                 kwargs: dict[str, Any] = {"since": since, "until": until, "settings": SETTINGS, "by": by}
                 rolled = await call_kpis(session, **kwargs)
@@ -161,3 +170,17 @@ async def test_other_thresholds_read_the_records_until_a_rebuild(db: Database) -
     async with db.sessions() as session:
         assert _same(await call_kpis(session, **kwargs), direct)
     assert sum(r.offered for r in direct) > 100
+
+
+def test_a_year_reads_months_and_the_days_and_hours_at_either_end() -> None:
+    """365 days to 2026-12-03 10:00 in Nanjing: eleven months, the days of December 2025 and
+    December 2026 around them, and the hours of the two partial days; by day, no months."""
+    from ticketing.call_kpis import CALLS, DAILY, MONTHLY, _spans
+
+    until = datetime(2026, 12, 3, 2, tzinfo=UTC)  # 10:00 local
+    since = until - timedelta(days=365)
+    assert _spans(since, until, None, 8) == [
+        (CALLS + MONTHLY, "2026-01", "2026-12"),
+        (CALLS + DAILY, "2025-12-04", "2026-01-01"), (CALLS + DAILY, "2026-12-01", "2026-12-03"),
+        (CALLS, "2025-12-03T10:00", "2025-12-04T00:00"), (CALLS, "2026-12-03T00:00", "2026-12-03T10:00")]
+    assert {level for level, _, _ in _spans(since, until, CallDimension.DAY, 8)} == {CALLS, CALLS + DAILY}
