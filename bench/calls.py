@@ -1,4 +1,4 @@
-"""Call KPIs over a year of call records: from the hourly/daily roll-ups vs the direct GROUP BY.
+"""Call KPIs over a year of call records: from the hourly/daily/monthly roll-ups vs the direct GROUP BY.
 
 `--calls` call records (default 5,000,000: about a province's year at 14,000 calls a day), each with
 one queue leg, over the 365 days before now, by `INSERT … SELECT generate_series` on PostgreSQL in a
