@@ -236,6 +236,7 @@ class LiveBoard:
     def export(self) -> tuple[Tallies, Tallies, list[AbandonedCall]]:
         """The KPI tallies per PBX (per call by final queue, per queue leg) and the abandoned list, as
         plain data: what a telephony leader publishes for the API processes (`agent_desk.live.fanout`)."""
+        self._roll()
         return ({pbx: {name: dict(t.values) for name, t in book.calls.items()} for pbx, book in self._books.items()},
                 {pbx: {name: dict(t.values) for name, t in book.queues.items()} for pbx, book in self._books.items()},
                 list(self._abandoned.values()))
