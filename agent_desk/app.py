@@ -135,7 +135,8 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
-        db_engine = engine or make_engine(settings.db.url, echo=settings.db.echo)
+        db_engine = engine or make_engine(settings.db.url, echo=settings.db.echo, pool_size=settings.db.pool_size,
+                                          max_overflow=settings.db.max_overflow)
         sessions = make_session_factory(db_engine)
         desk = build_desk(settings, sessions, telephony=telephony, board=board)
         app.state.settings = settings

@@ -40,7 +40,7 @@ from ticketing.outcomes import outcomes
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
 from ticketing.service import NewTicket, TicketService
-from ticketing.settings import TicketingSettings
+from ticketing.settings import DatabaseSettings, TicketingSettings
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -56,7 +56,8 @@ async def database(backend: str, tmp: Path) -> tuple[Any, dict[str, Any], str | 
 
 
 async def prepare(url: str, kwargs: dict[str, Any], schema: str | None) -> Any:
-    engine = make_engine(url, **kwargs)
+    pool = DatabaseSettings()  # the product's pool, as `hotline serve` sizes it
+    engine = make_engine(url, pool_size=pool.pool_size, max_overflow=pool.max_overflow, **kwargs)
     async with engine.begin() as conn:
         if schema:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))

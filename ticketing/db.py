@@ -19,10 +19,14 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create an async engine. SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None,
+                **kwargs: Any) -> AsyncEngine:
+    """Create an async engine. SQLite gets WAL, foreign keys and a busy timeout (and SQLAlchemy's
+    pool for it); PostgreSQL the pool's size when given (`db.pool_size`, `db.max_overflow`)."""
     if is_sqlite(url):
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+    else:
+        kwargs.update({k: v for k, v in (("pool_size", pool_size), ("max_overflow", max_overflow)) if v is not None})
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

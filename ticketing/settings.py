@@ -20,6 +20,13 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///… (embedded) or postgresql+asyncpg://… (production)",
     )
     echo: bool = False
+    pool_size: int = Field(
+        20, ge=1, le=500,
+        description="PostgreSQL connections each process keeps open; more requests or intakes in flight than "
+        "this open and close connections of their own (max_overflow), which costs more than the work itself. "
+        "Keep pool_size + max_overflow times the processes under the server's max_connections",
+    )
+    max_overflow: int = Field(5, ge=0, le=500, description="connections beyond pool_size, closed when returned")
     leader_lease_seconds: float = Field(
         6.0, ge=1.0, le=60.0,
         description="a singleton's leader (PostgreSQL, split roles) renews its lease every sixth of this and steps "
