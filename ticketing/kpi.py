@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -239,9 +239,10 @@ def _add(folded: _Acc, key: tuple[str | None, str | None]) -> dict[str, float]:
     return folded.setdefault(key, dict.fromkeys(_COUNTERS, 0.0))
 
 
-def _names(row: Any) -> tuple[str | None, str | None]:
-    values = row._mapping
-    return tuple(None if values.get(k) in (None, "") else str(values[k]) for k in ("key", "subkey"))  # type: ignore[return-value]
+def _names(values: Sequence[Any]) -> tuple[str | None, str | None]:
+    """A group's key and subkey, from the leading columns of its row ('' or none: None)."""
+    key, subkey, *_ = (*(None if v in (None, "") else str(v) for v in values), None, None)
+    return key, subkey
 
 
 async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
@@ -250,12 +251,10 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     table = TicketRollup
     keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
             if d is not None]
-    added: list[ColumnElement[bool]] = []
-    taken_off: list[ColumnElement[bool]] = []
+    spans: dict[int, list[ColumnElement[bool]]] = {1: [], -1: []}  # rows to add, rows to take off
     for g, lo, hi, way in _spans(grain, first_day, end_day, Dimension.DAY in (by, then_by)):
-        (added if way > 0 else taken_off).append(
-            and_(table.grain == g, *([table.day >= lo] if lo else []), *([table.day < hi] if hi else [])))
-    where: list[ColumnElement[bool]] = [or_(*added, *taken_off)]
+        spans[way].append(and_(table.grain == g, *([table.day >= lo] if lo else []), *([table.day < hi] if hi else [])))
+    where: list[ColumnElement[bool]] = []
     for column, value in (("city_code", flt.city_code), ("county_code", flt.county_code),
                           ("category", flt.category), ("channel", flt.channel), ("unit_id", flt.unit_id)):
         if value:
@@ -263,19 +262,21 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     if flt.region_codes is not None:
         codes = list(flt.region_codes)
         where.append(or_(table.city_code.in_(codes), table.county_code.in_(codes)))
-    sign = case((or_(*taken_off), -1), else_=1) if taken_off else None
-    sums = (func.sum(getattr(table, c) if sign is None else getattr(table, c) * sign).label(c) for c in ROLLUP_COUNTERS)
-    query = select(*keys, *sums).where(*where)
-    for row in (await session.execute(query.group_by(*keys) if keys else query)).all():
+    # Taken-off rows enter negated (a UNION ALL: no per-row sign to compute for every counter).
+    parts = [select(*keys, *((getattr(table, c) if way > 0 else -getattr(table, c)).label(c) for c in ROLLUP_COUNTERS))
+             .where(or_(*found), *where) for way, found in spans.items() if found]
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    grouped = [rows.c[name] for name in ("key", "subkey")[:len(keys)]]
+    query = select(*grouped, *(func.sum(rows.c[c]).label(c) for c in ROLLUP_COUNTERS))
+    for row in (await session.execute(query.group_by(*grouped) if grouped else query)).all():
         if not row.total:  # no rows (an aggregate without GROUP BY), or rows whose tickets all moved away
             continue
-        acc = _add(folded, _names(row))
-        for counter in ROLLUP_COUNTERS:
-            count = int(getattr(row, counter) or 0)
+        acc = _add(folded, _names(row[:len(keys)]))
+        for counter, count in zip(ROLLUP_COUNTERS, row[len(keys):], strict=True):
             if counter == "handling_us":
-                acc["handling"] += count / 1_000_000
+                acc["handling"] += int(count or 0) / 1_000_000
             elif counter != "red" or red:
-                acc[counter] += count
+                acc[counter] += int(count or 0)
 
 
 _Span = tuple[int, str | None, str | None, int]  # grain, first day or month, end (exclusive), sign: add or take off
@@ -339,7 +340,7 @@ async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dime
              .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *since, *_conditions(flt, _Units.LEAD)))
     for row in (await session.execute(query.group_by(*keys))).all():
         if row.red:
-            _add(folded, _names(row))["red"] += int(row.red)
+            _add(folded, _names(row[:len(keys)]))["red"] += int(row.red)
 
 
 def _keys(by: Dimension | None, then_by: Dimension | None, utc_offset_hours: int) -> list[Any]:
@@ -369,7 +370,7 @@ async def _fold_live(session: AsyncSession, folded: _Acc, now: datetime, by: Dim
     )
     for row in (await session.execute(query)).all():
         values = row._mapping
-        acc = _add(folded, _names(row))
+        acc = _add(folded, _names(row[:len(keys)]))
         n = int(row.n)
         acc["total"] += n
         acc["red"] += int(row.red or 0)
