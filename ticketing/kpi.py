@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -264,11 +264,14 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     if flt.region_codes is not None:
         codes = list(flt.region_codes)
         where.append(or_(table.city_code.in_(codes), table.county_code.in_(codes)))
-    # One plain scan (a UNION ALL or a join to the spans drew parallel plans, slow on a busy machine).
-    sign = case((or_(*taken_off), -1), else_=1) if taken_off else None
-    query = select(*keys, *(func.sum(getattr(table, c) if sign is None else getattr(table, c) * sign).label(c)
-                            for c in ROLLUP_COUNTERS)).where(*where)
-    for row in (await session.execute(query.group_by(*keys) if keys else query)).all():
+    # One plain scan (a UNION ALL or a join to the spans drew parallel plans, slow on a busy machine),
+    # its sign computed once per row: OFFSET 0 keeps PostgreSQL from inlining it into every sum.
+    sign = case((or_(*taken_off), -1), else_=1) if taken_off else literal(1)
+    rows = select(*keys, *(getattr(table, c) for c in ROLLUP_COUNTERS), sign.label("sign")).where(*where)
+    signed = rows.offset(0).subquery() if taken_off else rows.subquery()
+    grouped = [signed.c[name] for name in ("key", "subkey")[:len(keys)]]
+    query = select(*grouped, *(func.sum(signed.c[c] * signed.c.sign).label(c) for c in ROLLUP_COUNTERS))
+    for row in (await session.execute(query.group_by(*grouped) if grouped else query)).all():
         if not row.total:  # no rows (an aggregate without GROUP BY), or rows whose tickets all moved away
             continue
         acc = _add(folded, _names(row[:len(keys)]))
