@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from sqlalchemy import func, insert, select, text
 
 from ticketing.db import make_engine, make_session_factory
 from ticketing.kpi import Dimension, KpiFilter, TicketKpi, ticket_kpis
-from ticketing.models import Base, Ticket, TicketRollup
+from ticketing.models import Base, RedWatermark, Ticket, TicketRollup
 from ticketing.outcomes import outcomes
 from ticketing.regions import province_records
 from ticketing.seed import seed_reference_data
@@ -43,7 +44,7 @@ from ticketing.service import NewTicket, TicketService
 from ticketing.settings import DatabaseSettings, TicketingSettings
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
 
-PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+PG_URL = os.environ.get("HOTLINE_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 COUNTIES = [r for r in province_records() if r.level.value == "county"]
 TEXTS = ["小区路灯不亮", "自来水停水三天", "公司拖欠工资", "道路破损坑洼", "噪音扰民", "咨询公积金提取"]
 
@@ -210,12 +211,29 @@ async def bulk_load(engine: Any, count: int, chunk: int = 50_000, now: datetime 
     return time.perf_counter() - started
 
 
-async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: Path) -> dict[str, Any]:
+async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: Path,
+                    keep: str | None = None) -> dict[str, Any]:
+    """`keep`: a PostgreSQL schema, or a SQLite file `keep`.db here, kept after the run; loaded if it
+    does not exist, else measured as it is, at the instant of its load (its red watermark)."""
     url, kwargs, schema = await database(backend, tmp)
-    engine = await prepare(url, kwargs, schema)
+    reuse = False
+    if keep and backend == "postgres":
+        schema, kwargs = keep, {"connect_args": {"server_settings": {"search_path": keep}}}
+        probe = make_engine(url)
+        async with probe.connect() as conn:
+            reuse = bool(await conn.scalar(text("SELECT count(*) FROM pg_namespace WHERE nspname = :s"), {"s": keep}))
+        await probe.dispose()
+    elif keep:
+        path = Path(f"{keep}.db").resolve()
+        url, reuse = f"sqlite+aiosqlite:///{path}", path.exists()
+    engine = make_engine(url, **kwargs) if reuse else await prepare(url, kwargs, schema)
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        if backend == "postgres":
+        if reuse:
+            async with engine.connect() as conn:
+                now = (await conn.scalar(select(RedWatermark.at))) or now
+            load_s = 0.0
+        elif backend == "postgres":
             load_s = await generate_tickets(engine, rows, now)
         else:
             load_s = await bulk_load(engine, rows, now=now)
@@ -245,7 +263,10 @@ async def bench_kpi(backend: str, rows: int, runs: int, direct_runs: int, tmp: P
         return {"backend": backend, "tickets": rows, "rollup_rows": stored, "load_and_rollup_s": round(load_s, 1),
                 "runs": runs, "direct_runs": direct_runs, "queries": results}
     finally:
-        await drop(engine, schema)
+        if keep:
+            await engine.dispose()
+        else:
+            await drop(engine, schema)
 
 
 async def main() -> None:
@@ -257,12 +278,14 @@ async def main() -> None:
     parser.add_argument("--kpi-runs", type=int, default=40, help="runs of each KPI query from the roll-ups")
     parser.add_argument("--direct-runs", type=int, default=3, help="runs of the direct GROUP BY beside them")
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--keep", metavar="SCHEMA", help="KPIs: load into this PostgreSQL schema (database: "
+                        "$HOTLINE_BENCH_PG_URL) or SQLite file SCHEMA.db once and keep it; later runs measure it")
     args = parser.parse_args()
     backends = args.backends.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         intake = [await bench_intake(b, args.tickets, c, Path(tmp), args.rounds)
                   for b in backends for c in (1, args.concurrency) if args.tickets]
-        kpi = [await bench_kpi(b, args.kpi_rows, args.kpi_runs, args.direct_runs, Path(tmp))
+        kpi = [await bench_kpi(b, args.kpi_rows, args.kpi_runs, args.direct_runs, Path(tmp), args.keep)
                for b in backends if args.kpi_rows]
     emit("tickets", {"intake_create_and_route": intake, "kpi": kpi})
 

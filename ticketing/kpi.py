@@ -8,14 +8,15 @@ lights use too.
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -238,9 +239,10 @@ def _add(folded: _Acc, key: tuple[str | None, str | None]) -> dict[str, float]:
     return folded.setdefault(key, dict.fromkeys(_COUNTERS, 0.0))
 
 
-def _names(row: Any) -> tuple[str | None, str | None]:
-    values = row._mapping
-    return tuple(None if values.get(k) in (None, "") else str(values[k]) for k in ("key", "subkey"))  # type: ignore[return-value]
+def _names(values: Sequence[Any]) -> tuple[str | None, str | None]:
+    """A group's key and subkey, from the leading columns of its row ('' or none: None)."""
+    key, subkey, *_ = (*(None if v in (None, "") else str(v) for v in values), None, None)
+    return key, subkey
 
 
 async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
@@ -249,10 +251,12 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     table = TicketRollup
     keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
             if d is not None]
-    spans = []
-    for g, lo, hi in _spans(grain, first_day, end_day, Dimension.DAY in (by, then_by)):
-        spans.append(and_(table.grain == g, *([table.day >= lo] if lo else []), *([table.day < hi] if hi else [])))
-    where: list[ColumnElement[bool]] = [or_(*spans)]
+    added: list[ColumnElement[bool]] = []
+    taken_off: list[ColumnElement[bool]] = []
+    for g, lo, hi, way in _spans(grain, first_day, end_day, Dimension.DAY in (by, then_by)):
+        (added if way > 0 else taken_off).append(
+            and_(table.grain == g, *([table.day >= lo] if lo else []), *([table.day < hi] if hi else [])))
+    where: list[ColumnElement[bool]] = [or_(*added, *taken_off)]
     for column, value in (("city_code", flt.city_code), ("county_code", flt.county_code),
                           ("category", flt.category), ("channel", flt.channel), ("unit_id", flt.unit_id)):
         if value:
@@ -260,40 +264,71 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     if flt.region_codes is not None:
         codes = list(flt.region_codes)
         where.append(or_(table.city_code.in_(codes), table.county_code.in_(codes)))
-    query = select(*keys, *(func.sum(getattr(table, c)).label(c) for c in ROLLUP_COUNTERS)).where(*where)
-    for row in (await session.execute(query.group_by(*keys) if keys else query)).all():
+    # One plain scan (a UNION ALL or a join to the spans drew parallel plans, slow on a busy machine),
+    # its sign computed once per row: OFFSET 0 keeps PostgreSQL from inlining it into every sum.
+    sign = case((or_(*taken_off), -1), else_=1) if taken_off else literal(1)
+    rows = select(*keys, *(getattr(table, c) for c in ROLLUP_COUNTERS), sign.label("sign")).where(*where)
+    signed = rows.offset(0).subquery() if taken_off else rows.subquery()
+    grouped = [signed.c[name] for name in ("key", "subkey")[:len(keys)]]
+    query = select(*grouped, *(func.sum(signed.c[c] * signed.c.sign).label(c) for c in ROLLUP_COUNTERS))
+    for row in (await session.execute(query.group_by(*grouped) if grouped else query)).all():
         if not row.total:  # no rows (an aggregate without GROUP BY), or rows whose tickets all moved away
             continue
-        acc = _add(folded, _names(row))
-        for counter in ROLLUP_COUNTERS:
-            count = int(getattr(row, counter) or 0)
+        acc = _add(folded, _names(row[:len(keys)]))
+        for counter, count in zip(ROLLUP_COUNTERS, row[len(keys):], strict=True):
             if counter == "handling_us":
-                acc["handling"] += count / 1_000_000
+                acc["handling"] += int(count or 0) / 1_000_000
             elif counter != "red" or red:
-                acc[counter] += count
+                acc[counter] += int(count or 0)
 
 
-_Span = tuple[int, str | None, str | None]  # grain, first day or month, end (exclusive)
+_Span = tuple[int, str | None, str | None, int]  # grain, first day or month, end (exclusive), sign: add or take off
 
 
 def _spans(grain: int, first_day: str | None, end_day: str | None, by_day: bool) -> list[_Span]:
-    """The roll-up rows covering the days [first_day, end_day): whole months from the monthly rows
-    (unless grouped by day), the days before and after them from the daily rows."""
-    first_month = None if first_day is None else first_day[:7] if first_day.endswith("-01") else _next_month(first_day)
-    end_month = None if end_day is None else end_day[:7]
-    if by_day or (first_month and end_month and first_month >= end_month):
-        return [(grain, first_day, end_day)]
-    spans: list[_Span] = [(grain + MONTHLY, first_month, end_month)]
-    if first_day is not None and first_month is not None and not first_day.endswith("-01"):
-        spans.append((grain, first_day, f"{first_month}-01"))
-    if end_month is not None:
-        spans.append((grain, f"{end_month}-01", end_day))
-    return spans
+    """The roll-up rows whose counts, added or taken off, make the days [first_day, end_day): whole
+    months from the monthly rows (unless grouped by day), and at either end from the daily rows
+    either the days outside those months, added, or the days of the end's month outside the
+    period, taken off its monthly row, whichever are fewer (a month's row is the sum of its days'
+    rows, kept in the same transaction). Just the days when they are fewer rows still."""
+    if by_day:
+        return [(grain, first_day, end_day, 1)]
+    edges: list[_Span] = []
+    edge_days = 0
+    first_month: str | None = None  # whole months [first_month, end_month), None: unbounded
+    end_month: str | None = None
+    if first_day is not None:
+        month, before, after = _month_of(first_day)
+        first_month = month if before <= after else _next_month(month)
+        if before:
+            edges.append((grain, f"{month}-01", first_day, -1) if before <= after
+                         else (grain, first_day, f"{first_month}-01", 1))
+            edge_days += min(before, after)
+    if end_day is not None:
+        month, before, after = _month_of(end_day)
+        end_month = _next_month(month) if after < before else month
+        if before:
+            edges.append((grain, end_day, f"{end_month}-01", -1) if after < before
+                         else (grain, f"{month}-01", end_day, 1))
+            edge_days += min(before, after)
+    if first_day and end_day and first_month and end_month:
+        months = (int(end_month[:4]) - int(first_month[:4])) * 12 + int(end_month[5:]) - int(first_month[5:])
+        if months < 0 or (date.fromisoformat(end_day) - date.fromisoformat(first_day)).days <= months + edge_days:
+            return [(grain, first_day, end_day, 1)]
+    return [(grain + MONTHLY, first_month, end_month, 1), *edges]
 
 
-def _next_month(day: str) -> str:
-    year, month = int(day[:4]), int(day[5:7])
-    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+def _month_of(day: str) -> tuple[str, int, int]:
+    """The day's month, and how many of its days come before the day and from the day on."""
+    first = date.fromisoformat(day)
+    before = first.day - 1
+    return day[:7], before, calendar.monthrange(first.year, first.month)[1] - before
+
+
+def _next_month(month: str) -> str:
+    """The month after '2026-11' (or after a day's month, '2026-11-28')."""
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
 
 
 async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,
@@ -308,7 +343,7 @@ async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dime
              .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *since, *_conditions(flt, _Units.LEAD)))
     for row in (await session.execute(query.group_by(*keys))).all():
         if row.red:
-            _add(folded, _names(row))["red"] += int(row.red)
+            _add(folded, _names(row[:len(keys)]))["red"] += int(row.red)
 
 
 def _keys(by: Dimension | None, then_by: Dimension | None, utc_offset_hours: int) -> list[Any]:
@@ -338,7 +373,7 @@ async def _fold_live(session: AsyncSession, folded: _Acc, now: datetime, by: Dim
     )
     for row in (await session.execute(query)).all():
         values = row._mapping
-        acc = _add(folded, _names(row))
+        acc = _add(folded, _names(row[:len(keys)]))
         n = int(row.n)
         acc["total"] += n
         acc["red"] += int(row.red or 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,7 +37,7 @@ from ticketing.actions import (
 )
 from ticketing.db import SessionFactory
 from ticketing.errors import IllegalTransition, InvalidAction
-from ticketing.kpi import Dimension, KpiFilter, TicketKpi, _plan, ticket_kpis
+from ticketing.kpi import Dimension, KpiFilter, TicketKpi, _plan, _spans, ticket_kpis
 from ticketing.models import TicketRollup, Unit
 from ticketing.service import TicketService
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
@@ -131,7 +132,7 @@ async def test_rollups_equal_the_direct_group_by(db: Database, seed: int) -> Non
         red_before = await rollups.watermark(session, create=False)
         assert red_before is not None and await session.scalar(select(func.sum(TicketRollup.red)))
     dims: list[Dimension | None] = [None, *Dimension]
-    checked = via_rollups = red_rolled = 0
+    checked = via_rollups = red_rolled = taken_off = 0
     async with db.sessions() as session:
         for _ in range(120):
             by = rng.choice(dims)
@@ -142,12 +143,49 @@ async def test_rollups_equal_the_direct_group_by(db: Database, seed: int) -> Non
             direct = await ticket_kpis(session, now=now, by=by, then_by=then_by, where=flt, rollups=False)
             assert _same(fast, direct), (by, then_by, flt, now, fast, direct)
             checked += 1
-            via_rollups += _plan(by, then_by, flt, 8) is not None
-            red_rolled += _plan(by, then_by, flt, 8) is not None and now >= red_before
-    assert checked == 120 and via_rollups > 40 and red_rolled > 10
+            plan = _plan(by, then_by, flt, 8)
+            via_rollups += plan is not None
+            red_rolled += plan is not None and now >= red_before
+            taken_off += plan is not None and any(
+                way < 0 for *_, way in _spans(plan[0], plan[1], plan[2], Dimension.DAY in (by, then_by)))
+    assert checked == 120 and via_rollups > 40 and red_rolled > 10 and taken_off > 5
     # The red and yellow and redone ones really occur: the test covers what it claims.
     [overall] = await _overall(db, clock.now)
     assert overall.red and overall.yellow and overall.redone and overall.extended and overall.returned
+
+
+# Whole months around a year's end and a leap February: an open end reaches the first or last.
+_UNIVERSE = [date(2027, 10, 1) + timedelta(days=n) for n in range((date(2028, 5, 1) - date(2027, 10, 1)).days)]
+
+
+def _read(spans: list[tuple[int, str | None, str | None, int]]) -> tuple[Counter[date], int]:
+    """How often each day counts in these spans, and how many roll-up rows (day or month) they read."""
+    days: Counter[date] = Counter()
+    rows: set[tuple[int, str]] = set()
+    for grain, lo, hi, way in spans:
+        for day in _UNIVERSE:
+            key = day.isoformat()[:7] if grain >= rollups.MONTHLY else day.isoformat()
+            if (lo is None or key >= lo) and (hi is None or key < hi):
+                days[day] += way
+                rows.add((grain, key))
+    return Counter({day: n for day, n in days.items() if n}), len(rows)
+
+
+def test_spans_count_every_day_of_the_period_once_in_no_more_rows_than_days() -> None:
+    bounds = [None, *(day.isoformat() for day in _UNIVERSE[::3])]
+    taken_off = 0
+    for first in bounds:
+        for end in bounds:
+            if first and end and end <= first:
+                continue
+            spans = _spans(2, first, end, by_day=False)
+            counted, rows = _read(spans)
+            inside = [d for d in _UNIVERSE
+                      if (first is None or d.isoformat() >= first) and (end is None or d.isoformat() < end)]
+            assert counted == Counter(inside), (first, end, spans)
+            assert first is None or end is None or rows <= len(inside), (first, end, spans)
+            taken_off += any(way < 0 for *_, way in spans)
+    assert taken_off > 1000
 
 
 async def _overall(db: Database, now: datetime) -> list[TicketKpi]:
