@@ -22,7 +22,7 @@ UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 async def get_desk(request: Request) -> Desk:
     """Async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool,
-    a thread hop on every request (a tenth of a worker's CPU under the desk mix)."""
+    a thread hop on every request (docs/benchmarks.md, "Desk mix beside its floor")."""
     desk: Desk = request.app.state.desk
     return desk
 
