@@ -39,7 +39,7 @@ COLUMNS = ("id, number, digits, state, channel, category, caller_number, caller_
 TIMES = ("created_at", "dispatched_at", "sign_due_at", "signed_at", "due_at", "replied_at", "closed_at",
          "extension_until")
 CALL_COLUMNS = ("id, server, linkedid, caller_number, caller_name, ivr_path, queue, entered_at, wait_seconds, agent, "
-                "answered_at, talk_seconds, outcome, ended_at, ticket_id, recording")
+                "answered_at, talk_seconds, outcome, unknown_reason, ended_at, ticket_id, recording")
 INBOX_STATES = ["dispatched", "handling", "extension_requested"]
 _settings = load_settings().ticketing
 WORKTIME = SlaPolicy.from_settings(_settings.calendar, _settings.sla).worktime

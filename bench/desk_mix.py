@@ -1,7 +1,7 @@
 """A shift at the desk (issue 15): a realistic request mix on `hotline serve --workers 2` over PostgreSQL,
 beside its floor, then 1,000 SSE clients on one process.
 
-Data (database `hotline_bench_deskmix`, built once, `--drop` removes it at the end): `bench/api.py`'s
+Data (database `hotline_bench_deskmix`, or `$DESK_MIX_DB`; built once, `--drop` removes it at the end): `bench/api.py`'s
 generator (`--tickets`, default 200,000 over 365 days, every county), plus 60 agents with 1,000 of
 those tickets each as their creator and 100,000 calls answered at their interfaces, 40 handlers of
 county offices (the generator's lead units), 10 city supervisors, a dispatcher and 2,000
@@ -65,7 +65,7 @@ from ticketing.db import make_engine, make_session_factory
 from ticketing.knowledge import Segmenter
 from ticketing.models import CallOutcome, CallRecord, KbArticle, KbArticleRegion, Role, User
 
-DB_NAME = "hotline_bench_deskmix"
+DB_NAME = os.environ.get("DESK_MIX_DB", "hotline_bench_deskmix")  # another name keeps runs apart
 AGENTS, HANDLERS, SUPERVISORS = 60, 40, 10
 CALLS = 100_000
 ARTICLES = 2_000

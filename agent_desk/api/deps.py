@@ -20,7 +20,9 @@ bearer = HTTPBearer(auto_error=False, description="an access token from POST /ap
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def get_desk(request: Request) -> Desk:
+async def get_desk(request: Request) -> Desk:
+    """Async although it awaits nothing: FastAPI runs a plain `def` dependency in its thread pool,
+    a thread hop on every request (docs/benchmarks.md, "Desk mix beside its floor")."""
     desk: Desk = request.app.state.desk
     return desk
 
