@@ -46,8 +46,12 @@ class Span(Protocol):
 S = TypeVar("S", bound=Span)
 
 
+def inside(inner: Span, outer: Span) -> bool:
+    """`inner` lies within the longer `outer` (不满 inside 不满意)."""
+    return outer.start <= inner.start and inner.end <= outer.end and (
+        outer.end - outer.start > inner.end - inner.start)
+
+
 def outermost(hits: list[S]) -> list[S]:
     """The hits not inside a longer hit (不满 inside 不满意)."""
-    return [h for h in hits
-            if not any(o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
-                       for o in hits)]
+    return [h for h in hits if not any(inside(h, o) for o in hits)]

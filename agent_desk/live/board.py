@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -132,26 +132,28 @@ class LiveBoard:
         self._abandoned_kept = abandoned_kept
         self._last_event_at: datetime | None = None
         self._zone = zone  # None: no day boundary (a mirror board shows the leader's counts)
-        self._day = self._today()
+        self._day_start = self._day_end = self._clock()
+        self._roll()
         self.model.listen(self._on_event)
-
-    def _today(self) -> date | None:
-        return self._clock().astimezone(self._zone).date() if self._zone is not None else None
 
     def _roll(self) -> None:
         """At local midnight the counts start again from zero, as every figure of "today" does; a call
         that entered a queue before midnight stays yesterday's, even when it ends today. The
         abandoned list is a call-back work list, not a count: it is kept."""
-        today = self._today()
-        if today != self._day:
-            self._day = today
-            self._books.clear()
-            self._open.clear()
-            self._final.clear()
+        if self._zone is None:
+            return
+        now = self._clock()
+        if now < self._day_end:
+            return
+        local = now.astimezone(self._zone)
+        self._day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        self._day_end = self._day_start + timedelta(days=1)  # wall-clock arithmetic: the next local midnight
+        self._books.clear()
+        self._open.clear()
+        self._final.clear()
 
     def _before_today(self, facts: CallFacts) -> bool:
-        return (self._zone is not None and facts.entered_at is not None
-                and facts.entered_at.astimezone(self._zone).date() != self._day)
+        return self._zone is not None and facts.entered_at is not None and facts.entered_at < self._day_start
 
     def _book(self, server: str) -> KpiBook:
         book = self._books.get(server)

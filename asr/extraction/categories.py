@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from ticketing.phrases import PhraseIndex
+from ticketing.phrases import PhraseIndex, inside
 from ticketing.vocabulary import Category
 
 GAP = "…"
@@ -54,10 +54,8 @@ class _Hit:
     def covers(self, other: _Hit) -> bool:
         """`other` lies inside this longer phrase and not wholly in its gap: 能不能…办 does not
         cover 帮我问问 in 能不能帮我问问公办的."""
-        inside = self.start <= other.start and other.end <= self.end and (
-            self.end - self.start > other.end - other.start)
         in_gap = self.gap is not None and self.gap[0] <= other.start and other.end <= self.gap[1]
-        return inside and not in_gap
+        return inside(other, self) and not in_gap
 
 
 class CategoryRules:
@@ -138,7 +136,6 @@ class CategoryRules:
         for first, pattern, keyword, index, weight in self._gapped:
             match = pattern.search(text) if first in text else None
             if match:
-                first, last = keyword.split(GAP)[0], keyword.split(GAP)[-1]
-                gap = (match.start() + len(first), match.end() - len(last))
+                gap = (match.start() + len(first), match.end() - len(keyword.rsplit(GAP, 1)[1]))
                 hits.append(_Hit(match.start(), match.end(), keyword, index, weight, gap))
         return hits
