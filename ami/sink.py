@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ami.calldata import CallData
 from ticketing.calls import merge_record
+from ticketing.leadership import Fenced
 
 log = logging.getLogger("ami.sink")
 Key = tuple[str, str]
@@ -124,6 +125,13 @@ class RecordWriter:
             self._wake.clear()
             try:
                 await self.flush()
+            except Fenced as over:  # a newer leader stores them; this process is stepping down
+                log.warning("not storing call records: %s", over)
+                await self._retry_soon()
             except Exception:  # a database hiccup must not kill the writer
                 log.exception("storing call records failed; will retry")
-                await asyncio.sleep(1.0)
+                await self._retry_soon()
+
+    async def _retry_soon(self) -> None:
+        await asyncio.sleep(1.0)
+        self._wake.set()  # what failed is back in the backlog: retry it even if nothing new comes

@@ -16,6 +16,7 @@ from structlog.contextvars import bound_contextvars
 
 from ticketing import rollups
 from ticketing.db import SessionFactory
+from ticketing.leadership import Fenced
 from ticketing.models import Ticket, TicketEvent, utcnow
 from ticketing.vocabulary import OPEN_STATES, UNSIGNED_STATES
 
@@ -112,6 +113,8 @@ class SlaSweeper:
                 if self._zone is not None:
                     async with self._sessions.begin() as session:
                         await rollups.advance_red(session, self._clock(), self._zone)
+            except Fenced as over:  # a newer leader sweeps; this process is stepping down
+                log.warning("SLA sweep skipped: %s", over)
             except Exception:
                 log.exception("SLA sweep failed; retrying in %.0f s", self._interval)
             await asyncio.sleep(self._interval)

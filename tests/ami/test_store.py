@@ -20,6 +20,7 @@ from tests.ami.helpers import ALL_CAPTURES, recorded_chunks
 from tests.conftest import Database
 from ticketing.call_kpis import compute_call_kpis
 from ticketing.calls import COLUMNS, KEPT_IF_NULL, CallStore
+from ticketing.leadership import Fenced
 from ticketing.models import CallOutcome
 
 pytestmark = pytest.mark.anyio
@@ -205,6 +206,37 @@ async def test_drained_waits_for_the_batch_being_written(fixtures_dir: Path) -> 
     assert store.records[call.key]["final"]
     writer.close()
     await runner
+
+
+class _FailingOnceStore(InMemoryCallStore):
+    def __init__(self, failure: Exception) -> None:
+        super().__init__()
+        self.failure: Exception | None = failure
+
+    async def upsert_many(self, records: Iterable[Mapping[str, Any]]) -> int:
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+        return await super().upsert_many(records)
+
+
+@pytest.mark.parametrize("failure", [Fenced("ami: term 3 is over (now 4); not writing"), OSError("connection reset")])
+async def test_a_failed_write_is_retried_without_new_traffic_and_a_fenced_one_logs_no_traceback(
+        fixtures_dir: Path, failure: Exception, caplog: pytest.LogCaptureFixture) -> None:
+    _, [call] = replay_file(fixtures_dir / "ami" / "call_answered.recv", server="pbx1")
+    store = _FailingOnceStore(failure)
+    writer = RecordWriter(store)
+    runner = asyncio.create_task(writer.run())
+    writer.submit(call)
+    await asyncio.wait_for(writer.drained(), timeout=5)  # no second submit: the retry comes by itself
+    assert store.records[call.key]["final"]
+    writer.close()
+    await runner
+    [line] = [r for r in caplog.records if r.name == "ami.sink"]
+    if isinstance(failure, Fenced):
+        assert line.levelname == "WARNING" and line.exc_info is None and "term 3 is over" in line.getMessage()
+    else:
+        assert line.levelname == "ERROR" and line.exc_info is not None
 
 
 async def test_mark_unresolved_gives_the_gap_s_calls_a_reason_until_they_are_resolved(db: Database) -> None:

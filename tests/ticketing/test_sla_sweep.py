@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from tests.ticketing.helpers import Clock, service, ticket_in
 from ticketing import rollups
 from ticketing.actions import ApproveExtension, RequestExtension
 from ticketing.kpi import ticket_kpis
+from ticketing.leadership import Fenced
 from ticketing.models import TicketRollup
 from ticketing.sweep import SWEEP_ACTOR, Breach, SlaSweeper, sweep_breaches
 from ticketing.vocabulary import TicketState
@@ -100,3 +102,20 @@ async def test_the_sweeper_counts_red_tickets_in_the_rollups(db: Database) -> No
         assert await session.scalar(select(func.sum(TicketRollup.red)).where(TicketRollup.grain == 0)) == 1
         [overall] = await ticket_kpis(session, now=clock.now)
     assert overall.red == 1 and overall.total == 1
+
+
+async def test_a_fenced_sweeper_warns_without_a_traceback(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+    def fenced_clock() -> datetime:
+        raise Fenced("sla-sweep: term 2 is over (now 3); not writing")
+
+    sweeper = SlaSweeper(db.sessions, 0.01, clock=fenced_clock)
+    with caplog.at_level(logging.WARNING, "ticketing.sweep"):
+        sweeper.start()
+        try:
+            async with asyncio.timeout(20):
+                while not caplog.records:
+                    await asyncio.sleep(0.01)
+        finally:
+            await sweeper.stop()
+    assert caplog.records and all(r.levelname == "WARNING" and r.exc_info is None for r in caplog.records)
+    assert "term 2 is over" in caplog.records[0].getMessage()
