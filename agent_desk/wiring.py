@@ -246,7 +246,8 @@ async def _run_ami(desk: Desk, sessions: SessionFactory, board: LiveBoard) -> St
     reconciler = (QueueLogReconciler(board.model, store,
                                      {server.name: queue_log_source(server) for server in settings.ami.servers},
                                      settle=runtime.writer.drained,
-                                     lookback=timedelta(seconds=settings.ami.queue_log_lookback))
+                                     lookback=timedelta(seconds=settings.ami.queue_log_lookback),
+                                     zone=desk.zone)
                   if settings.ami.servers and replay.file is None else None)
     # Today's counts go on from what was stored before this term (a takeover, a restart).
     pbxs = ["replay"] if replay.file is not None else [server.name for server in settings.ami.servers]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,8 +86,13 @@ def ended(call: CallData) -> bool:
     return bool(call.legs) and all(leg.left_at is not None for leg in call.legs)
 
 
-def _clock_time(at: datetime) -> str:
-    return at.strftime("%H:%M:%S")
+def _clock_time(at: datetime, zone: tzinfo) -> str:
+    return at.astimezone(zone).strftime("%H:%M:%S")
+
+
+def _zone_label(at: datetime, zone: tzinfo) -> str:
+    local = at.astimezone(zone)
+    return "UTC" if not local.utcoffset() else f"UTC{local.isoformat()[-6:]}"
 
 
 async def _nothing_pending() -> None:
@@ -100,13 +105,15 @@ class QueueLogReconciler:
 
     def __init__(self, model: LiveModel, store: ReconcileStore, sources: Mapping[str, QueueLogSource | None],
                  *, settle: Callable[[], Awaitable[None]] = _nothing_pending,
-                 lookback: timedelta = timedelta(hours=1), clock: Callable[[], datetime] = utcnow) -> None:
+                 lookback: timedelta = timedelta(hours=1), clock: Callable[[], datetime] = utcnow,
+                 zone: tzinfo = UTC) -> None:
         self._model = model
         self._store = store
         self._sources = dict(sources)
         self._settle = settle
         self._lookback = lookback
         self._clock = clock
+        self._zone = zone  # the calendar's: a reason is read by supervisors in local time
         self._started = clock()
         self._down_since: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[int]] = set()
@@ -127,8 +134,9 @@ class QueueLogReconciler:
     async def reconcile(self, server: str, down: datetime | None, until: datetime) -> int:
         """The gap `down`…`until` (`down` None: before the product's first link, since its start)."""
         since = down or self._started
-        gap = (f"AMI link down {_clock_time(since)}–{_clock_time(until)} UTC" if down is not None
-               else f"ended before the product was linked to the PBX ({_clock_time(until)} UTC)")
+        zone, label = self._zone, _zone_label(until, self._zone)
+        gap = (f"AMI link down {_clock_time(since, zone)}–{_clock_time(until, zone)} {label}" if down is not None
+               else f"ended before the product was linked to the PBX ({_clock_time(until, zone)} {label})")
         source = self._sources[server]
         stored = 0
         try:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -274,7 +275,10 @@ async def test_a_gap_cut_out_of_a_run_is_reconciled_to_what_its_queue_log_says(
     assert set(stored) == set(truth)
     lost = stored.pop(ABSENT)
     assert lost.outcome is CallOutcome.UNKNOWN and lost.unknown_reason == gap.reason
-    assert re.fullmatch(r"AMI link down \d\d:\d\d:\d\d–\d\d:\d\d:\d\d UTC; queue_log has no end for it", gap.reason)
+    assert re.fullmatch(r"AMI link down \d\d:\d\d:\d\d–\d\d:\d\d:\d\d UTC\+08:00; queue_log has no end for it",
+                        gap.reason)
+    shanghai = ZoneInfo("Asia/Shanghai")  # the calendar's zone: supervisors read local clock times
+    assert f"{gap.since.astimezone(shanghai):%H:%M:%S}–{gap.until.astimezone(shanghai):%H:%M:%S}" in gap.reason
     assert {linkedid: (r.outcome, r.wait_seconds, r.talk_seconds, r.agent) for linkedid, r in stored.items()} \
         == {callid: outcome for callid, outcome in truth.items() if callid != ABSENT}
     assert all(r.unknown_reason is None for r in stored.values())
@@ -412,7 +416,7 @@ async def test_a_restart_mid_traffic_is_reconciled_at_start_up(sqlite_db: Databa
     finally:
         await peer.close()
     assert (restart.stored, restart.unresolved) == (9, 1)
-    assert re.fullmatch(r"ended before the product was linked to the PBX \(\d\d:\d\d:\d\d UTC\); "
+    assert re.fullmatch(r"ended before the product was linked to the PBX \(\d\d:\d\d:\d\d UTC\+08:00\); "
                         r"queue_log has no end for it", restart.reason)
     async with sqlite_db.sessions() as session:
         stored = {r.linkedid: r for r in (await session.scalars(select(CallRecord))).all()}
