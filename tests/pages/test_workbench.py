@@ -5,6 +5,8 @@ on the same case at once (the second is told and reloads; nothing is lost)."""
 from __future__ import annotations
 
 import re
+import wave
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +14,7 @@ import pytest
 
 from tests.agent_desk.conftest import RecordingPbx, password_hash
 from tests.pages.conftest import Product, Serve, Shots, assert_no_page_errors, log_in
-from ticketing.models import Role, User
+from ticketing.models import CallOutcome, CallRecord, Role, User, utcnow
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.slow]
 LEAD = "dept:320102:water_supply"  # the Xuanwu (Nanjing) water unit: STAFF's "handler"
@@ -275,3 +277,36 @@ async def test_a_returned_case_is_escalated_ruled_and_dispatched_again(serve: Se
         assert [e["action"] for e in final["events"]][-3:] == ["return", "escalate", "rule"]
         for page in (lead, desk):
             assert_no_page_errors(page)
+
+
+async def test_a_case_s_call_recording_loads_and_plays(serve: Serve, browser: Any, shots: Shots,
+                                                        fixtures_dir: Path) -> None:
+    """The MixMonitor file a real Asterisk wrote, fetched with the page's token and played from
+    memory (a `blob:` URL, which the CSP must allow as media)."""
+    recordings = fixtures_dir / "sip"
+    with wave.open(str(recordings / "sip_call.mixmonitor.wav")) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    async with serve(desk={"agents": {"recordings_dir": str(recordings)}}) as product:
+        created = await new_ticket(product)
+        number = created["number"]
+        async with product.desk.sessions.begin() as session:
+            session.add(CallRecord(server="pbx1", linkedid="1796181990.61", queue="hotline-12345", agent="agent1",
+                                   agent_interface="Local/agent1@agents", caller_number="13800138000",
+                                   outcome=CallOutcome.ANSWERED, talk_seconds=5, final=True, entered_at=utcnow(),
+                                   recording="sip_call.mixmonitor.wav", ticket_id=created["id"]))
+        desk = await log_in(browser, product, "dispatcher", path="/dispatch")
+        await desk.click("#tab-supervise")
+        await desk.fill("#q", number)
+        await desk.click("#search button[type=submit]")
+        await open_case(desk, number)
+        await desk.click("#case-calls button.play")
+        audio = desk.locator("#case-calls audio")
+        await desk.wait_for_function(
+            "() => { const a = document.querySelector('#case-calls audio'); return a && a.readyState >= 1; }")
+        assert await audio.is_visible()
+        assert await audio.evaluate("a => a.src.startsWith('blob:')")
+        assert abs(await audio.evaluate("a => a.duration") - seconds) < 0.05
+        await audio.evaluate("a => a.play()")
+        await desk.wait_for_function("() => document.querySelector('#case-calls audio').currentTime > 0.3")
+        await shots(desk, "case-recording-playing")
+        assert_no_page_errors(desk)
