@@ -19,7 +19,7 @@ from ami.errors import AmiAuthError
 from ami.model import LiveModel
 from ami.queue_log import import_queue_log, parse_queue_log
 from ami.queue_log_table import QueueLogTableError
-from ami.reconcile import QueueLogSource, queue_log_source
+from ami.reconcile import QueueLogSource, ended, queue_log_source
 from ami.replay import MAIN, ReplaySource
 from ticketing.call_kpis import CallKpiReport, compute_call_kpis
 from ticketing.calls import CallStore
@@ -104,7 +104,8 @@ def import_queue_log_command(
     json: JsonOption = False,
 ) -> None:
     """Backfill call records from queue_log: calls the AMI client never stored, or could not finish.
-    A call it saw to the end keeps what it knew. Idempotent: importing twice changes nothing."""
+    A call it saw to the end keeps what it knew. A call queue_log has no end for (still in a queue or
+    talking, or its end never written) is counted, not stored. Idempotent: importing twice changes nothing."""
     config = settings()
     name = server or (config.ami.servers[0].name if config.ami.servers else "asterisk")
     if path is not None:
@@ -122,18 +123,20 @@ def import_queue_log_command(
             typer.echo(f"queue_log unreadable ({source.describe}): {exc}", err=True)
             raise typer.Exit(1) from None
         where = source.describe
+    done = [call for call in result.calls if ended(call)]
     stored = 0
     if not dry_run:
-        stored = asyncio.run(_store(config.db.url, [c.record_fields() for c in result.calls]))
+        stored = asyncio.run(_store(config.db.url, [c.record_fields() for c in done]))
     report = {"server": name, "lines": result.lines, "skipped": result.skipped,
-              "calls": len(result.calls), "stored": stored,
+              "calls": len(result.calls), "without_end": len(result.calls) - len(done), "stored": stored,
               "kpis": _kpis(result.calls).overall.model_dump(mode="json"),
               "agents": result.agents.report(result.last_time) if result.last_time else []}
     if json:
         emit_json(report)
     else:
         typer.echo(f"{where}: {result.lines} lines, {len(result.calls)} calls for server {name!r}, "
-                   f"{stored} stored ({result.skipped} lines skipped)")
+                   f"{stored} stored, {len(result.calls) - len(done)} without an end left alone "
+                   f"({result.skipped} lines skipped)")
 
 
 async def _read_all(source: QueueLogSource) -> list[str]:

@@ -102,6 +102,38 @@ def test_a_kpi_threshold_left_under_ami_is_refused_by_name(fixtures_dir: Path, c
     assert "ami.short_abandon_seconds" in result.output
 
 
+def test_import_queue_log_leaves_a_call_without_an_end_alone(fixtures_dir: Path, config: Path, tmp_path: Path,
+                                                            sqlite_target: DatabaseTarget,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file read while a call is still talking (its COMPLETEAGENT not written yet): that call is
+    counted, not stored as a finished `unknown` one."""
+    monkeypatch.setenv("HOTLINE_DB__URL", sqlite_target.url)
+    talking = "1795872317.8"
+    lines = (fixtures_dir / "queue_log" / "example.queue_log").read_text("utf-8").splitlines()
+    cut = tmp_path / "queue_log"
+    cut.write_text("".join(f"{line}\n" for line in lines
+                           if not (line.split("|")[1] == talking and "|COMPLETEAGENT|" in line)))
+    result = runner.invoke(app, ["ami", "import-queue-log", str(cut), "--server", "pbx9", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["calls"], report["without_end"], report["stored"]) == (10, 1, 9)
+
+    async def stored() -> set[str]:
+        from sqlalchemy import delete
+
+        from ticketing.models import CallRecord
+        engine = sqlite_target.engine()
+        try:
+            return {r.linkedid for r in await CallStore(make_session_factory(engine)).between()}
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(delete(CallRecord))
+            await engine.dispose()
+
+    linkedids = asyncio.run(stored())
+    assert len(linkedids) == 9 and talking not in linkedids
+
+
 def test_import_queue_log_reads_the_server_s_realtime_table(fixtures_dir: Path, config: Path, tmp_path: Path,
                                                            sqlite_target: DatabaseTarget,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
