@@ -136,6 +136,18 @@ async def test_a_place_sees_its_own_its_citys_and_the_provinces_articles(db: Dat
         await titles(kb, "入学", region_code="999999")
 
 
+async def test_a_result_lists_its_places_and_units_as_the_article_does(db: Database) -> None:
+    kb = knowledge(db)
+    both = await kb.create(article("宁苏两地入学政策", "入学 政策", region_codes=(SUZHOU, NANJING),
+                                   unit_ids=("dept:320500:education", "dept:320100:education")), "a")
+    plain = await kb.create(article("江苏省入学通知", "入学 通知"), "a")
+    for q in ("入学", ""):
+        found = {item.id: item for item in (await kb.search(SearchFilter(q=q))).items}
+        assert (found[both.id].region_codes, found[both.id].unit_ids) == (both.region_codes, both.unit_ids) == (
+            [NANJING, SUZHOU], ["dept:320100:education", "dept:320500:education"])
+        assert (found[plain.id].region_codes, found[plain.id].unit_ids) == ([], [])
+
+
 async def test_every_edit_is_a_revision_and_a_stale_one_is_refused(db: Database) -> None:
     clock = Clock()
     kb = knowledge(db, clock)

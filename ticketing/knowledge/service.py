@@ -18,7 +18,18 @@ from datetime import date, datetime, tzinfo
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    and_,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -36,6 +47,10 @@ from ticketing.vocabulary import Category
 
 _ARTICLES = cast(Table, KbArticle.__table__)
 _LOAD = (selectinload(KbArticle.regions), selectinload(KbArticle.units))
+# What a search result shows: columns, not entities (no index text, no identity map, one query for
+# the places of a whole page).
+_LISTED = (KbArticle.id, KbArticle.title, KbArticle.body, KbArticle.category, KbArticle.valid_from,
+           KbArticle.valid_until, KbArticle.retired, KbArticle.hits, KbArticle.revision)
 HITS = "hits"  # the sort of a list without a query; a search sorts by Mode
 
 
@@ -319,22 +334,41 @@ class KnowledgeBase:
             if isinstance(sort, Mode):
                 found = match(session.get_bind().dialect.name, words, sort)
                 score: ColumnElement[Any] = found.score
-                query = found.apply(select(KbArticle, score.label("score")))
+                query = found.apply(select(*_LISTED, score.label("score")))
             else:
                 score = _ARTICLES.c.hits
-                query = select(KbArticle, score.label("score"))
+                query = select(*_LISTED, score.label("score"))
             if after is not None:
                 _, value, last_id = after
                 where = [*where, or_(score < value, and_(score == value, KbArticle.id < last_id))]
-            query = query.where(*where).options(*_LOAD).order_by(score.desc(), KbArticle.id.desc())
+            query = query.where(*where).order_by(score.desc(), KbArticle.id.desc())
             rows = (await session.execute(query.limit(limit + 1))).all()
+            regions, units = await _places(session, [row.id for row in rows[:limit]])
         terms = [t for word in words for t in word.terms]
-        items = [_summary(article, terms) for article, _ in rows[:limit]]
+        items = [_summary(row, regions.get(row.id, []), units.get(row.id, []), terms) for row in rows[:limit]]
         next_key = None
         if len(rows) > limit:
-            last, last_score = rows[limit - 1]
-            next_key = (str(sort), last_score, last.id)
+            last = rows[limit - 1]
+            next_key = (str(sort), last.score, last.id)
         return SearchPage(items, next_key)
+
+
+async def _places(session: AsyncSession, ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """The region codes and the unit ids of these articles, each list sorted (as the relationships
+    are), in one round trip."""
+    regions: dict[int, list[str]] = {}
+    units: dict[int, list[str]] = {}
+    if not ids:
+        return regions, units
+    both = union_all(
+        select(KbArticleRegion.article_id, literal(True).label("region"), KbArticleRegion.region_code.label("value"))
+        .where(KbArticleRegion.article_id.in_(ids)),
+        select(KbArticleUnit.article_id, literal(False), KbArticleUnit.unit_id)
+        .where(KbArticleUnit.article_id.in_(ids)),
+    ).subquery()
+    for article_id, is_region, value in await session.execute(select(both).order_by(both.c.value)):
+        (regions if is_region else units).setdefault(article_id, []).append(value)
+    return regions, units
 
 
 async def count_use(session: AsyncSession, article_id: int) -> int | None:
@@ -363,11 +397,10 @@ def _revision(article: KbArticle, action: str, changed: list[str], actor: str, a
                       changed=changed, note=note, retired=article.retired, **_content(article))
 
 
-def _summary(article: KbArticle, terms: list[str]) -> ArticleSummary:
-    excerpt, marks = snippet(article.body, terms)
+def _summary(row: Row[Any], region_codes: list[str], unit_ids: list[str], terms: list[str]) -> ArticleSummary:
+    excerpt, marks = snippet(row.body, terms)
     return ArticleSummary(
-        id=article.id, title=article.title, snippet=excerpt, highlights=marks, category=article.category,
-        region_codes=[r.region_code for r in article.regions], unit_ids=[u.unit_id for u in article.units],
-        valid_from=article.valid_from, valid_until=article.valid_until, retired=article.retired,
-        hits=article.hits, revision=article.revision,
+        id=row.id, title=row.title, snippet=excerpt, highlights=marks, category=row.category,
+        region_codes=region_codes, unit_ids=unit_ids, valid_from=row.valid_from, valid_until=row.valid_until,
+        retired=row.retired, hits=row.hits, revision=row.revision,
     )
