@@ -13,6 +13,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
+from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -139,7 +140,8 @@ def _conditions(flt: KpiFilter, units: _Units = _Units.ANY) -> list[ColumnElemen
     return where
 
 
-_Acc = dict[tuple[str | None, str | None], dict[str, float]]
+# Per group (key, subkey): the counters in _COUNTERS' order.
+_Acc = dict[tuple[str | None, str | None], list[float]]
 # The roll-ups' column for each dimension they keep (DAY: every grain is per day).
 _ROLLUP_COLUMNS = {Dimension.CITY: "city_code", Dimension.COUNTY: "county_code", Dimension.UNIT: "unit_id",
                    Dimension.CATEGORY: "category", Dimension.CHANNEL: "channel", Dimension.DAY: "day"}
@@ -188,9 +190,14 @@ async def ticket_kpis(
             await _fold_live(session, folded, now, by, then_by, replace(where, since=since, until=until),
                              utc_offset_hours)
     if by is None and not folded:
-        folded[None, None] = dict.fromkeys(_COUNTERS, 0.0)
-    return [_kpi(key, subkey, acc) for (key, subkey), acc in sorted(
-        folded.items(), key=lambda kv: tuple((part is not None, part or "") for part in kv[0]))]
+        folded[None, None] = [0] * len(_COUNTERS)
+    return [_kpi(key, subkey, acc) for (key, subkey), acc in sorted(folded.items(), key=_order)]
+
+
+def _order(group: tuple[tuple[str | None, str | None], list[float]]) -> tuple[bool, str, bool, str]:
+    """Groups by key then subkey, None first."""
+    (key, subkey), _ = group
+    return key is not None, key or "", subkey is not None, subkey or ""
 
 
 _Plan = tuple[int, str | None, str | None, tuple[datetime | None, datetime | None],
@@ -235,14 +242,18 @@ def _midnight(moment: datetime, zone: timezone) -> datetime:
     return moment.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _add(folded: _Acc, key: tuple[str | None, str | None]) -> dict[str, float]:
-    return folded.setdefault(key, dict.fromkeys(_COUNTERS, 0.0))
+def _add(folded: _Acc, key: tuple[str | None, str | None]) -> list[float]:
+    acc = folded.get(key)
+    if acc is None:
+        acc = folded[key] = [0] * len(_COUNTERS)
+    return acc
 
 
 def _names(values: Sequence[Any]) -> tuple[str | None, str | None]:
     """A group's key and subkey, from the leading columns of its row ('' or none: None)."""
-    key, subkey, *_ = (*(None if v in (None, "") else str(v) for v in values), None, None)
-    return key, subkey
+    key = values[0] if values else None
+    subkey = values[1] if len(values) > 1 else None
+    return (None if key is None or key == "" else str(key)), (None if subkey is None or subkey == "" else str(subkey))
 
 
 async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
@@ -271,15 +282,18 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     signed = rows.offset(0).subquery() if taken_off else rows.subquery()
     grouped = [signed.c[name] for name in ("key", "subkey")[:len(keys)]]
     query = select(*grouped, *(func.sum(signed.c[c] * signed.c.sign).label(c) for c in ROLLUP_COUNTERS))
+    n = len(keys)
     for row in (await session.execute(query.group_by(*grouped) if grouped else query)).all():
         if not row.total:  # no rows (an aggregate without GROUP BY), or rows whose tickets all moved away
             continue
-        acc = _add(folded, _names(row[:len(keys)]))
-        for counter, count in zip(ROLLUP_COUNTERS, row[len(keys):], strict=True):
-            if counter == "handling_us":
-                acc["handling"] += int(count or 0) / 1_000_000
-            elif counter != "red" or red:
-                acc[counter] += int(count or 0)
+        # The counters in _COUNTERS' order (the roll-ups' own, handling in seconds); sums of integers.
+        counts = [*row[n:n + _HANDLING], int(row[n + _HANDLING]) / 1_000_000, int(row[n + _RED]) if red else 0]
+        key = _names(row[:n])
+        acc = folded.get(key)
+        if acc is None:
+            folded[key] = counts
+        else:
+            folded[key] = [a + b for a, b in zip(acc, counts, strict=True)]
 
 
 _Span = tuple[int, str | None, str | None, int]  # grain, first day or month, end (exclusive), sign: add or take off
@@ -343,7 +357,7 @@ async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dime
              .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *since, *_conditions(flt, _Units.LEAD)))
     for row in (await session.execute(query.group_by(*keys))).all():
         if row.red:
-            _add(folded, _names(row[:len(keys)]))["red"] += int(row.red)
+            _add(folded, _names(row[:len(keys)]))[_RED] += int(row.red)
 
 
 def _keys(by: Dimension | None, then_by: Dimension | None, utc_offset_hours: int) -> list[Any]:
@@ -375,37 +389,54 @@ async def _fold_live(session: AsyncSession, folded: _Acc, now: datetime, by: Dim
         values = row._mapping
         acc = _add(folded, _names(row[:len(keys)]))
         n = int(row.n)
-        acc["total"] += n
-        acc["red"] += int(row.red or 0)
+        acc[_I["total"]] += n
+        acc[_RED] += int(row.red or 0)
         for counter in _ONCE:
-            acc[counter] += int(values[counter] or 0)
+            acc[_I[counter]] += int(values[counter] or 0)
         if row.sign_ok is not None:
-            acc["signed"] += n
-            acc["signed_on_time"] += n * row.sign_ok
+            acc[_I["signed"]] += n
+            acc[_I["signed_on_time"]] += n * row.sign_ok
         if row.close_ok is not None:
-            acc["closed"] += n
-            acc["green"] += n * row.close_ok
-            acc["handling"] += float(row.handling or 0)
+            acc[_I["closed"]] += n
+            acc[_I["green"]] += n * row.close_ok
+            acc[_HANDLING] += float(row.handling or 0)
         if row.satisfied is not None:
-            acc["rated"] += n
-            acc["satisfied"] += n * row.satisfied
+            acc[_I["rated"]] += n
+            acc[_I["satisfied"]] += n * row.satisfied
 
 
 # Counted once per ticket however often it happened (the ticket keeps how often).
 _ONCE = {"redone": Ticket.redo_count, "extended": Ticket.extension_count, "returned": Ticket.return_count}
-_COUNTERS = ("total", "signed", "signed_on_time", "closed", "green", "red", "rated", "satisfied", "handling", *_ONCE)
+# The roll-ups' counters in their order (a row folds by position), handling in seconds, not microseconds.
+_COUNTERS = tuple("handling" if c == "handling_us" else c for c in ROLLUP_COUNTERS)
+_I = {counter: i for i, counter in enumerate(_COUNTERS)}
+_HANDLING, _RED = _I["handling"], _I["red"]
+_COUNTS = itemgetter(*(_I[c] for c in ("total", "signed", "signed_on_time", "closed", "green", "rated", "satisfied",
+                                        "redone", "extended", "returned", "red")))
+_FIELDS = frozenset(TicketKpi.model_fields)
 
 
-def _kpi(key: str | None, subkey: str | None, acc: dict[str, float]) -> TicketKpi:
-    signed, signed_on_time = int(acc["signed"]), int(acc["signed_on_time"])
-    closed, green = int(acc["closed"]), int(acc["green"])
-    rated, satisfied, redone = int(acc["rated"]), int(acc["satisfied"]), int(acc["redone"])
-    total, red = int(acc["total"]), int(acc["red"])
-    return TicketKpi(
-        key=key, subkey=subkey, total=total, signed=signed, signed_on_time=signed_on_time, closed=closed,
-        green=green, yellow=closed - green, red=red, open_in_time=total - closed - red, rated=rated,
-        satisfied=satisfied, redone=redone, extended=int(acc["extended"]), returned=int(acc["returned"]),
-        avg_handling_seconds=acc["handling"] / closed if closed else None,
-        on_time_sign_off_rate=_rate(signed_on_time, signed), on_time_completion_rate=_rate(green, closed),
-        satisfaction_rate=_rate(satisfied, rated), redo_rate=_rate(redone, rated),
-    )
+def _kpi(key: str | None, subkey: str | None, acc: list[float]) -> TicketKpi:
+    total, signed, signed_on_time, closed, green, rated, satisfied, redone, extended, returned, red = map(
+        int, _COUNTS(acc))
+    return _built({
+        "key": key, "subkey": subkey, "total": total, "signed": signed, "signed_on_time": signed_on_time,
+        "closed": closed, "green": green, "yellow": closed - green, "red": red, "open_in_time": total - closed - red,
+        "rated": rated, "satisfied": satisfied, "redone": redone, "extended": extended, "returned": returned,
+        "avg_handling_seconds": acc[_HANDLING] / closed if closed else None,
+        "on_time_sign_off_rate": _rate(signed_on_time, signed), "on_time_completion_rate": _rate(green, closed),
+        "satisfaction_rate": _rate(satisfied, rated), "redo_rate": _rate(redone, rated),
+    })
+
+
+def _built(fields: dict[str, Any]) -> TicketKpi:
+    """A `TicketKpi` of values already of its fields' types (str or None, int, float or None; all
+    fields, in order), without validating each field: by unit that is 760 models a call, and
+    validation took longer than the rest of the Python. Equal to the validated model, field set
+    and JSON alike (`tests/ticketing/test_kpi.py` checks it against `TicketKpi(**fields)`)."""
+    kpi = TicketKpi.__new__(TicketKpi)
+    object.__setattr__(kpi, "__dict__", fields)
+    object.__setattr__(kpi, "__pydantic_fields_set__", _FIELDS)
+    object.__setattr__(kpi, "__pydantic_extra__", None)
+    object.__setattr__(kpi, "__pydantic_private__", None)
+    return kpi

@@ -202,14 +202,18 @@ async def rebuild(conn: AsyncConnection, utc_offset_hours: int, red_before: date
         _flag(and_(Ticket.red_after.is_not(None), Ticket.red_after < red_before)),
     )
     columns = list(_KEY) + list(COUNTERS)
+    # Each grain's rows are written in key order, so a day's (a month's) rows of one grain share a few
+    # heap pages: a KPI by unit reads a grain's rows of a few days and months. In the aggregate's own
+    # (hash) order they spread over most of the grain's pages (docs/benchmarks.md, "KPIs over a year").
     await conn.execute(_TABLE.insert().from_select(
-        columns, select(literal(finest), day, *dims, *counts).group_by(day, *dims)))
+        columns, select(literal(finest), day, *dims, *counts).group_by(day, *dims).order_by(day, *dims)))
     month = func.substr(_TABLE.c.day, 1, 7)
     for g, grain in [*enumerate(GRAINS[:finest]), *((g + MONTHLY, grain) for g, grain in enumerate(GRAINS))]:
         monthly = g >= MONTHLY
         period = month if monthly else _TABLE.c.day
         kept = [_TABLE.c[d] if d in grain else _EMPTY for d in DIMENSIONS]
+        key = [period, *(_TABLE.c[d] for d in DIMENSIONS if d in grain)]
         query = (select(literal(g), period, *kept, *(func.sum(_TABLE.c[c]) for c in COUNTERS))
                  .where(_TABLE.c.grain == (g - MONTHLY if monthly else finest))
-                 .group_by(period, *(_TABLE.c[d] for d in DIMENSIONS if d in grain)))
+                 .group_by(*key).order_by(*key))
         await conn.execute(_TABLE.insert().from_select(columns, query))

@@ -95,6 +95,25 @@ async def test_breakdowns_by_category_unit_and_local_day(db: Database) -> None:
     assert by_hour == {"2026-11-23T09:00": 5}
 
 
+async def test_answers_are_the_validated_models(db: Database) -> None:
+    """`ticket_kpis` builds its answers without per-field validation: each equals the model validated
+    from the same values, in its fields' types, field set and JSON, from the roll-ups and from live rows."""
+    clock = await build(db)
+    since = clock.now - timedelta(days=30)
+    async with db.sessions() as session:
+        answers = [kpi for by in (None, Dimension.UNIT, Dimension.HOUR) for rollups in (True, False)
+                   for flt in (KpiFilter(), KpiFilter(since=since, until=clock.now), KpiFilter(since=clock.now))
+                   for kpi in await ticket_kpis(session, now=clock.now, by=by, where=flt, rollups=rollups)]
+    assert len(answers) > 20 and any(kpi.avg_handling_seconds for kpi in answers)
+    for kpi in answers:
+        validated = TicketKpi(**kpi.__dict__)
+        assert kpi == validated and hash(kpi) == hash(validated)
+        assert kpi.model_fields_set == validated.model_fields_set
+        assert kpi.model_dump_json() == validated.model_dump_json()
+        assert [type(v) for v in kpi.__dict__.values()] == [type(v) for v in validated.__dict__.values()]
+        assert list(kpi.__dict__) == list(TicketKpi.model_fields)
+
+
 async def test_lights_returns_extensions_and_redo_once_per_ticket(db: Database) -> None:
     clock = Clock(MONDAY_0900_CST)
     svc = service(db.sessions, clock)
