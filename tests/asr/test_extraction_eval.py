@@ -22,6 +22,9 @@ FLOORS = {
     "heldout3": {"category": 0.86, "region": 0.99, "department": 0.89, "unit": 0.79},
     "heldout4": {"category": 0.92, "region": 0.99, "department": 0.96, "unit": 0.90},
     "heldout5": {"category": 0.87, "region": 1.0, "department": 0.85, "unit": 0.79},
+    # held-out 6 (written before issue 16's category round, never tuned on): main's rules 90.3 / 100 /
+    # 85.1 / 82.5 %.
+    "heldout6": {"category": 0.90, "region": 1.0, "department": 0.85, "unit": 0.82},
 }
 
 
