@@ -136,6 +136,9 @@ def test_the_callers_home_yields_to_the_place_of_the_matter(
     ("秦淮河边上有人钓鱼", None),
     ("秦淮区的路灯坏了", "320104"),
     ("泗洪县洪泽湖湿地公园的门票", "321324"),
+    # A town whose name begins with the water word is the district's town, not a lake.
+    ("宜兴湖㳇镇那边的竹林里有人偷偷砍竹子", "320282"),
+    ("宜兴湖边上有人钓鱼", None),
 ])
 def test_a_lake_or_river_named_after_a_district_is_a_landmark(
         places: PlaceResolver, text: str, code: str | None) -> None:
