@@ -26,6 +26,11 @@ CONTEXT_WEIGHT = 3.0  # a row with `with` names its matter more precisely
 # A unit name followed by these is a landmark (派出所旁边), not the party the caller means.
 _LANDMARK_TAILS = ("门口", "旁边", "对面", "附近", "那边", "楼下", "边上", "隔壁", "后面", "前面")
 _ROW_KEYS = {"row", "dept", "words", "with", "unless", "weight"}
+# A one-character word (桥, 闸, 店) that ends a place's name is not the matter: before a place suffix
+# (堰桥街道, 板桥村, 枫桥镇), or as a two-character name said right after a district or town (惠山区堰桥).
+_PLACE_SUFFIXES = ("街道", "镇", "乡", "村", "社区", "新村")
+_REGION_TAILS = "区县市镇乡"
+_NOT_A_NAME = "的个座条只家间这那此该一两几大小老新旧座石木铁危破便上下里边前后到在过走跑开修"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +129,18 @@ class MatterTable:
         """Each known word in the text → where it first stands on its own (not inside a longer one)."""
         said: dict[str, int] = {}
         for hit in outermost(self._index.find(text)):
+            if len(hit.phrase) == 1 and _ends_a_place_name(text, hit.start):
+                continue
             said.setdefault(hit.phrase, hit.start)
         return said
+
+
+def _ends_a_place_name(text: str, position: int) -> bool:
+    """The one character at `position` ends a place's name: 堰桥街道, 惠山区堰桥 (not 这座桥, 区里的桥)."""
+    if text.startswith(_PLACE_SUFFIXES, position + 1):
+        return True
+    return (position >= 2 and text[position - 2] in _REGION_TAILS
+            and text[position - 1] not in _NOT_A_NAME and "\u4e00" <= text[position - 1] <= "\u9fff")
 
 
 def _offer(offers: dict[str, DepartmentSuggestion], suggestion: DepartmentSuggestion) -> None:

@@ -6,6 +6,10 @@ inside 不满意), whichever category the longer one belongs to, unless it lies 
 `A…B` phrase (帮我问问 in 能不能帮我问问公办的 counts besides 能不能…办). A phrase written `A…B` matches A
 followed by B within a few characters (帮我…查 matches 帮我查一下 and 帮我去查查), none of them a
 negation (服务…好 does not match 服务态度不好).
+
+Who bore the act is read from the whole sentence: phrases that only bring in a third party (有人, 有个,
+`introductions` in the rules) weigh nothing when the caller says the act was done to them (我买的, 把我,
+收了我: `the_caller_bore_it`), because that third party is who wronged the caller, not somebody reported.
 """
 
 from __future__ import annotations
@@ -62,8 +66,12 @@ class CategoryRules:
     """Category → {phrase: weight}, in file order (ties go to the earlier category)."""
 
     def __init__(self, rules: tuple[tuple[Category, tuple[tuple[str, float], ...]], ...],
-                 default: Category, matter_default: Category | None = None) -> None:
+                 default: Category, matter_default: Category | None = None, *,
+                 introductions: frozenset[str] = frozenset(),
+                 caller_bore: tuple[str, ...] = ()) -> None:
         self.rules = rules
+        self.introductions = introductions  # phrases that only bring in a third party (有人)
+        self.caller_bore = caller_bore  # ...and the words by which the caller says they bore the act
         self.default = default  # no phrase at all
         self.matter_default = matter_default or default  # no phrase, but a matter is stated
         literal: dict[str, list[tuple[int, float]]] = {}
@@ -92,6 +100,8 @@ class CategoryRules:
         try:
             default = Category.from_label(str(table.pop("default", "咨询")))
             matter_default = Category.from_label(str(table.pop("matter_default", default.label)))
+            introductions = _words(table.pop("introductions", {}), "introductions", "phrases")
+            caller_bore = _words(table.pop("the_caller_bore_it", {}), "the_caller_bore_it", "words")
             rules = []
             for label, keywords in table.items():
                 if not isinstance(keywords, dict):
@@ -106,13 +116,16 @@ class CategoryRules:
                 rules.append((Category.from_label(label), tuple(weights)))
         except ValueError as exc:
             raise ValueError(f"{source}: {exc}") from None
-        return cls(tuple(rules), default, matter_default)
+        return cls(tuple(rules), default, matter_default,
+                   introductions=frozenset(introductions), caller_bore=tuple(caller_bore))
 
     def classify(self, text: str, *, states_a_matter: bool = False) -> CategoryMatch:
         """`states_a_matter`: the text names a matter (a department was found); without any phrase
         of intent, such a statement takes `matter_default` rather than `default`."""
         every = self._hits(text)
         hits = [hit for hit in every if not any(other.covers(hit) for other in every)]
+        if self.introductions and any(word in text for word in self.caller_bore):
+            hits = [hit for hit in hits if hit.keyword not in self.introductions]
         evidence: list[list[Evidence]] = [[] for _ in self.rules]
         for hit in hits:
             if all(e.keyword != hit.keyword for e in evidence[hit.category]):
@@ -139,3 +152,13 @@ class CategoryRules:
                 gap = (match.start() + len(first), match.end() - len(keyword.rsplit(GAP, 1)[1]))
                 hits.append(_Hit(match.start(), match.end(), keyword, index, weight, gap))
         return hits
+
+
+def _words(table: object, name: str, key: str) -> list[str]:
+    """`[introductions] phrases = [...]`, `[the_caller_bore_it] words = [...]`."""
+    if not isinstance(table, dict) or not isinstance(table.get(key, []), list) or set(table) - {key}:
+        raise ValueError(f"[{name}] must hold only `{key} = [\"…\", …]`")
+    words = table.get(key, [])
+    if not all(isinstance(w, str) and w for w in words):
+        raise ValueError(f"[{name}] {key}: every entry must be a non-empty string")
+    return list(words)

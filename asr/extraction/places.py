@@ -26,6 +26,8 @@ _ROAD_TAILS = ("路", "街", "大街", "大道", "巷")
 # A lake or river named after a district (云龙湖 lies in 泉山区, 秦淮河 runs through several) is a
 # landmark, not the district.
 _WATER_TAILS = ("湖", "河")
+# ... unless the water word begins a town's name said with its suffix: 宜兴湖㳇镇 is a town of 宜兴.
+_TOWN_AFTER_WATER = re.compile("[湖河][\u4e00-\u9fff\u3400-\u4dbf]{1,2}?(?:镇|乡|街道)")
 # Development zones are named after their city but are not regions of their own (苏州工业园区).
 _ZONE_SUFFIXES = ("工业园区", "高新区", "高新技术产业开发区", "经济技术开发区", "经济开发区", "开发区",
                   "经开区", "新区", "园区")
@@ -97,7 +99,8 @@ class PlaceResolver:
             records = self._index.get(token) or self._zone_city(token)
             end = position + len(token)
             if records and not self._is_road_name(token, text[end:end + 2]) and not (
-                    text.startswith(_WATER_TAILS, end) and token != records[0].name):
+                    text.startswith(_WATER_TAILS, end) and token != records[0].name
+                    and not _TOWN_AFTER_WATER.match(text, end)):
                 found.append(PlaceMention(token, position, end, tuple(records)))
             position = end
         return found

@@ -136,6 +136,9 @@ def test_the_callers_home_yields_to_the_place_of_the_matter(
     ("秦淮河边上有人钓鱼", None),
     ("秦淮区的路灯坏了", "320104"),
     ("泗洪县洪泽湖湿地公园的门票", "321324"),
+    # A town whose name begins with the water word is the district's town, not a lake.
+    ("宜兴湖㳇镇那边的竹林里有人偷偷砍竹子", "320282"),
+    ("宜兴湖边上有人钓鱼", None),
 ])
 def test_a_lake_or_river_named_after_a_district_is_a_landmark(
         places: PlaceResolver, text: str, code: str | None) -> None:
@@ -176,6 +179,8 @@ def test_category_rules_are_operator_editable(tmp_path: Path) -> None:
     ('["投诉"]\n"差" = 0\n', "weight must be > 0"),
     ('["投诉"]\n"差" = "很"\n', "weight must be > 0"),
     ('"投诉" = 3\n', "must be a table"),
+    ('[introductions]\nphrases = "有人"\n', "must hold only"),
+    ('[the_caller_bore_it]\nwords = [""]\n', "non-empty string"),
 ])
 def test_bad_rules_name_the_problem(raw: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -199,6 +204,21 @@ def test_intent_decides_the_category() -> None:
     # Naming the category decides.
     assert rules.classify("我要投诉，有人在河里电鱼").category is Category.COMPLAINT
     assert rules.classify("我要表扬派出所，他们帮我找到了孩子").category is Category.PRAISE
+
+
+def test_who_bore_the_act_is_read_from_the_sentence() -> None:
+    rules = CategoryRules.parse('[introductions]\nphrases = ["有人"]\n[the_caller_bore_it]\nwords = ["收了我"]\n'
+                                '["举报"]\n"有人" = 3\n["投诉"]\n"收费" = 2\n')
+    assert rules.classify("景区门口有人收费").category is Category.REPORT
+    # The party brought in by 有人 is who wronged the caller: the introduction weighs nothing.
+    done_to_me = rules.classify("景区门口有人收费，收了我五十")
+    assert done_to_me.category is Category.COMPLAINT and "举报" not in done_to_me.scores
+    shipped = CategoryRules.load()
+    assert shipped.classify("我在火车站出站口被人拉去坐黑车，收了我两百块").category is Category.COMPLAINT
+    assert shipped.classify("有人在河里电鱼，天天晚上都有").category is Category.REPORT
+    # Others who bore it (给孩子吃, 卖给学生) make a report; distress without 帮 is a plea.
+    assert shipped.classify("那家幼儿园把发霉的面包给孩子吃").category is Category.REPORT
+    assert shipped.classify("我被老板打了，工资也不给，身上一分钱都没有了").category is Category.HELP
 
 
 def test_a_phrase_inside_a_longer_one_of_another_category_does_not_count() -> None:

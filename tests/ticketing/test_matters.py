@@ -42,6 +42,16 @@ def test_a_word_inside_a_longer_word_does_not_count() -> None:
     assert [s.dept_type for s in MATTERS.suggest("天天收到垃圾短信")] == ["telecom"]
 
 
+def test_a_word_ending_a_place_name_is_not_the_matter() -> None:
+    # 堰桥 is a street of 惠山区, not a bridge; 桥 said as a bridge still is one.
+    assert [s.dept_type for s in MATTERS.suggest("无锡惠山区堰桥那边的一个小区停水了")] == ["water_supply"]
+    assert [s.dept_type for s in MATTERS.suggest("惠山区堰桥街道我们小区门口的路灯坏了")] == [
+        "urban_management"]
+    assert best("板桥村那边有人在烧垃圾")[0] != "transport"
+    assert best("我们村口那座桥裂了")[0] == "transport"
+    assert best("惠山区的桥塌了")[0] == "transport"
+
+
 def test_with_and_unless() -> None:
     assert best("工地晚上施工噪音太大")[0] == "housing"  # noise from building works
     assert best("楼下广场舞噪音太大")[0] == "public_security"  # noise from people
