@@ -59,9 +59,10 @@ class TicketView(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, ticket: Ticket | Row[Any], now: datetime, co_handler_ids: list[str] | None = None) -> TicketView:
+    def of(cls, ticket: Ticket | Row[*tuple[Any, ...]], now: datetime,
+           co_handler_ids: list[str] | None = None) -> TicketView:
         """The view of a ticket entity, or of a row of `TICKET_VIEW_COLUMNS` with its co-handlers' ids
-        (lists read rows: no ORM objects to build, docs/benchmarks.md "Desk mix beside its floor")."""
+        (the desk's lists read rows: no ORM objects to build; docs/benchmarks.md, the desk mix)."""
         co = co_handler_ids if co_handler_ids is not None else [c.unit_id for c in ticket.co_handlers]
         return cls(
             id=ticket.id, number=ticket.number, digits=ticket.digits, state=ticket.state,

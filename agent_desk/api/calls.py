@@ -53,7 +53,7 @@ class CallView(BaseModel):
     has_recording: bool
 
     @classmethod
-    def of(cls, call: CallRecord | Row[Any]) -> CallView:
+    def of(cls, call: CallRecord | Row[*tuple[Any, ...]]) -> CallView:
         """The view of a call record, or of a row of `CALL_VIEW_COLUMNS`."""
         return cls(id=call.id, server=call.server, linkedid=call.linkedid, caller_number=call.caller_number,
                    caller_name=call.caller_name, ivr_path=call.ivr_path, queue=call.queue,

@@ -16,7 +16,15 @@ from agent_desk.api.deadlines import deadlines
 from agent_desk.api.inbox import InboxItem
 from agent_desk.api.pagination import Page, encode_cursor
 from tests.agent_desk.conftest import XUANWU, DeskClient
-from ticketing.models import CallLeg, CallOutcome, CallRecord, Ticket, TicketCoHandler, TicketEvent, utcnow
+from ticketing.models import (
+    CallLeg,
+    CallOutcome,
+    CallRecord,
+    Ticket,
+    TicketCoHandler,
+    TicketEvent,
+    utcnow,
+)
 from ticketing.views import TicketView
 from ticketing.vocabulary import Rating
 
