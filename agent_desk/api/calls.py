@@ -14,7 +14,15 @@ from sqlalchemy import ColumnElement, Row, select, update
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deps import AgentCaller, Caller, DeskDep, DeskStaff, require
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
+from agent_desk.api.pagination import (
+    CursorParam,
+    Keyset,
+    LimitParam,
+    Page,
+    json_page,
+    keyset_rows,
+    next_cursor,
+)
 from agent_desk.api.tickets import scoped_ticket
 from agent_desk.desk import Desk
 from agent_desk.security.files import file_under
@@ -70,6 +78,7 @@ CALL_VIEW_COLUMNS = (
     CallRecord.answered_at, CallRecord.talk_seconds, CallRecord.outcome, CallRecord.unknown_reason,
     CallRecord.ended_at, CallRecord.ticket_id, CallRecord.recording,
 )
+CALL_ROWS = select(*CALL_VIEW_COLUMNS)
 
 
 class AttachRequest(BaseModel):
@@ -120,9 +129,10 @@ async def list_calls(desk: DeskDep, who: Caller, cursor: CursorParam = None, lim
     where = call_filters(who, desk, queue, outcome, agent, since, until)
     if format == "csv":
         return csv_response(CallView, _stream(desk, NEWEST_FIRST.ordered(select(CallRecord).where(*where))), "calls")
-    query = select(*CALL_VIEW_COLUMNS).where(*where)
-    return json_page(await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
-                                       key=lambda c: (c.id,), view=CallView.of))
+    async with desk.sessions() as session:
+        rows = await keyset_rows(session, CALL_ROWS.where(*where), NEWEST_FIRST, cursor=cursor, limit=limit)
+    return json_page(Page[CallView](items=[CallView.of(r) for r in rows[:limit]],
+                                    next_cursor=next_cursor(rows, limit, lambda r: (r.id,))))
 
 
 async def _stream(desk: Desk, query: Any) -> AsyncIterator[CallView]:

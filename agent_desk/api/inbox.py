@@ -42,6 +42,9 @@ SUPERVISIONS = (select(func.count(TicketEvent.id))
                 .correlate(Ticket).scalar_subquery().label("supervisions"))
 
 
+INBOX_ROWS = select(*TICKET_VIEW_COLUMNS, SUPERVISIONS)
+
+
 class InboxItem(TicketView):
     deadlines: list[Deadline] = Field(description="sign-off and resolution, in working hours left")
     supervisions: int = Field(description="督办 raised on it so far (by people or the SLA sweep)")
@@ -79,8 +82,7 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
                     yield TicketView.of(t, now)
         return csv_response(TicketView, every_row(), "inbox")
     async with desk.sessions() as session:  # rows, not ORM entities (docs/benchmarks.md, the desk mix)
-        rows = await keyset_rows(session, select(*TICKET_VIEW_COLUMNS, SUPERVISIONS).where(*where), MOST_URGENT_FIRST,
-                                 cursor=cursor, limit=limit)
+        rows = await keyset_rows(session, INBOX_ROWS.where(*where), MOST_URGENT_FIRST, cursor=cursor, limit=limit)
         co = await co_handler_ids(session, [r.id for r in rows])
     items = []
     for row in rows[:limit]:

@@ -95,18 +95,20 @@ async def keyset_page(sessions: SessionFactory, query: AnySelect, keyset: Keyset
     `key` gives a row's sort key, `view` what the page lists for it. A row is the entity the query
     selects, or a tuple of them when it selects several (a call and its claim)."""
     async with sessions() as session:
-        rows = await keyset_rows(session, query, keyset, cursor=cursor, limit=limit)
+        rows = await keyset_rows(session, query, keyset, cursor=cursor, limit=limit,
+                                 entities=len(query.column_descriptions) == 1)
     return Page[T](items=[view(r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit, key))
 
 
 async def keyset_rows(session: AsyncSession, query: AnySelect, keyset: Keyset, *, cursor: str | None,
-                      limit: int) -> Sequence[Any]:
+                      limit: int, entities: bool = False) -> Sequence[Any]:
     """Up to `limit + 1` rows of `query` in `keyset` order after `cursor` (the one more tells whether a
-    next page exists): for routes that read more in the same session before building their page."""
+    next page exists): for routes that read more in the same session before building their page.
+    `entities`: the query selects one entity, and these are its objects rather than rows."""
     if cursor:
         query = query.where(keyset.after(decode_cursor(cursor, keyset.kinds)))
     result = await session.execute(keyset.ordered(query).limit(limit + 1))
-    return result.all() if len(query.column_descriptions) > 1 else result.scalars().all()
+    return result.scalars().all() if entities else result.all()
 
 
 def next_cursor(rows: Sequence[Any], limit: int, key: Callable[[Any], tuple[Any, ...]]) -> str | None:
