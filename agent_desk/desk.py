@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
 from ami.bus import EventBus
-from ticketing.db import SessionFactory
+from ticketing.db import SessionFactory, engine_of, make_session_factory
 from ticketing.knowledge import KnowledgeBase
 from ticketing.leadership import Leadership
 from ticketing.models import utcnow
@@ -60,6 +61,13 @@ class Desk:
 
     def __post_init__(self) -> None:
         self.tickets.on_change = self.ticket_feed.publish
+
+    @cached_property
+    def reads(self) -> SessionFactory:
+        """Sessions for routes that only read: AUTOCOMMIT, so no BEGIN and ROLLBACK around their
+        statements (two round trips per request; docs/benchmarks.md, the desk mix). At PostgreSQL's
+        READ COMMITTED each statement reads its own snapshot inside a transaction too."""
+        return make_session_factory(engine_of(self.sessions).execution_options(isolation_level="AUTOCOMMIT"))
 
     def call_scope(self, who: Principal) -> ColumnElement[bool]:
         """The call records `who` may see (`agent_desk.security.scope.call_scope`), by this

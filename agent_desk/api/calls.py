@@ -129,7 +129,7 @@ async def list_calls(desk: DeskDep, who: Caller, cursor: CursorParam = None, lim
     where = call_filters(who, desk, queue, outcome, agent, since, until)
     if format == "csv":
         return csv_response(CallView, _stream(desk, NEWEST_FIRST.ordered(select(CallRecord).where(*where))), "calls")
-    async with desk.sessions() as session:
+    async with desk.reads() as session:
         rows = await keyset_rows(session, CALL_ROWS.where(*where), NEWEST_FIRST, cursor=cursor, limit=limit)
     return json_page(Page[CallView](items=[CallView.of(r) for r in rows[:limit]],
                                     next_cursor=next_cursor(rows, limit, lambda r: (r.id,))))

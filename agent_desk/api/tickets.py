@@ -98,7 +98,7 @@ async def scoped_ticket(desk: Desk, who: Principal, ticket_id: int) -> Ticket:
 
 async def scoped_ticket_view(desk: Desk, who: Principal, ticket_id: int, now: datetime) -> TicketView:
     """The view of a ticket in `who`'s scope (else 404), read as a row: no ORM entity to build."""
-    async with desk.sessions() as session:
+    async with desk.reads() as session:
         row = (await session.execute(TICKET_ROWS.where(Ticket.id == ticket_id, ticket_scope(who)))).first()
         if row is None:
             raise HTTPException(404, "ticket not found")
@@ -122,7 +122,7 @@ async def ticket_page(desk: Desk, where: list[ColumnElement[bool]], *, cursor: s
                       now: datetime) -> Page[TicketView]:
     """A page of the tickets matching `where`, newest first, read as rows of `TICKET_VIEW_COLUMNS` and
     their co-handlers (two queries, no ORM entities)."""
-    async with desk.sessions() as session:
+    async with desk.reads() as session:
         rows = await keyset_rows(session, TICKET_ROWS.where(*where), NEWEST_FIRST, cursor=cursor, limit=limit)
         co = await co_handler_ids(session, [r.id for r in rows])
     return Page[TicketView](items=[TicketView.of(r, now, co[r.id]) for r in rows[:limit]],
