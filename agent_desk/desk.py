@@ -23,7 +23,7 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
 from ami.bus import EventBus
-from ticketing.db import SessionFactory, engine_of, make_session_factory
+from ticketing.db import SessionFactory, autocommit_sessions
 from ticketing.knowledge import KnowledgeBase
 from ticketing.leadership import Leadership
 from ticketing.models import utcnow
@@ -64,10 +64,9 @@ class Desk:
 
     @cached_property
     def reads(self) -> SessionFactory:
-        """Sessions for routes that only read: AUTOCOMMIT, so no BEGIN and ROLLBACK around their
-        statements (two round trips per request; docs/benchmarks.md, the desk mix). At PostgreSQL's
-        READ COMMITTED each statement reads its own snapshot inside a transaction too."""
-        return make_session_factory(engine_of(self.sessions).execution_options(isolation_level="AUTOCOMMIT"))
+        """Sessions for routes that only read (`autocommit_sessions`: no BEGIN and ROLLBACK round trips
+        around a read; docs/benchmarks.md, the desk mix)."""
+        return autocommit_sessions(self.sessions)
 
     def call_scope(self, who: Principal) -> ColumnElement[bool]:
         """The call records `who` may see (`agent_desk.security.scope.call_scope`), by this
