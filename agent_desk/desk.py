@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from agent_desk.security.tokens import TokenIssuer
 from agent_desk.settings import Settings
 from agent_desk.telephony import NoTelephony, Telephony
 from ami.bus import EventBus
-from ticketing.db import SessionFactory
+from ticketing.db import SessionFactory, autocommit_sessions
 from ticketing.knowledge import KnowledgeBase
 from ticketing.leadership import Leadership
 from ticketing.models import utcnow
@@ -60,6 +61,12 @@ class Desk:
 
     def __post_init__(self) -> None:
         self.tickets.on_change = self.ticket_feed.publish
+
+    @cached_property
+    def reads(self) -> SessionFactory:
+        """Sessions for routes that only read (`autocommit_sessions`: no BEGIN and ROLLBACK round trips
+        around a read; docs/benchmarks.md, the desk mix)."""
+        return autocommit_sessions(self.sessions)
 
     def call_scope(self, who: Principal) -> ColumnElement[bool]:
         """The call records `who` may see (`agent_desk.security.scope.call_scope`), by this

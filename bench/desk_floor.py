@@ -159,8 +159,6 @@ async def calls(request: Request) -> Response:
             f"SELECT {CALL_COLUMNS} FROM call_records WHERE agent_interface = $1 OR id IN "
             f"(SELECT call_legs.call_id FROM call_legs WHERE call_legs.interface = $1) ORDER BY id DESC "
             f"LIMIT {limit + 1}", interface)
-        ids = [r["id"] for r in rows]
-        await conn.fetch("SELECT * FROM call_legs WHERE call_id = ANY($1) ORDER BY seq", ids)  # the desk loads them
     items = []
     for r in rows[:limit]:
         c = dict(r)

@@ -36,7 +36,8 @@ from desk_mix import DB_NAME
 PARTS = [
     ("auth: token check", "agent_desk/api/deps.py", "current_principal"),
     ("  of which JWT decode", "agent_desk/security/tokens.py", "decode"),
-    ("rows: query and ORM objects", "agent_desk/api/pagination.py", "keyset_page"),
+    ("rows: the page's query and its rows", "agent_desk/api/pagination.py", "keyset_rows"),
+    ("rows: the co-handlers' query", "agent_desk/api/tickets.py", "co_handler_ids"),
     ("  of which building the views", "ticketing/views.py", "of|fields"),
     ("JSON: page serialised", "agent_desk/api/pagination.py", "json_page"),
     ("FastAPI: parameters and dependencies", "fastapi/dependencies/utils.py", "solve_dependencies"),

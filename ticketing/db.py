@@ -45,6 +45,13 @@ def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def autocommit_sessions(sessions: SessionFactory) -> SessionFactory:
+    """Sessions on the same engine in AUTOCOMMIT, for work that only reads: no BEGIN and ROLLBACK
+    round trips around it. At PostgreSQL's READ COMMITTED each statement reads its own snapshot
+    inside a transaction too, so reads see nothing different."""
+    return make_session_factory(engine_of(sessions).execution_options(isolation_level="AUTOCOMMIT"))
+
+
 def engine_of(sessions: SessionFactory) -> AsyncEngine:
     """The engine a session factory is bound to."""
     engine: AsyncEngine = sessions.kw["bind"]

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from ticketing.actions import allowed_actions
 from ticketing.models import Ticket, TicketEvent
@@ -58,7 +59,10 @@ class TicketView(BaseModel):
     version: int
 
     @classmethod
-    def of(cls, ticket: Ticket, now: datetime, co_handler_ids: list[str] | None = None) -> TicketView:
+    def of(cls, ticket: Ticket | Row[*tuple[Any, ...]], now: datetime,
+           co_handler_ids: list[str] | None = None) -> TicketView:
+        """The view of a ticket entity, or of a row of `TICKET_VIEW_COLUMNS` with its co-handlers' ids
+        (the desk's lists read rows: no ORM objects to build; docs/benchmarks.md, the desk mix)."""
         co = co_handler_ids if co_handler_ids is not None else [c.unit_id for c in ticket.co_handlers]
         return cls(
             id=ticket.id, number=ticket.number, digits=ticket.digits, state=ticket.state,
@@ -83,6 +87,17 @@ class TicketView(BaseModel):
             allowed_actions=allowed_actions(ticket.state),
             version=ticket.version,
         )
+
+
+# The columns `TicketView.of` reads, for reading views without loading ORM entities.
+TICKET_VIEW_COLUMNS = (
+    Ticket.id, Ticket.number, Ticket.digits, Ticket.state, Ticket.channel, Ticket.category, Ticket.caller_number,
+    Ticket.caller_name, Ticket.description, Ticket.region_code, Ticket.city_code, Ticket.county_code, Ticket.address,
+    Ticket.priority, Ticket.level, Ticket.lead_unit_id, Ticket.created_by, Ticket.created_at, Ticket.dispatched_at,
+    Ticket.sign_due_at, Ticket.signed_at, Ticket.due_at, Ticket.replied_at, Ticket.closed_at, Ticket.answer,
+    Ticket.kb_article_id, Ticket.rating, Ticket.redo_count, Ticket.extension_count, Ticket.return_count,
+    Ticket.extension_until, Ticket.callback_requested, Ticket.public, Ticket.version,
+)
 
 
 class EventView(BaseModel):

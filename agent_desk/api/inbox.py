@@ -16,11 +16,19 @@ from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
 from agent_desk.api.deadlines import Deadline, deadlines
 from agent_desk.api.deps import DeskDep, HandlerCaller
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, Keyset, LimitParam, Page, json_page, keyset_page
-from agent_desk.api.tickets import light_condition
+from agent_desk.api.pagination import (
+    CursorParam,
+    Keyset,
+    LimitParam,
+    Page,
+    json_page,
+    keyset_rows,
+    next_cursor,
+)
+from agent_desk.api.tickets import co_handler_ids, light_condition
 from agent_desk.security.scope import ticket_scope
 from ticketing.models import Ticket, TicketEvent, utcnow
-from ticketing.views import TicketView
+from ticketing.views import TICKET_VIEW_COLUMNS, TicketView
 from ticketing.vocabulary import Category, Light, TicketState
 
 router = APIRouter(prefix="/api/inbox", tags=["handlers"])
@@ -31,7 +39,10 @@ MOST_URGENT_FIRST = Keyset((DEADLINE, Ticket.id), (datetime, int))
 
 SUPERVISIONS = (select(func.count(TicketEvent.id))
                 .where(TicketEvent.ticket_id == Ticket.id, TicketEvent.action == "supervise")
-                .correlate(Ticket).scalar_subquery())
+                .correlate(Ticket).scalar_subquery().label("supervisions"))
+
+
+INBOX_ROWS = select(*TICKET_VIEW_COLUMNS, SUPERVISIONS)
 
 
 class InboxItem(TicketView):
@@ -61,19 +72,21 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
         where.append(Ticket.lead_unit_id == who.unit_id)
     elif role == "co":
         where.append(or_(Ticket.lead_unit_id.is_(None), Ticket.lead_unit_id != who.unit_id))
-    query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
     worktime = desk.tickets.sla.worktime
-
-    def item(row: Any) -> InboxItem:
-        view = TicketView.of(row[0], now)
-        return InboxItem(**dict(view), deadlines=deadlines(view, worktime, now), supervisions=row[1])
-
     if format == "csv":
+        query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
+
         async def every_row() -> AsyncIterator[TicketView]:
             async with desk.sessions() as session:
                 for t in (await session.scalars(MOST_URGENT_FIRST.ordered(query))).all():
                     yield TicketView.of(t, now)
         return csv_response(TicketView, every_row(), "inbox")
-    return json_page(await keyset_page(desk.sessions, query.add_columns(SUPERVISIONS), MOST_URGENT_FIRST,
-                                       cursor=cursor, limit=limit,
-                                       key=lambda row: (row[0].due_at or row[0].sign_due_at, row[0].id), view=item))
+    async with desk.reads() as session:  # rows, not ORM entities (docs/benchmarks.md, the desk mix)
+        rows = await keyset_rows(session, INBOX_ROWS.where(*where), MOST_URGENT_FIRST, cursor=cursor, limit=limit)
+        co = await co_handler_ids(session, [r.id for r in rows])
+    items = []
+    for row in rows[:limit]:
+        view = TicketView.of(row, now, co[row.id])
+        items.append(InboxItem(**dict(view), deadlines=deadlines(view, worktime, now), supervisions=row.supervisions))
+    return json_page(Page[InboxItem](items=items, next_cursor=next_cursor(
+        rows, limit, lambda row: (row.due_at or row.sign_due_at, row.id))))

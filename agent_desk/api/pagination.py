@@ -18,6 +18,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import HTTPException, Query, Response
 from pydantic import BaseModel, Field, Strict, TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import SQLColumnExpression
 
 from ticketing.db import SessionFactory
@@ -93,13 +94,26 @@ async def keyset_page(sessions: SessionFactory, query: AnySelect, keyset: Keyset
     """One page of `query` (which must not be ordered yet) in `keyset` order after `cursor`.
     `key` gives a row's sort key, `view` what the page lists for it. A row is the entity the query
     selects, or a tuple of them when it selects several (a call and its claim)."""
+    async with sessions() as session:
+        rows = await keyset_rows(session, query, keyset, cursor=cursor, limit=limit,
+                                 entities=len(query.column_descriptions) == 1)
+    return Page[T](items=[view(r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit, key))
+
+
+async def keyset_rows(session: AsyncSession, query: AnySelect, keyset: Keyset, *, cursor: str | None,
+                      limit: int, entities: bool = False) -> Sequence[Any]:
+    """Up to `limit + 1` rows of `query` in `keyset` order after `cursor` (the one more tells whether a
+    next page exists): for routes that read more in the same session before building their page.
+    `entities`: the query selects one entity, and these are its objects rather than rows."""
     if cursor:
         query = query.where(keyset.after(decode_cursor(cursor, keyset.kinds)))
-    async with sessions() as session:
-        result = await session.execute(keyset.ordered(query).limit(limit + 1))
-        rows: Sequence[Any] = result.all() if len(query.column_descriptions) > 1 else result.scalars().all()
-    items = [view(r) for r in rows[:limit]]
-    return Page[T](items=items, next_cursor=encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None)
+    result = await session.execute(keyset.ordered(query).limit(limit + 1))
+    return result.scalars().all() if entities else result.all()
+
+
+def next_cursor(rows: Sequence[Any], limit: int, key: Callable[[Any], tuple[Any, ...]]) -> str | None:
+    """The cursor after a page of `keyset_rows`: its last row's key, if one more row came."""
+    return encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None
 
 
 def list_page(rows: Sequence[T], cursor: str | None, limit: int) -> Page[T]:

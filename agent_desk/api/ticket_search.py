@@ -11,16 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import selectinload
 
 from agent_desk.api.calls import CallView
 from agent_desk.api.deadlines import Deadline, deadlines
 from agent_desk.api.deps import Caller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page, keyset_page
+from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page
 from agent_desk.api.regions import region_path
 from agent_desk.api.routing_preview import UnitRef
-from agent_desk.api.tickets import NEWEST_FIRST, TicketId, scoped_ticket
+from agent_desk.api.tickets import TicketId, scoped_ticket_view, ticket_page
 from agent_desk.security.scope import ticket_scope
 from ticketing.models import CallRecord, CallSurvey, Ticket, Unit, utcnow
 from ticketing.views import EventView, TicketView
@@ -84,9 +83,8 @@ async def search_tickets(desk: DeskDep, who: Caller,
                          cursor: CursorParam = None, limit: LimitParam = 20) -> Response:
     """Tickets in your scope matching `q`, newest first."""
     now = utcnow()
-    query = select(Ticket).where(ticket_scope(who), search_condition(q)).options(selectinload(Ticket.co_handlers))
-    return json_page(await keyset_page(desk.sessions, query, NEWEST_FIRST, cursor=cursor, limit=limit,
-                                       key=lambda t: (t.id,), view=lambda t: TicketView.of(t, now)))
+    return json_page(await ticket_page(desk, [ticket_scope(who), search_condition(q)], cursor=cursor, limit=limit,
+                                       now=now))
 
 
 @router.get("/api/tickets/{ticket_id}/timeline", response_model=Timeline, responses=responses(404, *AUTHED))
@@ -94,7 +92,7 @@ async def timeline(ticket_id: TicketId, desk: DeskDep, who: Caller) -> Timeline:
     """The ticket with its history, its attached calls (those in your scope), its deadlines counted in
     working time, its units, the routing explanation and the caller's IVR survey answers."""
     now = utcnow()
-    view = TicketView.of(await scoped_ticket(desk, who, ticket_id), now)
+    view = await scoped_ticket_view(desk, who, ticket_id, now)
     unit_ids = [u for u in (view.lead_unit_id, *view.co_handler_ids) if u]
     async with desk.sessions() as session:
         calls = (await session.scalars(select(CallRecord).where(

@@ -25,7 +25,7 @@ from agent_desk.accounts import principal_of
 from agent_desk.security.principal import Principal
 from agent_desk.security.tokens import InvalidToken, Issued, TokenClaims, TokenIssuer
 from agent_desk.supervision.cache import TtlCache
-from ticketing.db import SessionFactory
+from ticketing.db import SessionFactory, autocommit_sessions
 from ticketing.models import LoginSession, User, utcnow
 
 VERIFIED_TOKENS = 10_000  # access tokens whose claims a process keeps (about one per desk, for 15 minutes)
@@ -62,6 +62,9 @@ class LoginSessions:
         self._check_seconds = check_seconds
         self._clock = clock
         self._live: TtlCache[_Live | None] = TtlCache(check_seconds, clock)
+        # The per-request check reads without BEGIN and ROLLBACK: with a think time above
+        # check_seconds, nearly every request of a shift makes it (docs/benchmarks.md, the desk mix).
+        self._reads = autocommit_sessions(db)
         # Sessions this process ended within the cache's lifetime: refused here without waiting for it.
         self._ended_here: dict[str, float] = {}
         self._verified: dict[str, TokenClaims] = {}
@@ -140,7 +143,7 @@ class LoginSessions:
         return claims
 
     async def _load(self, user_id: int, session_id: str) -> _Live | None:
-        async with self._db() as db:
+        async with self._reads() as db:
             row = (await db.execute(
                 select(User.active, User.token_generation, LoginSession.id, LoginSession.revoked_at)
                 .select_from(User)
