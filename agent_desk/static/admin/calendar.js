@@ -94,6 +94,7 @@ function deadlineForm(timezone) {
     el("button", { type: "submit", id: "deadline-go" }, bi("计算", "Compute")), result);
   f.addEventListener("submit", (event) => {
     event.preventDefault();
+    result.replaceChildren();  // never show the last answer beside a new question
     act($("#deadline-go"), async () => {
       const d = await api("/api/admin/calendar/deadlines", { query: { at: at.value } });
       const local = (iso) => iso.slice(0, 16).replace("T", " ");
