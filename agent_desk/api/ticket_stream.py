@@ -30,6 +30,10 @@ from ticketing.vocabulary import TicketState
 
 router = APIRouter(prefix="/api/ticket-changes", tags=["tickets"])
 
+# Changes a stream holds for its page. A burst beyond it (the sweep's 督办 of every case that turned
+# red at once) drops the oldest; the page is then told to read its lists again (`resync`).
+BACKLOG = 256
+
 
 class ChangeEvent(BaseModel):
     """What a page needs to know that a case changed; it reads the case itself for the rest."""
@@ -63,15 +67,20 @@ async def _in_scope(desk: Desk, who: Principal, ticket_id: int) -> bool:
 async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
                          credentials: Credentials) -> EventSourceResponse:
     """Server-sent events: `hello` at once, then a `change` (a ChangeEvent) for each change to a ticket in
-    your scope, within a second. A comment ping every 15 s keeps proxies from closing the stream. The
+    your scope, within a second. `resync` (`{"missed": n}`) says changes were dropped after a burst larger
+    than the stream's backlog: read the lists again. A comment ping every 15 s keeps proxies from closing the stream. The
     stream ends when its token expires or is revoked (the page reconnects with a fresh one, or logs in)."""
     assert credentials is not None  # `Caller` refused the request without one
     token = credentials.credentials
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        async with desk.ticket_feed.subscribe(maxsize=256) as changes:
+        async with desk.ticket_feed.subscribe(maxsize=BACKLOG) as changes:
             yield ServerSentEvent(event="hello", retry=1000, data=json.dumps({"user": who.username}))
+            told = 0  # changes the page has been told it missed
             while not await request.is_disconnected() and await still_valid(desk, token):
+                if changes.dropped > told:
+                    yield ServerSentEvent(event="resync", data=json.dumps({"missed": changes.dropped - told}))
+                    told = changes.dropped
                 try:
                     change = await asyncio.wait_for(changes.get(), timeout=1.0)
                 except TimeoutError:

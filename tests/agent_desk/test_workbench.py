@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
+from agent_desk.api.ticket_stream import BACKLOG
 from agent_desk.app import announce_breach
 from tests.agent_desk.conftest import SUZHOU, XUANWU, DeskClient, LiveServer, RecordingPbx
 from ticketing.models import CallSurvey, utcnow
 from ticketing.sweep import SWEEP_ACTOR, Breach
+from ticketing.views import TicketChange
 from ticketing.vocabulary import Rating
 
 pytestmark = pytest.mark.anyio
@@ -170,6 +172,39 @@ async def test_the_sla_sweeps_supervision_reaches_the_change_stream(client: Desk
         change = await asyncio.wait_for(feed.get(), 5)
     assert (change.action, change.actor, change.ticket.id) == ("supervise", SWEEP_ACTOR, ticket["id"])
     assert change.reason == "sign_off overdue (督办)"
+
+
+async def test_a_burst_beyond_the_streams_backlog_tells_the_page_to_read_again(
+        client: DeskClient, live_server: LiveServer) -> None:
+    view = await client.desk.tickets.get((await dispatched(client))["id"])
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    async def read() -> None:
+        async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http, http.stream(
+                "GET", "/api/ticket-changes/stream", headers=client.auth("dispatcher")) as response:
+            event = None
+            async for line in response.aiter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("change", "resync"):
+                    events.append((event, json.loads(line.split(":", 1)[1])))
+                    if events[-1][1].get("reason") == "the last":
+                        return
+
+    reading = asyncio.create_task(read())
+    await asyncio.sleep(0.5)  # the stream is open
+    burst = BACKLOG + 44
+    for n in range(burst - 1):  # at once, as the sweep's 督办 of every case that turned red
+        client.desk.ticket_feed.publish(TicketChange(ticket=view, action="supervise", actor=SWEEP_ACTOR,
+                                                     reason=f"#{n}", at=utcnow()))
+    client.desk.ticket_feed.publish(TicketChange(ticket=view, action="supervise", actor=SWEEP_ACTOR,
+                                                 reason="the last", at=utcnow()))
+    await asyncio.wait_for(reading, 10)
+    kinds = [kind for kind, _ in events]
+    assert kinds.count("resync") == 1 and kinds.count("change") == BACKLOG
+    missed = next(data["missed"] for kind, data in events if kind == "resync")
+    assert missed == burst - BACKLOG  # told before or among what is left, never silently
+    assert [data["reason"] for kind, data in events if kind == "change"][-1] == "the last"
 
 
 async def test_the_change_stream_ends_with_its_session(client: DeskClient, live_server: LiveServer) -> None:

@@ -12,9 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
+from agent_desk.api.ticket_stream import BACKLOG
 from tests.agent_desk.conftest import RecordingPbx, password_hash
 from tests.pages.conftest import Product, Serve, Shots, assert_no_page_errors, log_in
+from ticketing.actions import Sign
 from ticketing.models import CallOutcome, CallRecord, Role, User, utcnow
+from ticketing.sweep import SWEEP_ACTOR
+from ticketing.views import TicketChange
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.slow]
 LEAD = "dept:320102:water_supply"  # the Xuanwu (Nanjing) water unit: STAFF's "handler"
@@ -209,6 +213,40 @@ async def test_two_handlers_on_one_case_the_second_is_told_and_nothing_is_lost(
         assert [e["action"] for e in timeline["events"]] == ["accept", "dispatch", "sign"]
         for page in (first, second):
             assert_no_page_errors(page)
+
+
+async def test_changes_dropped_in_a_burst_are_read_again_and_the_open_case_flagged(
+        serve: Serve, browser: Any, shots: Shots) -> None:
+    async with serve() as product:
+        created = await new_ticket(product)
+        other = await new_ticket(product)
+        async with httpx.AsyncClient(base_url=product.url) as http:
+            for tid in (created["id"], other["id"]):
+                sent = await http.post(f"/api/tickets/{tid}/actions/dispatch", headers=product.auth("dispatcher"),
+                                       json={"lead_unit_id": LEAD})
+                assert sent.status_code == 200
+        page = await log_in(browser, product, "handler", path="/handle")
+        await page.wait_for_function("() => document.querySelector('#stream-state').dataset.state === 'live'")
+        await open_case(page, created["number"])
+        # The open case is signed off while its change is lost, in a burst beyond the stream's backlog.
+        publish = product.desk.tickets.on_change
+        product.desk.tickets.on_change = lambda change: None
+        try:
+            signed = await product.desk.tickets.act(created["id"], Sign(), "handler", unit_id=LEAD)
+        finally:
+            product.desk.tickets.on_change = publish
+        burst = await product.desk.tickets.get(other["id"])
+        for n in range(BACKLOG + 10):
+            publish(TicketChange(ticket=burst, action="supervise", actor=SWEEP_ACTOR, reason=f"#{n}", at=utcnow()))
+        await page.wait_for_selector("#case-changed:not([hidden])")
+        await page.wait_for_function(
+            f"() => document.querySelector(\"#inbox li[data-number='{created['number']}']\")?.innerText.includes('handling')")
+        await shots(page, "burst-read-again")
+        # What was heard of the burst is announced, three notices at most: the page stays usable.
+        assert await page.locator("#shell-messages .message").count() <= 3
+        await page.click("#case-reload")
+        await page.wait_for_function(f"() => document.querySelector('#case').dataset.version === '{signed.version}'")
+        assert_no_page_errors(page)
 
 
 @pytest.mark.parametrize("db_target", ["sqlite"], indirect=True)

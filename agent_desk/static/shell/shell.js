@@ -76,11 +76,19 @@ function messages() {
   return box;
 }
 
+// Notices shown at once, at most: a burst (the sweep's 督办 of every case that turned red at 9:00)
+// must not cover the page. Errors are never dropped.
+const NOTICES_SHOWN = 3;
+
 /** Show a message; errors stay until dismissed, information fades after a few seconds. */
 export function showMessage(text, kind = "info") {
   const item = el("div", { class: "message " + kind, role: kind === "error" ? "alert" : null },
     el("span", { class: "text" }, text),
     el("button", { type: "button", "aria-label": biText("关闭", "Dismiss"), onclick: () => item.remove() }, "×"));
+  if (kind !== "error") {
+    const notices = [...messages().querySelectorAll(".message:not(.error)")];
+    for (const old of notices.slice(0, Math.max(0, notices.length - NOTICES_SHOWN + 1))) old.remove();
+  }
   messages().append(item);
   if (kind !== "error") setTimeout(() => item.remove(), 5000);
   return item;

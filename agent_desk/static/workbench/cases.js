@@ -1,6 +1,7 @@
 // What the workbench pages share besides the case itself: a case's line in a list, the filters'
 // options, and the live stream of changes to the cases in the person's scope (/api/ticket-changes/stream).
 
+import { api } from "../shell/api.js";
 import { openStream } from "../shell/sse.js";
 import { el } from "../shell/dom.js";
 import { ACTIONS, CATEGORIES, STATES, bi, biText, countdown, label, lightBadge } from "../shell/i18n.js";
@@ -33,16 +34,28 @@ const STREAM_STATES = {
   closed: ["已断开", "disconnected"],
 };
 
-/** Listen to changes of the cases in scope; `badge` shows the stream's state. */
-export function watchCases(badge, onChange) {
+/** Listen to changes of the cases in scope; `badge` shows the stream's state. `onMissed` runs when
+ * changes may have gone unheard: the server dropped some after a burst (`resync`), or the stream
+ * was down for a while and is live again. */
+export function watchCases(badge, onChange, onMissed) {
+  let wasLive = false;
   return openStream("/api/ticket-changes/stream", {
-    events: { change: onChange },
+    events: { change: onChange, resync: () => onMissed() },
     onState: (state, detail) => {
       const [zh, en] = STREAM_STATES[state] || [state, state];
       badge.replaceChildren(bi(zh, en), detail ? ` ${detail}` : "");
       badge.dataset.state = state;
+      if (state === "live" && wasLive) onMissed();
+      if (state === "live") wasLive = true;
     },
   });
+}
+
+/** Whether the case `box` shows (showCase) is older than the server's. */
+export async function shownCaseIsStale(box) {
+  if (!box.dataset.ticket) return false;
+  const current = await api(`/api/tickets/${box.dataset.ticket}`);
+  return String(current.version) !== box.dataset.version;
 }
 
 /** What a change says to a person: "督办 supervise JS…: reason". */
