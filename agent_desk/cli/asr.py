@@ -42,7 +42,8 @@ def _print_fields(extraction: Extraction) -> None:
         region = f"ambiguous: {', '.join(place.ambiguous)}"
     evidence = ", ".join(f"{e.keyword}+{e.weight:g}" for e in extraction.category.evidence)
     depts = ", ".join(f"{d.dept_type} ({d.keyword})" for d in extraction.departments)
-    typer.echo(f"  category:   {fields['category_label']}  [{evidence or 'default'}]")
+    why = extraction.category.reason or evidence or "default"
+    typer.echo(f"  category:   {fields['category_label']}  [{why}]")
     typer.echo(f"  region:     {region}  ({place.how})")
     typer.echo(f"  address:    {place.address or '-'}")
     typer.echo(f"  digits:     {', '.join(extraction.digits) or '-'}")

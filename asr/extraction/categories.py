@@ -44,6 +44,7 @@ class CategoryMatch:
     score: float
     evidence: tuple[Evidence, ...]
     scores: dict[str, float]
+    reason: str | None = None  # set when the model decided (no phrase of intent): 模型: 投诉 0.71 — 被…
 
 
 @dataclass(frozen=True, slots=True)

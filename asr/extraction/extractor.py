@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from asr.extraction.categories import CategoryMatch, CategoryRules
+from asr.extraction.category_model import CategoryModel
 from asr.extraction.numbers import SpokenNumber, find_numbers, normalise_numbers
 from asr.extraction.places import PlaceResolution, PlaceResolver
 from asr.extraction.summary import summarise
@@ -16,6 +17,7 @@ from ticketing.errors import RoutingError
 from ticketing.matters import DepartmentSuggestion, leading
 from ticketing.regions import JIANGSU, province_records
 from ticketing.routing import RoutingRequest, RoutingTable, route
+from ticketing.vocabulary import Category
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,7 @@ class Extraction:
             "text": self.text,
             "category": {"label": self.category.category.label, "score": self.category.score,
                          "evidence": [e.as_dict() for e in self.category.evidence],
-                         "scores": self.category.scores},
+                         "scores": self.category.scores, "reason": self.category.reason},
             "place": self.place.as_dict(),
             "caller_area": self.caller_area,
             "numbers": [n.as_dict() for n in self.numbers],
@@ -77,8 +79,9 @@ class Extractor:
     """Built once (jieba dictionary, rules, routing table); `extract()` is pure and fast."""
 
     def __init__(self, *, rules: CategoryRules, places: PlaceResolver,
-                 routing: RoutingTable) -> None:
+                 routing: RoutingTable, model: CategoryModel | None = None) -> None:
         self.rules = rules
+        self.model = model  # decides the category when the table found no phrase of intent
         self.places = places
         self.routing = routing
         # A number's area does not change, and callers call again: libphonenumber and the scan of
@@ -87,10 +90,12 @@ class Extractor:
 
     @classmethod
     def build(cls, *, rules_path: Path | None = None, province_code: str = JIANGSU,
-              routing: RoutingTable | None = None) -> Extractor:
+              routing: RoutingTable | None = None, category_model: bool = True) -> Extractor:
+        """`category_model=False`: the phrase table alone (the model's training reads it)."""
         return cls(rules=CategoryRules.load(rules_path),
                    places=PlaceResolver(province_records(province_code)),
-                   routing=routing or RoutingTable.load(province_code=province_code))
+                   routing=routing or RoutingTable.load(province_code=province_code),
+                   model=CategoryModel.load() if category_model else None)
 
     def extract(self, text: str, *, caller_number: str | None = None) -> Extraction:
         numbers = tuple(find_numbers(text))
@@ -98,6 +103,10 @@ class Extractor:
         area = self._caller_area(caller_number)
         departments = tuple(self.routing.matters.suggest(normalised))
         category = self.rules.classify(normalised, states_a_matter=bool(departments))
+        guess = self.model.guess(normalised) if self.model and not category.evidence else None
+        if guess is not None:
+            category = CategoryMatch(Category.from_label(guess.label), 0.0, (), category.scores,
+                                     guess.reason())
         place = self.places.resolve(normalised, caller_area=area)
         unit, reasons = self._suggest_unit(place, category, leading(list(departments)), area)
         return Extraction(normalised, category, place, area, numbers, departments, unit, reasons,

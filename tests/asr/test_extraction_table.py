@@ -84,8 +84,10 @@ CASES: list[tuple[str, str | None, str, str | None, str, str | None]] = [
     ("苏州工业园区的房产证办理进度怎么查", None, "consultation", "320500", "", "natural_resources"),
     ("南京到苏州的省际客运班车取消了吗", None,
      "consultation", "320100", "", "province:transport"),
+    # No phrase of intent: the category model takes a request to act (麻烦回个电话) as 求助, which the
+    # labelling rules agree with (tests/asr/utterances/README.md); the table alone gave its default 咨询.
     ("我的手机号是幺五九 二五八四 六六七七，麻烦回个电话", None,
-     "consultation", None, "", None),
+     "help", None, "", None),
     ("鼓楼区中央路三百号那里有人售假", None, "report", None, "中央路300号", "market_regulation"),
     ("徐州市鼓楼区的消防通道被堵了", None, "help", "320302", "", "fire_rescue"),
     ("海门区的疫苗什么时候能打", None, "consultation", "320614", "", "health"),
