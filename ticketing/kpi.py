@@ -12,18 +12,30 @@ import calendar
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from operator import itemgetter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from ticketing.models import Ticket, TicketCoHandler, TicketRollup
+from ticketing.models import RedWatermark, Ticket, TicketCoHandler, TicketRollup
 from ticketing.rollups import COUNTERS as ROLLUP_COUNTERS
-from ticketing.rollups import MONTHLY, grain_for, watermark
+from ticketing.rollups import MONTHLY, grain_for
 from ticketing.sqlfunc import local_bucket
 from ticketing.vocabulary import Category, Channel
 
@@ -159,9 +171,10 @@ async def ticket_kpis(
     Whole local days come from the daily and monthly roll-ups (`ticketing.rollups`, kept by the
     ticket service in the transaction of each change), so the cost follows the months, days and
     groups asked for, not the tickets. Read from live rows: the tickets that turned red since the
-    roll-ups' red watermark (all red ones for an instant before it), through a partial index; the
-    parts of the period that are not whole days, a unit's co-handled tickets, and what no roll-up
-    keeps (per hour, per creator). `rollups=False` reads live rows only: the definition the
+    roll-ups' red watermark (all red ones for an instant before it), through a partial index, in
+    the roll-ups' statement (whole days are one statement, one round trip); the parts of the
+    period that are not whole days, a unit's co-handled tickets, and what no roll-up keeps (per
+    hour, per creator). `rollups=False` reads live rows only: the definition the
     roll-ups are tested and measured against. `utc_offset_hours` must be the zone the ticket
     service writes the roll-ups in (the hotline's calendar).
     """
@@ -173,15 +186,11 @@ async def ticket_kpis(
         await _fold_live(session, folded, now, by, then_by, where, utc_offset_hours)
     else:
         grain, first_day, end_day, whole, edges = plan
-        red_before = await watermark(session, create=False)
-        if red_before is not None and red_before > now:  # a past instant: red then is not rolled up
-            red_before = None
-        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where, red_before is not None)
-        await _fold_red(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
-                        utc_offset_hours, red_before)
+        whole_days = replace(where, since=whole[0], until=whole[1])
+        red = _red_since_watermark(now, by, then_by, whole_days, utc_offset_hours)
+        await _fold_rollups(session, folded, grain, first_day, end_day, by, then_by, where, now, red)
         if where.unit_id:
-            await _fold_live(session, folded, now, by, then_by, replace(where, since=whole[0], until=whole[1]),
-                             utc_offset_hours, _Units.CO_ONLY)
+            await _fold_live(session, folded, now, by, then_by, whole_days, utc_offset_hours, _Units.CO_ONLY)
         for since, until in edges:
             await _fold_live(session, folded, now, by, then_by, replace(where, since=since, until=until),
                              utc_offset_hours)
@@ -254,7 +263,10 @@ def _names(values: Sequence[Any]) -> tuple[str | None, str | None]:
 
 async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_day: str | None,
                         end_day: str | None, by: Dimension | None, then_by: Dimension | None,
-                        flt: KpiFilter, red: bool) -> None:
+                        flt: KpiFilter, now: datetime, red: Select[Any]) -> None:
+    """The roll-ups' signed sums per group and, in the same statement (one snapshot, so the red
+    watermark, the roll-ups' red and the live red agree without locking the watermark), `red`: the
+    groups' tickets that turned red since the watermark (`_red_since_watermark`)."""
     table = TicketRollup
     keys = [getattr(table, _ROLLUP_COLUMNS[d]).label(name) for d, name in ((by, "key"), (then_by, "subkey"))
             if d is not None]
@@ -277,14 +289,17 @@ async def _fold_rollups(session: AsyncSession, folded: _Acc, grain: int, first_d
     rows = select(*keys, *(getattr(table, c) for c in ROLLUP_COUNTERS), sign.label("sign")).where(*where)
     signed = rows.offset(0).subquery() if taken_off else rows.subquery()
     grouped = [signed.c[name] for name in ("key", "subkey")[:len(keys)]]
-    query = select(*grouped, *(func.sum(signed.c[c] * signed.c.sign).label(c) for c in ROLLUP_COUNTERS))
+    sums: list[ColumnElement[Any]] = [func.sum(signed.c[c] * signed.c.sign) for c in ROLLUP_COUNTERS]
+    # The roll-ups' red counts only with a watermark at or before now (else red now is all from `red`).
+    sums[_RED] = sums[_RED] * case((_watermark(now).is_not(None), 1), else_=0)
+    query = select(*grouped, *(column.label(c) for column, c in zip(sums, ROLLUP_COUNTERS, strict=True)))
     n = len(keys)
     total, handling, red_at = n, n + _HANDLING, n + _RED
-    for row in (await session.execute(query.group_by(*grouped) if grouped else query)).all():
-        if not row[total]:  # no rows (an aggregate without GROUP BY), or rows whose tickets all moved away
+    for row in (await session.execute(union_all(query.group_by(*grouped) if grouped else query, red))).all():
+        if not (row[total] or row[red_at]):  # no rows (an aggregate without GROUP BY), or moved away
             continue
         # The counters in _COUNTERS' order (the roll-ups' own, handling in seconds); sums of integers.
-        counts = [*row[n:handling], int(row[handling]) / 1_000_000, int(row[red_at]) if red else 0]
+        counts = [*row[n:handling], int(row[handling]) / 1_000_000, int(row[red_at])]
         key = (row[0] or None, None) if n == 1 else _names(row[:n])  # one key: a str or None ('' when none)
         acc = folded.get(key)
         if acc is None:
@@ -342,19 +357,28 @@ def _next_month(month: str) -> str:
     return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
 
 
-async def _fold_red(session: AsyncSession, folded: _Acc, now: datetime, by: Dimension | None,
-                    then_by: Dimension | None, flt: KpiFilter, utc_offset_hours: int,
-                    red_before: datetime | None) -> None:
+def _watermark(now: datetime) -> ScalarSelect[datetime | None]:
+    """The red watermark if it is at or before `now` (else NULL: the roll-ups count no red of `now`)."""
+    return select(RedWatermark.at).where(RedWatermark.id == 1, RedWatermark.at <= now).scalar_subquery()
+
+
+# Before every instant: with no usable watermark, red now is counted from all the live rows.
+_EVER = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _red_since_watermark(now: datetime, by: Dimension | None, then_by: Dimension | None, flt: KpiFilter,
+                         utc_offset_hours: int) -> Select[Any]:
     """Red now, from the open tickets with a deadline (the partial index `ix_tickets_open_red`):
-    those that turned red since the watermark `red_before` (the roll-ups count the others), or all."""
+    those that turned red since the watermark (the roll-ups count the others), or all; in the
+    roll-ups' columns (`_fold_rollups`), the other counters 0."""
     keys = _keys(by, then_by, utc_offset_hours)
-    since = [] if red_before is None else [Ticket.red_after >= red_before]
-    query = (select(*(k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)),
-                    func.count().label("red"))
-             .where(Ticket.red_after.is_not(None), Ticket.red_after < now, *since, *_conditions(flt, _Units.LEAD)))
-    for row in (await session.execute(query.group_by(*keys))).all():
-        if row.red:
-            _add(folded, _names(row[:len(keys)]))[_RED] += int(row.red)
+    counters = [func.count() if c == "red" else literal_column("0") for c in ROLLUP_COUNTERS]
+    since = func.coalesce(_watermark(now), literal(_EVER, Ticket.red_after.type))
+    return (select(*(k.label(name) for k, name in zip(keys, ("key", "subkey"), strict=False)),
+                   *(c.label(name) for c, name in zip(counters, ROLLUP_COUNTERS, strict=True)))
+            .where(Ticket.red_after.is_not(None), Ticket.red_after < now, Ticket.red_after >= since,
+                   *_conditions(flt, _Units.LEAD))
+            .group_by(*keys))
 
 
 def _keys(by: Dimension | None, then_by: Dimension | None, utc_offset_hours: int) -> list[Any]:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service
@@ -237,3 +237,34 @@ async def test_concurrent_changes_keep_the_rollups_exact(db: Database) -> None:
             assert _same(fast, await ticket_kpis(session, now=clock.now, by=by, rollups=False))
     [overall] = await _overall(db, clock.now)
     assert overall.total == 48 and overall.redone == 16 and overall.closed == 8
+
+
+async def test_whole_days_are_one_statement_that_locks_no_watermark(db: Database) -> None:
+    """Over whole days the roll-ups and red now since the watermark come in one statement: one
+    snapshot, so the reader takes no lock on the watermark and the SLA sweeper moves it meanwhile."""
+    clock = Clock(START)
+    svc = service(db.sessions, clock)
+    for region in REGIONS[:3]:
+        await svc.create(new_ticket(region_code=region), "agent:1", dispatch=True)
+    clock.advance(days=1)  # past their sign-off deadlines: red
+    async with db.sessions.begin() as session:
+        await rollups.advance_red(session, clock.now, svc.sla.worktime.tz)
+    clock.advance(days=1)
+    midnight = START.replace(hour=16, minute=0) + timedelta(days=2)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    async with db.sessions() as session:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            fast = await ticket_kpis(session, now=clock.now, by=Dimension.UNIT,
+                                     where=KpiFilter(since=midnight - timedelta(days=365), until=midnight))
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        async with db.sessions.begin() as sweeper:  # the reader's transaction is still open
+            await asyncio.wait_for(rollups.advance_red(sweeper, clock.now, svc.sla.worktime.tz), 10)
+        direct = await ticket_kpis(session, now=clock.now, by=Dimension.UNIT, where=KpiFilter(until=midnight),
+                                   rollups=False)
+    assert len(statements) == 1 and _same(fast, direct) and sum(r.red for r in fast) == 3
