@@ -37,7 +37,15 @@ from ticketing.actions import (
 )
 from ticketing.db import SessionFactory
 from ticketing.errors import IllegalTransition, InvalidAction
-from ticketing.kpi import Dimension, KpiFilter, TicketKpi, _plan, _spans, ticket_kpis
+from ticketing.kpi import (
+    Dimension,
+    KpiFilter,
+    TicketKpi,
+    _plan,
+    _rollup_statement,
+    _spans,
+    ticket_kpis,
+)
 from ticketing.models import TicketRollup, Unit
 from ticketing.service import TicketService
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
@@ -268,3 +276,29 @@ async def test_whole_days_are_one_statement_that_locks_no_watermark(db: Database
         direct = await ticket_kpis(session, now=clock.now, by=Dimension.UNIT, where=KpiFilter(until=midnight),
                                    rollups=False)
     assert len(statements) == 1 and _same(fast, direct) and sum(r.red for r in fast) == 3
+
+
+async def test_one_statement_per_shape_serves_every_value(db: Database) -> None:
+    """The roll-up statement is built once per shape of question, its values bound per call: the
+    same shape with other days, cities and instants answers each exactly (no value left from the
+    call that built it)."""
+    clock = Clock(START)
+    svc = service(db.sessions, clock)
+    for day in range(3):
+        for region in REGIONS[:4]:
+            await svc.create(new_ticket(region_code=region), "agent:1", dispatch=day != 1)
+        clock.advance(days=1)
+    async with db.sessions.begin() as session:
+        await rollups.advance_red(session, clock.now - timedelta(hours=12), svc.sla.worktime.tz)
+    midnight = START.replace(hour=16, minute=0)
+    built = _rollup_statement.cache_info().misses
+    answers = []
+    async with db.sessions() as session:
+        for days, city, now in ((1, "320100", clock.now), (2, "320300", clock.now - timedelta(days=1)),
+                                (3, "320100", clock.now)):
+            flt = KpiFilter(since=midnight - timedelta(days=1), until=midnight + timedelta(days=days), city_code=city)
+            fast = await ticket_kpis(session, now=now, by=Dimension.UNIT, where=flt)
+            assert _same(fast, await ticket_kpis(session, now=now, by=Dimension.UNIT, where=flt, rollups=False))
+            answers.append(fast)
+    assert _rollup_statement.cache_info().misses - built <= 1  # one shape
+    assert len({sum(r.total for r in a) for a in answers}) == 3 and any(r.red for a in answers for r in a)
