@@ -137,9 +137,10 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 async def watermark(db: AsyncConnection | AsyncSession, *, shared: bool = True,
                     create: bool = True) -> datetime | None:
-    """The red watermark, locked to the end of the caller's transaction (shared: writers and readers;
-    not: `advance_red` and a rebuild, which move it, so each waits for the other). `create`: store
-    the row first if there is none (a writer's transaction: a reader does not write)."""
+    """The red watermark, locked to the end of the caller's transaction (shared: writers; not:
+    `advance_red` and a rebuild, which move it, so each waits for the other). A KPI reads it in the
+    same statement as the roll-ups instead (one snapshot, no lock: `ticketing.kpi`). `create`: store
+    the row first if there is none (a writer's transaction)."""
     query = select(RedWatermark.at).where(RedWatermark.id == 1).with_for_update(read=shared)
     found = (await db.execute(query)).first()
     if found is None and create:  # a row to lock from the first transaction on

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.conftest import Database
 from tests.ticketing.helpers import Clock, new_ticket, service
@@ -37,7 +37,15 @@ from ticketing.actions import (
 )
 from ticketing.db import SessionFactory
 from ticketing.errors import IllegalTransition, InvalidAction
-from ticketing.kpi import Dimension, KpiFilter, TicketKpi, _plan, _spans, ticket_kpis
+from ticketing.kpi import (
+    Dimension,
+    KpiFilter,
+    TicketKpi,
+    _plan,
+    _rollup_statement,
+    _spans,
+    ticket_kpis,
+)
 from ticketing.models import TicketRollup, Unit
 from ticketing.service import TicketService
 from ticketing.vocabulary import Category, Channel, Rating, TicketState
@@ -237,3 +245,60 @@ async def test_concurrent_changes_keep_the_rollups_exact(db: Database) -> None:
             assert _same(fast, await ticket_kpis(session, now=clock.now, by=by, rollups=False))
     [overall] = await _overall(db, clock.now)
     assert overall.total == 48 and overall.redone == 16 and overall.closed == 8
+
+
+async def test_whole_days_are_one_statement_that_locks_no_watermark(db: Database) -> None:
+    """Over whole days the roll-ups and red now since the watermark come in one statement: one
+    snapshot, so the reader takes no lock on the watermark and the SLA sweeper moves it meanwhile."""
+    clock = Clock(START)
+    svc = service(db.sessions, clock)
+    for region in REGIONS[:3]:
+        await svc.create(new_ticket(region_code=region), "agent:1", dispatch=True)
+    clock.advance(days=1)  # past their sign-off deadlines: red
+    async with db.sessions.begin() as session:
+        await rollups.advance_red(session, clock.now, svc.sla.worktime.tz)
+    clock.advance(days=1)
+    midnight = START.replace(hour=16, minute=0) + timedelta(days=2)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    async with db.sessions() as session:
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            fast = await ticket_kpis(session, now=clock.now, by=Dimension.UNIT,
+                                     where=KpiFilter(since=midnight - timedelta(days=365), until=midnight))
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        async with db.sessions.begin() as sweeper:  # the reader's transaction is still open
+            await asyncio.wait_for(rollups.advance_red(sweeper, clock.now, svc.sla.worktime.tz), 10)
+        direct = await ticket_kpis(session, now=clock.now, by=Dimension.UNIT, where=KpiFilter(until=midnight),
+                                   rollups=False)
+    assert len(statements) == 1 and _same(fast, direct) and sum(r.red for r in fast) == 3
+
+
+async def test_one_statement_per_shape_serves_every_value(db: Database) -> None:
+    """The roll-up statement is built once per shape of question, its values bound per call: the
+    same shape with other days, cities and instants answers each exactly (no value left from the
+    call that built it)."""
+    clock = Clock(START)
+    svc = service(db.sessions, clock)
+    for day in range(3):
+        for region in REGIONS[:4]:
+            await svc.create(new_ticket(region_code=region), "agent:1", dispatch=day != 1)
+        clock.advance(days=1)
+    async with db.sessions.begin() as session:
+        await rollups.advance_red(session, clock.now - timedelta(hours=12), svc.sla.worktime.tz)
+    midnight = START.replace(hour=16, minute=0)
+    built = _rollup_statement.cache_info().misses
+    answers = []
+    async with db.sessions() as session:
+        for days, city, now in ((1, "320100", clock.now), (2, "320300", clock.now - timedelta(days=1)),
+                                (3, "320100", clock.now)):
+            flt = KpiFilter(since=midnight - timedelta(days=1), until=midnight + timedelta(days=days), city_code=city)
+            fast = await ticket_kpis(session, now=now, by=Dimension.UNIT, where=flt)
+            assert _same(fast, await ticket_kpis(session, now=now, by=Dimension.UNIT, where=flt, rollups=False))
+            answers.append(fast)
+    assert _rollup_statement.cache_info().misses - built <= 1  # one shape
+    assert len({sum(r.total for r in a) for a in answers}) == 3 and any(r.red for a in answers for r in a)
