@@ -124,18 +124,22 @@ async def seed_demo_tickets(sessions: SessionFactory, service: TicketService) ->
     return numbers
 
 
+DEMO_CALLER = "13800138000"
+
+
 async def seed_demo_draft(sessions: SessionFactory) -> bool:
     """The draft of the replayed demo call (`call_answered`, answered by demo-agent), as the IVR and
     ASR would have left it, so the demo's screen pop has a transcript to turn into a ticket."""
+    from asr.extraction.extractor import Extractor  # the ASR adapter, only where a demo is seeded
+
     async with sessions.begin() as session:
         if await session.scalar(select(Draft.id).where(Draft.call_linkedid == DEMO_CALL_LINKEDID)):
             return False
-        session.add(Draft(server="replay", call_linkedid=DEMO_CALL_LINKEDID, caller_number="13800138000",
-                          channel=Channel.PHONE, status=DraftStatus.READY,
-                          transcript="你好，我家在玄武区珠江路，小区停水两天了，物业说是管道坏了，请尽快派人修",
-                          summary="玄武区珠江路小区停水两天", category=Category.HELP.value, region_code=DEMO_COUNTY,
-                          address="珠江路", department_type="water_supply",
-                          extraction={"demo": "seeded by `hotline seed --demo-users` for the replayed call"}))
+        transcript = "你好，我家在玄武区珠江路，小区停水两天了，物业说是管道坏了，请尽快派人修"
+        extraction = Extractor.build().extract(transcript, caller_number=DEMO_CALLER)
+        session.add(Draft(server="replay", call_linkedid=DEMO_CALL_LINKEDID, caller_number=DEMO_CALLER,
+                          channel=Channel.PHONE, status=DraftStatus.READY, transcript=transcript,
+                          **extraction.fields(), extraction=extraction.evidence()))
     return True
 
 

@@ -68,8 +68,9 @@ async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
                          credentials: Credentials) -> EventSourceResponse:
     """Server-sent events: `hello` at once, then a `change` (a ChangeEvent) for each change to a ticket in
     your scope, within a second. `resync` (`{"missed": n}`) says changes were dropped after a burst larger
-    than the stream's backlog: read the lists again. A comment ping every 15 s keeps proxies from closing the stream. The
-    stream ends when its token expires or is revoked (the page reconnects with a fresh one, or logs in)."""
+    than the stream's backlog: read the lists again. A comment ping every 15 s keeps proxies from closing
+    the stream. The stream ends when its token expires or is revoked (the page reconnects with a fresh
+    one, or logs in)."""
     assert credentials is not None  # `Caller` refused the request without one
     token = credentials.credentials
 

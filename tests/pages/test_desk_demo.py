@@ -26,6 +26,10 @@ async def test_the_replayed_demo_call_pops_and_becomes_a_ticket(serve: Serve, br
         assert "停水两天" in await page.inner_text("#pop-transcript")
         await page.wait_for_function(
             "() => document.querySelector('#routing-lead').dataset.unit === 'dept:320102:water_supply'")
+        # The draft is the extractor's, and says why: the category's phrases, the department's matter row.
+        assert await page.input_value("#t-category") == "help"
+        assert "快派人" in await page.inner_text("#t-category-reason")
+        assert "停水 → 供水" in await page.inner_text("#t-department-reason")
         await shots(page, "demo-screen-pop")
         # Without a PBX, what needs one is refused in the server's words.
         await page.keyboard.press("Alt+P")

@@ -239,8 +239,8 @@ async def test_changes_dropped_in_a_burst_are_read_again_and_the_open_case_flagg
         for n in range(BACKLOG + 10):
             publish(TicketChange(ticket=burst, action="supervise", actor=SWEEP_ACTOR, reason=f"#{n}", at=utcnow()))
         await page.wait_for_selector("#case-changed:not([hidden])")
-        await page.wait_for_function(
-            f"() => document.querySelector(\"#inbox li[data-number='{created['number']}']\")?.innerText.includes('handling')")
+        listed = f"#inbox li[data-number='{created['number']}']"
+        await page.wait_for_function(f"() => document.querySelector(\"{listed}\")?.innerText.includes('handling')")
         await shots(page, "burst-read-again")
         # What was heard of the burst is announced, three notices at most: the page stays usable.
         assert await page.locator("#shell-messages .message").count() <= 3

@@ -166,8 +166,19 @@ async function fillFromPop(pop) {
   setField("#t-digits", numbers.join(" "));
   $("#t-department-reason").textContent = draft.department_reason
     ? `${biText("推荐理由", "why")}: ${draft.department_reason}` : "";
+  const categoryWhy = categoryReason(draft.extraction && draft.extraction.category);
+  $("#t-category-reason").textContent = categoryWhy ? `${biText("类别依据", "why this category")}: ${categoryWhy}` : "";
   if (draft.region_code && !$("#t-city").classList.contains("edited")) await setRegion(draft.region_code);
   schedulePreview();
+}
+
+/** Why the draft's category: the phrases of intent it heard (停水+2, 快派人+4), or the model's
+ * reason when it heard none (模型: 投诉 0.71 — 油烟, 楼下). */
+function categoryReason(category) {
+  if (!category) return "";
+  if (category.reason) return category.reason;
+  const heard = (category.evidence || []).map((e) => `${e.keyword}+${e.weight}`);
+  return heard.length ? `${heard.join(", ")} → ${category.label}` : "";
 }
 
 function reset(pop) {
@@ -178,6 +189,7 @@ function reset(pop) {
   articleId = null;
   $("#t-article").hidden = true;
   $("#t-department-reason").textContent = "";
+  $("#t-category-reason").textContent = "";
   $("#t-caller").value = (pop && pop.caller_number) || "";
   $("#t-name").value = (pop && pop.caller_name) || "";
   $("#ticket-call").textContent = pop ? `· ${biText("来电", "call")} ${pop.caller_number || pop.linkedid}` : "";
