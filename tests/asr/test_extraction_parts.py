@@ -278,8 +278,14 @@ def test_evidence_counts_a_longer_keyword_once() -> None:
     ("你好，我要投诉，小区门口的路灯坏了三天了", "小区门口的路灯坏了三天了"),
     ("喂，您好，那个我们楼下天天有人烧烤。油烟很大", "我们楼下天天有人烧烤"),
     ("我要投诉", "我要投诉"),
+    # A clause that only says where takes the next, which says what is wrong.
+    ("你好，我家在玄武区珠江路，小区停水两天了，物业说是管道坏了", "我家在玄武区珠江路，小区停水两天了"),
+    ("我是鼓楼区的，我要投诉，我们这边路灯坏了", "我是鼓楼区的，我们这边路灯坏了"),
+    ("我住在新北区，想问一下公积金怎么提取", "我住在新北区，想问一下公积金怎么提取"),
+    ("我在超市买到过期食品，要求退货", "我在超市买到过期食品"),
+    ("我家在玄武区珠江路", "我家在玄武区珠江路"),
     ("", ""),
     ("啊" * 5 + "路" * 100, "路" * 59 + "…"),
 ])
-def test_summary_is_the_first_real_clause(text: str, summary: str) -> None:
+def test_summary_is_the_first_real_clause_and_what_is_wrong(text: str, summary: str) -> None:
     assert summarise(text) == summary
