@@ -66,7 +66,6 @@ from agent_desk.telephony import NoTelephony, Telephony
 from agent_desk.wiring import Part, sweep_part, telephony_board
 from ami.events import AgentCall
 from ticketing.db import make_engine, make_session_factory
-from ticketing.errors import TicketNotFound
 from ticketing.knowledge import KnowledgeBase
 from ticketing.models import utcnow
 from ticketing.service import TicketService
@@ -192,21 +191,29 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
 
 
 def announce_breach(desk: Desk, breach: Breach) -> None:
-    """The sweep's 督办 reaches open pages like any other change (the sweep writes its event itself)."""
+    """The sweep's 督办 reaches open pages like any other change (the sweep writes its event itself).
+    A sweep round's breaches are read together (at 9:00 after a weekend, thousands turn red at once)."""
+    waiting = _WAITING.setdefault(id(desk), [])
+    waiting.append(breach)
+    if len(waiting) > 1:
+        return  # the announcement already scheduled takes this one too
 
     async def announce() -> None:
-        try:
-            view = await desk.tickets.get(breach.ticket_id)
-        except TicketNotFound:
-            return
-        desk.ticket_feed.publish(TicketChange(ticket=view, action="supervise", actor=SWEEP_ACTOR,
-                                              reason=f"{breach.kind} overdue (督办)", at=utcnow()))
+        await asyncio.sleep(0)  # the rest of the sweep's round (reported without a pause) joins in
+        breaches = _WAITING.pop(id(desk), [])
+        views = await desk.tickets.views([b.ticket_id for b in breaches])
+        now = utcnow()
+        for b in breaches:
+            if b.ticket_id in views:
+                desk.ticket_feed.publish(TicketChange(ticket=views[b.ticket_id], action="supervise",
+                                                      actor=SWEEP_ACTOR, reason=f"{b.kind} overdue (督办)", at=now))
 
-    task = asyncio.create_task(announce(), name=f"breach-{breach.ticket_id}")
+    task = asyncio.create_task(announce(), name="breaches")
     _BACKGROUND.add(task)
     task.add_done_callback(_BACKGROUND.discard)
 
 
+_WAITING: dict[int, list[Breach]] = {}  # per desk: breaches not yet announced
 _BACKGROUND: set[asyncio.Task[None]] = set()  # keeps the announcements alive until they are done
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from agent_desk.api.ticket_stream import BACKLOG
 from agent_desk.app import announce_breach
@@ -205,6 +206,28 @@ async def test_a_burst_beyond_the_streams_backlog_tells_the_page_to_read_again(
     missed = next(data["missed"] for kind, data in events if kind == "resync")
     assert missed == burst - BACKLOG  # told before or among what is left, never silently
     assert [data["reason"] for kind, data in events if kind == "change"][-1] == "the last"
+
+
+async def test_a_sweep_rounds_breaches_are_announced_from_one_read(client: DeskClient) -> None:
+    tickets = [await dispatched(client) for _ in range(3)]
+    engine = client.desk.sessions.kw["bind"].sync_engine
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with client.desk.ticket_feed.subscribe() as feed:
+            for t in [*tickets, {"id": 999_999, "number": "JS20261203-999999"}]:  # one gone since: skipped
+                announce_breach(client.desk, Breach(t["id"], "sign_off", utcnow(), t["number"]))
+            changes = [await asyncio.wait_for(feed.get(), 5) for _ in tickets]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [c.ticket.id for c in changes] == [t["id"] for t in tickets]
+    assert {(c.action, c.reason) for c in changes} == {("supervise", "sign_off overdue (督办)")}
+    assert len(reads) == 1  # the round's tickets in one statement, not one each
 
 
 async def test_the_change_stream_ends_with_its_session(client: DeskClient, live_server: LiveServer) -> None:
