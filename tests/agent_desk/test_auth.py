@@ -4,7 +4,7 @@ shared through the database, trusted proxies, and the audit trail of log-ins."""
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from datetime import timedelta
 from ipaddress import ip_network
 
@@ -12,11 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from agent_desk import accounts
 from agent_desk.accounts import AccountError, NewUser, add_user, set_active, set_password
 from agent_desk.app import create_app
 from agent_desk.live.board import LiveBoard
 from agent_desk.security.addresses import client_address, throttle_key
-from agent_desk.security.passwords import hash_password, verify_password
+from agent_desk.security.passwords import verify_password
 from agent_desk.security.sessions import LoginSessions
 from agent_desk.security.throttle import Throttle
 from agent_desk.security.tokens import TokenIssuer
@@ -35,31 +36,21 @@ async def test_password_is_stored_as_argon2_hash(client: DeskClient) -> None:
     assert PASSWORD not in user.password_hash
 
 
-async def test_the_event_loop_keeps_running_while_a_password_is_checked(client: DeskClient) -> None:
+async def test_passwords_are_checked_off_the_event_loop(client: DeskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 costs ~0.2 s of CPU per log-in: checked on the loop, it would hold every screen pop and
-    live event of the process that long (a shift's log-ins at 08:00). Compared with one check's own
-    duration in the same test, so a slow machine slows both sides."""
-    started = time.perf_counter()
-    verify_password(PASSWORD, hash_password(PASSWORD))
-    one_check = (time.perf_counter() - started) / 2
-    gaps: list[float] = []
-    stop = asyncio.Event()
+    live event of the process that long (a shift's log-ins at 08:00; the loop's longest pause under
+    load fell from 775 to 29 ms, docs/agent_desk.md). So the check runs in a worker thread."""
+    checked_in: list[threading.Thread] = []
 
-    async def tick() -> None:
-        last = time.perf_counter()
-        while not stop.is_set():
-            await asyncio.sleep(0.002)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+    def verify(password: str, hashed: str | None) -> bool:
+        checked_in.append(threading.current_thread())
+        return verify_password(password, hashed)
 
-    ticker = asyncio.create_task(tick())
-    for _ in range(3):
-        response = await client.http.post("/api/auth/login", json={"username": "agent1", "password": PASSWORD})
-        assert response.status_code == 200
-    stop.set()
-    await ticker
-    assert max(gaps) < one_check / 2, (max(gaps), one_check)
+    monkeypatch.setattr(accounts, "verify_password", verify)
+    for password in (PASSWORD, "wrong-password"):
+        response = await client.http.post("/api/auth/login", json={"username": "agent1", "password": password})
+        assert response.status_code == (200 if password == PASSWORD else 401)
+    assert len(checked_in) == 2 and threading.main_thread() not in checked_in
 
 
 async def test_login_me_and_refresh(client: DeskClient) -> None:

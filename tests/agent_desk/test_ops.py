@@ -101,12 +101,17 @@ async def test_metrics_add_up_over_workers(tmp_path: Path) -> None:
             for _ in range(40):  # new connections: spread over both workers
                 async with httpx.AsyncClient() as one:
                     assert (await one.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-            counts = []
-            for _ in range(6):
-                async with httpx.AsyncClient() as one:
+
+            async def healthz_count() -> float:
+                async with httpx.AsyncClient() as one:  # a new connection: either worker answers
                     samples = _samples((await one.get(f"http://127.0.0.1:{port}/metrics")).text)
-                counts.append(samples[("hotline_http_request_duration_seconds_count",
-                                       frozenset({("method", "GET"), ("route", "/healthz"), ("status", "2xx")}))])
+                return samples[("hotline_http_request_duration_seconds_count",
+                                frozenset({("method", "GET"), ("route", "/healthz"), ("status", "2xx")}))]
+
+            async with asyncio.timeout(10):  # a worker records a request as it finishes, after its answer left
+                while await healthz_count() < 41:
+                    await asyncio.sleep(0.1)
+            counts = [await healthz_count() for _ in range(6)]
     finally:
         process.send_signal(signal.SIGINT)
         try:
