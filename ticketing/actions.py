@@ -367,9 +367,14 @@ ACTIONS: Mapping[str, type[Action]] = MappingProxyType(
     {cls.name: cls for cls in get_args(get_args(TicketAction)[0])})
 
 
+# What each state allows, whoever asks: fixed by the actions' moves, so listed once (every view lists it).
+_ALLOWED: Mapping[TicketState, tuple[str, ...]] = MappingProxyType(
+    {state: tuple(name for name, action in ACTIONS.items() if state in action.moves) for state in TicketState})
+
+
 def allowed_actions(state: TicketState) -> list[str]:
     """What the state allows, whoever asks."""
-    return [name for name, action in ACTIONS.items() if state in action.moves]
+    return list(_ALLOWED[state])
 
 
 def target(state: TicketState, action: str) -> TicketState:
