@@ -55,7 +55,7 @@ async def test_a_frozen_telephony_leader_is_replaced_and_writes_nothing_when_it_
     old.process.send_signal(signal.SIGSTOP)
     try:
         new, took = await until_leader(cluster.db_url, TELEPHONY, standby.pid, 10)
-        assert new.epoch == term.epoch + 1 and took < 10
+        assert new.epoch > term.epoch and took < 10
         async with asyncio.timeout(60):  # the new leader replays the capture from its start
             while (calls := await _calls(cluster.db_url)) is not None and \
                     (len(calls) < CALLS or not all(final for *_, final in calls)):
@@ -89,7 +89,7 @@ async def test_a_sweep_leader_cut_from_the_database_steps_down_before_the_standb
         proxy.freeze()
         frozen = loop.time()
         new, _ = await until_leader(cluster.db_url, "sweep", standby.pid, 10)
-        assert new.epoch == term.epoch + 1
+        assert new.epoch > term.epoch
         await asyncio.gather(stepped_down, led)
         assert frozen < at["stepped down"] < at["led"] < frozen + 10  # one leader at a time
         proxy.thaw()

@@ -56,10 +56,12 @@ async def test_a_standby_sweep_takes_over_within_ten_seconds_of_a_kill_9(cluster
     standby = await cluster.start("sweep")
     await asyncio.sleep(2)
     still = await leader_row(cluster.db_url, "sweep")
-    assert still is not None and (still.epoch, still.holder) == (term.epoch, term.holder)  # one leader
+    # One leader: the standby waits. (On a starved machine the leader may miss a renewal and take its
+    # own lease again, a new term of the same holder: still the one leader.)
+    assert still is not None and still.holder == term.holder
     first.kill9()
     new, took = await until_leader(cluster.db_url, "sweep", standby.pid, 10)
-    assert new.epoch == term.epoch + 1
+    assert new.epoch > still.epoch
     assert took < 10
 
 
