@@ -8,7 +8,7 @@ import { $, $$, el } from "../shell/dom.js";
 import { LIGHTS, biText } from "../shell/i18n.js";
 import { act, showError, showMessage, startPage } from "../shell/shell.js";
 import { showCase } from "../workbench/case.js";
-import { caseItem, describeChange, fillSelect, settled, shownCaseIsStale, watchCases } from "../workbench/cases.js";
+import { caseItem, describeChange, fillSelect, settled, watchCases } from "../workbench/cases.js";
 
 const OPEN = ["accepted", "dispatched", "returned", "ruling", "handling", "extension_requested", "replied"];
 const VIEWS = {
@@ -34,7 +34,7 @@ async function main() {
   const hash = new URLSearchParams(location.hash.slice(1));
   await choose(VIEWS[hash.get("view")] ? hash.get("view") : "returned");
   if (Number(hash.get("ticket"))) await openCase(Number(hash.get("ticket")));
-  watchCases($("#stream-state"), onChange, onMissed);
+  watchCases($("#stream-state"), onChange, () => reloadList());
   document.body.dataset.ready = "true";
 }
 
@@ -90,12 +90,5 @@ function onChange(change) {
 }
 
 const reloadList = settled(() => loadList().catch(showError));
-
-/** Changes went unheard (a burst, or the stream was down): the list is read again, and the open case
- * flagged if it moved on meanwhile. */
-async function onMissed() {
-  reloadList();
-  if (page.open && await shownCaseIsStale($("#case")).catch(() => false)) $("#case-changed").hidden = false;
-}
 
 main().catch(showError);

@@ -7,7 +7,7 @@ import { $, el } from "../shell/dom.js";
 import { CATEGORIES, LIGHTS, biText } from "../shell/i18n.js";
 import { act, showError, showMessage, startPage } from "../shell/shell.js";
 import { showCase } from "../workbench/case.js";
-import { caseItem, describeChange, fillSelect, settled, shownCaseIsStale, watchCases } from "../workbench/cases.js";
+import { caseItem, describeChange, fillSelect, settled, watchCases } from "../workbench/cases.js";
 
 const INBOX_STATES = {
   dispatched: ["待签收", "to sign"],
@@ -32,7 +32,7 @@ async function main() {
   await loadInbox();
   const wanted = Number(new URLSearchParams(location.hash.slice(1)).get("ticket"));
   if (wanted) await openCase(wanted);
-  watchCases($("#stream-state"), onChange, onMissed);
+  watchCases($("#stream-state"), onChange, () => reloadList());
   document.body.dataset.ready = "true";
 }
 
@@ -71,12 +71,5 @@ function onChange(change) {
 }
 
 const reloadList = settled(() => loadInbox().catch(showError));
-
-/** Changes went unheard (a burst, or the stream was down): the list is read again, and the open case
- * flagged if it moved on meanwhile. */
-async function onMissed() {
-  reloadList();
-  if (page.open && await shownCaseIsStale($("#case")).catch(() => false)) $("#case-changed").hidden = false;
-}
 
 main().catch(showError);

@@ -34,11 +34,16 @@ const STREAM_STATES = {
   closed: ["已断开", "disconnected"],
 };
 
-/** Listen to changes of the cases in scope; `badge` shows the stream's state. `onMissed` runs when
- * changes may have gone unheard: the server dropped some after a burst (`resync`), or the stream
- * was down for a while and is live again. */
-export function watchCases(badge, onChange, onMissed) {
+/** Listen to changes of the cases in scope; `badge` shows the stream's state. When changes may have
+ * gone unheard — the server dropped some after a burst (`resync`), or the stream was down for a while
+ * and is live again — the list is read again (`reloadList`) and the open case (#case) flagged
+ * (#case-changed) if it moved on meanwhile. */
+export function watchCases(badge, onChange, reloadList) {
   let wasLive = false;
+  const onMissed = async () => {
+    reloadList();
+    if (await openCaseIsStale().catch(() => false)) document.querySelector("#case-changed").hidden = false;
+  };
   return openStream("/api/ticket-changes/stream", {
     events: { change: onChange, resync: () => onMissed() },
     onState: (state, detail) => {
@@ -51,9 +56,10 @@ export function watchCases(badge, onChange, onMissed) {
   });
 }
 
-/** Whether the case `box` shows (showCase) is older than the server's. */
-export async function shownCaseIsStale(box) {
-  if (!box.dataset.ticket) return false;
+/** Whether the case #case shows (showCase) is older than the server's. */
+async function openCaseIsStale() {
+  const box = document.querySelector("#case");
+  if (!box || !box.dataset.ticket) return false;
   const current = await api(`/api/tickets/${box.dataset.ticket}`);
   return String(current.version) !== box.dataset.version;
 }
