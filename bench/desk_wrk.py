@@ -17,10 +17,11 @@ desk_mix's own functions beforehand, per user.
    `--agents` (default 420: about 440 req/s offered at instant answers). Target ≥ 400 req/s at
    p95 < 50 ms.
 
-Needs Debian's `wrk` (LuaJIT inside; `make bench-deps` installs it and py-spy), a bench-only tool like py-spy for
-`bench/desk_served.py`. Data: desk_mix's database (`$DESK_MIX_DB`), built on first use.
+Needs Debian's `wrk` (LuaJIT inside), a bench-only tool, never needed by the tests: `make bench-deps`
+installs it (and py-spy, for `bench/desk_served.py`). Data: desk_mix's database (`$DESK_MIX_DB`), built on
+first use.
 
-    python bench/desk_wrk.py [--parts floor,mix] [--agents 420] [--rounds 2] [--python] [--seconds 20]
+    python bench/desk_wrk.py [--parts floor,mix] [--agents 420] [--rounds 2] [--python] [--seconds 30]
 """
 
 from __future__ import annotations
