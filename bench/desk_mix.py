@@ -600,16 +600,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=200_000)
-    parser.add_argument("--agents", type=int, default=300)
+def mix_arguments(parser: argparse.ArgumentParser, agents: int) -> None:
+    """The mix's data, users and windows, the same for both load generators (`bench/desk_wrk.py`)."""
+    parser.add_argument("--tickets", type=int, default=200_000, help="only when the database is built")
+    parser.add_argument("--agents", type=int, default=agents)
     parser.add_argument("--handlers", type=int, default=40)
     parser.add_argument("--supervisors", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=30, help="the mix's measured window")
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--floor-clients", type=int, default=64, help="back-to-back users against hotline and floor")
     parser.add_argument("--floor-seconds", type=float, default=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mix_arguments(parser, agents=300)
     parser.add_argument("--sse-clients", type=int, default=1000)
     parser.add_argument("--sse-as", choices=("dispatcher", "handler"), default="dispatcher")
     parser.add_argument("--events", type=int, default=30)

@@ -59,6 +59,7 @@ from desk_mix import (
     hold_streams,
     load_average,
     login,
+    mix_arguments,
     prepare_mix,
     run_mix,
     same_bodies,
@@ -282,14 +283,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=200_000, help="only when the database is built")
-    parser.add_argument("--agents", type=int, default=420)
-    parser.add_argument("--handlers", type=int, default=40)
-    parser.add_argument("--supervisors", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=30, help="the mix's measured window")
-    parser.add_argument("--warmup", type=float, default=5)
-    parser.add_argument("--floor-clients", type=int, default=64)
-    parser.add_argument("--floor-seconds", type=float, default=20)
+    mix_arguments(parser, agents=420)
     parser.add_argument("--rounds", type=int, default=2, help="hotline, floor alternations with wrk")
     parser.add_argument("--python", action="store_true", help="also desk_mix's Python generator, once each")
     parser.add_argument("--parts", default="floor,mix")
