@@ -28,7 +28,7 @@ def deadline_fields(view: Mapping[str, Any], worktime: WorkTime, now: datetime) 
     """The sign-off deadline and the resolution deadline, each once it is set, as `Deadline`'s values
     from a ticket view's (`TicketView`'s fields; the inbox serialises them as they are)."""
 
-    def deadline(name: str, label: str, due: datetime | None, met: datetime | None,
+    def deadline(name: Literal["sign", "resolve"], label: str, due: datetime | None, met: datetime | None,
                  light: Light) -> list[dict[str, Any]]:
         if due is None:
             return []

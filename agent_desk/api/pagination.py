@@ -56,7 +56,7 @@ def json_rows(items: list[dict[str, Any]], next_cursor: str | None) -> Response:
     """A page of views given as their fields (`ticketing.views.ticket_fields`, `calls.call_fields`),
     serialised as they are: the same bytes as `json_page` of the validated models
     (tests/agent_desk/test_row_views.py), without validating every field of every row of a list that
-    typed columns just gave (docs/benchmarks.md, "the desk mix through wrk")."""
+    typed columns just gave (docs/benchmarks.md, "the mix through wrk")."""
     return Response(orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z),
                     media_type="application/json")
 
