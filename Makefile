@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOTLINE := $(BIN)/hotline
 
-.PHONY: run test install install-dev system-deps migration lint bench vendor clean
+.PHONY: run test install install-dev system-deps migration lint bench bench-deps vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench: install-dev
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/screen_pop.py
 	$(BIN)/python bench/reports.py
+
+## Bench-only tools, never needed by the tests: wrk (bench/desk_wrk.py) and py-spy (bench/desk_served.py --py-spy).
+bench-deps: install-dev
+	@command -v wrk >/dev/null || { SUDO=; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; $$SUDO apt-get install -y -qq wrk; }
+	$(BIN)/pip install -q py-spy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

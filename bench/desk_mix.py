@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -144,7 +144,7 @@ async def prepare_mix(tickets: int, fresh: bool) -> None:
                                {"n": ARTICLES})
         async with engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("ANALYZE"))
+            await conn.execute(text("VACUUM ANALYZE"))  # the UPDATE above left 50,000 dead rows in tickets
     finally:
         await engine.dispose()
 
@@ -260,14 +260,14 @@ class Recorder:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
 
-    def add(self, route: str, started: float, status: int) -> None:
-        if started < self.record_from:
+    def add(self, route: str, started: float, ended: float, status: int) -> None:
+        if not self.record_from <= started < self.stop_at:
             return
         if status >= 400:
             key = f"{route} {status}"
             self.errors[key] = self.errors.get(key, 0) + 1
         else:
-            self.latencies.setdefault(route, []).append(time.perf_counter() - started)
+            self.latencies.setdefault(route, []).append(ended - started)
 
     def summary(self, seconds: float) -> dict[str, Any]:
         every = [x for values in self.latencies.values() for x in values]
@@ -275,9 +275,6 @@ class Recorder:
                   for route, v in sorted(self.latencies.items())}
         return {"requests": len(every), "rps": round(len(every) / seconds, 1), **summary_ms(every),
                 "routes": routes, "errors": self.errors}
-
-
-Action = Callable[[Connection, "Seat"], Awaitable[tuple[str, int]]]
 
 
 @dataclass
@@ -297,69 +294,67 @@ def _ids(body: bytes) -> list[int]:
     return [item["id"] for item in json.loads(body)["items"]]
 
 
-async def list_tickets(conn: Connection, user: Seat) -> tuple[str, int]:
-    status, body = await conn.request("GET", "/api/tickets?limit=50", user.headers)
-    if status == 200:
-        user.ticket_ids = _ids(body) or user.ticket_ids
-    return "GET /api/tickets", status
-
-
-async def open_ticket(conn: Connection, user: Seat) -> tuple[str, int]:
-    if not user.ticket_ids:
-        return await list_tickets(conn, user)
-    status, _ = await conn.request("GET", f"/api/tickets/{user.rng.choice(user.ticket_ids)}", user.headers)
-    return "GET /api/tickets/{id}", status
-
-
-async def list_calls(conn: Connection, user: Seat) -> tuple[str, int]:
-    status, _ = await conn.request("GET", "/api/calls?limit=20", user.headers)
-    return "GET /api/calls", status
-
-
-async def search_kb(conn: Connection, user: Seat) -> tuple[str, int]:
+def kb_search(user: Seat) -> tuple[str, Any]:
     query = urlencode({"q": user.rng.choice(QUERIES), "region_code": user.rng.choice(COUNTIES)})
-    status, _ = await conn.request("GET", f"/api/kb/articles?{query}", user.headers)
-    return "GET /api/kb/articles?q=", status
+    return f"/api/kb/articles?{query}", None
 
 
-async def create_ticket(conn: Connection, user: Seat) -> tuple[str, int]:
-    status, _ = await conn.request("POST", "/api/tickets", user.headers, {
-        "category": "help", "region_code": user.rng.choice(COUNTIES), "caller_number": "13900000000",
-        "description": f"bench mix {user.name} {user.rng.randrange(1 << 30)}"})
-    return "POST /api/tickets", status
+def new_ticket(user: Seat) -> tuple[str, Any]:
+    return "/api/tickets", {"category": "help", "region_code": user.rng.choice(COUNTIES),
+                            "caller_number": "13900000000",
+                            "description": f"bench mix {user.name} {user.rng.randrange(1 << 30)}"}
 
 
-async def inbox(conn: Connection, user: Seat) -> tuple[str, int]:
-    status, body = await conn.request("GET", "/api/inbox?limit=50", user.headers)
-    if status == 200:
-        user.ticket_ids = _ids(body) or user.ticket_ids
-    return "GET /api/inbox", status
+@dataclass(frozen=True)
+class Route:
+    """A request of the mix, as both load generators send it (this file's and wrk's, `bench/desk_wrk.py`)."""
+
+    label: str  # its name in the results
+    method: str
+    path: str  # "{id}": a ticket of the user's last list (before any list, the ticket list is sent instead)
+    lists: bool = False  # its answer lists the tickets the user may open next
+    draw: Callable[[Seat], tuple[str, Any]] | None = None  # path and body drawn anew for each request
 
 
-async def dashboard(conn: Connection, user: Seat) -> tuple[str, int]:
-    status, _ = await conn.request("GET", "/api/supervisor/dashboard", user.headers)
-    return "GET /api/supervisor/dashboard", status
+TICKET_LIST = Route("GET /api/tickets", "GET", "/api/tickets?limit=50", lists=True)
+TICKET = Route("GET /api/tickets/{id}", "GET", "/api/tickets/{id}")
+CALL_LIST = Route("GET /api/calls", "GET", "/api/calls?limit=20")
+KB_SEARCH = Route("GET /api/kb/articles?q=", "GET", "/api/kb/articles", draw=kb_search)
+NEW_TICKET = Route("POST /api/tickets", "POST", "/api/tickets", draw=new_ticket)
+INBOX = Route("GET /api/inbox", "GET", "/api/inbox?limit=50", lists=True)
+DASHBOARD = Route("GET /api/supervisor/dashboard", "GET", "/api/supervisor/dashboard")
+
+
+async def send(conn: Connection, user: Seat, route: Route) -> tuple[str, int]:
+    if "{id}" in route.path and not user.ticket_ids:
+        route = TICKET_LIST
+    path, body = route.draw(user) if route.draw else (route.path, None)
+    if "{id}" in path:
+        path = path.replace("{id}", str(user.rng.choice(user.ticket_ids)))
+    status, answer = await conn.request(route.method, path, user.headers, body)
+    if route.lists and status == 200:
+        user.ticket_ids = _ids(answer) or user.ticket_ids
+    return route.label, status
 
 
 @dataclass(frozen=True)
 class Persona:
     think_s: float
-    actions: list[tuple[Action, float]]
+    actions: list[tuple[Route, float]]
 
-    def pick(self, rng: random.Random) -> Action:
+    def pick(self, rng: random.Random) -> Route:
         return rng.choices([a for a, _ in self.actions], [w for _, w in self.actions])[0]
 
 
 PERSONAS = {
-    "agent": Persona(1.0, [(list_calls, 20), (list_tickets, 25), (open_ticket, 31), (search_kb, 22),
-                           (create_ticket, 2)]),
-    "handler": Persona(2.0, [(inbox, 70), (open_ticket, 30)]),
-    "supervisor": Persona(5.0, [(dashboard, 1)]),
+    "agent": Persona(1.0, [(CALL_LIST, 20), (TICKET_LIST, 25), (TICKET, 31), (KB_SEARCH, 22), (NEW_TICKET, 2)]),
+    "handler": Persona(2.0, [(INBOX, 70), (TICKET, 30)]),
+    "supervisor": Persona(5.0, [(DASHBOARD, 1)]),
 }
 FLOOR_PERSONAS = {  # the mix's reads that the floor serves too, back to back
-    "agent": Persona(0, [(list_calls, 20), (list_tickets, 25), (open_ticket, 25)]),
-    "handler": Persona(0, [(inbox, 70), (open_ticket, 30)]),
-    "supervisor": Persona(0, [(list_tickets, 1)]),
+    "agent": Persona(0, [(CALL_LIST, 20), (TICKET_LIST, 25), (TICKET, 25)]),
+    "handler": Persona(0, [(INBOX, 70), (TICKET, 30)]),
+    "supervisor": Persona(0, [(TICKET_LIST, 1)]),
 }
 
 
@@ -397,11 +392,11 @@ async def run_mix(port: int, users: dict[str, list[Seat]], personas: dict[str, P
         try:
             while (started := time.perf_counter()) < recorder.stop_at:
                 try:
-                    route, status = await persona.pick(user.rng)(conn, user)
+                    route, status = await send(conn, user, persona.pick(user.rng))
                 except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
                     route, status = type(exc).__name__, 599
                     conn.close()
-                recorder.add(route, started, status)
+                recorder.add(route, started, time.perf_counter(), status)
                 if persona.think_s:
                     await asyncio.sleep(user.rng.expovariate(1 / persona.think_s))
         finally:
@@ -462,13 +457,19 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait(5)
 
 
+def floor_share(users: dict[str, list[Seat]], clients: int) -> dict[str, list[Seat]]:
+    """About `clients` of the users, each persona in its share of the mix, for the back-to-back reads."""
+    everyone = sum(map(len, users.values()))
+    return {p: group[:max(1, clients * len(group) // everyone)] for p, group in users.items()}
+
+
 async def same_bodies(hotline: int, floor: int, users: dict[str, list[Seat]]) -> list[str]:
     """The floor must answer what hotline answers: compared once per route and persona before the run."""
     checked = []
     for persona, group in users.items():
         user = group[0]
-        paths = ["/api/tickets?limit=50"] + (["/api/calls?limit=20"] if persona == "agent" else [])
-        paths += ["/api/inbox?limit=50"] if persona == "handler" else []
+        paths = [TICKET_LIST.path] + ([CALL_LIST.path] if persona == "agent" else [])
+        paths += [INBOX.path] if persona == "handler" else []
         for path in paths:
             a, b = Connection(hotline), Connection(floor)
             try:
@@ -477,7 +478,7 @@ async def same_bodies(hotline: int, floor: int, users: dict[str, list[Seat]]) ->
                 ids = _ids(ba)
                 if ids:
                     detail = f"/api/tickets/{ids[0]}"
-                    if path != "/api/calls?limit=20":
+                    if path != CALL_LIST.path:
                         da, db_ = (await a.request("GET", detail, user.headers),
                                    await b.request("GET", detail, user.headers))
                         if da != db_:
@@ -565,9 +566,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     out["mix"]["sse_streams_held"] = sum(1 for t in streams if not t.done())
                     await cancel(streams)
                 if "floor" in args.parts:
-                    floor_users = {p: group[:max(1, args.floor_clients * len(group)
-                                                 // sum(map(len, users.values())))]
-                                   for p, group in users.items()}
+                    floor_users = floor_share(users, args.floor_clients)
                     floor = start_floor(args.port + 1, 2)
                     try:
                         await wait_port(args.port + 1, floor)
@@ -601,16 +600,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tickets", type=int, default=200_000)
-    parser.add_argument("--agents", type=int, default=300)
+def mix_arguments(parser: argparse.ArgumentParser, agents: int) -> None:
+    """The mix's data, users and windows, the same for both load generators (`bench/desk_wrk.py`)."""
+    parser.add_argument("--tickets", type=int, default=200_000, help="only when the database is built")
+    parser.add_argument("--agents", type=int, default=agents)
     parser.add_argument("--handlers", type=int, default=40)
     parser.add_argument("--supervisors", type=int, default=10)
-    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seconds", type=float, default=30, help="the mix's measured window")
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--floor-clients", type=int, default=64, help="back-to-back users against hotline and floor")
     parser.add_argument("--floor-seconds", type=float, default=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mix_arguments(parser, agents=300)
     parser.add_argument("--sse-clients", type=int, default=1000)
     parser.add_argument("--sse-as", choices=("dispatcher", "handler"), default="dispatcher")
     parser.add_argument("--events", type=int, default=30)

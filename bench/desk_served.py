@@ -6,8 +6,8 @@ the socket, uvicorn, the access line and the middleware.
 
 Prints, per round, req/s, p50/p95 and the server process's CPU per request (/proc/PID/stat, all
 its threads), with the load average. With `--py-spy FILE` the worker runs under `py-spy record -f
-raw` (200 Hz; `pip install py-spy`): each line a stack and its samples; sum them by the frames you
-care about.
+raw` (200 Hz; py-spy is a bench-only tool: `make bench-deps`): each line a stack and its samples;
+sum them by the frames you care about.
 
     python bench/desk_served.py [--seconds 8] [--rounds 3] [--py-spy /tmp/desk.raw]
 """

@@ -63,30 +63,36 @@ class TicketView(BaseModel):
            co_handler_ids: list[str] | None = None) -> TicketView:
         """The view of a ticket entity, or of a row of `TICKET_VIEW_COLUMNS` with its co-handlers' ids
         (the desk's lists read rows: no ORM objects to build; docs/benchmarks.md, the desk mix)."""
-        co = co_handler_ids if co_handler_ids is not None else [c.unit_id for c in ticket.co_handlers]
-        return cls(
-            id=ticket.id, number=ticket.number, digits=ticket.digits, state=ticket.state,
-            state_label=ticket.state.label, channel=ticket.channel, category=ticket.category,
-            caller_number=ticket.caller_number, caller_name=ticket.caller_name,
-            description=ticket.description, region_code=ticket.region_code,
-            city_code=ticket.city_code, county_code=ticket.county_code, address=ticket.address,
-            priority=ticket.priority, level=ticket.level, lead_unit_id=ticket.lead_unit_id,
-            co_handler_ids=co, created_by=ticket.created_by, created_at=ticket.created_at,
-            dispatched_at=ticket.dispatched_at, sign_due_at=ticket.sign_due_at,
-            signed_at=ticket.signed_at, due_at=ticket.due_at, replied_at=ticket.replied_at,
-            closed_at=ticket.closed_at, answer=ticket.answer, kb_article_id=ticket.kb_article_id,
-            rating=ticket.rating,
-            redo_count=ticket.redo_count, extension_count=ticket.extension_count,
-            return_count=ticket.return_count,
-            extension_until=ticket.extension_until, callback_requested=ticket.callback_requested,
-            public=ticket.public,
-            light=light(ticket.state, now=now, created_at=ticket.created_at, sign_due_at=ticket.sign_due_at,
-                        signed_at=ticket.signed_at, due_at=ticket.due_at,
-                        replied_at=ticket.replied_at),
-            sign_light=sign_light(now=now, sign_due_at=ticket.sign_due_at, signed_at=ticket.signed_at),
-            allowed_actions=allowed_actions(ticket.state),
-            version=ticket.version,
-        )
+        return cls(**ticket_fields(ticket, now, co_handler_ids))
+
+
+def ticket_fields(ticket: Ticket | Row[*tuple[Any, ...]], now: datetime,
+                  co_handler_ids: list[str] | None = None) -> dict[str, Any]:
+    """`TicketView`'s values in its field order, unvalidated: the desk's lists serialise these as they are
+    (`agent_desk.api.pagination.json_rows`; the columns' types already gave the fields' types)."""
+    co = co_handler_ids if co_handler_ids is not None else [c.unit_id for c in ticket.co_handlers]
+    return {
+        "id": ticket.id, "number": ticket.number, "digits": ticket.digits, "state": ticket.state,
+        "state_label": ticket.state.label, "channel": ticket.channel, "category": ticket.category,
+        "caller_number": ticket.caller_number, "caller_name": ticket.caller_name,
+        "description": ticket.description, "region_code": ticket.region_code,
+        "city_code": ticket.city_code, "county_code": ticket.county_code, "address": ticket.address,
+        "priority": ticket.priority, "level": ticket.level, "lead_unit_id": ticket.lead_unit_id,
+        "co_handler_ids": co, "created_by": ticket.created_by, "created_at": ticket.created_at,
+        "dispatched_at": ticket.dispatched_at, "sign_due_at": ticket.sign_due_at,
+        "signed_at": ticket.signed_at, "due_at": ticket.due_at, "replied_at": ticket.replied_at,
+        "closed_at": ticket.closed_at, "answer": ticket.answer, "kb_article_id": ticket.kb_article_id,
+        "rating": ticket.rating,
+        "redo_count": ticket.redo_count, "extension_count": ticket.extension_count,
+        "return_count": ticket.return_count,
+        "extension_until": ticket.extension_until, "callback_requested": ticket.callback_requested,
+        "public": ticket.public,
+        "light": light(ticket.state, now=now, created_at=ticket.created_at, sign_due_at=ticket.sign_due_at,
+                       signed_at=ticket.signed_at, due_at=ticket.due_at, replied_at=ticket.replied_at),
+        "sign_light": sign_light(now=now, sign_due_at=ticket.sign_due_at, signed_at=ticket.signed_at),
+        "allowed_actions": allowed_actions(ticket.state),
+        "version": ticket.version,
+    }
 
 
 # The columns `TicketView.of` reads, for reading views without loading ORM entities.

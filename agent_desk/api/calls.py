@@ -19,7 +19,7 @@ from agent_desk.api.pagination import (
     Keyset,
     LimitParam,
     Page,
-    json_page,
+    json_rows,
     keyset_rows,
     next_cursor,
 )
@@ -63,12 +63,18 @@ class CallView(BaseModel):
     @classmethod
     def of(cls, call: CallRecord | Row[*tuple[Any, ...]]) -> CallView:
         """The view of a call record, or of a row of `CALL_VIEW_COLUMNS`."""
-        return cls(id=call.id, server=call.server, linkedid=call.linkedid, caller_number=call.caller_number,
-                   caller_name=call.caller_name, ivr_path=call.ivr_path, queue=call.queue,
-                   entered_at=call.entered_at, wait_seconds=call.wait_seconds, agent=call.agent,
-                   answered_at=call.answered_at, talk_seconds=call.talk_seconds, outcome=call.outcome,
-                   unknown_reason=call.unknown_reason, ended_at=call.ended_at, ticket_id=call.ticket_id,
-                   has_recording=bool(call.recording))
+        return cls(**call_fields(call))
+
+
+def call_fields(call: CallRecord | Row[*tuple[Any, ...]]) -> dict[str, Any]:
+    """`CallView`'s values in its field order, unvalidated: the call list serialises these as they are
+    (`json_rows`)."""
+    return {"id": call.id, "server": call.server, "linkedid": call.linkedid, "caller_number": call.caller_number,
+            "caller_name": call.caller_name, "ivr_path": call.ivr_path, "queue": call.queue,
+            "entered_at": call.entered_at, "wait_seconds": call.wait_seconds, "agent": call.agent,
+            "answered_at": call.answered_at, "talk_seconds": call.talk_seconds, "outcome": call.outcome,
+            "unknown_reason": call.unknown_reason, "ended_at": call.ended_at, "ticket_id": call.ticket_id,
+            "has_recording": bool(call.recording)}
 
 
 # The columns `CallView.of` reads: the list reads these as rows (no ORM entities, nor their legs).
@@ -131,8 +137,7 @@ async def list_calls(desk: DeskDep, who: Caller, cursor: CursorParam = None, lim
         return csv_response(CallView, _stream(desk, NEWEST_FIRST.ordered(select(CallRecord).where(*where))), "calls")
     async with desk.reads() as session:
         rows = await keyset_rows(session, CALL_ROWS.where(*where), NEWEST_FIRST, cursor=cursor, limit=limit)
-    return json_page(Page[CallView](items=[CallView.of(r) for r in rows[:limit]],
-                                    next_cursor=next_cursor(rows, limit, lambda r: (r.id,))))
+    return json_rows([call_fields(r) for r in rows[:limit]], next_cursor(rows, limit, lambda r: (r.id,)))
 
 
 async def _stream(desk: Desk, query: Any) -> AsyncIterator[CallView]:

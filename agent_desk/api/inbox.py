@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from agent_desk.api.csv_export import CSV_RESPONSE, Format, csv_response
-from agent_desk.api.deadlines import Deadline, deadlines
+from agent_desk.api.deadlines import Deadline, deadline_fields
 from agent_desk.api.deps import DeskDep, HandlerCaller
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.pagination import (
@@ -21,14 +21,14 @@ from agent_desk.api.pagination import (
     Keyset,
     LimitParam,
     Page,
-    json_page,
+    json_rows,
     keyset_rows,
     next_cursor,
 )
 from agent_desk.api.tickets import co_handler_ids, light_condition
 from agent_desk.security.scope import ticket_scope
 from ticketing.models import Ticket, TicketEvent, utcnow
-from ticketing.views import TICKET_VIEW_COLUMNS, TicketView
+from ticketing.views import TICKET_VIEW_COLUMNS, TicketView, ticket_fields
 from ticketing.vocabulary import Category, Light, TicketState
 
 router = APIRouter(prefix="/api/inbox", tags=["handlers"])
@@ -85,8 +85,9 @@ async def inbox(desk: DeskDep, who: HandlerCaller, cursor: CursorParam = None, l
         rows = await keyset_rows(session, INBOX_ROWS.where(*where), MOST_URGENT_FIRST, cursor=cursor, limit=limit)
         co = await co_handler_ids(session, [r.id for r in rows])
     items = []
-    for row in rows[:limit]:
-        view = TicketView.of(row, now, co[row.id])
-        items.append(InboxItem(**dict(view), deadlines=deadlines(view, worktime, now), supervisions=row.supervisions))
-    return json_page(Page[InboxItem](items=items, next_cursor=next_cursor(
-        rows, limit, lambda row: (row.due_at or row.sign_due_at, row.id))))
+    for row in rows[:limit]:  # `InboxItem`'s values, serialised as they are (`json_rows`)
+        item = ticket_fields(row, now, co[row.id])
+        item["deadlines"] = deadline_fields(item, worktime, now)
+        item["supervisions"] = row.supervisions
+        items.append(item)
+    return json_rows(items, next_cursor(rows, limit, lambda row: (row.due_at or row.sign_due_at, row.id)))

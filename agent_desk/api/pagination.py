@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+import orjson
 from fastapi import HTTPException, Query, Response
 from pydantic import BaseModel, Field, Strict, TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, Select, and_, or_
@@ -49,6 +50,15 @@ def json_page(page: Page[Any]) -> Response:
     """The page serialised once. Routes keep `response_model` for the OpenAPI document, but skip
     FastAPI's second validation of a model they have just built (it doubled the cost of a list)."""
     return Response(page.model_dump_json(), media_type="application/json")
+
+
+def json_rows(items: list[dict[str, Any]], next_cursor: str | None) -> Response:
+    """A page of views given as their fields (`ticketing.views.ticket_fields`, `calls.call_fields`),
+    serialised as they are: the same bytes as `json_page` of the validated models
+    (tests/agent_desk/test_row_views.py), without validating every field of every row of a list that
+    typed columns just gave (docs/benchmarks.md, "the mix through wrk")."""
+    return Response(orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z),
+                    media_type="application/json")
 
 
 def encode_cursor(*key: Any) -> str:

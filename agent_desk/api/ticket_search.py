@@ -16,7 +16,7 @@ from agent_desk.api.calls import CallView
 from agent_desk.api.deadlines import Deadline, deadlines
 from agent_desk.api.deps import Caller, DeskDep
 from agent_desk.api.errors import AUTHED, responses
-from agent_desk.api.pagination import CursorParam, LimitParam, Page, json_page
+from agent_desk.api.pagination import CursorParam, LimitParam, Page
 from agent_desk.api.regions import region_path
 from agent_desk.api.routing_preview import UnitRef
 from agent_desk.api.tickets import TicketId, scoped_ticket_view, ticket_page
@@ -83,8 +83,7 @@ async def search_tickets(desk: DeskDep, who: Caller,
                          cursor: CursorParam = None, limit: LimitParam = 20) -> Response:
     """Tickets in your scope matching `q`, newest first."""
     now = utcnow()
-    return json_page(await ticket_page(desk, [ticket_scope(who), search_condition(q)], cursor=cursor, limit=limit,
-                                       now=now))
+    return await ticket_page(desk, [ticket_scope(who), search_condition(q)], cursor=cursor, limit=limit, now=now)
 
 
 @router.get("/api/tickets/{ticket_id}/timeline", response_model=Timeline, responses=responses(404, *AUTHED))

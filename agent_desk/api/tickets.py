@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,7 @@ from agent_desk.api.pagination import (
     Keyset,
     LimitParam,
     Page,
-    json_page,
+    json_rows,
     keyset_rows,
     list_page,
     next_cursor,
@@ -42,7 +42,7 @@ from ticketing.instants import Instant
 from ticketing.models import CallRecord, Role, Ticket, TicketCoHandler, utcnow
 from ticketing.routing import RoutingRequest
 from ticketing.service import NewTicket
-from ticketing.views import TICKET_VIEW_COLUMNS, EventView, TicketView
+from ticketing.views import TICKET_VIEW_COLUMNS, EventView, TicketView, ticket_fields
 from ticketing.vocabulary import Category, Channel, Light, TicketState
 
 router = APIRouter(prefix="/api/tickets", tags=["tickets"])
@@ -119,14 +119,14 @@ async def co_handler_ids(session: AsyncSession, ticket_ids: list[int]) -> dict[i
 
 
 async def ticket_page(desk: Desk, where: list[ColumnElement[bool]], *, cursor: str | None, limit: int,
-                      now: datetime) -> Page[TicketView]:
+                      now: datetime) -> Response:
     """A page of the tickets matching `where`, newest first, read as rows of `TICKET_VIEW_COLUMNS` and
-    their co-handlers (two queries, no ORM entities)."""
+    their co-handlers (two queries, no ORM entities), as `Page[TicketView]`'s JSON."""
     async with desk.reads() as session:
         rows = await keyset_rows(session, TICKET_ROWS.where(*where), NEWEST_FIRST, cursor=cursor, limit=limit)
         co = await co_handler_ids(session, [r.id for r in rows])
-    return Page[TicketView](items=[TicketView.of(r, now, co[r.id]) for r in rows[:limit]],
-                            next_cursor=next_cursor(rows, limit, lambda r: (r.id,)))
+    return json_rows([ticket_fields(r, now, co[r.id]) for r in rows[:limit]],
+                     next_cursor(rows, limit, lambda r: (r.id,)))
 
 
 def light_condition(light: Light, now: datetime) -> ColumnElement[bool]:
@@ -180,7 +180,7 @@ async def list_tickets(
     if format == "csv":
         query = select(Ticket).where(*where).options(selectinload(Ticket.co_handlers))
         return csv_response(TicketView, _stream(desk, NEWEST_FIRST.ordered(query), now), "tickets")
-    return json_page(await ticket_page(desk, where, cursor=cursor, limit=limit, now=now))
+    return await ticket_page(desk, where, cursor=cursor, limit=limit, now=now)
 
 
 async def _stream(desk: Desk, query: Any, now: datetime) -> AsyncIterator[TicketView]:
