@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 07:44:10.329111
+Create Date: 2026-12-03 17:08:07.830634
 """
 
 from collections.abc import Sequence
@@ -369,7 +369,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_tickets_city_kpi', ['city_code', 'sign_ok', 'close_ok', 'satisfied', 'created_at', 'handling_seconds', 'red_after'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_created_by'), ['created_by'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tickets_creator_id'), ['creator_id'], unique=False)
+        batch_op.create_index('ix_tickets_creator_id', ['creator_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_kb_article_id'), ['kb_article_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tickets_lead_unit_id'), ['lead_unit_id'], unique=False)
         batch_op.create_index('ix_tickets_open_red', ['red_after', 'created_at', 'city_code', 'county_code', 'lead_unit_id', 'category', 'channel'], unique=False, postgresql_where=sa.text('red_after IS NOT NULL'), sqlite_where=sa.text('red_after IS NOT NULL'))
@@ -641,7 +641,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tickets_open_red', postgresql_where=sa.text('red_after IS NOT NULL'), sqlite_where=sa.text('red_after IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_tickets_lead_unit_id'))
         batch_op.drop_index(batch_op.f('ix_tickets_kb_article_id'))
-        batch_op.drop_index(batch_op.f('ix_tickets_creator_id'))
+        batch_op.drop_index('ix_tickets_creator_id')
         batch_op.drop_index(batch_op.f('ix_tickets_created_by'))
         batch_op.drop_index(batch_op.f('ix_tickets_county_code'))
         batch_op.drop_index('ix_tickets_city_kpi')
