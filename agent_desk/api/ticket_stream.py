@@ -4,13 +4,17 @@
 sweep's 督办) to a ticket in the caller's scope: a handler hears of its unit's cases (lead or
 co-handler), a dispatcher of every case. Whether a ticket is in scope is asked of the database with
 the one scope rule (`ticket_scope`), so the stream never shows what the API would not.
+
+A process's streams share each change (`ChangeStreams`): it is encoded once for all of them, and its
+scope is asked once per scope (`ticket_scope_key`: a unit's handlers, a city's supervisors), not once
+per stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -23,7 +27,8 @@ from agent_desk.api.deps import Caller, Credentials, DeskDep, still_valid
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.desk import Desk
 from agent_desk.security.principal import Principal
-from agent_desk.security.scope import ticket_scope
+from agent_desk.security.scope import ticket_scope, ticket_scope_key
+from ami.bus import EventBus, Subscription
 from ticketing.models import Ticket
 from ticketing.views import TicketChange
 from ticketing.vocabulary import TicketState
@@ -56,11 +61,48 @@ class ChangeEvent(BaseModel):
                    at=change.at)
 
 
+class Delivery:
+    """One change as every stream sends it: encoded once, and whether a scope sees it asked once."""
+
+    def __init__(self, change: TicketChange) -> None:
+        self.change = change
+        self._encoded: bytes | None = None
+        self._seen_by: dict[Hashable, asyncio.Task[bool]] = {}
+
+    @property
+    def encoded(self) -> bytes:
+        if self._encoded is None:
+            self._encoded = ServerSentEvent(event="change", data=ChangeEvent.of(self.change).model_dump_json()).encode()
+        return self._encoded
+
+    async def visible_to(self, desk: Desk, who: Principal) -> bool:
+        if who.sees_everything:  # dispatchers hear of every change: no query per change
+            return True
+        key = ticket_scope_key(who)
+        answer = self._seen_by.get(key)
+        if answer is None:
+            answer = self._seen_by[key] = asyncio.create_task(_in_scope(desk, who, self.change.ticket.id))
+        return await asyncio.shield(answer)  # a stream that closes meanwhile leaves the answer to the others
+
+
 async def _in_scope(desk: Desk, who: Principal, ticket_id: int) -> bool:
-    if who.sees_everything:  # dispatchers hear of every change: no query per change
-        return True
     async with desk.sessions() as session:
         return await session.scalar(select(Ticket.id).where(Ticket.id == ticket_id, ticket_scope(who))) is not None
+
+
+class ChangeStreams:
+    """This process's open change streams: each change of the feed becomes one `Delivery` they share."""
+
+    def __init__(self, feed: EventBus[TicketChange]) -> None:
+        self._deliveries: EventBus[Delivery] = EventBus()
+        self.close = feed.listen(self._on_change)
+
+    def _on_change(self, change: TicketChange) -> None:
+        if self._deliveries.active:
+            self._deliveries.publish(Delivery(change))
+
+    def subscribe(self) -> Subscription[Delivery]:
+        return self._deliveries.subscribe(maxsize=BACKLOG)
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(*AUTHED)})
@@ -73,20 +115,24 @@ async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
     one, or logs in)."""
     assert credentials is not None  # `Caller` refused the request without one
     token = credentials.credentials
+    streams: ChangeStreams = request.app.state.change_streams
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
-        async with desk.ticket_feed.subscribe(maxsize=BACKLOG) as changes:
+    async def events() -> AsyncIterator[ServerSentEvent | bytes]:
+        async with streams.subscribe() as deliveries:
             yield ServerSentEvent(event="hello", retry=1000, data=json.dumps({"user": who.username}))
             told = 0  # changes the page has been told it missed
             while not await request.is_disconnected() and await still_valid(desk, token):
-                if changes.dropped > told:
-                    yield ServerSentEvent(event="resync", data=json.dumps({"missed": changes.dropped - told}))
-                    told = changes.dropped
-                try:
-                    change = await asyncio.wait_for(changes.get(), timeout=1.0)
-                except TimeoutError:
-                    continue
-                if await _in_scope(desk, who, change.ticket.id):
-                    yield ServerSentEvent(event="change", data=ChangeEvent.of(change).model_dump_json())
+                if deliveries.dropped > told:
+                    yield ServerSentEvent(event="resync", data=json.dumps({"missed": deliveries.dropped - told}))
+                    told = deliveries.dropped
+                delivery = deliveries.get_nowait()
+                if delivery is None:
+                    try:
+                        async with asyncio.timeout(1.0):
+                            delivery = await deliveries.get()
+                    except TimeoutError:
+                        continue
+                if await delivery.visible_to(desk, who):
+                    yield delivery.encoded
 
     return EventSourceResponse(events(), ping=15)
