@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator, Hashable
 from datetime import datetime
 
@@ -38,6 +39,8 @@ router = APIRouter(prefix="/api/ticket-changes", tags=["tickets"])
 # Changes a stream holds for its page. A burst beyond it (the sweep's 督办 of every case that turned
 # red at once) drops the oldest; the page is then told to read its lists again (`resync`).
 BACKLOG = 256
+# A stream sends a change at most this long after it last found its client there and its token valid.
+CHECK_EVERY = 1.0
 
 
 class ChangeEvent(BaseModel):
@@ -118,17 +121,23 @@ async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
     streams: ChangeStreams = request.app.state.change_streams
 
     async def events() -> AsyncIterator[ServerSentEvent | bytes]:
+        loop = asyncio.get_running_loop()
         async with streams.subscribe() as deliveries:
             yield ServerSentEvent(event="hello", retry=1000, data=json.dumps({"user": who.username}))
             told = 0  # changes the page has been told it missed
-            while not await request.is_disconnected() and await still_valid(desk, token):
+            checked = -math.inf
+            while True:
+                if loop.time() >= checked + CHECK_EVERY:  # not per change: a burst costs one check, not one each
+                    if await request.is_disconnected() or not await still_valid(desk, token):
+                        return
+                    checked = loop.time()
                 if deliveries.dropped > told:
                     yield ServerSentEvent(event="resync", data=json.dumps({"missed": deliveries.dropped - told}))
                     told = deliveries.dropped
                 delivery = deliveries.get_nowait()
                 if delivery is None:
                     try:
-                        async with asyncio.timeout(1.0):
+                        async with asyncio.timeout_at(checked + CHECK_EVERY):
                             delivery = await deliveries.get()
                     except TimeoutError:
                         continue
