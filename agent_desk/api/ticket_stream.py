@@ -5,9 +5,9 @@ sweep's 督办) to a ticket in the caller's scope: a handler hears of its unit's
 co-handler), a dispatcher of every case. Whether a ticket is in scope is asked of the database with
 the one scope rule (`ticket_scope`), so the stream never shows what the API would not.
 
-A process's streams share each change (`ChangeStreams`): it is encoded once for all of them, and its
-scope is asked once per scope (`ticket_scope_key`: a unit's handlers, a city's supervisors), not once
-per stream.
+A process's streams share each change (`ChangeStreams`): it is encoded once for all of them, and
+whether it is in scope is asked once, in one statement for the scopes of all the open streams (a
+column each: a unit's handlers share one, `ticket_scope_key`), not once per stream.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections import Counter
 from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -23,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from agent_desk.api.agent import SSE_RESPONSE
+from agent_desk.api.agent import SSE_RESPONSE, ping_every
 from agent_desk.api.deps import Caller, Credentials, DeskDep, still_valid
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.desk import Desk
@@ -41,6 +43,8 @@ router = APIRouter(prefix="/api/ticket-changes", tags=["tickets"])
 BACKLOG = 256
 # A stream sends a change at most this long after it last found its client there and its token valid.
 CHECK_EVERY = 1.0
+# Scopes asked about a change in one statement (a column each).
+SCOPES_A_STATEMENT = 100
 
 
 class ChangeEvent(BaseModel):
@@ -65,12 +69,14 @@ class ChangeEvent(BaseModel):
 
 
 class Delivery:
-    """One change as every stream sends it: encoded once, and whether a scope sees it asked once."""
+    """One change as every stream sends it: encoded once, and which scopes see it asked of the database
+    once, for the scopes of all the streams open when it came."""
 
-    def __init__(self, change: TicketChange) -> None:
+    def __init__(self, change: TicketChange, scopes: dict[Hashable, Principal]) -> None:
         self.change = change
+        self._scopes = scopes
         self._encoded: bytes | None = None
-        self._seen_by: dict[Hashable, asyncio.Task[bool]] = {}
+        self._seen: asyncio.Task[set[Hashable]] | None = None
 
     @property
     def encoded(self) -> bytes:
@@ -81,16 +87,23 @@ class Delivery:
     async def visible_to(self, desk: Desk, who: Principal) -> bool:
         if who.sees_everything:  # dispatchers hear of every change: no query per change
             return True
-        key = ticket_scope_key(who)
-        answer = self._seen_by.get(key)
-        if answer is None:
-            answer = self._seen_by[key] = asyncio.create_task(_in_scope(desk, who, self.change.ticket.id))
-        return await asyncio.shield(answer)  # a stream that closes meanwhile leaves the answer to the others
+        if self._seen is None:
+            self._seen = asyncio.create_task(_scopes_seeing(desk, self._scopes, self.change.ticket.id))
+        # shielded: a stream that closes meanwhile leaves the answer to the others
+        return ticket_scope_key(who) in await asyncio.shield(self._seen)
 
 
-async def _in_scope(desk: Desk, who: Principal, ticket_id: int) -> bool:
+async def _scopes_seeing(desk: Desk, scopes: dict[Hashable, Principal], ticket_id: int) -> set[Hashable]:
+    """The scopes that see the ticket: a column each, SCOPES_A_STATEMENT to a statement."""
+    keys = list(scopes)
+    seen: set[Hashable] = set()
     async with desk.sessions() as session:
-        return await session.scalar(select(Ticket.id).where(Ticket.id == ticket_id, ticket_scope(who))) is not None
+        for at in range(0, len(keys), SCOPES_A_STATEMENT):
+            part = keys[at:at + SCOPES_A_STATEMENT]
+            row = (await session.execute(select(*(ticket_scope(scopes[k]) for k in part))
+                                         .select_from(Ticket).where(Ticket.id == ticket_id))).one_or_none()
+            seen.update(k for k, sees in zip(part, row or (), strict=False) if sees)
+    return seen
 
 
 class ChangeStreams:
@@ -98,14 +111,28 @@ class ChangeStreams:
 
     def __init__(self, feed: EventBus[TicketChange]) -> None:
         self._deliveries: EventBus[Delivery] = EventBus()
+        self._scopes: dict[Hashable, Principal] = {}  # the scopes of the open streams that need a query
+        self._streams: Counter[Hashable] = Counter()  # and how many streams each
         self.close = feed.listen(self._on_change)
 
     def _on_change(self, change: TicketChange) -> None:
         if self._deliveries.active:
-            self._deliveries.publish(Delivery(change))
+            self._deliveries.publish(Delivery(change, dict(self._scopes)))
 
-    def subscribe(self) -> Subscription[Delivery]:
-        return self._deliveries.subscribe(maxsize=BACKLOG)
+    @asynccontextmanager
+    async def subscribe(self, who: Principal) -> AsyncIterator[Subscription[Delivery]]:
+        key = ticket_scope_key(who)
+        if not who.sees_everything:
+            self._scopes[key] = who
+            self._streams[key] += 1
+        try:
+            async with self._deliveries.subscribe(maxsize=BACKLOG) as deliveries:
+                yield deliveries
+        finally:
+            if not who.sees_everything:
+                self._streams[key] -= 1
+                if not self._streams[key]:
+                    del self._streams[key], self._scopes[key]
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses={**SSE_RESPONSE, **responses(*AUTHED)})
@@ -113,8 +140,8 @@ async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
                          credentials: Credentials) -> EventSourceResponse:
     """Server-sent events: `hello` at once, then a `change` (a ChangeEvent) for each change to a ticket in
     your scope, within a second. `resync` (`{"missed": n}`) says changes were dropped after a burst larger
-    than the stream's backlog: read the lists again. A comment ping every 15 s keeps proxies from closing
-    the stream. The stream ends when its token expires or is revoked (the page reconnects with a fresh
+    than the stream's backlog: read the lists again. A comment ping every 12–15 s keeps proxies from
+    closing the stream. The stream ends when its token expires or is revoked (the page reconnects with a fresh
     one, or logs in)."""
     assert credentials is not None  # `Caller` refused the request without one
     token = credentials.credentials
@@ -122,7 +149,7 @@ async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
 
     async def events() -> AsyncIterator[ServerSentEvent | bytes]:
         loop = asyncio.get_running_loop()
-        async with streams.subscribe() as deliveries:
+        async with streams.subscribe(who) as deliveries:
             yield ServerSentEvent(event="hello", retry=1000, data=json.dumps({"user": who.username}))
             told = 0  # changes the page has been told it missed
             checked = -math.inf
@@ -144,4 +171,4 @@ async def ticket_changes(request: Request, desk: DeskDep, who: Caller,
                 if await delivery.visible_to(desk, who):
                     yield delivery.encoded
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=ping_every())

@@ -168,7 +168,7 @@ async def test_the_change_stream_tells_a_unit_of_its_cases_only(client: DeskClie
     other.cancel()
 
 
-async def test_a_units_streams_share_one_scope_query_per_change(client: DeskClient, live_server: LiveServer) -> None:
+async def test_a_change_is_checked_against_every_streams_scope_in_one_statement(client: DeskClient, live_server: LiveServer) -> None:
     leads = ("lead1", "lead2", "lead3")
     for name in leads:
         await client.add_handler(name, LEAD)
@@ -194,7 +194,7 @@ async def test_a_units_streams_share_one_scope_query_per_change(client: DeskClie
     assert [[(c["action"], c["ticket_id"]) for c in got] for got in changes] == [[("dispatch", tid)]] * 3
     assert not other.done()  # not its unit's case: nothing came
     other.cancel()
-    assert len(scope_reads) == 2  # one for the lead unit's three streams, one for the other unit's
+    assert len(scope_reads) == 1  # both units' scopes in one statement, not one per stream (4) or unit (2)
 
 
 def test_callers_share_a_scope_key_only_when_they_share_the_scope() -> None:
