@@ -168,7 +168,8 @@ async def test_the_change_stream_tells_a_unit_of_its_cases_only(client: DeskClie
     other.cancel()
 
 
-async def test_a_change_is_checked_against_every_streams_scope_in_one_statement(client: DeskClient, live_server: LiveServer) -> None:
+async def test_a_change_is_checked_against_every_streams_scope_in_one_statement(
+        client: DeskClient, live_server: LiveServer) -> None:
     leads = ("lead1", "lead2", "lead3")
     for name in leads:
         await client.add_handler(name, LEAD)
