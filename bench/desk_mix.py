@@ -11,7 +11,7 @@ knowledge-base articles (`bench/knowledge.py`'s).
    think time between requests:
    - agents (`--agents`, think 1 s mean): list their calls (20 %) and tickets (25 %), open one of
      them (31 %), search the knowledge base for their caller's county (22 %), create a ticket (2 %:
-     each change costs a scope query per handler unit with a stream open, see docs/benchmarks.md);
+     each change costs one scope query for all the handlers' streams, see docs/benchmarks.md);
      each also holds its screen-pop SSE stream;
    - handlers (`--handlers`, think 2 s): their inbox (70 %), open a ticket from it (30 %); each holds
      the ticket-changes stream;
