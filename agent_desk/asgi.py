@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from agent_desk.app import create_app
+from agent_desk.app import create_app, freeze_startup_heap
 from agent_desk.settings import load_settings
 
 
 def api_only() -> FastAPI:
-    return create_app(load_settings(), run_sweep=False)
+    app = create_app(load_settings(), run_sweep=False)
+    freeze_startup_heap()
+    return app
