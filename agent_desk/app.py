@@ -8,7 +8,6 @@ reverse.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -122,14 +121,6 @@ async def _screen_pop_pump(desk: Desk) -> None:
             except Exception:
                 with bound_contextvars(linkedid=event.linkedid):
                     log.exception("screen pop for %s failed", event.interface)
-
-
-def freeze_startup_heap() -> None:
-    """Keep what a server process built before serving (the modules, the app) out of every later full
-    garbage collection. With 1,000 open streams a full collection walked all of it again every few
-    seconds, 0.4-0.56 s each with nothing to free, and a change's fan-out waited (docs/benchmarks.md)."""
-    gc.collect()
-    gc.freeze()
 
 
 def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,

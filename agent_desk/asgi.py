@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from agent_desk.app import create_app, freeze_startup_heap
+from agent_desk.app import create_app
 from agent_desk.settings import load_settings
 
 
 def api_only() -> FastAPI:
-    app = create_app(load_settings(), run_sweep=False)
-    freeze_startup_heap()
-    return app
+    return create_app(load_settings(), run_sweep=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from agent_desk.app import create_app, freeze_startup_heap
+from agent_desk.app import create_app
 from agent_desk.cli.app import app, settings
 from agent_desk.live.fanout import MirrorBoard
 from agent_desk.live.replay import bundled_capture
@@ -74,7 +74,6 @@ def serve(
     mirrored = roles != ALL_ROLES and "api" in roles
     app = create_app(config, parts=adapter_parts(config, roles), run_sweep="sweep" in roles, api="api" in roles,
                      board=MirrorBoard(kpis=sup.call_kpis(), cities=config.ami.cities()) if mirrored else None)
-    freeze_startup_heap()
     uvicorn.run(app, host=host or config.desk.host,
                 port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
                 proxy_headers=False, server_header=False)
