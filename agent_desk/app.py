@@ -143,7 +143,9 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
         app.state.desk = desk
         app.state.city_lights = TtlCache(wallboard.CITY_LIGHTS_TTL)
         app.state.dashboards = TtlCache(supervisor.DASHBOARD_TTL)
+        app.state.change_streams = ticket_stream.ChangeStreams(desk.ticket_feed)
         async with AsyncExitStack() as stack:
+            stack.callback(app.state.change_streams.close)
             if own_engine:
                 stack.push_async_callback(db_engine.dispose)
             pump = asyncio.create_task(_screen_pop_pump(desk), name="screen-pops")

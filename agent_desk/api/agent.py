@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -25,6 +26,12 @@ router = APIRouter(prefix="/api/agent", tags=["agent"])
 QueueName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[\w\-.]+$")]
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                       "description": "server-sent events"}}
+
+
+def ping_every() -> float:
+    """A stream's keep-alive ping interval, at most 15 s and spread per stream: streams that opened together
+    (every page after a restart) would otherwise ping all at once, a burst each change then waits behind."""
+    return random.uniform(12, 15)
 
 
 class PauseRequest(BaseModel):
@@ -160,7 +167,7 @@ async def current_pop(desk: DeskDep, who: AgentCaller) -> ScreenPop | Response:
 async def screen_pop(request: Request, desk: DeskDep, who: AgentCaller) -> EventSourceResponse:
     """Server-sent events for your calls: `pop` events carry a ScreenPop (caller, 90-day tickets,
     IVR choice, ASR draft, recording link) when a call rings, connects, completes, or its draft is
-    ready. A comment ping every 15 s keeps proxies from closing the stream."""
+    ready. A comment ping every 12–15 s keeps proxies from closing the stream."""
     interface = _interface(who)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
@@ -173,4 +180,4 @@ async def screen_pop(request: Request, desk: DeskDep, who: AgentCaller) -> Event
                     continue
                 yield ServerSentEvent(event="pop", data=pop.model_dump_json())
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=ping_every())

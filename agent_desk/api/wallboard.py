@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from agent_desk.api.agent import ping_every
 from agent_desk.api.deps import DeskDep
 from agent_desk.api.errors import AUTHED, responses
 from agent_desk.api.kiosk import WallboardViewer
@@ -203,4 +204,4 @@ async def stream(request: Request, desk: DeskDep, viewer: WallboardViewer, pbx: 
                 yield ServerSentEvent(event="snapshot",
                                       data=(await wallboard_snapshot(desk, cities, scope)).model_dump_json())
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=ping_every())

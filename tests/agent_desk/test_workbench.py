@@ -14,8 +14,10 @@ from sqlalchemy import event
 
 from agent_desk.api.ticket_stream import BACKLOG
 from agent_desk.app import announce_breach
+from agent_desk.security.principal import Principal
+from agent_desk.security.scope import ticket_scope, ticket_scope_key
 from tests.agent_desk.conftest import SUZHOU, XUANWU, DeskClient, LiveServer, RecordingPbx
-from ticketing.models import CallSurvey, utcnow
+from ticketing.models import CallSurvey, Role, utcnow
 from ticketing.sweep import SWEEP_ACTOR, Breach
 from ticketing.views import TicketChange
 from ticketing.vocabulary import Rating
@@ -164,6 +166,55 @@ async def test_the_change_stream_tells_a_unit_of_its_cases_only(client: DeskClie
     await asyncio.sleep(0.3)
     assert not other.done()  # not its unit's case: nothing came
     other.cancel()
+
+
+async def test_a_change_is_checked_against_every_streams_scope_in_one_statement(
+        client: DeskClient, live_server: LiveServer) -> None:
+    leads = ("lead1", "lead2", "lead3")
+    for name in leads:
+        await client.add_handler(name, LEAD)
+    await client.add_handler("elsewhere", f"dept:{SUZHOU}:housing")
+    tid = await accepted(client)
+    reading = [asyncio.create_task(read_changes(live_server.url, client.tokens[name], 1)) for name in leads]
+    other = asyncio.create_task(read_changes(live_server.url, client.tokens["elsewhere"], 1))
+    await asyncio.sleep(0.5)  # the streams are open
+    engine = client.desk.sessions.kw["bind"].sync_engine
+    scope_reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "tickets.lead_unit_id = " in statement and "ticket_co_handlers.unit_id = " in statement:
+            scope_reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await dispatch(client, tid)
+        changes = await asyncio.wait_for(asyncio.gather(*reading), 10)
+        await asyncio.sleep(0.3)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [[(c["action"], c["ticket_id"]) for c in got] for got in changes] == [[("dispatch", tid)]] * 3
+    assert not other.done()  # not its unit's case: nothing came
+    other.cancel()
+    assert len(scope_reads) == 1  # both units' scopes in one statement, not one per stream (4) or unit (2)
+
+
+def test_callers_share_a_scope_key_only_when_they_share_the_scope() -> None:
+    callers = [Principal(1, "d", Role.DISPATCHER), Principal(2, "a", Role.ADMIN),
+               Principal(3, "p", Role.SUPERVISOR, region_code="320000"),
+               Principal(4, "s1", Role.SUPERVISOR, region_code=SUZHOU, city_scope=SUZHOU),
+               Principal(5, "s2", Role.SUPERVISOR, region_code=SUZHOU, city_scope=SUZHOU),
+               Principal(6, "n", Role.SUPERVISOR, region_code="320100", city_scope="320100"),
+               Principal(7, "h1", Role.HANDLER, unit_id=LEAD), Principal(8, "h2", Role.HANDLER, unit_id=LEAD),
+               Principal(9, "h3", Role.HANDLER, unit_id=CO), Principal(10, "h0", Role.HANDLER),
+               Principal(11, "a1", Role.AGENT, agent_interface="PJSIP/7001"),
+               Principal(12, "a2", Role.AGENT, agent_interface="PJSIP/7002")]
+
+    def sql(who: Principal) -> str:
+        return str(ticket_scope(who).compile(compile_kwargs={"literal_binds": True}))
+
+    for a in callers:
+        for b in callers:
+            assert (ticket_scope_key(a) == ticket_scope_key(b)) == (sql(a) == sql(b)), (a.username, b.username)
 
 
 async def test_the_sla_sweeps_supervision_reaches_the_change_stream(client: DeskClient) -> None:
