@@ -15,7 +15,7 @@ from ticketing.models import Unit
 # 100 / 96.7 / 88.6 %, held-out 2 95.6 / 98.7 / 81.8 / 77.4 %, held-out 3 89.7 / 99.5 / 89.1 / 79.9 %,
 # held-out 4 94.3 / 100 / 96.3 / 91.0 %, held-out 5 88.2 / 100 / 85.9 / 80.0 %, held-out 6 (never tuned on)
 # 91.6 / 100 / 85.1 / 82.5 %, held-out 7 94.5 / 100 / 87.7 / 87.7 %, held-out 8 (never tuned on)
-# 92.5 / 99.4 / 85.6 / 79.4 %; the model is trained on every set but held-out 6 and 8, so its category
+# 92.5 / 99.4 / 85.6 / 79.4 %, held-out 9 (never tuned on, main's rules) 89.1 / 100 / 88.2 / 84.7 %; the model is trained on every set but held-out 6 and 8, so its category
 # figures on the others are not a test of it. Kept as floors at those levels (rounded down), so an
 # utterance lost fails.
 FLOORS = {
@@ -28,6 +28,7 @@ FLOORS = {
     "heldout6": {"category": 0.91, "region": 1.0, "department": 0.85, "unit": 0.82},
     "heldout7": {"category": 0.94, "region": 1.0, "department": 0.87, "unit": 0.87},
     "heldout8": {"category": 0.92, "region": 0.99, "department": 0.85, "unit": 0.79},
+    "heldout9": {"category": 0.89, "region": 1.0, "department": 0.88, "unit": 0.84},
 }
 
 
