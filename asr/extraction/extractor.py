@@ -81,7 +81,7 @@ class Extractor:
     def __init__(self, *, rules: CategoryRules, places: PlaceResolver,
                  routing: RoutingTable, model: CategoryModel | None = None) -> None:
         self.rules = rules
-        self.model = model  # decides the category when the table found no phrase of intent
+        self.model = model  # decides the category when the table found no phrase of intent, or a tie
         self.places = places
         self.routing = routing
         # A number's area does not change, and callers call again: libphonenumber and the scan of

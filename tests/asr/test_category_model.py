@@ -1,4 +1,4 @@
-"""The category model: reproducible from the repository's data, explainable, used only without a phrase."""
+"""The category model: reproducible from the repository's data, explainable, used only without a phrase or on a tie."""
 
 from __future__ import annotations
 
