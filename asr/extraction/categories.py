@@ -44,7 +44,12 @@ class CategoryMatch:
     score: float
     evidence: tuple[Evidence, ...]
     scores: dict[str, float]
-    reason: str | None = None  # set when the model decided (no phrase of intent): 模型: 投诉 0.71 — 被…
+    reason: str | None = None  # set when the model decided (no phrase, or a tie): 模型: 投诉 0.71 — 被…
+
+    def tied(self) -> tuple[str, ...]:
+        """The categories that share the leading score when more than one does: the table cannot tell."""
+        top = tuple(label for label, score in self.scores.items() if self.evidence and score == self.score)
+        return top if len(top) > 1 else ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -71,8 +71,9 @@ class CategoryModel:
         counts = {g: tuple(c) for g, c in sorted(per_label.items()) if seen[g] >= min_docs}
         return cls(labels, tuple(docs), counts, alpha=alpha, min_n=min_n, max_n=max_n)
 
-    def guess(self, text: str, *, drivers: int = 3) -> ModelGuess | None:
-        """None when the text holds no n-gram the model knows (silence, an empty transcript)."""
+    def guess(self, text: str, *, among: Collection[str] = (), drivers: int = 3) -> ModelGuess | None:
+        """None when the text holds no n-gram the model knows (silence, an empty transcript).
+        `among`: choose only between these labels (the phrase table's tie), every label if empty."""
         found = sorted(g for g in grams(text, self.min_n, self.max_n) if g in self._log)
         if not found:
             return None
@@ -80,13 +81,14 @@ class CategoryModel:
         for gram in found:
             for i, weight in enumerate(self._log[gram]):
                 scores[i] += weight
-        top = max(scores)
-        exp = [math.exp(s - top) for s in scores]
-        ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        allowed = [i for i, label in enumerate(self.labels) if not among or label in among]
+        top = max(scores[i] for i in allowed)
+        exp = {i: math.exp(scores[i] - top) for i in allowed}
+        ranked = sorted(allowed, key=lambda i: (-scores[i], i))
         best, second = ranked[0], ranked[1]
         lift = sorted(found, key=lambda g: (self._log[g][second] - self._log[g][best], -len(g), g))
         chosen = tuple(g for g in lift[:drivers] if self._log[g][best] > self._log[g][second])
-        return ModelGuess(self.labels[best], exp[best] / sum(exp), chosen)
+        return ModelGuess(self.labels[best], exp[best] / sum(exp.values()), chosen)
 
     def dumps(self) -> str:
         """Deterministic JSON (same model, same bytes): one n-gram a line."""

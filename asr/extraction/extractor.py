@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from asr.extraction.categories import CategoryMatch, CategoryRules
-from asr.extraction.category_model import CategoryModel
+from asr.extraction.category_model import CategoryModel, ModelGuess
 from asr.extraction.numbers import SpokenNumber, find_numbers, normalise_numbers
 from asr.extraction.places import PlaceResolution, PlaceResolver
 from asr.extraction.summary import summarise
@@ -81,7 +81,7 @@ class Extractor:
     def __init__(self, *, rules: CategoryRules, places: PlaceResolver,
                  routing: RoutingTable, model: CategoryModel | None = None) -> None:
         self.rules = rules
-        self.model = model  # decides the category when the table found no phrase of intent
+        self.model = model  # decides the category when the table found no phrase of intent, or a tie
         self.places = places
         self.routing = routing
         # A number's area does not change, and callers call again: libphonenumber and the scan of
@@ -103,10 +103,10 @@ class Extractor:
         area = self._caller_area(caller_number)
         departments = tuple(self.routing.matters.suggest(normalised))
         category = self.rules.classify(normalised, states_a_matter=bool(departments))
-        guess = self.model.guess(normalised) if self.model and not category.evidence else None
+        tied = category.tied()
+        guess = self.model.guess(normalised, among=tied) if self.model and (tied or not category.evidence) else None
         if guess is not None:
-            category = CategoryMatch(Category.from_label(guess.label), 0.0, (), category.scores,
-                                     guess.reason())
+            category = _decided_by_the_model(category, guess, tied)
         place = self.places.resolve(normalised, caller_area=area)
         unit, reasons = self._suggest_unit(place, category, leading(list(departments)), area)
         return Extraction(normalised, category, place, area, numbers, departments, unit, reasons,
@@ -129,3 +129,14 @@ class Extractor:
         except RoutingError as exc:
             return None, (f"no suggestion: {exc}",)
         return decision.lead_unit_id, decision.reasons
+
+
+def _decided_by_the_model(table: CategoryMatch, guess: ModelGuess, tied: tuple[str, ...]) -> CategoryMatch:
+    """The model's category where the table found no phrase of intent, or a tie between `tied`
+    (chosen by 10-fold CV on the tuning sets, docs/asr.md); the reason names the tie it broke."""
+    if not tied:
+        return CategoryMatch(Category.from_label(guess.label), 0.0, (), table.scores, guess.reason())
+    tie = " = ".join(f"{label} {table.score:g}" for label in tied)
+    evidence = table.evidence if guess.label == table.category.label else ()
+    return CategoryMatch(Category.from_label(guess.label), table.score, evidence, table.scores,
+                         f"{guess.reason()}（表内同分: {tie}）")

@@ -1,4 +1,4 @@
-"""The category model: reproducible from the repository's data, explainable, used only without a phrase."""
+"""The category model: reproducible from the repository's data, explainable, used only without a phrase or on a tie."""
 
 from __future__ import annotations
 
@@ -42,6 +42,17 @@ def test_the_model_round_trips_and_explains_itself() -> None:
     assert guess.reason().startswith("模型: 投诉 ")
 
 
+def test_the_model_can_be_asked_to_choose_among_some_labels() -> None:
+    examples = [("请问社保怎么交", "咨询"), ("请问公积金怎么取", "咨询"),
+                ("老板拖欠我工资不给", "投诉"), ("拖欠我工资三个月了", "投诉"), ("有人偷排污水", "举报"),
+                ("有人偷偷排污水", "举报")]
+    model = CategoryModel.train(examples, ("咨询", "投诉", "举报"), min_docs=1)
+    free = model.guess("老板拖欠我工资")
+    among = model.guess("老板拖欠我工资", among=("咨询", "举报"))
+    assert free is not None and free.label == "投诉"
+    assert among is not None and among.label in {"咨询", "举报"} and 0.5 <= among.probability <= 1
+
+
 def test_grams_skip_punctuation() -> None:
     assert grams("路灯，坏", 1, 2) == {"路", "灯", "坏", "路灯", "灯坏"}
 
@@ -68,3 +79,12 @@ def test_the_model_decides_without_a_phrase_and_says_why(extractor: Extractor) -
 def test_without_anything_the_model_knows_the_table_default_stays(extractor: Extractor) -> None:
     result = extractor.extract("")
     assert result.category.category.label == "咨询" and result.category.reason is None
+
+
+def test_a_tie_in_the_table_goes_to_the_model_among_the_tied(extractor: Extractor) -> None:
+    text = "鼓楼区那个菜市场门口天天有人摆摊，我们家的车每天早上都开不出去"
+    table = Extractor.build(category_model=False).extract(text).category
+    assert set(table.tied()) == {"举报", "投诉"}  # 有人 +3 (举报) against 天天 +2, 我们家 +1 (投诉)
+    result = extractor.extract(text).category
+    assert result.category.label in table.tied() and result.score == table.score
+    assert result.reason is not None and result.reason.endswith("（表内同分: 举报 3 = 投诉 3）")

@@ -11,23 +11,25 @@ from tests.asr.utterances import FIELDS, SPLITS, Score, evaluate, load
 from tests.conftest import Database
 from ticketing.models import Unit
 
-# Measured (docs/asr.md, issue 16's category model): dev 95.1 / 99.8 / 94.6 / 89.7 %, held-out 95.1 /
-# 100 / 96.7 / 88.6 %, held-out 2 95.6 / 98.7 / 81.8 / 77.4 %, held-out 3 89.7 / 99.5 / 89.1 / 79.9 %,
-# held-out 4 94.3 / 100 / 96.3 / 91.0 %, held-out 5 88.2 / 100 / 85.9 / 80.0 %, held-out 6 (never tuned on)
-# 91.6 / 100 / 85.1 / 82.5 %, held-out 7 94.5 / 100 / 87.7 / 87.7 %, held-out 8 (never tuned on)
-# 92.5 / 99.4 / 85.6 / 79.4 %; the model is trained on every set but held-out 6 and 8, so its category
-# figures on the others are not a test of it. Kept as floors at those levels (rounded down), so an
-# utterance lost fails.
+# Measured (docs/asr.md, issue 16's generalisation round): dev 95.6 / 99.8 / 94.9 / 90.1 %, held-out
+# 95.9 / 100 / 96.7 / 88.6 %, held-out 2 95.6 / 98.7 / 88.1 / 82.4 %, held-out 3 91.8 / 99.5 / 90.2 / 80.98 %,
+# held-out 4 94.3 / 100 / 96.3 / 91.0 %, held-out 5 90.6 / 100 / 89.4 / 83.5 %, held-out 6 (never tuned on)
+# 91.6 / 100 / 85.7 / 83.1 %, held-out 7 95.9 / 100 / 91.8 / 91.8 %, held-out 8 (never tuned on) 93.1 /
+# 99.4 / 85.0 / 78.7 %, tune2 91.8 / 99.7 / 87.1 / 84.6 %, held-out 9 (never tuned on) 90.4 / 100 / 89.1 /
+# 85.6 %; the model is trained on every set but held-out 6, 8 and 9, so its category figures on the
+# others are not a test of it. Kept as floors at those levels (rounded down), so an utterance lost fails.
 FLOORS = {
-    "dev": {"category": 0.95, "region": 0.99, "department": 0.94, "unit": 0.89},
+    "dev": {"category": 0.95, "region": 0.99, "department": 0.94, "unit": 0.90},
     "heldout": {"category": 0.95, "region": 1.0, "department": 0.96, "unit": 0.88},
-    "heldout2": {"category": 0.95, "region": 0.98, "department": 0.81, "unit": 0.77},
-    "heldout3": {"category": 0.89, "region": 0.99, "department": 0.89, "unit": 0.79},
+    "heldout2": {"category": 0.95, "region": 0.98, "department": 0.88, "unit": 0.82},
+    "heldout3": {"category": 0.91, "region": 0.99, "department": 0.90, "unit": 0.80},
     "heldout4": {"category": 0.94, "region": 1.0, "department": 0.96, "unit": 0.91},
-    "heldout5": {"category": 0.88, "region": 1.0, "department": 0.85, "unit": 0.8},
-    "heldout6": {"category": 0.91, "region": 1.0, "department": 0.85, "unit": 0.82},
-    "heldout7": {"category": 0.94, "region": 1.0, "department": 0.87, "unit": 0.87},
-    "heldout8": {"category": 0.92, "region": 0.99, "department": 0.85, "unit": 0.79},
+    "heldout5": {"category": 0.90, "region": 1.0, "department": 0.89, "unit": 0.83},
+    "heldout6": {"category": 0.91, "region": 1.0, "department": 0.85, "unit": 0.83},
+    "heldout7": {"category": 0.95, "region": 1.0, "department": 0.91, "unit": 0.91},
+    "heldout8": {"category": 0.93, "region": 0.99, "department": 0.85, "unit": 0.78},
+    "tune2": {"category": 0.91, "region": 0.99, "department": 0.87, "unit": 0.84},
+    "heldout9": {"category": 0.90, "region": 1.0, "department": 0.89, "unit": 0.85},
 }
 
 

@@ -11,7 +11,8 @@ from ticketing.directory import DepartmentType
 from ticketing.matters import PROVINCIAL
 
 HERE = Path(__file__).resolve().parent
-SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8")
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
+          "tune2", "heldout9")
 NONE = "-"
 
 
