@@ -84,9 +84,9 @@ def interface(i: int) -> str:
     return f"Local/{7000 + i}@agents"
 
 
-# The generator's county is g % 95 and a recent ticket is open when g % 10 < 3, so only counties k with
-# k % 5 in (0, 1, 2) hold open (dispatched, in hand) tickets: the handlers work there.
-OPEN_COUNTIES = [c for k, c in enumerate(COUNTIES) if k % 5 in (0, 1, 2)]
+# The generator's county is g % 95 and its state g % 10, so only counties k with k % 5 in (2, 3) hold
+# open (dispatched, in hand) tickets: the handlers work there.
+OPEN_COUNTIES = [c for k, c in enumerate(COUNTIES) if k % 5 in (2, 3)]
 
 
 def handler_county(i: int) -> str:
@@ -102,15 +102,8 @@ async def prepare_mix(tickets: int, fresh: bool) -> None:
             if await session.scalar(select(User.id).where(User.username == "mix-wallboard")):
                 return
             have = set((await session.scalars(select(User.username))).all())
-            # Each handler works for the unit that leads most open cases of its county (the generator
-            # spreads a county's cases over its first units, which need not include its office).
-            busiest: dict[str, str] = dict((await session.execute(text(
-                "SELECT DISTINCT ON (county_code) county_code, lead_unit_id FROM tickets "
-                "WHERE state <> 'closed' AND lead_unit_id IS NOT NULL AND county_code = ANY(:counties) "
-                "GROUP BY county_code, lead_unit_id ORDER BY county_code, count(*) DESC"),
-                {"counties": OPEN_COUNTIES})).all())
         accounts = [NewUser(agent_name(i), Role.AGENT, PASSWORD, agent_interface=interface(i)) for i in range(AGENTS)]
-        accounts += [NewUser(f"mix-handler-{i}", Role.HANDLER, PASSWORD, unit_id=busiest[handler_county(i)])
+        accounts += [NewUser(f"mix-handler-{i}", Role.HANDLER, PASSWORD, unit_id=f"office:{handler_county(i)}")
                      for i in range(HANDLERS)]
         accounts += [NewUser(f"mix-sup-{i}", Role.SUPERVISOR, PASSWORD, region_code=CITIES[i % len(CITIES)])
                      for i in range(SUPERVISORS)]
