@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.contextvars import bound_contextvars
 
-from agent_desk import metrics
+from agent_desk import heap, metrics
 from agent_desk.api import (
     admin_accounts,
     admin_calendar,
@@ -125,11 +125,12 @@ async def _screen_pop_pump(desk: Desk) -> None:
 
 def create_app(settings: Settings, *, telephony: Telephony | None = None, board: LiveBoard | None = None,
                parts: list[Part] | None = None, run_sweep: bool = True,
-               engine: AsyncEngine | None = None, api: bool = True) -> FastAPI:
+               engine: AsyncEngine | None = None, api: bool = True, settle_heap: bool = False) -> FastAPI:
     """The FastAPI app. `parts` are the long-lived adapters (see `agent_desk.wiring.adapter_parts`),
     started after the core and stopped before it. Without `api` (a process of other roles only) it
     serves the operations routes alone.
-    A given `engine` is used (and not disposed) instead of one built from `settings.db`."""
+    A given `engine` is used (and not disposed) instead of one built from `settings.db`.
+    `settle_heap`: the serving process's garbage collector is settled once warm (`agent_desk.heap`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -150,7 +151,7 @@ def create_app(settings: Settings, *, telephony: Telephony | None = None, board:
                 stack.push_async_callback(db_engine.dispose)
             pump = asyncio.create_task(_screen_pop_pump(desk), name="screen-pops")
             stack.push_async_callback(_cancel, pump)
-            warm = asyncio.create_task(desk.knowledge.warm(), name="kb-segmenter")
+            warm = asyncio.create_task(_warm(desk, settle_heap), name="kb-segmenter")
             stack.push_async_callback(_cancel, warm)
             if run_sweep:
                 stack.push_async_callback(await sweep_part(desk))
@@ -217,6 +218,12 @@ def announce_breach(desk: Desk, breach: Breach) -> None:
 
 _WAITING: dict[int, list[Breach]] = {}  # per desk: breaches not yet announced
 _BACKGROUND: set[asyncio.Task[None]] = set()  # keeps the announcements alive until they are done
+
+
+async def _warm(desk: Desk, settle_heap: bool) -> None:
+    await desk.knowledge.warm()
+    if settle_heap:
+        heap.settle()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -12,4 +12,4 @@ from agent_desk.settings import load_settings
 
 
 def api_only() -> FastAPI:
-    return create_app(load_settings(), run_sweep=False)
+    return create_app(load_settings(), run_sweep=False, settle_heap=True)

@@ -73,7 +73,8 @@ def serve(
     sup = config.desk.supervision
     mirrored = roles != ALL_ROLES and "api" in roles
     app = create_app(config, parts=adapter_parts(config, roles), run_sweep="sweep" in roles, api="api" in roles,
-                     board=MirrorBoard(kpis=sup.call_kpis(), cities=config.ami.cities()) if mirrored else None)
+                     board=MirrorBoard(kpis=sup.call_kpis(), cities=config.ami.cities()) if mirrored else None,
+                     settle_heap=True)
     uvicorn.run(app, host=host or config.desk.host,
                 port=port or config.desk.port, log_config=logging_config, log_level=level.lower(),
                 proxy_headers=False, server_header=False)
